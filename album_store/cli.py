@@ -1,0 +1,141 @@
+"""The ``album-store`` command: initdb, create-admin, reconcile."""
+import argparse
+from datetime import timedelta
+import getpass
+import logging
+from pathlib import Path
+import sys
+
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from pyramid.paster import get_appsettings, setup_logging
+from sqlalchemy import select
+import transaction
+
+from .demo import seed_demo_catalog
+from .models import User, get_engine, get_session_factory, get_tm_session, normalize_email
+from .security import hash_password
+from .settings import load_settings
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+MIN_PASSWORD_LENGTH = 10
+
+
+def load(config_uri):
+    setup_logging(config_uri)
+    return load_settings(get_appsettings(config_uri))
+
+
+def alembic_config(settings, engine=None):
+    """Alembic's config for this store: the repository's migrations, the store's database URL."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["sqlalchemy.url"] = settings["sqlalchemy.url"]
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def migrate(settings, engine=None, revision="head"):
+    alembic_command.upgrade(alembic_config(settings, engine), revision)
+
+
+def cmd_initdb(args):
+    settings = load(args.config)
+    engine = get_engine(settings)
+    migrate(settings, engine)
+    print("Database migrated to the latest schema.")
+    if args.demo:
+        tm = transaction.TransactionManager(explicit=True)
+        with tm:
+            added = seed_demo_catalog(get_tm_session(get_session_factory(engine), tm), settings["store.currency"])
+        print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
+    return 0
+
+
+def cmd_create_admin(args):
+    settings = load(args.config)
+    password = args.password
+    if password is None:
+        password = getpass.getpass("Password for the store owner: ")
+        if getpass.getpass("Same password again: ") != password:
+            print("The passwords differ; nothing was changed.", file=sys.stderr)
+            return 2
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"The password needs at least {MIN_PASSWORD_LENGTH} characters; nothing was changed.", file=sys.stderr)
+        return 2
+    email = normalize_email(args.email)
+    if "@" not in email:
+        print("That is not an email address; nothing was changed.", file=sys.stderr)
+        return 2
+    engine = get_engine(settings)
+    tm = transaction.TransactionManager(explicit=True)
+    with tm:
+        dbsession = get_tm_session(get_session_factory(engine), tm)
+        user = dbsession.scalars(select(User).where(User.email == email)).one_or_none()
+        created = user is None
+        if created:
+            user = User(email=email, password_hash=hash_password(password))
+            dbsession.add(user)
+        else:
+            user.password_hash = hash_password(password)
+        user.is_admin = True
+    print(f"{'Created' if created else 'Promoted'} store owner {email}.")
+    return 0
+
+
+def cmd_reconcile(args):
+    from .services.payments import IPaymentService  # noqa: F401  (the service is built from settings)
+    from .services.purchases import PurchaseService
+
+    settings = load(args.config)
+    engine = get_engine(settings)
+    payments_class = _dotted(settings["payments.service"])
+    tm = transaction.TransactionManager(explicit=True)
+    with tm:
+        dbsession = get_tm_session(get_session_factory(engine), tm)
+        service = PurchaseService(dbsession, tm, payments_class.from_settings(settings))
+        settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes))
+    print(f"Reconciled {len(settled)} pending purchase{'s' if len(settled) != 1 else ''}.")
+    return 0
+
+
+def _dotted(name):
+    from pyramid.path import DottedNameResolver
+
+    return DottedNameResolver().resolve(name)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="album-store", description="Run the album store's chores.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    initdb = sub.add_parser("initdb", help="migrate the database to the latest schema")
+    initdb.add_argument("config", help="the ini file, e.g. development.ini")
+    initdb.add_argument("--demo", action="store_true", help="also add the demo catalog (idempotent)")
+    initdb.set_defaults(func=cmd_initdb)
+
+    admin = sub.add_parser("create-admin", help="create or promote a store owner account")
+    admin.add_argument("config")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", help="prompted for when left out")
+    admin.set_defaults(func=cmd_create_admin)
+
+    reconcile = sub.add_parser("reconcile", help="settle purchases left pending against Stripe")
+    reconcile.add_argument("config")
+    reconcile.add_argument(
+        "--min-age-minutes", type=float, default=10,
+        help="only purchases pending at least this long (default 10), so checkouts in progress are left alone",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

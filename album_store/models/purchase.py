@@ -1,0 +1,54 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Index
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, UTCDateTime, utcnow
+
+
+class PurchaseStatus:
+    PENDING = "pending"  # recorded, Stripe asked (or about to be); settled by the buy route or reconcile
+    PAID = "paid"  # Stripe said the charge succeeded
+    FAILED = "failed"  # Stripe refused the charge; nothing was taken
+    REFUNDED = "refunded"  # the money went back to the buyer
+
+    ALL = (PENDING, PAID, FAILED, REFUNDED)
+
+
+class Purchase(Base):
+    __tablename__ = "purchases"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'failed', 'refunded')", name="status_known"
+        ),
+        Index("ix_purchases_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    album_id: Mapped[int] = mapped_column(ForeignKey("albums.id", ondelete="RESTRICT"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default=PurchaseStatus.PENDING)
+    # The Checkout token identifies one checkout attempt: a second POST of it finds this purchase.
+    checkout_token: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_charge_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    card_brand: Mapped[str | None] = mapped_column(String(32))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    album = relationship("Album")
+    user = relationship("User")
+
+    @property
+    def idempotency_key(self):
+        """Stripe's idempotency key for this purchase's charge: tied to the purchase, not the request."""
+        return f"purchase:{self.id}:charge"
+
+    def __repr__(self):
+        return f"<Purchase {self.id} {self.status}>"

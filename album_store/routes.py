@@ -1,0 +1,12 @@
+"""Every route of the store, by name. Factories (``resources.py``) turn a miss into a 404."""
+
+
+def includeme(config):
+    config.add_static_view("static", "album_store:static", cache_max_age=3600)
+    config.add_route("favicon", "/favicon.ico")
+    config.add_route("home", "/")
+    config.add_route("catalog", "/albums")
+    config.add_route("album", "/albums/{slug}", factory=".resources.published_album_factory")
+    config.add_route("album_cover", "/albums/{slug}/cover.svg", factory=".resources.published_album_factory")
+    config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
+    config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")

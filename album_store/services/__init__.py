@@ -1,0 +1,7 @@
+"""Services: the work behind the views. Views find them with ``request.find_service(IFace)``."""
+
+
+def includeme(config):
+    config.include("pyramid_services")
+    config.include(".payments")
+    config.include(".purchases")

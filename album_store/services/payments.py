@@ -1,0 +1,168 @@
+"""The one place that talks to Stripe.
+
+Views and other services see :class:`IPaymentService` and the exceptions below; they never import
+``stripe``. The implementation is chosen by the ``payments.service`` setting (a dotted name), as
+warehouse chooses its billing service: the default :class:`StripePaymentService` talks HTTP through
+the official SDK to ``stripe.api_base`` (Stripe itself when unset, the local stand-in in the demo
+and tests).
+"""
+from dataclasses import dataclass
+import logging
+
+import stripe
+from zope.interface import Attribute, Interface, implementer
+
+log = logging.getLogger(__name__)
+
+
+class PaymentError(Exception):
+    """Base of what a payment attempt can end in other than success."""
+
+
+class CardDeclined(PaymentError):
+    """Stripe refused the card; nothing was charged. ``user_message`` is fit to show the buyer."""
+
+    def __init__(self, user_message, code=None, decline_code=None, charge_id=None):
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.code = code
+        self.decline_code = decline_code
+        self.charge_id = charge_id
+
+
+class PaymentUnavailable(PaymentError):
+    """Stripe could not be reached or failed; whether a charge exists is unknown until reconciled."""
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What the store keeps of a Stripe charge."""
+
+    id: str
+    amount_cents: int
+    currency: str
+    status: str  # succeeded, pending, failed
+    card_brand: str | None
+    card_last4: str | None
+    amount_refunded_cents: int
+    metadata: dict
+
+    @property
+    def succeeded(self):
+        return self.status == "succeeded"
+
+
+class IPaymentService(Interface):
+    publishable_key = Attribute("The publishable key the browser uses (pk_…).")
+    checkout_js_url = Attribute("Where the browser loads Checkout's script from.")
+
+    def charge(*, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
+        """Charge ``source`` (a Checkout token) and return a :class:`Charge`.
+
+        Raises :class:`CardDeclined` or :class:`PaymentUnavailable`.
+        """
+
+    def find_charge(*, purchase_id):
+        """Return the store's charge for a purchase (found by its metadata), or None."""
+
+
+@implementer(IPaymentService)
+class StripePaymentService:
+    def __init__(self, client, *, publishable_key, checkout_js_url):
+        self.client = client
+        self.publishable_key = publishable_key
+        self.checkout_js_url = checkout_js_url
+
+    @classmethod
+    def from_settings(cls, settings):
+        base_addresses = {}
+        if settings.get("stripe.api_base"):
+            base_addresses["api"] = settings["stripe.api_base"].rstrip("/")
+        client = stripe.StripeClient(
+            settings.get("stripe.secret_key") or "sk_test_missing",
+            base_addresses=base_addresses,
+            max_network_retries=int(settings["stripe.max_network_retries"]),
+            http_client=stripe.RequestsClient(timeout=float(settings["stripe.timeout_seconds"])),
+        )
+        return cls(
+            client,
+            publishable_key=settings.get("stripe.publishable_key", ""),
+            checkout_js_url=settings["stripe.checkout_js_url"],
+        )
+
+    def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
+        params = {
+            "amount": amount_cents,
+            "currency": currency,
+            "source": source,
+            "description": description,
+            "metadata": {key: str(value) for key, value in metadata.items()},
+        }
+        if receipt_email:
+            params["receipt_email"] = receipt_email
+        try:
+            charge = self.client.v1.charges.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.CardError as error:
+            raise CardDeclined(
+                error.user_message or "Your card was declined.",
+                code=error.code,
+                decline_code=getattr(error.error, "decline_code", None) if error.error else None,
+                charge_id=getattr(error.error, "charge", None) if error.error else None,
+            ) from error
+        except stripe.InvalidRequestError as error:
+            # A token already used or unknown: the buyer can enter the card again. Anything else
+            # here is a bug of ours and is logged loudly.
+            if error.code in ("token_already_used", "resource_missing") or "token" in str(error.user_message or "").lower():
+                raise CardDeclined(
+                    "Your card details expired before the payment went through. Please enter them again.",
+                    code=error.code or "invalid_token",
+                ) from error
+            log.error("Stripe refused a charge request as invalid: %s", error.user_message)
+            raise PaymentUnavailable("Stripe refused the payment request.") from error
+        except stripe.AuthenticationError as error:
+            log.critical("Stripe rejected the secret key (stripe.secret_key): %s", error.user_message)
+            raise PaymentUnavailable("The store's payment settings are wrong.") from error
+        except stripe.IdempotencyError as error:
+            log.error("BUG: idempotency key %s reused with other parameters: %s", idempotency_key, error.user_message)
+            raise PaymentUnavailable("The payment could not be confirmed.") from error
+        except stripe.StripeError as error:
+            # Connection errors, rate limits, Stripe's own 5xx: the charge may or may not exist.
+            log.warning("Stripe unavailable (%s): %s", type(error).__name__, error.user_message or error)
+            raise PaymentUnavailable("Our card processor could not be reached.") from error
+        return _to_charge(charge)
+
+    def find_charge(self, *, purchase_id):
+        try:
+            result = self.client.v1.charges.search(params={"query": f"metadata['purchase_id']:'{int(purchase_id)}'"})
+        except stripe.StripeError as error:
+            raise PaymentUnavailable("Stripe could not be searched.") from error
+        charges = [_to_charge(charge) for charge in result.data]
+        # A succeeded charge wins over failed attempts made with the same purchase.
+        charges.sort(key=lambda c: not c.succeeded)
+        return charges[0] if charges else None
+
+
+def _to_charge(charge):
+    card = None
+    details = getattr(charge, "payment_method_details", None)
+    if details is not None and getattr(details, "card", None) is not None:
+        card = details.card
+    elif getattr(charge, "source", None) is not None:
+        card = charge.source
+    metadata = charge.metadata.to_dict() if getattr(charge, "metadata", None) is not None else {}
+    return Charge(
+        id=charge.id,
+        amount_cents=charge.amount,
+        currency=charge.currency,
+        status=charge.status,
+        card_brand=getattr(card, "brand", None) if card is not None else None,
+        card_last4=getattr(card, "last4", None) if card is not None else None,
+        amount_refunded_cents=getattr(charge, "amount_refunded", 0) or 0,
+        metadata=metadata,
+    )
+
+
+def includeme(config):
+    settings = config.get_settings()
+    service_class = config.maybe_dotted(settings["payments.service"])
+    config.register_service(service_class.from_settings(settings), IPaymentService)

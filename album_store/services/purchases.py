@@ -1,0 +1,195 @@
+"""Buying an album: record the purchase, charge it through the payment service, settle it.
+
+A purchase is committed as ``pending`` before Stripe is asked, so a charge can never exist without
+a record of it. The buy route, ``album-store reconcile`` and (later) webhooks move it on:
+
+    pending → paid      Stripe says the charge succeeded
+    pending → failed    Stripe refused the card (or, for reconcile, has no charge for it)
+    paid    → refunded  the money went back
+"""
+from datetime import timedelta
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from zope.interface import Interface, implementer
+
+from ..models import Purchase, PurchaseStatus
+from ..models.meta import utcnow
+from .payments import CardDeclined, IPaymentService, PaymentUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class IPurchaseService(Interface):
+    def charge_for_album(album, *, token, email, user=None):
+        """Buy ``album`` with a Checkout token; return the paid purchase.
+
+        Raises :class:`CardDeclined` (purchase failed) or :class:`PaymentUnavailable` (pending).
+        """
+
+    def reconcile_pending(*, min_age):
+        """Settle purchases left pending for longer than ``min_age``; return them."""
+
+
+@implementer(IPurchaseService)
+class PurchaseService:
+    def __init__(self, dbsession, transaction_manager, payments):
+        self.db = dbsession
+        self.tm = transaction_manager
+        self.payments = payments
+
+    def _commit(self):
+        # The explicit transaction manager of the request (pyramid_tm) or of the CLI: end this
+        # transaction so the change is durable now, and start the next one.
+        self.tm.commit()
+        self.tm.begin()
+
+    def charge_for_album(self, album, *, token, email, user=None):
+        purchase_id = self._record_pending(album, token=token, email=email, user=user)
+        purchase = self.db.get(Purchase, purchase_id)
+        if purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+            return purchase  # the same checkout posted again: it is already settled
+        if purchase.status == PurchaseStatus.FAILED:
+            raise CardDeclined(purchase.failure_message or "Your card was declined.", code=purchase.failure_code)
+        return self._charge(purchase)
+
+    def _record_pending(self, album, *, token, email, user):
+        """Commit a pending purchase for this checkout token, or find the one already made."""
+        existing = self._by_token(token)
+        if existing is not None:
+            return existing.id
+        purchase = Purchase(
+            album_id=album.id,
+            user_id=user.id if user is not None else None,
+            email=email,
+            amount_cents=album.price_cents,  # the database's price, never the request's
+            currency=album.currency,
+            status=PurchaseStatus.PENDING,
+            checkout_token=token,
+        )
+        self.db.add(purchase)
+        try:
+            self.db.flush()
+            purchase_id = purchase.id
+            self._commit()
+        except IntegrityError:
+            # Another request with the same token committed first (a double click).
+            self.tm.abort()
+            self.tm.begin()
+            existing = self._by_token(token)
+            if existing is None:
+                raise
+            return existing.id
+        log_state(purchase_id, None, PurchaseStatus.PENDING, amount_cents=album.price_cents, currency=album.currency)
+        return purchase_id
+
+    def _by_token(self, token):
+        return self.db.scalars(select(Purchase).where(Purchase.checkout_token == token)).one_or_none()
+
+    def _charge(self, purchase):
+        album = purchase.album
+        try:
+            charge = self.payments.charge(
+                amount_cents=purchase.amount_cents,
+                currency=purchase.currency,
+                source=purchase.checkout_token,
+                description=f"{album.title} by {album.artist}",
+                receipt_email=purchase.email,
+                metadata={"purchase_id": purchase.id, "album_slug": album.slug},
+                idempotency_key=purchase.idempotency_key,
+            )
+        except CardDeclined as declined:
+            self._mark_failed(purchase, code=declined.code, message=declined.user_message, charge_id=declined.charge_id)
+            raise
+        if not charge.succeeded:
+            log.warning("purchase %s: charge %s came back %s", purchase.id, charge.id, charge.status)
+            raise PaymentUnavailable("The payment has not been confirmed yet.")
+        self._mark_paid(purchase, charge)
+        return purchase
+
+    def _mark_paid(self, purchase, charge):
+        if (charge.amount_cents, charge.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+            # Never expected: the charge is made from the purchase's own amount. Keep the record true.
+            log.error(
+                "purchase %s: charge %s is %s %s but the purchase is %s %s",
+                purchase.id, charge.id, charge.amount_cents, charge.currency, purchase.amount_cents, purchase.currency,
+            )
+        previous = purchase.status
+        purchase.status = PurchaseStatus.PAID
+        purchase.stripe_charge_id = charge.id
+        purchase.card_brand = charge.card_brand
+        purchase.card_last4 = charge.card_last4
+        purchase.paid_at = purchase.paid_at or utcnow()
+        purchase.failure_code = purchase.failure_message = None
+        purchase_id = purchase.id
+        self._commit()
+        log_state(purchase_id, previous, PurchaseStatus.PAID, charge_id=charge.id, amount_cents=charge.amount_cents, currency=charge.currency)
+
+    def _mark_failed(self, purchase, *, code, message, charge_id=None):
+        previous = purchase.status
+        purchase.status = PurchaseStatus.FAILED
+        purchase.failure_code = (code or "card_declined")[:64]
+        purchase.failure_message = (message or "")[:500]
+        purchase_id, amount, currency = purchase.id, purchase.amount_cents, purchase.currency
+        self._commit()
+        log_state(purchase_id, previous, PurchaseStatus.FAILED, charge_id=charge_id, amount_cents=amount, currency=currency, code=code)
+
+    def reconcile_pending(self, *, min_age=timedelta(minutes=10)):
+        """Ask Stripe about each purchase pending for longer than ``min_age`` and settle it.
+
+        A succeeded charge found by the purchase's metadata makes it paid; a failed one, or none at
+        all, makes it failed. Running it again changes nothing more. Stripe being unreachable
+        leaves the purchase pending for the next run.
+        """
+        cutoff = utcnow() - min_age
+        pending_ids = self.db.scalars(
+            select(Purchase.id)
+            .where(Purchase.status == PurchaseStatus.PENDING, Purchase.created_at <= cutoff)
+            .order_by(Purchase.id)
+        ).all()
+        settled = []
+        for purchase_id in pending_ids:
+            purchase = self.db.get(Purchase, purchase_id)
+            if purchase is None or purchase.status != PurchaseStatus.PENDING:
+                continue
+            try:
+                charge = self.payments.find_charge(purchase_id=purchase_id)
+            except PaymentUnavailable:
+                log.warning("reconcile: Stripe unavailable; purchase %s stays pending", purchase_id)
+                continue
+            if charge is not None and charge.succeeded:
+                self._mark_paid(purchase, charge)
+            elif charge is not None and charge.status == "pending":
+                continue
+            else:
+                self._mark_failed(
+                    purchase,
+                    code="no_charge" if charge is None else "charge_failed",
+                    message="The payment did not go through; nothing was charged.",
+                    charge_id=charge.id if charge else None,
+                )
+            settled.append(purchase_id)
+        return settled
+
+
+def log_state(purchase_id, previous, new, *, charge_id=None, amount_cents=None, currency=None, **extra):
+    """One line per purchase state change: ids and amounts only, never card data or secrets."""
+    fields = {
+        "purchase_id": purchase_id,
+        "from": previous or "-",
+        "to": new,
+        "charge_id": charge_id or "-",
+        "amount_cents": amount_cents,
+        "currency": currency,
+        **extra,
+    }
+    log.info("purchase_state %s", " ".join(f"{key}={value}" for key, value in fields.items()))
+
+
+def purchase_service_factory(context, request):
+    return PurchaseService(request.dbsession, request.tm, request.find_service(IPaymentService))
+
+
+def includeme(config):
+    config.register_service_factory(purchase_service_factory, IPurchaseService)

@@ -1,0 +1,106 @@
+"""The store's settings: ini values, overridden by environment variables, checked for production.
+
+Every setting has one ini key and one environment variable (see CONTRACT.md); the variable wins
+when it is set. ``store.require_secrets = true`` (set in production.ini) makes start-up refuse
+missing or placeholder secrets and a live key paired with a test key.
+"""
+import os
+
+from pyramid.exceptions import ConfigurationError
+from pyramid.settings import asbool
+
+#: ini key -> environment variable
+ENVIRONMENT_OVERRIDES = {
+    "sqlalchemy.url": "DATABASE_URL",
+    "stripe.secret_key": "STRIPE_SECRET_KEY",
+    "stripe.publishable_key": "STRIPE_PUBLISHABLE_KEY",
+    "stripe.api_base": "STRIPE_API_BASE",
+    "stripe.checkout_js_url": "STRIPE_CHECKOUT_JS_URL",
+    "stripe.webhook_secret": "STRIPE_WEBHOOK_SECRET",
+    "store.name": "STORE_NAME",
+    "store.currency": "STORE_CURRENCY",
+    "store.secret": "STORE_SECRET",
+}
+
+DEFAULTS = {
+    "stripe.api_base": "",
+    "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js",
+    "stripe.timeout_seconds": "20",
+    "stripe.max_network_retries": "2",
+    "store.name": "Album Store",
+    "store.currency": "usd",
+    "store.require_secrets": "false",
+    "store.secure_cookies": "false",
+    "payments.service": "album_store.services.payments.StripePaymentService",
+}
+
+#: Settings a production server cannot run without.
+REQUIRED_SECRETS = (
+    "sqlalchemy.url",
+    "stripe.secret_key",
+    "stripe.publishable_key",
+    "stripe.webhook_secret",
+    "store.secret",
+)
+
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "xxxx", "your-", "your_")
+
+
+def load_settings(settings, environ=None):
+    """Return a new dict of settings: defaults < ini < environment, then checked."""
+    environ = os.environ if environ is None else environ
+    merged = dict(DEFAULTS)
+    merged.update({k: v for k, v in settings.items() if v is not None})
+    for key, variable in ENVIRONMENT_OVERRIDES.items():
+        value = environ.get(variable)
+        if value:
+            merged[key] = value
+    merged["store.currency"] = merged["store.currency"].strip().lower()
+    if not merged.get("store.secret") and not asbool(merged["store.require_secrets"]):
+        # Development convenience only: a per-process secret (sessions end at restart).
+        merged["store.secret"] = os.urandom(32).hex()
+    if asbool(merged["store.require_secrets"]):
+        check_production_settings(merged)
+    return merged
+
+
+def is_placeholder(value):
+    lowered = value.strip().lower()
+    return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+def check_production_settings(settings):
+    """Refuse to start, naming the setting, when a secret is missing or looks like a placeholder."""
+    for key in REQUIRED_SECRETS:
+        value = (settings.get(key) or "").strip()
+        variable = ENVIRONMENT_OVERRIDES[key]
+        if not value:
+            raise ConfigurationError(f"Setting {key} (environment {variable}) is missing.")
+        if is_placeholder(value):
+            raise ConfigurationError(
+                f"Setting {key} (environment {variable}) is still a placeholder; set a real value."
+            )
+    if len(settings["store.secret"]) < 32:
+        raise ConfigurationError("Setting store.secret (environment STORE_SECRET) must be at least 32 characters.")
+    secret_mode = _key_mode(settings["stripe.secret_key"], "sk_")
+    publishable_mode = _key_mode(settings["stripe.publishable_key"], "pk_")
+    if secret_mode is None:
+        raise ConfigurationError("Setting stripe.secret_key (environment STRIPE_SECRET_KEY) must start with sk_test_ or sk_live_.")
+    if publishable_mode is None:
+        raise ConfigurationError(
+            "Setting stripe.publishable_key (environment STRIPE_PUBLISHABLE_KEY) must start with pk_test_ or pk_live_."
+        )
+    if secret_mode != publishable_mode:
+        raise ConfigurationError(
+            f"stripe.secret_key is a {secret_mode} key but stripe.publishable_key is a {publishable_mode} key; "
+            "use the pair from the same Stripe mode."
+        )
+    if not settings["stripe.webhook_secret"].startswith("whsec_"):
+        raise ConfigurationError("Setting stripe.webhook_secret (environment STRIPE_WEBHOOK_SECRET) must start with whsec_.")
+
+
+def _key_mode(key, prefix):
+    for mode in ("test", "live"):
+        if key.startswith(f"{prefix}{mode}_"):
+            return mode
+    return None

@@ -1,0 +1,60 @@
+"""Buying: the POST that Checkout submits, and the receipt it leads to."""
+import logging
+import re
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.view import view_config
+
+from ..security import remember_purchase
+from ..services.payments import CardDeclined, PaymentUnavailable
+from ..services.purchases import IPurchaseService
+from .catalog import album_page
+
+log = logging.getLogger(__name__)
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_]{3,255}$")
+
+
+@view_config(route_name="album_buy", request_method="POST", require_csrf=True)
+def buy_album(context, request):
+    album = context
+    token = request.POST.get("stripeToken", "").strip()
+    if not token:
+        raise HTTPBadRequest("The payment form arrived without a card token, so nothing was charged. Please use the Buy button again.")
+    if not TOKEN.match(token):
+        raise HTTPBadRequest("The card token is not one Stripe makes, so nothing was charged.")
+    email = request.user.email if request.user is not None else request.POST.get("stripeEmail", "").strip()
+    if not EMAIL.match(email) or len(email) > 254:
+        raise HTTPBadRequest("The payment form needs a valid email address for your receipt; nothing was charged.")
+
+    purchases = request.find_service(IPurchaseService)
+    try:
+        purchase = purchases.charge_for_album(album, token=token, email=email, user=request.user)
+    except CardDeclined as declined:
+        response = render_to_response(
+            "album_store:templates/catalog/album.pt", album_page(request, album, error=declined.user_message), request
+        )
+        response.status = 402
+        return response
+    except PaymentUnavailable:
+        response = render_to_response(
+            "album_store:templates/checkout/unavailable.pt", {"album": album}, request
+        )
+        response.status = 503
+        response.headers["Retry-After"] = "60"
+        return response
+    remember_purchase(request, purchase)
+    return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
+
+
+@view_config(route_name="album_buy", request_method="GET")
+def buy_album_get(context, request):
+    # Someone reloaded or bookmarked the form's address: back to the album page.
+    return HTTPSeeOther(request.route_url("album", slug=context.slug))
+
+
+@view_config(route_name="purchase", renderer="album_store:templates/checkout/receipt.pt")
+def receipt(context, request):
+    return {"purchase": context, "album": context.album}

@@ -1,0 +1,54 @@
+"""Error pages, all in the layout: 400, 403 (and a bad CSRF token), 404, 500."""
+import logging
+
+from pyramid.csrf import new_csrf_token
+from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
+from pyramid.httpexceptions import HTTPClientError, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+log = logging.getLogger(__name__)
+TEMPLATE = "album_store:templates/errors/error.pt"
+
+
+def _error_page(request, status, title, message):
+    request.response.status = status
+    return {"title": title, "message": message, "status": status}
+
+
+@notfound_view_config(renderer=TEMPLATE, append_slash=HTTPSeeOther)
+def not_found(exc, request):
+    message = exc.detail if isinstance(exc, HTTPNotFound) and exc.detail else "There is nothing at this address."
+    return _error_page(request, 404, "Not found", message)
+
+
+@forbidden_view_config(renderer=TEMPLATE)
+def forbidden(exc, request):
+    if request.user is None:
+        return HTTPSeeOther(request.route_url("home"))
+    return _error_page(request, 403, "Not allowed", "This page is for the store's owner.")
+
+
+@exception_view_config(BadCSRFToken, renderer=TEMPLATE)
+@exception_view_config(BadCSRFOrigin, renderer=TEMPLATE)
+def bad_csrf(exc, request):
+    new_csrf_token(request)
+    return _error_page(
+        request,
+        403,
+        "The form had expired",
+        "For your safety the form could not be accepted (its security token was missing or out of date). "
+        "Nothing was charged. Please go back, reload the page and try again.",
+    )
+
+
+@exception_view_config(HTTPClientError, renderer=TEMPLATE)
+def client_error(exc, request):
+    return _error_page(request, exc.code, exc.title, exc.detail or exc.explanation)
+
+
+@exception_view_config(Exception, renderer=TEMPLATE)
+def server_error(exc, request):
+    log.exception("Unexpected error on %s %s", request.method, request.path_qs)
+    return _error_page(
+        request, 500, "Something went wrong", "Something went wrong on our side and it has been logged. Please try again in a moment."
+    )
