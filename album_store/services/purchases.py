@@ -21,11 +21,17 @@ from .payments import CardDeclined, IPaymentService, PaymentUnavailable
 log = logging.getLogger(__name__)
 
 
+class CheckoutTokenReused(Exception):
+    """The Checkout token already paid (or tried to pay) for a different purchase."""
+
+
 class IPurchaseService(Interface):
     def charge_for_album(album, *, token, email, user=None):
         """Buy ``album`` with a Checkout token; return the paid purchase.
 
-        Raises :class:`CardDeclined` (purchase failed) or :class:`PaymentUnavailable` (pending).
+        Posting the same token again (a double click, a retry) finds the same purchase and never
+        charges twice. Raises :class:`CardDeclined` (purchase failed), :class:`PaymentUnavailable`
+        (purchase pending) or :class:`CheckoutTokenReused`.
         """
 
     def reconcile_pending(*, min_age):
@@ -48,6 +54,8 @@ class PurchaseService:
     def charge_for_album(self, album, *, token, email, user=None):
         purchase_id = self._record_pending(album, token=token, email=email, user=user)
         purchase = self.db.get(Purchase, purchase_id)
+        if purchase.album_id != album.id or purchase.email != email:
+            raise CheckoutTokenReused(purchase_id)
         if purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
             return purchase  # the same checkout posted again: it is already settled
         if purchase.status == PurchaseStatus.FAILED:

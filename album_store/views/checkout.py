@@ -2,13 +2,13 @@
 import logging
 import re
 
-from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
+from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..security import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
-from ..services.purchases import IPurchaseService
+from ..services.purchases import CheckoutTokenReused, IPurchaseService
 from .catalog import album_page
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,11 @@ def buy_album(context, request):
         )
         response.status = 402
         return response
+    except CheckoutTokenReused:
+        raise HTTPConflict(
+            "These card details were already used for another purchase, so nothing more was charged. "
+            "Please use the Buy button and enter your card again."
+        )
     except PaymentUnavailable:
         response = render_to_response(
             "album_store:templates/checkout/unavailable.pt", {"album": album}, request

@@ -1,0 +1,41 @@
+# Album Store: `make run` serves the demo store, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: run test install-dev install-test lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Each stamp is rebuilt when the project's requirements or the lock file change.
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[test]'
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $@ $(VENV)/.installed-test
+
+install-test: $(VENV)/.installed-test
+install-dev: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed-dev
+	$(BIN)/album-store initdb development.ini --demo
+	$(BIN)/python devtools/serve_demo.py development.ini
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+# Re-pin every dependency after changing pyproject.toml: a fresh venv, the dev extras, then freeze.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	( echo "# Pinned by 'make lock' from pyproject.toml; 'make run' and 'make test' install with it."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^album.store' ) > constraints.txt
+	rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) album_store.sqlite* .pytest_cache

@@ -1,0 +1,44 @@
+"""`make run`: the local Stripe stand-in and the store, side by side, until Ctrl-C stops both.
+
+The stand-in listens on the port of ``stripe.api_base`` in the ini (development.ini: 12111), so the
+store's settings and the stand-in agree; the store is served by ``pserve`` on the ini's ``listen``.
+"""
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pyramid.paster import get_appsettings
+
+from stripe_standin.process import start_standin
+
+
+def main(ini="development.ini"):
+    settings = get_appsettings(ini)
+    api_base = urlsplit(settings["stripe.api_base"])
+    if api_base.hostname not in ("127.0.0.1", "localhost"):
+        sys.exit(f"{ini}: stripe.api_base must point at the local stand-in on 127.0.0.1 for `make run`")
+    pserve = Path(sys.executable).with_name("pserve")
+    with start_standin(port=api_base.port) as standin:
+        store = subprocess.Popen([str(pserve), ini])
+        print(
+            f"\n  Album Store:   http://127.0.0.1:6543\n"
+            f"  Stripe stand-in: {standin.url} (local test checkout, no Stripe account needed)\n"
+            f"  Pay with 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 is declined.\n"
+            f"  Ctrl-C stops both.\n",
+            flush=True,
+        )
+        try:
+            store.wait()
+        except KeyboardInterrupt:
+            store.send_signal(signal.SIGINT)
+            try:
+                store.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                store.kill()
+    return store.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

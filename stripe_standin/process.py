@@ -1,0 +1,236 @@
+"""Start the stand-in as a subprocess and drive its test controls (stdlib).
+
+    from stripe_standin.process import start_standin, inject_fault, reset
+
+    with start_standin() as standin:          # port 0: a free port
+        client = stripe.StripeClient("sk_test_x",
+                                     base_addresses={"api": standin.url},
+                                     max_network_retries=2)
+        inject_fault(standin.url, count=1, status=500, when="after")
+        ...
+        reset(standin.url)                    # DELETE /_config/data
+
+Nothing here imports localstripe: the test suite and ``make run`` can import
+this module without the GPL code in their own process.
+"""
+
+import json
+import os
+import pathlib
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import weakref
+
+READY_RE = re.compile(
+    r"^stripe-standin listening on (http://127\.0\.0\.1:(\d+))\s*$")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+class StandinError(RuntimeError):
+    """The stand-in did not start, or answered a control call with an error."""
+
+
+def _terminate(proc, timeout=5.0):
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+        except ProcessLookupError:
+            pass
+    if proc.stdout is not None and not proc.stdout.closed:
+        proc.stdout.close()
+    return proc.returncode
+
+
+class StandinProcess:
+    """A running ``python -m stripe_standin``; ``.url``, ``.port``, ``.stop()``."""
+
+    def __init__(self, process, url, port):
+        self.process = process
+        self.url = url
+        self.port = port
+        self._finalizer = weakref.finalize(self, _terminate, process)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    @property
+    def running(self):
+        return self.process.poll() is None
+
+    def stop(self, timeout=5.0):
+        """SIGTERM, wait up to ``timeout`` s, then SIGKILL. Returns exit code."""
+        self._finalizer.detach()
+        return _terminate(self.process, timeout)
+
+    def reset(self):
+        reset(self.url)
+
+    def inject_fault(self, **kwargs):
+        return inject_fault(self.url, **kwargs)
+
+    def clear_faults(self):
+        clear_faults(self.url)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self):
+        state = "running" if self.running else "stopped"
+        return f"<StandinProcess {self.url} pid={self.pid} {state}>"
+
+
+def _env(extra=None):
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + path if path else "")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(extra or {})
+    return env
+
+
+def start_standin(port=0, timeout=10.0, *, stderr=None, access_log=False,
+                  env=None, python=None):
+    """Spawn ``python -m stripe_standin --port PORT`` and wait until healthy.
+
+    ``stderr``: where the stand-in's log goes (default: inherited).
+    Raises StandinError if it exits, or is not healthy within ``timeout`` s.
+    """
+    cmd = [python or sys.executable, "-m", "stripe_standin",
+           "--port", str(int(port))]
+    if access_log:
+        cmd.append("--access-log")
+    deadline = time.monotonic() + timeout
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=stderr,
+                            env=_env(env), cwd=str(ROOT))
+    lines = queue.Queue()
+
+    def read_first_line():
+        try:
+            lines.put(proc.stdout.readline())
+        except (OSError, ValueError):
+            lines.put(b"")
+
+    threading.Thread(target=read_first_line, daemon=True,
+                     name="stripe-standin-ready").start()
+    try:
+        line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        _terminate(proc)
+        raise StandinError(f"stripe-standin did not start within {timeout}s")
+    text = line.decode("utf-8", "replace").strip()
+    m = READY_RE.match(text)
+    if not m:
+        code = _terminate(proc)
+        raise StandinError(
+            f"stripe-standin did not start (exit code {code}); first line: "
+            f"{text!r}. See its stderr.")
+    url, bound = m.group(1), int(m.group(2))
+    standin = StandinProcess(proc, url, bound)
+
+    while True:
+        try:
+            if health(url, timeout=1.0):
+                return standin
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            standin.stop()
+            raise StandinError(f"stripe-standin at {url} is not healthy")
+        time.sleep(0.02)
+
+
+# ------------------------------------------------------------ control calls
+
+# Never send loopback control calls through an HTTP proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _request(method, url, fields=None, timeout=5.0):
+    data = None
+    headers = {}
+    if fields is not None:
+        data = json.dumps(fields).encode()
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers=headers)
+    try:
+        with _OPENER.open(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        raise StandinError(f"{method} {url} -> {exc.code}: "
+                           f"{body.decode('utf-8', 'replace')}") from None
+
+
+def health(url, timeout=2.0):
+    """True if ``GET /_standin/health`` answers 200 "ok"."""
+    try:
+        status, body = _request("GET", url.rstrip("/") + "/_standin/health",
+                                timeout=timeout)
+    except StandinError:
+        return False
+    return status == 200 and body.strip() == b"ok"
+
+
+def reset(url, timeout=5.0):
+    """Forget everything: localstripe's data, used tokens, idempotency
+    records and faults (``DELETE /_config/data``)."""
+    _request("DELETE", url.rstrip("/") + "/_config/data", timeout=timeout)
+
+
+def inject_fault(url, count=1, status=500, when="before",
+                 path_prefix="/v1/charges", *, method=None, delay=0.0,
+                 message=None, should_retry=None, timeout=5.0):
+    """Make the next ``count`` API calls under ``path_prefix`` fail.
+
+    ``when="before"``: answer ``status`` without doing anything.
+    ``when="after"``: do the real work, then answer ``status`` instead (a
+    lost response); an idempotent retry then gets the real response.
+    ``status=0`` with ``delay``: no error, only a slow answer.
+    Returns the fault as the stand-in stored it.
+    """
+    fields = {"count": count, "status": status, "when": when,
+              "path_prefix": path_prefix, "delay": delay}
+    if method is not None:
+        fields["method"] = method
+    if message is not None:
+        fields["message"] = message
+    if should_retry is not None:
+        fields["should_retry"] = "true" if should_retry else "false"
+    _, body = _request("POST", url.rstrip("/") + "/_standin/faults", fields,
+                       timeout=timeout)
+    return json.loads(body)
+
+
+def clear_faults(url, timeout=5.0):
+    """Remove every pending fault (``DELETE /_standin/faults``)."""
+    _request("DELETE", url.rstrip("/") + "/_standin/faults", timeout=timeout)
+
+
+def register_webhook(url, webhook_id, target_url, secret, events=None,
+                     timeout=5.0):
+    """Have the stand-in POST signed events to ``target_url`` (localstripe's
+    ``/_config/webhooks/{id}``); ``events``: list of types, None for all."""
+    fields = {"url": target_url, "secret": secret}
+    if events is not None:
+        fields["events"] = list(events)
+    _request("POST", url.rstrip("/") + "/_config/webhooks/"
+             + urllib.parse.quote(webhook_id, safe=""), fields,
+             timeout=timeout)

@@ -1,0 +1,258 @@
+"""The suite's fixtures: a migrated database, the app, a browser-like client, and Stripe.
+
+Stripe is the local stand-in (``stripe_standin``), started once per session on a free loopback
+port, unless ``STRIPE_SECRET_KEY`` holds an ``sk_test_`` key and ``STRIPE_API_BASE`` is unset: then
+the same tests run against Stripe's real test mode, and the few that need the stand-in's fault
+injection skip and say why.
+
+The database is SQLite in a temporary folder, or ``TEST_DATABASE_URL`` (e.g. PostgreSQL). Its schema
+comes from the Alembic migrations, and every test starts from empty tables.
+"""
+import ipaddress
+import os
+from pathlib import Path
+import re
+import socket
+
+import pytest
+from pyramid.paster import get_appsettings
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+import webtest
+
+from album_store import main
+from album_store.cli import migrate
+from album_store.models import Base, get_engine
+from album_store.settings import ENVIRONMENT_OVERRIDES, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTING_INI = ROOT / "testing.ini"
+
+
+def _stripe_mode(environ):
+    key = environ.get("STRIPE_SECRET_KEY", "")
+    if key and not environ.get("STRIPE_API_BASE"):
+        if not key.startswith("sk_test_"):
+            raise pytest.UsageError("STRIPE_SECRET_KEY must be an sk_test_ key for the test suite; never a live key.")
+        return "stripe"
+    return "standin"
+
+
+STRIPE_MODE = _stripe_mode(os.environ)
+REAL_STRIPE = {
+    "stripe.secret_key": os.environ.get("STRIPE_SECRET_KEY", ""),
+    "stripe.publishable_key": os.environ.get("STRIPE_PUBLISHABLE_KEY", "pk_test_unset"),
+}
+# The developer's own settings (a DATABASE_URL, say) must never reach the test app.
+for _variable in ENVIRONMENT_OVERRIDES.values():
+    os.environ.pop(_variable, None)
+
+real_stripe_only = pytest.mark.skipif(
+    STRIPE_MODE != "stripe", reason="needs Stripe's real test mode (set STRIPE_SECRET_KEY=sk_test_…)"
+)
+standin_only = pytest.mark.skipif(
+    STRIPE_MODE != "standin",
+    reason="needs the local Stripe stand-in (fault injection or raw card numbers); running against Stripe's test mode",
+)
+
+
+# --- no internet -------------------------------------------------------------------------------
+class InternetAccessError(OSError):
+    pass
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock, address):
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    host = address[0]
+    try:
+        allowed = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        allowed = False
+    if not allowed:
+        raise InternetAccessError(f"the test suite must not leave this machine (tried {host})")
+
+
+def _guarded_connect(self, address):
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_internet():
+    """Every connection the suite makes goes to loopback (unless running against real Stripe)."""
+    if STRIPE_MODE == "stripe":
+        yield False
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", _guarded_connect)
+        patch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+        yield True
+
+
+# --- Stripe ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def standin():
+    """The local Stripe stand-in's process (None when the suite runs against Stripe itself)."""
+    if STRIPE_MODE != "standin":
+        yield None
+        return
+    from stripe_standin.process import start_standin
+
+    with start_standin() as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def stripe_settings(standin):
+    if standin is None:
+        return {**REAL_STRIPE, "stripe.api_base": "", "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js"}
+    return {
+        "stripe.secret_key": "sk_test_standin_testing",
+        "stripe.publishable_key": "pk_test_standin_testing",
+        "stripe.api_base": standin.url,
+        "stripe.checkout_js_url": f"{standin.url}/checkout.js",
+    }
+
+
+@pytest.fixture(scope="session")
+def stripe_client(stripe_settings):
+    """The real SDK, pointed where the app points: for tests to check what Stripe recorded."""
+    import stripe
+
+    base = {"api": stripe_settings["stripe.api_base"]} if stripe_settings["stripe.api_base"] else {}
+    return stripe.StripeClient(stripe_settings["stripe.secret_key"], base_addresses=base)
+
+
+@pytest.fixture(scope="session")
+def new_card_token(stripe_client):
+    """A fresh single-use Checkout token for 4242 4242 4242 4242, as Checkout's modal makes one.
+
+    Stripe's test mode refuses raw card numbers from a server, so there the reusable magic
+    ``tok_visa`` stands in for it.
+    """
+
+    def factory(number="4242424242424242"):
+        if STRIPE_MODE != "standin":
+            return "tok_visa"
+        card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+        return stripe_client.v1.tokens.create(params={"card": card}).id
+
+    return factory
+
+
+@pytest.fixture
+def faults(standin):
+    """Fault injection on the stand-in; cleared after each test."""
+    if standin is None:
+        pytest.skip("fault injection needs the local Stripe stand-in")
+    from stripe_standin import process
+
+    class Faults:
+        def inject(self, **kwargs):
+            process.inject_fault(standin.url, **kwargs)
+
+    yield Faults()
+    process.clear_faults(standin.url)
+
+
+# --- database ----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app_settings(database_url, stripe_settings):
+    settings = dict(get_appsettings(str(TESTING_INI)))
+    settings.update(stripe_settings)
+    settings["sqlalchemy.url"] = database_url
+    return settings
+
+
+@pytest.fixture(scope="session")
+def db_engine(app_settings):
+    settings = load_settings(app_settings, environ={})
+    engine = get_engine(settings)
+    with engine.begin() as connection:  # a leftover schema from an earlier run on the same database
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(settings, engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty_tables(engine):
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def dbsession(db_engine):
+    """A session for arranging and checking data; tables are emptied before each test."""
+    _empty_tables(db_engine)
+    session = Session(bind=db_engine, expire_on_commit=False)
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def app(app_settings, db_engine):
+    return main({}, **app_settings)
+
+
+@pytest.fixture
+def make_app(app_settings, db_engine, new_card_token):
+    """Build another app with some settings changed (e.g. Stripe somewhere unreachable)."""
+
+    def factory(**overrides):
+        return StoreTestApp(main({}, **{**app_settings, **overrides}), new_card_token)
+
+    return factory
+
+
+class StoreTestApp(webtest.TestApp):
+    """A browser: keeps cookies, and knows how to fetch a form's CSRF token and pay for an album."""
+
+    def __init__(self, app, new_card_token=None, **kwargs):
+        kwargs.setdefault("extra_environ", {"HTTP_HOST": "localhost"})
+        super().__init__(app, **kwargs)
+        self.new_card_token = new_card_token
+
+    def csrf_token(self, slug):
+        page = self.get(f"/albums/{slug}")
+        return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+    def buy(self, slug, token=None, email="buyer@example.com", *, csrf=True, status=None, **extra):
+        """Post the album's form as Checkout does; ``token`` defaults to a fresh 4242 card token."""
+        if token is None:
+            token = self.new_card_token()
+        fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": email, **extra}
+        if csrf:
+            fields["csrf_token"] = self.csrf_token(slug)
+        return self.post(f"/albums/{slug}/buy", fields, status=status)
+
+
+@pytest.fixture
+def testapp(app, dbsession, new_card_token):
+    return StoreTestApp(app, new_card_token)
+
+
+@pytest.fixture
+def ini_file(tmp_path, app_settings):
+    """An ini file for the CLI, pointing at the test database and Stripe."""
+    lines = ["[app:main]", "use = egg:album_store"]
+    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy."))]
+    path = tmp_path / "cli.ini"
+    path.write_text("\n".join(lines).replace("%", "%%") + "\n")
+    return path

@@ -1,0 +1,60 @@
+"""The album-store command: initdb (with the demo catalog), create-admin."""
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from album_store.cli import main as cli
+from album_store.models import Album, Track, User
+from album_store.security import verify_password
+
+
+def fresh_ini(tmp_path):
+    path = tmp_path / "fresh.ini"
+    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = sqlite:///{tmp_path / 'fresh.sqlite'}\n")
+    return path, create_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+
+
+def test_initdb_migrates_and_seeds_the_demo_catalog_once(tmp_path, capsys):
+    ini, engine = fresh_ini(tmp_path)
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "7 albums added" in capsys.readouterr().out
+    with Session(engine) as session:
+        albums = session.scalars(select(Album)).all()
+        assert len(albums) == 7
+        assert len({a.artist for a in albums}) >= 2
+        assert sum(not a.is_published for a in albums) == 1
+        prices = {a.price_cents for a in albums}
+        assert {999, 1999, 995} <= prices, "prices a float would get wrong"
+        for album in albums:
+            assert 6 <= len(album.tracks) <= 12
+        assert session.scalar(select(func.count()).select_from(Track)) == sum(len(a.tracks) for a in albums)
+
+
+def test_initdb_without_demo_leaves_the_catalog_empty(tmp_path):
+    ini, engine = fresh_ini(tmp_path)
+    assert cli(["initdb", str(ini)]) == 0
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Album)) == 0
+
+
+def test_create_admin_creates_then_promotes(tmp_path, capsys):
+    ini, engine = fresh_ini(tmp_path)
+    cli(["initdb", str(ini)])
+    assert cli(["create-admin", str(ini), "--email", "Owner@Example.com", "--password", "correct horse battery"]) == 0
+    assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "another long password"]) == 0
+    out = capsys.readouterr().out
+    assert "Created store owner owner@example.com" in out and "Promoted store owner owner@example.com" in out
+    with Session(engine) as session:
+        [user] = session.scalars(select(User)).all()
+        assert user.email == "owner@example.com" and user.is_admin
+        assert verify_password(user.password_hash, "another long password")
+        assert not verify_password(user.password_hash, "correct horse battery")
+
+
+def test_create_admin_refuses_a_short_password(tmp_path, capsys):
+    ini, engine = fresh_ini(tmp_path)
+    cli(["initdb", str(ini)])
+    assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "short"]) == 2
+    assert "at least 10 characters" in capsys.readouterr().err
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0

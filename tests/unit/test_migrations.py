@@ -1,0 +1,27 @@
+"""Alembic owns the schema: the migrations and the models must agree, both ways."""
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from album_store.cli import alembic_config
+from album_store.models import Base
+
+
+def test_models_and_migrations_agree(db_engine):
+    with db_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == [], f"the models differ from the migrations; write a migration: {differences}"
+
+
+def test_migrations_go_down_to_base_and_up_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'roundtrip.sqlite'}"
+    config = alembic_config({"sqlalchemy.url": url})
+    command.upgrade(config, "head")
+    engine = create_engine(url)
+    assert {"albums", "tracks", "users", "purchases"} <= set(inspect(engine).get_table_names())
+    command.downgrade(config, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    command.upgrade(config, "head")
+    assert {"albums", "tracks", "users", "purchases"} <= set(inspect(engine).get_table_names())
