@@ -1,5 +1,7 @@
 from datetime import datetime
 
+import uuid
+
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,6 +28,9 @@ class Purchase(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique across databases and environments (ids restart in a fresh database; Stripe remembers
+    # idempotency keys and metadata per account): names this purchase at Stripe.
+    reference: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
     album_id: Mapped[int] = mapped_column(ForeignKey("albums.id", ondelete="RESTRICT"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     email: Mapped[str] = mapped_column(String(254))
@@ -48,7 +53,7 @@ class Purchase(Base):
     @property
     def idempotency_key(self):
         """Stripe's idempotency key for this purchase's charge: tied to the purchase, not the request."""
-        return f"purchase:{self.id}:charge"
+        return f"purchase:{self.reference}:charge"
 
     def __repr__(self):
         return f"<Purchase {self.id} {self.status}>"

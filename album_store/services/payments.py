@@ -62,8 +62,8 @@ class IPaymentService(Interface):
         Raises :class:`CardDeclined` or :class:`PaymentUnavailable`.
         """
 
-    def find_charge(*, purchase_id):
-        """Return the store's charge for a purchase (found by its metadata), or None."""
+    def find_charge(*, purchase_ref):
+        """Return the charge made for a purchase (found by its reference in the metadata), or None."""
 
 
 @implementer(IPaymentService)
@@ -131,9 +131,11 @@ class StripePaymentService:
             raise PaymentUnavailable("Our card processor could not be reached.") from error
         return _to_charge(charge)
 
-    def find_charge(self, *, purchase_id):
+    def find_charge(self, *, purchase_ref):
+        if not purchase_ref.isalnum():
+            raise ValueError("a purchase reference is hexadecimal")
         try:
-            result = self.client.v1.charges.search(params={"query": f"metadata['purchase_id']:'{int(purchase_id)}'"})
+            result = self.client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase_ref}'"})
         except stripe.StripeError as error:
             raise PaymentUnavailable("Stripe could not be searched.") from error
         charges = [_to_charge(charge) for charge in result.data]

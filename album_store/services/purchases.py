@@ -104,7 +104,7 @@ class PurchaseService:
                 source=purchase.checkout_token,
                 description=f"{album.title} by {album.artist}",
                 receipt_email=purchase.email,
-                metadata={"purchase_id": purchase.id, "album_slug": album.slug},
+                metadata={"purchase_id": purchase.id, "purchase_ref": purchase.reference, "album_slug": album.slug},
                 idempotency_key=purchase.idempotency_key,
             )
         except CardDeclined as declined:
@@ -146,7 +146,7 @@ class PurchaseService:
     def reconcile_pending(self, *, min_age=timedelta(minutes=10)):
         """Ask Stripe about each purchase pending for longer than ``min_age`` and settle it.
 
-        A succeeded charge found by the purchase's metadata makes it paid; a failed one, or none at
+        A succeeded charge found by the purchase's reference in its metadata makes it paid; a failed one, or none at
         all, makes it failed. Running it again changes nothing more. Stripe being unreachable
         leaves the purchase pending for the next run.
         """
@@ -162,7 +162,7 @@ class PurchaseService:
             if purchase is None or purchase.status != PurchaseStatus.PENDING:
                 continue
             try:
-                charge = self.payments.find_charge(purchase_id=purchase_id)
+                charge = self.payments.find_charge(purchase_ref=purchase.reference)
             except PaymentUnavailable:
                 log.warning("reconcile: Stripe unavailable; purchase %s stays pending", purchase_id)
                 continue

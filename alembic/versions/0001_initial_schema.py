@@ -50,6 +50,7 @@ def upgrade() -> None:
     )
     op.create_table('purchases',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=32), nullable=False),
     sa.Column('album_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -70,6 +71,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_purchases_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_purchases')),
     sa.UniqueConstraint('checkout_token', name=op.f('uq_purchases_checkout_token')),
+    sa.UniqueConstraint('reference', name=op.f('uq_purchases_reference')),
     sa.UniqueConstraint('stripe_charge_id', name=op.f('uq_purchases_stripe_charge_id'))
     )
     with op.batch_alter_table('purchases', schema=None) as batch_op:
