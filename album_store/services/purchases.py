@@ -11,7 +11,7 @@ from datetime import timedelta
 import logging
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from zope.interface import Interface, implementer
 
 from ..models import Purchase, PurchaseStatus, WebhookEvent
@@ -54,6 +54,12 @@ class PurchaseService:
         self.tm.commit()
         self.tm.begin()
 
+    def _start_over(self):
+        """After a failed flush or commit: drop the failed transaction, begin a clean one."""
+        self.tm.abort()
+        self.db.rollback()
+        self.tm.begin()
+
     def charge_for_album(self, album, *, token, email, user=None):
         purchase_id = self._record_pending(album, token=token, email=email, user=user)
         purchase = self.db.get(Purchase, purchase_id)
@@ -86,8 +92,7 @@ class PurchaseService:
             self._commit()
         except IntegrityError:
             # Another request with the same token committed first (a double click).
-            self.tm.abort()
-            self.tm.begin()
+            self._start_over()
             existing = self._by_token(token)
             if existing is None:
                 raise
@@ -116,7 +121,16 @@ class PurchaseService:
         if not charge.succeeded:
             log.warning("purchase %s: charge %s came back %s", purchase.id, charge.id, charge.status)
             raise PaymentUnavailable("The payment has not been confirmed yet.")
-        self._mark_paid(purchase, charge)
+        purchase_id = purchase.id
+        try:
+            self._mark_paid(purchase, charge)
+        except SQLAlchemyError as error:
+            # Charged, but the record could not be written: it stays pending and reconcile (or the
+            # charge.succeeded webhook) settles it from Stripe's side. Never a 500, never lost.
+            self._start_over()
+            log.error("purchase %s: charge %s succeeded but recording it failed (%s); left for reconcile",
+                      purchase_id, charge.id, type(error).__name__)
+            raise PaymentUnavailable("The payment could not be recorded yet.") from error
         return purchase
 
     def _mark_paid(self, purchase, charge):
@@ -194,8 +208,7 @@ class PurchaseService:
         try:
             self.db.flush()
         except IntegrityError:  # the same event delivered twice at once: the other one handles it
-            self.tm.abort()
-            self.tm.begin()
+            self._start_over()
             return "duplicate"
         handler = {
             "charge.succeeded": self._on_charge_succeeded,
