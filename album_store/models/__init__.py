@@ -57,6 +57,9 @@ def includeme(config):
         session = request.environ.get("app.dbsession")
         if session is None:
             session = get_tm_session(session_factory, request.tm, request=request)
+            # keep_session leaves the session open after the transaction: close it with the
+            # request, so its connection always goes back to the pool.
+            request.add_finished_callback(lambda request: session.close())
         return session
 
     config.add_request_method(dbsession, reify=True)
