@@ -1,0 +1,89 @@
+"""Every page a shopper can reach, in a real browser: no JavaScript error, no CSP violation, no request
+outside the store and Stripe, a Content-Security-Policy header, and no sideways scrolling on a phone.
+
+(The ``page`` fixture fails any test whose browser saw one of those problems; ``shopper.arrived``
+checks the width on a phone.)
+"""
+import re
+
+import pytest
+
+from tests.factories import make_album
+
+pytestmark = [pytest.mark.browser, pytest.mark.stripe]
+
+
+@pytest.fixture
+def catalog(dbsession):
+    albums = [
+        make_album(dbsession, slug=f"album-{n}", title=f"A Rather Long Album Title Number {n}",
+                   artist="An Artist With A Long Name", price_cents=999 + n)
+        for n in range(3)
+    ]
+    make_album(dbsession, slug="unpublished", title="Not Yet", is_published=False)
+    return albums
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"], indirect=True)
+def test_the_shop_pages_render_cleanly(shopper, watch, catalog):
+    shopper.open_home()
+    assert shopper.heading() == "New music, straight from the artists"
+    shopper.open_catalog()
+    assert shopper.page.locator(".album-card").count() == 3
+    shopper.open_album("A Rather Long Album Title Number 1")
+    assert shopper.page.locator(".tracklist li").count() == 3
+
+    watch.expect_status(404)
+    response = shopper.page.goto(shopper.store_url + "/albums/unpublished")
+    assert response.status == 404
+    shopper.arrived("not-found")
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"], indirect=True)
+def test_checkout_opens_over_the_album_and_closes_again(shopper, catalog):
+    page = shopper.page
+    shopper.open_catalog()
+    shopper.open_album("A Rather Long Album Title Number 2")
+
+    modal = shopper.open_checkout()  # on a phone, arrived() checks the modal fits the screen too
+    assert modal.email.evaluate("field => field === document.activeElement"), "the email field has the focus"
+    assert page.evaluate("() => document.documentElement.style.overflow") == "hidden", "the page behind stays put"
+    page.keyboard.press("Escape")
+    page.locator(modal.IFRAME).wait_for(state="detached")
+    assert page.evaluate("() => document.documentElement.style.overflow") == ""
+    assert shopper.buy_button().evaluate("button => button === document.activeElement"), "focus goes back to Buy"
+
+    modal = shopper.open_checkout()
+    modal.frame.get_by_role("button", name="Close").click()
+    page.locator(modal.IFRAME).wait_for(state="detached")
+
+
+def test_the_csp_lets_checkout_in_and_keeps_everything_else_out(shopper, watch, live_store, catalog):
+    with shopper.page.expect_response(re.compile(r"/albums/album-0$")) as album_page:
+        shopper.page.goto(live_store.url + "/albums/album-0")
+    policy = dict(
+        directive.strip().split(" ", 1) for directive in album_page.value.headers["content-security-policy"].split(";")
+    )
+    assert live_store.standin_url in policy["script-src"] and live_store.standin_url in policy["frame-src"]
+    assert "'unsafe-inline'" not in policy["script-src"]
+    shopper.open_checkout()  # checkout.js ran, drew its button and framed its modal under that policy
+    assert watch.problems() == []
+
+    # An inline script (what an injection would add) is refused, and the watch sees the refusal.
+    ran = shopper.page.evaluate(
+        """() => { const s = document.createElement('script'); s.textContent = 'window.injected = true';
+                   document.head.appendChild(s); return window.injected === true; }"""
+    )
+    shopper.page.wait_for_timeout(100)
+    assert ran is False
+    assert any("script-src" in violation for violation in watch.csp_violations())
+    assert any("Content Security Policy" in problem for problem in watch.problems())
+    watch.forget()
+
+
+@pytest.mark.parametrize("device", ["phone"], indirect=True)
+def test_the_phone_check_notices_a_page_wider_than_the_screen(shopper, catalog):
+    shopper.open_catalog()
+    shopper.page.evaluate("() => { document.querySelector('h1').style.width = '600px'; }")
+    with pytest.raises(AssertionError, match="scrolls sideways"):
+        shopper.assert_fits_the_screen()
