@@ -1,5 +1,6 @@
 """The ``album-store`` command: initdb, create-admin, reconcile."""
 import argparse
+from contextlib import contextmanager
 from datetime import timedelta
 import getpass
 import logging
@@ -40,15 +41,35 @@ def migrate(settings, engine=None, revision="head"):
     alembic_command.upgrade(alembic_config(settings, engine), revision)
 
 
+@contextmanager
+def _unit_of_work(engine):
+    """One transaction on a session of its own; then the session is closed and the engine let go.
+
+    ``get_tm_session`` keeps its session open after the transaction, and a transaction that only read
+    is never ended by it: without the close its connection would stay "idle in transaction" (holding
+    locks on PostgreSQL) for as long as the process lives.
+    """
+    tm = transaction.TransactionManager(explicit=True)
+    dbsession = get_tm_session(get_session_factory(engine), tm)
+    try:
+        with tm:
+            yield dbsession, tm
+    finally:
+        dbsession.close()
+        engine.dispose()
+
+
 def cmd_initdb(args):
     settings = load(args.config)
     engine = get_engine(settings)
-    migrate(settings, engine)
+    try:
+        migrate(settings, engine)
+    finally:
+        engine.dispose()
     print("Database migrated to the latest schema.")
     if args.demo:
-        tm = transaction.TransactionManager(explicit=True)
-        with tm:
-            added = seed_demo_catalog(get_tm_session(get_session_factory(engine), tm), settings["store.currency"])
+        with _unit_of_work(engine) as (dbsession, tm):
+            added = seed_demo_catalog(dbsession, settings["store.currency"])
         print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
     return 0
 
@@ -68,10 +89,7 @@ def cmd_create_admin(args):
     if "@" not in email:
         print("That is not an email address; nothing was changed.", file=sys.stderr)
         return 2
-    engine = get_engine(settings)
-    tm = transaction.TransactionManager(explicit=True)
-    with tm:
-        dbsession = get_tm_session(get_session_factory(engine), tm)
+    with _unit_of_work(get_engine(settings)) as (dbsession, tm):
         user = dbsession.scalars(select(User).where(User.email == email)).one_or_none()
         created = user is None
         if created:
@@ -89,11 +107,8 @@ def cmd_reconcile(args):
     from .services.purchases import PurchaseService
 
     settings = load(args.config)
-    engine = get_engine(settings)
     payments_class = _dotted(settings["payments.service"])
-    tm = transaction.TransactionManager(explicit=True)
-    with tm:
-        dbsession = get_tm_session(get_session_factory(engine), tm)
+    with _unit_of_work(get_engine(settings)) as (dbsession, tm):
         service = PurchaseService(dbsession, tm, payments_class.from_settings(settings))
         settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes))
     print(f"Reconciled {len(settled)} pending purchase{'s' if len(settled) != 1 else ''}.")
