@@ -53,6 +53,16 @@ def why_no_browser():
     return None
 
 
+def pytest_collection_modifyitems(config, items):
+    """Without a browser, skip these tests before any fixture starts (unless they are required)."""
+    reason = why_no_browser()
+    if reason and not REQUIRED:
+        here = Path(__file__).parent
+        for item in items:
+            if here in item.path.parents:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the test, so the page fixture knows whether the test failed."""
