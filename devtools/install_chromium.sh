@@ -3,7 +3,7 @@
 # and never downloads a browser of its own). Does nothing when /usr/bin/chromium is already there.
 set -euo pipefail
 
-CHROMIUM=/usr/bin/chromium
+CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}  # where Debian's package puts it; the tests look there too
 if [ -x "$CHROMIUM" ]; then
   echo "Chromium for the browser tests: $CHROMIUM is installed."
   exit 0

@@ -34,10 +34,13 @@ ensure_server() {
     pg_createcluster "$version" main >&2
   fi
   read -r version name port status <<<"$(cluster)"
-  if [ "$status" != online ]; then
-    echo "Starting PostgreSQL $version/$name..." >&2
-    pg_ctlcluster --skip-systemctl-redirect "$version" "$name" start >&2
-  fi
+  case $status in
+    online*) ;;
+    *)
+      echo "Starting PostgreSQL $version/$name..." >&2
+      pg_ctlcluster --skip-systemctl-redirect "$version" "$name" start >&2
+      ;;
+  esac
   for _ in $(seq 1 60); do
     pg_isready -q -h "$socket_dir" -p "$port" && break
     sleep 0.5

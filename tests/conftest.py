@@ -19,7 +19,7 @@ import socket
 
 import pytest
 from pyramid.paster import get_appsettings
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 import webtest
 

@@ -11,7 +11,6 @@ under ``test-artifacts/screenshots/``.
 import os
 from pathlib import Path
 import re
-import shutil
 import threading
 
 import pytest
@@ -182,9 +181,3 @@ def save_failure_screenshots(item, context):
 @pytest.fixture
 def shopper(page, live_store, device):
     return Shopper(page, live_store.url, phone=device == "phone")
-
-
-def clear_folder(path: Path):
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)

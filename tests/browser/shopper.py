@@ -128,9 +128,6 @@ class CheckoutModal:
         self.pay_button.wait_for(state="visible")
         return self
 
-    def content_frame(self):
-        return self.page.locator(self.IFRAME).content_frame
-
     def fill(self, *, email, card, cvc="123"):
         """Type like a person: the modal formats the card number and the expiry as they go in."""
         if email is not None:
