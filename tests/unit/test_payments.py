@@ -1,6 +1,4 @@
 """StripePaymentService, the one place that talks to Stripe: through the real SDK, over HTTP."""
-import hashlib
-import hmac
 import json
 import time
 
@@ -9,6 +7,7 @@ import pytest
 from album_store.services.payments import CardDeclined, InvalidWebhook, PaymentUnavailable, StripePaymentService
 from album_store.settings import load_settings
 from tests.conftest import standin_only
+from tests.factories import stripe_signature as sign
 
 pytestmark = pytest.mark.stripe
 
@@ -70,12 +69,6 @@ def test_find_charge_prefers_the_succeeded_one_and_retrieve_knows_unknown_ids(pa
     assert payments.retrieve_charge("ch_doesnotexist0000") is None
     with pytest.raises(ValueError):
         payments.find_charge(purchase_ref="x' OR status:'succeeded")
-
-
-def sign(body, secret, timestamp=None):
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 def test_verify_webhook_accepts_only_stripes_signature(payments, app_settings):
