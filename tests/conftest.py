@@ -172,10 +172,17 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_settings(database_url, stripe_settings):
+def files_dir(tmp_path_factory):
+    """``store.files_dir`` of the test app: albums' downloadable files."""
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture(scope="session")
+def app_settings(database_url, stripe_settings, files_dir):
     settings = dict(get_appsettings(str(TESTING_INI)))
     settings.update(stripe_settings)
     settings["sqlalchemy.url"] = database_url
+    settings["store.files_dir"] = str(files_dir)
     return settings
 
 
@@ -249,10 +256,20 @@ def testapp(app, dbsession, new_card_token):
 
 
 @pytest.fixture
+def outbox(app):
+    """The mail the test app has sent (pyramid_mailer's DummyMailer), emptied for each test."""
+    from pyramid_mailer import get_mailer
+
+    sent = get_mailer(app.registry).outbox
+    sent.clear()
+    return sent
+
+
+@pytest.fixture
 def ini_file(tmp_path, app_settings):
     """An ini file for the CLI, pointing at the test database and Stripe."""
     lines = ["[app:main]", "use = egg:album_store"]
-    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy."))]
+    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy.", "mail."))]
     path = tmp_path / "cli.ini"
     path.write_text("\n".join(lines).replace("%", "%%") + "\n")
     return path
