@@ -27,6 +27,8 @@ from album_store.settings import ENVIRONMENT_OVERRIDES, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_INI = ROOT / "testing.ini"
+#: A password the store accepts (long, not a common one).
+PASSWORD = "velvet-harbour-42"
 
 
 def _stripe_mode(environ):
@@ -239,6 +241,22 @@ class StoreTestApp(webtest.TestApp):
     def csrf_token(self, slug):
         page = self.get(f"/albums/{slug}")
         return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+    def form_csrf_token(self, path):
+        """The CSRF token of the first form on the page at ``path``."""
+        return self.get(path).html.find("input", attrs={"name": "csrf_token"})["value"]
+
+    def register(self, email, password=PASSWORD, *, confirm=None, status=303):
+        fields = {"email": email, "password": password, "confirm": password if confirm is None else confirm}
+        fields["csrf_token"] = self.form_csrf_token("/account/register")
+        return self.post("/account/register", fields, status=status)
+
+    def login(self, email, password=PASSWORD, *, next="", status=303):
+        fields = {"email": email, "password": password, "next": next, "csrf_token": self.form_csrf_token("/account/login")}
+        return self.post("/account/login", fields, status=status)
+
+    def logout(self):
+        return self.post("/account/logout", {"csrf_token": self.form_csrf_token("/account/logout")}, status=303)
 
     def buy(self, slug, token=None, email="buyer@example.com", *, csrf=True, status=None, **extra):
         """Post the album's form as Checkout does; ``token`` defaults to a fresh 4242 card token."""

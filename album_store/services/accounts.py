@@ -164,8 +164,6 @@ class AccountService:
         if failures < free_failures:
             return 0
         wait = min(FIRST_WAIT_SECONDS * 2 ** (failures - free_failures), MAX_WAIT_SECONDS)
-        if last.tzinfo is None:  # SQLite's max() bypasses the column type
-            last = last.replace(tzinfo=now.tzinfo)
         remaining = (last - now).total_seconds() + wait
         return max(0, math.ceil(remaining))
 

@@ -84,6 +84,8 @@ class MailService:
 
     def _message(self, *, to, subject, template, values):
         body = render(f"album_store:templates/mail/{template}", values, self.request)
+        if isinstance(body, bytes):  # pyramid_chameleon's text templates render to bytes
+            body = body.decode("utf-8")
         return Message(subject=subject, sender=self.sender, recipients=[to], body=body)
 
     def queue_receipt(self, purchase):
