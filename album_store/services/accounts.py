@@ -7,6 +7,7 @@ only once the owner of the address has confirmed it through the emailed link.
 """
 from datetime import timedelta
 import math
+import re
 import threading
 
 from sqlalchemy import delete, func, or_, select, update
@@ -65,7 +66,7 @@ def password_problems(password, *, email="", words=()):
         return [f"Use at least {MIN_PASSWORD_LENGTH} characters."]
     if len(password) > MAX_PASSWORD_LENGTH:
         return [f"Use at most {MAX_PASSWORD_LENGTH} characters."]
-    user_inputs = [email, email.split("@")[0], *words]
+    user_inputs = [email, email.split("@")[0], *re.split(r"[^a-z0-9]+", email.lower()), *words]
     with _zxcvbn_lock:
         # zxcvbn refuses more than 72 characters; a longer password is judged by its start.
         result = zxcvbn(password[:72], user_inputs=[word for word in user_inputs if word])
