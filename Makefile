@@ -23,7 +23,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed-dev
 	$(BIN)/album-store initdb development.ini --demo
-	$(BIN)/python devtools/serve_demo.py development.ini
+	PYTHONPATH=. $(BIN)/python devtools/serve_demo.py development.ini
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

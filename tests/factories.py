@@ -63,8 +63,13 @@ def issued_token(app_settings, purpose, payload, *, seconds_ago):
     return serializer.dumps(payload)
 
 
+def mail_text(message):
+    """The text of a message the store sent (its body is a pyramid_mailer Attachment)."""
+    return getattr(message.body, "data", message.body)
+
+
 def links_in(message):
-    """Every http(s) link in a sent message's body."""
+    """Every http(s) link in a sent message's text."""
     import re
 
-    return re.findall(r"https?://\S+", message.body)
+    return re.findall(r"https?://\S+", mail_text(message))

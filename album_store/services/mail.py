@@ -16,7 +16,7 @@ from pyramid.renderers import render
 from pyramid_mailer import get_mailer
 from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import DebugMailer, DummyMailer, Mailer
-from pyramid_mailer.message import Message
+from pyramid_mailer.message import Attachment, Message
 from zope.interface import Interface, implementer
 
 from ..money import format_money
@@ -86,7 +86,11 @@ class MailService:
         body = render(f"album_store:templates/mail/{template}", values, self.request)
         if isinstance(body, bytes):  # pyramid_chameleon's text templates render to bytes
             body = body.decode("utf-8")
-        return Message(subject=subject, sender=self.sender, recipients=[to], body=body)
+        # Plain 7-bit text stays readable as it is (in the development mail folder too); anything
+        # else goes quoted-printable.
+        encoding = "7bit" if body.isascii() else "quoted-printable"
+        text = Attachment(data=body, content_type="text/plain", disposition="inline", transfer_encoding=encoding)
+        return Message(subject=subject, sender=self.sender, recipients=[to], body=text)
 
     def queue_receipt(self, purchase):
         try:

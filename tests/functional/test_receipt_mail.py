@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from album_store.models import Purchase
 from tests.conftest import StoreTestApp, standin_only
-from tests.factories import give_album_file, links_in, make_album
+from tests.factories import give_album_file, links_in, mail_text, make_album
 
 pytestmark = pytest.mark.stripe
 
@@ -33,7 +33,7 @@ def test_the_receipt_mail_says_what_was_bought_and_its_download_link_works(testa
     assert message.recipients == ["ana@example.com"]
     assert message.subject == "Your receipt: Blue Skies by The Paper Lanterns"
     assert message.sender == "Album Store <store@example.com>"
-    body = message.body
+    body = mail_text(message)
     for expected in ("Blue Skies by The Paper Lanterns", "$9.99", purchase.paid_at.strftime("%d %B %Y"), "ending in 4242", f"#{purchase.id}"):
         assert expected in body, expected
     links = links_in(message)
