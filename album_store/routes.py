@@ -10,6 +10,7 @@ def includeme(config):
     config.add_route("album_cover", "/albums/{slug}/cover.svg", factory=".resources.published_album_factory")
     config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
     config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")
+    config.add_route("stripe_webhook", "/stripe/webhook")
     config.add_route("download", "/downloads/{token}", factory=".resources.download_factory")
 
     config.add_route("account_register", "/account/register")

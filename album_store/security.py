@@ -7,13 +7,18 @@ unsafe method by default (the Stripe webhook opts out).
 """
 import hashlib
 import hmac
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import SessionCSRFStoragePolicy, new_csrf_token
+from pyramid.events import NewResponse
+from pyramid.httpexceptions import HTTPRequestEntityTooLarge
+from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
+from pyramid.tweens import EXCVIEW
 
 from .models import User
 from .services.tokens import ISignedTokens, LinkInvalid
@@ -152,8 +157,67 @@ def receipt_token_matches(request, token, purchase):
         return False
 
 
+def _origin(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(settings):
+    """Only the store's own origin, plus Checkout's: its script, its modal's frame and what it fetches."""
+    checkout = _origin(settings["stripe.checkout_js_url"])
+    images = f"'self' data: {checkout}"
+    if checkout == "https://checkout.stripe.com":
+        images += " https://*.stripe.com"  # Stripe's documented needs for legacy Checkout
+    directives = {
+        "default-src": "'self'",
+        "script-src": f"'self' {checkout}",
+        "style-src": f"'self' {checkout}",
+        "img-src": images,
+        "frame-src": checkout,
+        "connect-src": f"'self' {checkout}",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+        "base-uri": "'self'",
+        "object-src": "'none'",
+    }
+    return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
+
+
+def add_security_headers(settings):
+    headers = {
+        "Content-Security-Policy": content_security_policy(settings),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Frame-Options": "DENY",
+    }
+    if asbool(settings["store.secure_cookies"]):
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+
+    def subscriber(event):
+        response_headers = event.response.headers
+        for name, value in headers.items():
+            response_headers.setdefault(name, value)
+
+    return subscriber
+
+
+def body_size_limit_tween_factory(handler, registry):
+    """Refuse request bodies over ``store.max_body_bytes`` before anything reads them."""
+    limit = int(registry.settings["store.max_body_bytes"])
+
+    def tween(request):
+        if request.content_length is not None and request.content_length > limit:
+            raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts ({limit // 1024} KiB).")
+        return handler(request)
+
+    return tween
+
+
 def includeme(config):
     settings = config.get_settings()
+    config.add_subscriber(add_security_headers(settings), NewResponse)
+    # Under the exception view tween, so the refusal is rendered as the styled 413 page.
+    config.add_tween("album_store.security.body_size_limit_tween_factory", under=EXCVIEW)
     config.set_session_factory(
         SignedCookieSessionFactory(
             settings["store.secret"],

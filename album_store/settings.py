@@ -41,6 +41,7 @@ DEFAULTS = {
     "store.currency": "usd",
     "store.require_secrets": "false",
     "store.secure_cookies": "false",
+    "store.max_body_bytes": str(256 * 1024),
     "payments.service": "album_store.services.payments.StripePaymentService",
     "store.url": "",
     "store.files_dir": "",

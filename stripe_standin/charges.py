@@ -286,7 +286,7 @@ def _outcome(decline, number):
                 "risk_score": 95,
                 "seller_message": "Stripe blocked this payment as too risky.",
                 "type": "blocked"}
-    code, decline_code = decline[0], decline[1]
+    decline_code = decline[1]
     if decline_code == "generic_decline":
         seller = "The bank did not return any further details with this " \
                  "decline."

@@ -145,11 +145,8 @@ def start_standin(port=0, timeout=10.0, *, stderr=None, access_log=False,
     standin = StandinProcess(proc, url, bound)
 
     while True:
-        try:
-            if health(url, timeout=1.0):
-                return standin
-        except OSError:
-            pass
+        if health(url, timeout=1.0):
+            return standin
         if proc.poll() is not None or time.monotonic() > deadline:
             standin.stop()
             raise StandinError(f"stripe-standin at {url} is not healthy")
@@ -184,7 +181,7 @@ def health(url, timeout=2.0):
     try:
         status, body = _request("GET", url.rstrip("/") + "/_standin/health",
                                 timeout=timeout)
-    except StandinError:
+    except (StandinError, OSError):
         return False
     return status == 200 and body.strip() == b"ok"
 

@@ -8,6 +8,7 @@ from .login_attempt import LoginAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
 from .purchase import Purchase, PurchaseStatus  # noqa: F401
 from .user import User, normalize_email  # noqa: F401
+from .webhook_event import WebhookEvent  # noqa: F401
 
 configure_mappers()
 
@@ -57,6 +58,9 @@ def includeme(config):
         session = request.environ.get("app.dbsession")
         if session is None:
             session = get_tm_session(session_factory, request.tm, request=request)
+            # keep_session leaves the session open after the transaction: close it with the
+            # request, so its connection always goes back to the pool.
+            request.add_finished_callback(lambda request: session.close())
         return session
 
     config.add_request_method(dbsession, reify=True)

@@ -42,12 +42,16 @@ class Purchase(Base):
     stripe_charge_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     card_brand: Mapped[str | None] = mapped_column(String(32))
     card_last4: Mapped[str | None] = mapped_column(String(4))
+    amount_refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     download_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the buyer's bank opens a dispute: the owner has to answer it in Stripe's dashboard.
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     album = relationship("Album")
     user = relationship("User")

@@ -34,6 +34,20 @@ class PaymentUnavailable(PaymentError):
     """Stripe could not be reached or failed; whether a charge exists is unknown until reconciled."""
 
 
+class InvalidWebhook(Exception):
+    """A webhook request without a valid ``Stripe-Signature`` for our secret, or not an event."""
+
+
+@dataclass(frozen=True)
+class StripeEvent:
+    """A verified Stripe event: only what the store acts on. The object is re-fetched, not trusted."""
+
+    id: str
+    type: str
+    object_id: str
+    charge_id: str | None  # the charge the event is about (a dispute's charge, a charge's own id)
+
+
 @dataclass(frozen=True)
 class Charge:
     """What the store keeps of a Stripe charge."""
@@ -65,13 +79,23 @@ class IPaymentService(Interface):
     def find_charge(*, purchase_ref):
         """Return the charge made for a purchase (found by its reference in the metadata), or None."""
 
+    def retrieve_charge(charge_id):
+        """Return the :class:`Charge` as Stripe has it now, or None when Stripe has no such charge."""
+
+    def verify_webhook(payload, signature):
+        """Verify a webhook's raw body against its ``Stripe-Signature``; return a :class:`StripeEvent`.
+
+        Raises :class:`InvalidWebhook`.
+        """
+
 
 @implementer(IPaymentService)
 class StripePaymentService:
-    def __init__(self, client, *, publishable_key, checkout_js_url):
+    def __init__(self, client, *, publishable_key, checkout_js_url, webhook_secret=""):
         self.client = client
         self.publishable_key = publishable_key
         self.checkout_js_url = checkout_js_url
+        self.webhook_secret = webhook_secret
 
     @classmethod
     def from_settings(cls, settings):
@@ -88,6 +112,7 @@ class StripePaymentService:
             client,
             publishable_key=settings.get("stripe.publishable_key", ""),
             checkout_js_url=settings["stripe.checkout_js_url"],
+            webhook_secret=settings.get("stripe.webhook_secret", ""),
         )
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
@@ -142,6 +167,40 @@ class StripePaymentService:
         # A succeeded charge wins over failed attempts made with the same purchase.
         charges.sort(key=lambda c: not c.succeeded)
         return charges[0] if charges else None
+
+    def retrieve_charge(self, charge_id):
+        try:
+            return _to_charge(self.client.v1.charges.retrieve(charge_id))
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise PaymentUnavailable("Stripe refused to show the charge.") from error
+        except stripe.StripeError as error:
+            raise PaymentUnavailable("Stripe could not be reached.") from error
+
+    def verify_webhook(self, payload, signature):
+        if not self.webhook_secret:
+            raise InvalidWebhook("stripe.webhook_secret is not set")
+        if not signature:
+            raise InvalidWebhook("missing Stripe-Signature header")
+        try:
+            event = self.client.construct_event(payload, signature, self.webhook_secret)
+        except stripe.SignatureVerificationError as error:
+            raise InvalidWebhook("bad signature") from error
+        except ValueError as error:  # not JSON, or not an event
+            raise InvalidWebhook("not a Stripe event") from error
+        try:
+            event_id, event_type, obj = event.id, event.type, event.data.object
+            object_id = obj.id
+        except (AttributeError, KeyError) as error:
+            raise InvalidWebhook("not a Stripe event") from error
+        charge_id = None
+        if object_id.startswith(("ch_", "py_")):
+            charge_id = object_id
+        else:
+            charge_id = getattr(obj, "charge", None)
+            charge_id = charge_id if isinstance(charge_id, str) else getattr(charge_id, "id", None)
+        return StripeEvent(id=event_id, type=event_type, object_id=object_id, charge_id=charge_id)
 
 
 def _to_charge(charge):

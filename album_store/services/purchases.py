@@ -11,11 +11,11 @@ from datetime import timedelta
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.exc import IntegrityError
 from zope.interface import Interface, implementer
 
-from ..models import Purchase, PurchaseStatus, User, normalize_email
+from ..models import Purchase, PurchaseStatus, User, WebhookEvent, normalize_email
 from ..models.meta import utcnow
 from .mail import IMailService
 from .payments import CardDeclined, IPaymentService, PaymentUnavailable
@@ -55,6 +55,9 @@ class IPurchaseService(Interface):
     def reconcile_pending(*, min_age):
         """Settle purchases left pending for longer than ``min_age``; return them."""
 
+    def handle_stripe_event(event):
+        """Act on a verified Stripe event once; return what was done (for the log and the reply)."""
+
 
 @implementer(IPurchaseService)
 class PurchaseService:
@@ -68,6 +71,12 @@ class PurchaseService:
         # The explicit transaction manager of the request (pyramid_tm) or of the CLI: end this
         # transaction so the change is durable now, and start the next one.
         self.tm.commit()
+        self.tm.begin()
+
+    def _start_over(self):
+        """After a failed flush or commit: drop the failed transaction, begin a clean one."""
+        self.tm.abort()
+        self.db.rollback()
         self.tm.begin()
 
     def charge_for_album(self, album, *, token, email, user=None):
@@ -107,8 +116,7 @@ class PurchaseService:
             self._commit()
         except IntegrityError:
             # Another request with the same token committed first (a double click).
-            self.tm.abort()
-            self.tm.begin()
+            self._start_over()
             existing = self._by_token(token)
             if existing is None:
                 raise
@@ -160,7 +168,16 @@ class PurchaseService:
         if not charge.succeeded:
             log.warning("purchase %s: charge %s came back %s", purchase.id, charge.id, charge.status)
             raise PaymentUnavailable("The payment has not been confirmed yet.")
-        self._mark_paid(purchase, charge)
+        purchase_id = purchase.id
+        try:
+            self._mark_paid(purchase, charge)
+        except SQLAlchemyError as error:
+            # Charged, but the record could not be written: it stays pending and reconcile (or the
+            # charge.succeeded webhook) settles it from Stripe's side. Never a 500, never lost.
+            self._start_over()
+            log.error("purchase %s: charge %s succeeded but recording it failed (%s); left for reconcile",
+                      purchase_id, charge.id, type(error).__name__)
+            raise PaymentUnavailable("The payment could not be recorded yet.") from error
         return purchase
 
     def _mark_paid(self, purchase, charge):
@@ -228,6 +245,78 @@ class PurchaseService:
                 )
             settled.append(purchase_id)
         return settled
+
+    # --- Stripe events -----------------------------------------------------------------------
+    def handle_stripe_event(self, event):
+        """Act on a verified event, once. The charge is fetched again from Stripe, never taken
+        from the event's body; events about charges this store did not make are ignored."""
+        if self.db.get(WebhookEvent, event.id) is not None:
+            return "duplicate"
+        record = WebhookEvent(id=event.id, type=event.type, outcome="received")
+        self.db.add(record)
+        try:
+            self.db.flush()
+        except IntegrityError:  # the same event delivered twice at once: the other one handles it
+            self._start_over()
+            return "duplicate"
+        handler = {
+            "charge.succeeded": self._on_charge_succeeded,
+            "charge.refunded": self._on_charge_refunded,
+            "charge.dispute.created": self._on_dispute_created,
+        }.get(event.type)
+        if handler is None or not event.charge_id:
+            outcome, purchase_id = "ignored", None
+        else:
+            charge = self.payments.retrieve_charge(event.charge_id)  # PaymentUnavailable: Stripe retries later
+            purchase = self._purchase_for_charge(charge) if charge is not None else None
+            if purchase is None:
+                outcome, purchase_id = "not ours", None
+            else:
+                purchase_id = purchase.id
+                outcome = handler(purchase, charge)
+        record.outcome = outcome
+        record.purchase_id = purchase_id
+        log.info("stripe_event id=%s type=%s outcome=%s purchase_id=%s", event.id, event.type, outcome, purchase_id or "-")
+        return outcome
+
+    def _purchase_for_charge(self, charge):
+        reference = charge.metadata.get("purchase_ref")
+        if not reference:
+            return None
+        purchase = self.db.scalars(select(Purchase).where(Purchase.reference == reference)).one_or_none()
+        if purchase is None or (purchase.stripe_charge_id not in (None, charge.id)):
+            return None
+        if (charge.amount_cents, charge.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+            log.error("charge %s does not match purchase %s's amount; ignored", charge.id, purchase.id)
+            return None
+        return purchase
+
+    def _on_charge_succeeded(self, purchase, charge):
+        if purchase.status != PurchaseStatus.PENDING or not charge.succeeded:
+            return "already settled"
+        self._mark_paid(purchase, charge)
+        return "settled"
+
+    def _on_charge_refunded(self, purchase, charge):
+        if purchase.status not in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+            return "not paid"
+        self.record_refund(purchase, charge)
+        return "refunded" if purchase.status == PurchaseStatus.REFUNDED else "partially refunded"
+
+    def record_refund(self, purchase, charge):
+        """Keep Stripe's refunded amount; a full refund ends the purchase (and its downloads)."""
+        purchase.amount_refunded_cents = min(charge.amount_refunded_cents, purchase.amount_cents)
+        if purchase.amount_refunded_cents >= purchase.amount_cents and purchase.status != PurchaseStatus.REFUNDED:
+            purchase.status = PurchaseStatus.REFUNDED
+            purchase.refunded_at = utcnow()
+            log_state(purchase.id, PurchaseStatus.PAID, PurchaseStatus.REFUNDED, charge_id=charge.id,
+                      amount_cents=purchase.amount_cents, currency=purchase.currency)
+
+    def _on_dispute_created(self, purchase, charge):
+        if purchase.disputed_at is None:
+            purchase.disputed_at = utcnow()
+            log.warning("purchase_disputed purchase_id=%s charge_id=%s amount_cents=%s", purchase.id, charge.id, purchase.amount_cents)
+        return "flagged"
 
 
 def log_state(purchase_id, previous, new, *, charge_id=None, amount_cents=None, currency=None, **extra):

@@ -61,10 +61,13 @@ def upgrade() -> None:
     sa.Column('stripe_charge_id', sa.String(length=255), nullable=True),
     sa.Column('card_brand', sa.String(length=32), nullable=True),
     sa.Column('card_last4', sa.String(length=4), nullable=True),
+    sa.Column('amount_refunded_cents', sa.Integer(), server_default='0', nullable=False),
     sa.Column('failure_code', sa.String(length=64), nullable=True),
     sa.Column('failure_message', sa.String(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('refunded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('disputed_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'paid', 'failed', 'refunded')", name=op.f('ck_purchases_status_known')),
     sa.CheckConstraint('amount_cents > 0', name=op.f('ck_purchases_amount_positive')),
     sa.ForeignKeyConstraint(['album_id'], ['albums.id'], name=op.f('fk_purchases_album_id_albums'), ondelete='RESTRICT'),
@@ -78,6 +81,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_purchases_album_id'), ['album_id'], unique=False)
         batch_op.create_index('ix_purchases_status_created_at', ['status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_purchases_user_id'), ['user_id'], unique=False)
+
+    op.create_table('webhook_events',
+    sa.Column('id', sa.String(length=255), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('outcome', sa.String(length=100), nullable=False),
+    sa.Column('purchase_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_events'))
+    )
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_events_purchase_id'), ['purchase_id'], unique=False)
 
     op.create_table('tracks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -101,6 +115,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tracks_album_id'))
 
     op.drop_table('tracks')
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_events_purchase_id'))
+
+    op.drop_table('webhook_events')
     with op.batch_alter_table('purchases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_purchases_user_id'))
         batch_op.drop_index('ix_purchases_status_created_at')

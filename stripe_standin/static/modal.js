@@ -381,7 +381,14 @@
     });
   });
 
-  // Focus the first field the shopper has to fill.
-  (fields.email.readOnly ? fields.number : fields.email).focus();
+  // Focus the first field the shopper has to fill (again when the parent
+  // page hands the focus to this frame, if nothing here has it yet).
+  function focusFirst() {
+    (fields.email.readOnly ? fields.number : fields.email).focus();
+  }
+  focusFirst();
+  window.addEventListener('focus', function () {
+    if (!document.activeElement || document.activeElement === document.body) focusFirst();
+  });
   post({ type: 'stripe-standin:ready' });
 })();

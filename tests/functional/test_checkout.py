@@ -266,3 +266,33 @@ def test_every_demo_album_charges_exactly_what_its_button_shows(testapp, dbsessi
         assert shown == charged == purchase.amount_cents == data["price_cents"], data["slug"]
         assert f"${data['price_cents'] // 100}.{data['price_cents'] % 100:02d}" in receipt.text
     assert len(purchases(dbsession)) == len(published)
+
+
+def test_the_database_failing_after_the_charge_loses_nothing(make_app, dbsession, ini_file, stripe_client):
+    """Charged at Stripe, then the database refuses the 'paid' update: a 503, and reconcile settles it."""
+    from sqlalchemy import event
+
+    from album_store.cli import main as cli
+
+    make_album(dbsession, slug="db-down", price_cents=1700)
+    store = make_app()
+    engine = store.app.registry["db_engine"]
+
+    def database_down(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE purchases") and "paid" in repr(parameters):
+            raise engine.dialect.dbapi.OperationalError("injected: the database went away")
+
+    event.listen(engine, "before_cursor_execute", database_down)
+    try:
+        page = store.buy("db-down", status=503)
+    finally:
+        event.remove(engine, "before_cursor_execute", database_down)
+    assert "could not confirm your payment" in page.text
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "pending"
+    found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+    assert [c.status for c in found] == ["succeeded"], "the charge exists at Stripe"
+
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid" and purchase.stripe_charge_id == found[0].id

@@ -1,0 +1,156 @@
+"""Stripe's webhooks, signed with a real HMAC header as Stripe signs them."""
+import hashlib
+import hmac
+import json
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from album_store.models import Purchase, WebhookEvent
+from tests.conftest import standin_only
+from tests.factories import make_album
+
+pytestmark = pytest.mark.stripe
+
+
+def signed(payload, secret, timestamp=None):
+    body = json.dumps(payload).encode()
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
+
+
+def event(event_type, obj, event_id=None):
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": event_type,
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
+
+
+@pytest.fixture
+def secret(app_settings):
+    return app_settings["stripe.webhook_secret"]
+
+
+@pytest.fixture
+def post_event(testapp, secret):
+    def post(payload, *, status=200, secret_=None, timestamp=None):
+        body, headers = signed(payload, secret_ or secret, timestamp)
+        return testapp.post("/stripe/webhook", body, headers=headers, status=status)
+
+    return post
+
+
+@pytest.fixture
+def paid_purchase(testapp, dbsession):
+    make_album(dbsession, slug="hooked", price_cents=1200)
+    testapp.buy("hooked", status=303)
+    return current(dbsession)
+
+
+def current(dbsession):
+    dbsession.expire_all()
+    return dbsession.scalars(select(Purchase)).one()
+
+
+def events_recorded(dbsession):
+    return dbsession.scalar(select(func.count()).select_from(WebhookEvent))
+
+
+def test_a_full_refund_in_the_dashboard_marks_the_purchase_refunded(post_event, paid_purchase, stripe_client, dbsession):
+    stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})
+    reply = post_event(event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"}))
+    assert reply.json["outcome"] == "refunded"
+    purchase = current(dbsession)
+    assert purchase.status == "refunded" and purchase.amount_refunded_cents == 1200 and purchase.refunded_at
+
+
+def test_a_partial_refund_is_recorded_and_the_purchase_stays_paid(post_event, paid_purchase, stripe_client, dbsession):
+    stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id, "amount": 300})
+    assert post_event(event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"})).json["outcome"] == "partially refunded"
+    purchase = current(dbsession)
+    assert purchase.status == "paid" and purchase.amount_refunded_cents == 300
+
+
+def test_the_event_body_is_not_trusted_the_charge_is_fetched_again(post_event, paid_purchase, dbsession):
+    lie = {"id": paid_purchase.stripe_charge_id, "object": "charge", "refunded": True, "amount_refunded": 1200}
+    assert post_event(event("charge.refunded", lie)).json["outcome"] == "partially refunded"
+    purchase = current(dbsession)
+    assert purchase.status == "paid" and purchase.amount_refunded_cents == 0
+
+
+def test_a_redelivered_event_does_nothing(post_event, paid_purchase, stripe_client, dbsession):
+    stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})
+    payload = event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"})
+    assert post_event(payload).json["outcome"] == "refunded"
+    assert post_event(payload).json["outcome"] == "duplicate"
+    assert events_recorded(dbsession) == 1
+
+
+def test_a_dispute_flags_the_purchase_for_the_owner(post_event, paid_purchase, dbsession):
+    dispute = {"id": "dp_test", "object": "dispute", "charge": paid_purchase.stripe_charge_id, "amount": 1200}
+    assert post_event(event("charge.dispute.created", dispute)).json["outcome"] == "flagged"
+    purchase = current(dbsession)
+    assert purchase.disputed_at is not None and purchase.status == "paid"
+
+
+def test_events_for_charges_the_store_did_not_make_are_ignored(post_event, paid_purchase, stripe_client, dbsession):
+    other = stripe_client.v1.charges.create(params={"amount": 500, "currency": "usd", "source": "tok_visa"})
+    stripe_client.v1.refunds.create(params={"charge": other.id})
+    assert post_event(event("charge.refunded", {"id": other.id, "object": "charge"})).json["outcome"] == "not ours"
+    assert post_event(event("charge.refunded", {"id": "ch_doesnotexist000", "object": "charge"})).json["outcome"] == "not ours"
+    assert post_event(event("customer.created", {"id": "cus_123", "object": "customer"})).json["outcome"] == "ignored"
+    assert current(dbsession).status == "paid"
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "stale", "missing", "tampered", "not json"])
+def test_a_bad_signature_is_a_400_and_changes_nothing(testapp, post_event, paid_purchase, stripe_client, dbsession, secret, case):
+    stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})
+    payload = event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"})
+    if case == "wrong secret":
+        post_event(payload, secret_="whsec_someone_else", status=400)
+    elif case == "stale":
+        post_event(payload, timestamp=int(time.time()) - 3600, status=400)
+    elif case == "missing":
+        testapp.post("/stripe/webhook", json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, status=400)
+    elif case == "tampered":
+        body, headers = signed(payload, secret)
+        testapp.post("/stripe/webhook", body.replace(b"charge.refunded", b"charge.succeeded"), headers=headers, status=400)
+    else:
+        timestamp = int(time.time())
+        body = b"not json at all"
+        signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        testapp.post("/stripe/webhook", body, headers={"Stripe-Signature": f"t={timestamp},v1={signature}"}, status=400)
+    assert current(dbsession).status == "paid"
+    assert events_recorded(dbsession) == 0
+
+
+def test_the_webhook_needs_no_csrf_token_but_other_posts_do(post_event, paid_purchase):
+    post_event(event("customer.created", {"id": "cus_1", "object": "customer"}), status=200)
+
+
+@standin_only
+def test_charge_succeeded_settles_a_purchase_whose_buyer_never_came_back(make_app, dbsession, faults, post_event, stripe_client):
+    make_album(dbsession, slug="tab-closed", price_cents=800)
+    faults.inject(count=1, status=500, when="after")
+    make_app(**{"stripe.max_network_retries": "0"}).buy("tab-closed", status=503)
+    pending = current(dbsession)
+    assert pending.status == "pending"
+    [charge] = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{pending.reference}'"}).data
+    assert post_event(event("charge.succeeded", {"id": charge.id, "object": "charge"})).json["outcome"] == "settled"
+    purchase = current(dbsession)
+    assert purchase.status == "paid" and purchase.stripe_charge_id == charge.id and purchase.paid_at
+
+
+@standin_only
+def test_stripe_unreachable_while_handling_is_a_503_so_stripe_retries(post_event, paid_purchase, faults, dbsession):
+    faults.inject(count=3, status=500, when="before", path_prefix="/v1/charges")
+    post_event(event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"}), status=503)
+    assert events_recorded(dbsession) == 0
