@@ -6,7 +6,8 @@ from wtforms.validators import EqualTo, InputRequired, Length, Regexp, Validatio
 
 from .services.accounts import MAX_PASSWORD_LENGTH, password_problems
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# No control characters either: PostgreSQL refuses a NUL in text, and they belong in no address.
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
 EMAIL_VALIDATORS = [
     InputRequired("Enter your email address."),
     Length(max=254, message="That address is too long."),

@@ -3,6 +3,8 @@
 Thin: the forms are WTForms (``forms.py``), the work is ``IAccountService``, mail goes through
 ``IMailService`` after the commit. Every valid POST ends in a redirect.
 """
+import re
+
 from pyramid.httpexceptions import HTTPBadRequest, HTTPGone, HTTPSeeOther
 from pyramid.view import view_config
 
@@ -15,9 +17,14 @@ from ..services.tokens import LinkExpired, LinkInvalid
 TEMPLATES = "album_store:templates/account/"
 
 
+# A path on this site: one leading slash, then printable ASCII with no backslash (browsers read
+# "/\\host" as "//host"), so neither another host nor a header break can be smuggled in.
+LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+
+
 def safe_next(request, value, default="library"):
     """Where to go after signing in: a path on this site only, never another host."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+    if value and LOCAL_PATH.fullmatch(value):
         return request.application_url + value
     return request.route_url(default)
 
