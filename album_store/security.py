@@ -5,6 +5,7 @@ fingerprint of their password hash, so changing the password (a reset) ends ever
 Signing in or out clears the session and issues a new CSRF token. CSRF protection is on for every
 unsafe method by default (the Stripe webhook opts out).
 """
+import functools
 import hashlib
 import hmac
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import SessionCSRFStoragePolicy, new_csrf_token
 from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge
-from pyramid.security import Allowed, Denied
+from pyramid.security import Allowed, Denied, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.tweens import EXCVIEW
@@ -28,8 +29,6 @@ SESSION_PURCHASES = "purchase_ids"
 SESSION_USER = "user_id"
 SESSION_AUTH = "auth"
 _hasher = PasswordHasher()
-# Verified when the address typed has no account, so both answers take as long.
-_UNKNOWN_ACCOUNT_HASH = _hasher.hash("no account has this address")
 
 
 def hash_password(password):
@@ -43,9 +42,14 @@ def verify_password(password_hash, password):
         return False
 
 
+@functools.cache
+def _unknown_account_hash():
+    return _hasher.hash("no account has this address")
+
+
 def spend_password_check_time(password):
     """As long as :func:`verify_password`, for an address with no account: timing tells nothing."""
-    verify_password(_UNKNOWN_ACCOUNT_HASH, password)
+    verify_password(_unknown_account_hash(), password)
 
 
 def password_needs_rehash(password_hash):
@@ -114,8 +118,7 @@ def sign_in(request, user):
     request.session.invalidate()
     if purchase_ids:
         request.session[SESSION_PURCHASES] = purchase_ids
-    request.session[SESSION_USER] = user.id
-    request.session[SESSION_AUTH] = _session_fingerprint(request, user)
+    remember(request, user.id)
     new_csrf_token(request)
 
 

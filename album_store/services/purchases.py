@@ -28,11 +28,7 @@ class CheckoutTokenReused(Exception):
 
 
 class AlreadyOwned(Exception):
-    """The signed-in buyer already owns this album (``purchase`` is their paid one); nothing was charged."""
-
-    def __init__(self, purchase):
-        super().__init__(purchase.id)
-        self.purchase = purchase
+    """The signed-in buyer already owns this album; nothing was charged."""
 
 
 class IPurchaseService(Interface):
@@ -95,10 +91,8 @@ class PurchaseService:
         existing = self._by_token(token)
         if existing is not None:
             return existing.id
-        if user is not None:
-            owned = self.owned_purchase(user, album)
-            if owned is not None:
-                raise AlreadyOwned(owned)
+        if user is not None and self.owned_purchase(user, album) is not None:
+            raise AlreadyOwned(album.slug)
         owner = user if user is not None else self._confirmed_account(email)
         purchase = Purchase(
             album_id=album.id,
