@@ -23,7 +23,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed-dev
 	$(BIN)/album-store initdb development.ini --demo
-	PYTHONPATH=. $(BIN)/python devtools/serve_demo.py development.ini
+	$(BIN)/python -m devtools.serve_demo development.ini
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -14,7 +14,12 @@ from pyramid.paster import get_appsettings
 from stripe_standin.process import start_standin
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(ini="development.ini"):
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops both, as Ctrl-C does
     settings = get_appsettings(ini)
     api_base = urlsplit(settings["stripe.api_base"])
     if api_base.hostname not in ("127.0.0.1", "localhost"):

@@ -296,3 +296,57 @@ def test_the_database_failing_after_the_charge_loses_nothing(make_app, dbsession
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id == found[0].id
+
+
+@standin_only
+@pytest.mark.parametrize("status, logged", [
+    (429, "RateLimitError"),
+    (500, "APIError"),
+    (503, "APIError"),
+    (401, "stripe.secret_key"),
+])
+def test_stripe_errors_leave_the_purchase_pending_behind_a_503(testapp, dbsession, faults, caplog, status, logged):
+    make_album(dbsession, slug=f"error-{status}")
+    faults.inject(count=3, status=status, when="before")  # outlasts the SDK's two retries
+    page = testapp.buy(f"error-{status}", status=503)
+    assert "could not confirm your payment" in page.text
+    assert [p.status for p in purchases(dbsession)] == ["pending"]
+    assert logged in caplog.text
+    if status == 401:
+        assert any(r.levelname == "CRITICAL" for r in caplog.records), "a wrong key is loud for the owner"
+
+
+@standin_only
+def test_an_idempotency_mismatch_is_logged_as_a_bug_and_reconcile_still_settles(make_app, testapp, dbsession, faults, caplog, ini_file, new_card_token):
+    """The answer to a charge is lost; the owner renames the album; the buyer posts the same checkout
+    again. The retried charge differs from the first, Stripe refuses the key: never a second charge."""
+    from album_store.cli import main as cli
+
+    album = make_album(dbsession, slug="renamed", title="Old Title", price_cents=1400)
+    token = new_card_token()
+    faults.inject(count=1, status=500, when="after")
+    make_app(**{"stripe.max_network_retries": "0"}).buy("renamed", token=token, status=503)
+    album.title = "New Title"
+    dbsession.commit()
+    testapp.buy("renamed", token=token, status=503)
+    assert "BUG: idempotency key" in caplog.text
+    assert [p.status for p in purchases(dbsession)] == ["pending"]
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+    assert [p.status for p in purchases(dbsession)] == ["paid"]
+
+
+def test_each_state_change_is_one_log_line_without_card_data_or_secrets(testapp, dbsession, caplog, new_card_token, app_settings):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="album_store")
+    make_album(dbsession, slug="logged", price_cents=999)
+    token = new_card_token()
+    testapp.buy("logged", token=token, status=303)
+    [purchase] = purchases(dbsession)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("purchase_state ")]
+    assert lines == [
+        f"purchase_state purchase_id={purchase.id} from=- to=pending charge_id=- amount_cents=999 currency=usd",
+        f"purchase_state purchase_id={purchase.id} from=pending to=paid charge_id={purchase.stripe_charge_id} amount_cents=999 currency=usd",
+    ]
+    assert token not in caplog.text and app_settings["stripe.secret_key"] not in caplog.text
+    assert "4242424242424242" not in caplog.text
