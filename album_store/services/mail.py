@@ -122,22 +122,15 @@ class MailService:
         )
 
     def queue_confirmation(self, user, token):
-        message = self._message(
-            to=user.email,
-            subject="Confirm your email address",
-            template="confirm_email.txt",
-            values={"user": user, "confirm_url": public_url(self.request, "account_confirm", token=token)},
-        )
-        self.send_after_commit(message)
+        url = public_url(self.request, "account_confirm", token=token)
+        self._queue_link_mail(user, "Confirm your email address", "confirm_email.txt", {"confirm_url": url})
 
     def queue_password_reset(self, user, token):
-        message = self._message(
-            to=user.email,
-            subject="Choose a new password",
-            template="password_reset.txt",
-            values={"user": user, "reset_url": public_url(self.request, "account_reset", token=token)},
-        )
-        self.send_after_commit(message)
+        url = public_url(self.request, "account_reset", token=token)
+        self._queue_link_mail(user, "Choose a new password", "password_reset.txt", {"reset_url": url})
+
+    def _queue_link_mail(self, user, subject, template, values):
+        self.send_after_commit(self._message(to=user.email, subject=subject, template=template, values={"user": user, **values}))
 
 
 def includeme(config):
