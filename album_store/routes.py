@@ -11,3 +11,13 @@ def includeme(config):
     config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
     config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")
     config.add_route("stripe_webhook", "/stripe/webhook")
+    config.add_route("download", "/downloads/{token}", factory=".resources.download_factory")
+
+    config.add_route("account_register", "/account/register")
+    config.add_route("account_login", "/account/login")
+    config.add_route("account_logout", "/account/logout")
+    config.add_route("account_confirm_resend", "/account/confirm")
+    config.add_route("account_confirm", "/account/confirm/{token}")
+    config.add_route("account_reset_request", "/account/reset")
+    config.add_route("account_reset", "/account/reset/{token}")
+    config.add_route("library", "/library")

@@ -20,6 +20,16 @@ ENVIRONMENT_OVERRIDES = {
     "store.name": "STORE_NAME",
     "store.currency": "STORE_CURRENCY",
     "store.secret": "STORE_SECRET",
+    "store.url": "STORE_URL",
+    "store.files_dir": "STORE_FILES_DIR",
+    "mail.backend": "MAIL_BACKEND",
+    "mail.folder": "MAIL_FOLDER",
+    "mail.host": "MAIL_HOST",
+    "mail.port": "MAIL_PORT",
+    "mail.username": "MAIL_USERNAME",
+    "mail.password": "MAIL_PASSWORD",
+    "mail.tls": "MAIL_TLS",
+    "mail.default_sender": "MAIL_DEFAULT_SENDER",
 }
 
 DEFAULTS = {
@@ -33,6 +43,12 @@ DEFAULTS = {
     "store.secure_cookies": "false",
     "store.max_body_bytes": str(256 * 1024),
     "payments.service": "album_store.services.payments.StripePaymentService",
+    "store.url": "",
+    "store.files_dir": "",
+    "mail.backend": "smtp",
+    "mail.host": "localhost",
+    "mail.port": "25",
+    "mail.default_sender": "Album Store <store@localhost>",
 }
 
 #: Settings a production server cannot run without.

@@ -23,6 +23,8 @@ class Album(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="usd")
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The downloadable file (a ZIP of the tracks), relative to the ``store.files_dir`` setting.
+    download_filename: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
