@@ -7,9 +7,10 @@ from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
-from ..covers import cover_svg
+from ..covers import cover_svg, cover_url
 from ..models import Album
 from ..money import format_money
+from ..services.media import IMediaStorage
 from ..services.payments import IPaymentService
 from ..services.purchases import IPurchaseService
 
@@ -57,7 +58,7 @@ def album_page(request, album, *, error=None):
         "data-currency": album.currency,
         "data-name": request.registry.settings["store.name"],
         "data-description": f"{album.title} — {album.artist}",
-        "data-image": request.route_url("album_cover", slug=album.slug),
+        "data-image": cover_url(request, album, 160, absolute=True),
         "data-locale": "auto",
         "data-label": f"Buy '{album.title}' for {price}",
         "data-panel-label": "Pay {{amount}}",
@@ -87,6 +88,20 @@ def album_cover(context, request):
     response = Response(cover_svg(context.title, context.artist), content_type="image/svg+xml", charset="utf-8")
     response.md5_etag()
     response.conditional_response = True  # a matching If-None-Match gets a 304
+    return response
+
+
+@view_config(route_name="cover_image", request_method=("GET", "HEAD"))
+def cover_image(request):
+    """An uploaded cover at one of its sizes. Its address names one upload, so it never changes:
+    browsers and proxies may keep it for a year without asking again."""
+    raw_size = request.matchdict["size"]
+    size = int(raw_size) if raw_size.isascii() and raw_size.isdigit() and len(raw_size) < 5 else None
+    path = request.find_service(IMediaStorage).cover_path(request.matchdict["key"], size) if size else None
+    if path is None:
+        raise HTTPNotFound("There is no cover at this address.")
+    response = FileResponse(str(path), request=request, content_type="image/jpeg")
+    response.cache_control = "public, max-age=31536000, immutable"
     return response
 
 
