@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField, DateField, EmailField, FieldList, FileField, Form, FormField, HiddenField, IntegerField,
     PasswordField, SelectField, StringField, TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError,
 )
@@ -110,7 +111,7 @@ class AlbumForm(Form):
     def __init__(self, formdata=None, *, store_currency="usd", **kwargs):
         super().__init__(formdata, **kwargs)
         currencies = CURRENCIES if store_currency in CURRENCIES else (store_currency, *CURRENCIES)
-        self.currency.choices = [(code, code.upper()) for code in currencies]
+        self.currency.choices = [SelectChoice(code, code.upper()) for code in currencies]
         self.price_cents = None
 
     @staticmethod
@@ -187,21 +188,21 @@ class AlbumSearchForm(Form):
     """The owner's album list: search and status (a GET form)."""
 
     q = StringField("Search", [Optional(), Length(max=200)], filters=[_strip])
-    status = SelectField("Show", choices=list(ALBUM_STATUSES.items()), default="")
+    status = SelectField("Show", choices=[SelectChoice(value, label) for value, label in ALBUM_STATUSES.items()], default="")
 
 
 class PurchaseFilterForm(Form):
     """The purchases list's filters (a GET form)."""
 
-    status = SelectField("Status", choices=[("", "Any status")] + [(status, status.capitalize()) for status in PurchaseStatus.ALL])
-    album = SelectField("Album", choices=[("", "Any album")])
+    status = SelectField("Status", choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in PurchaseStatus.ALL], default="")
+    album = SelectField("Album", default="")
     email = StringField("Email contains", [Optional(), Length(max=254), NO_CONTROL], filters=[_strip])
     date_from = DateField("From", [Optional()])
     date_to = DateField("To", [Optional()])
 
     def __init__(self, formdata=None, *, albums=(), **kwargs):
         super().__init__(formdata, **kwargs)
-        self.album.choices = [("", "Any album")] + [(str(album_id), title) for album_id, title in albums]
+        self.album.choices = [SelectChoice("", "Any album")] + [SelectChoice(str(album_id), title) for album_id, title in albums]
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

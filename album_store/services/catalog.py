@@ -306,7 +306,7 @@ class CatalogAdmin:
         for n, track in enumerate(ordered, start=1):
             track.position = n
             if track.id is None:
-                track.album = album
+                album.tracks.append(track)
         self.db.flush()
         self.db.expire(album, ["tracks"])
         before_ids = [track_id for track_id, _ in before]
