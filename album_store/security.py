@@ -220,9 +220,11 @@ def body_size_limit_tween_factory(handler, registry):
         route = registry.getUtility(IRoutesMapper)(request)["route"]
         return upload_limits.get(route.name, limit) if route is not None else limit
 
+    smallest = min(limit, *upload_limits.values())
+
     def tween(request):
         length = request.content_length
-        if length is not None and length > limit:
+        if length is not None and length > smallest:
             most = allowed(request)
             if length > most:
                 raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts here ({most // 1024} KiB).")

@@ -140,22 +140,23 @@ class MediaStorage:
 
 def _decode_cover(data):
     """The uploaded image, decoded and upright, in RGB; or UploadRefused."""
-    refused = UploadRefused("That file is not a JPEG, PNG or WebP image (or it is damaged).")
+    too_large = UploadRefused("The image has too many pixels; please upload one of at most 7000 × 7000.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=COVER_FORMATS) as probe:
                 if probe.width * probe.height > MAX_COVER_PIXELS:
-                    raise UploadRefused("The image has too many pixels; please upload one of at most 7000 × 7000.")
+                    raise too_large
                 probe.verify()  # the whole file is well-formed, not just its header
             image = Image.open(io.BytesIO(data), formats=COVER_FORMATS)
             image.load()
     except UploadRefused:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
-        raise refused from error
-    except (OSError, SyntaxError, ValueError, EOFError, TypeError) as error:  # what Pillow raises for broken files
-        raise refused from error
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise too_large from error
+    # What Pillow raises for files of another kind, or broken ones.
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError) as error:
+        raise UploadRefused("That file is not a JPEG, PNG or WebP image (or it is damaged).") from error
     if min(image.size) < MIN_COVER_SIDE:
         raise UploadRefused(
             f"The image is {image.width} × {image.height} pixels; a cover needs at least {MIN_COVER_SIDE} × {MIN_COVER_SIDE}."
