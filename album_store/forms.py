@@ -187,7 +187,7 @@ class DownloadFileForm(Form):
 class AlbumSearchForm(Form):
     """The owner's album list: search and status (a GET form)."""
 
-    q = StringField("Search", [Optional(), Length(max=200)], filters=[_strip])
+    q = StringField("Search", [Optional(), Length(max=200), NO_CONTROL], filters=[_strip])
     status = SelectField("Show", choices=[SelectChoice(value, label) for value, label in ALBUM_STATUSES.items()], default="")
 
 

@@ -1,4 +1,5 @@
 """Helpers that put albums in the database the way the store owner would have."""
+import functools
 from itertools import count
 
 from album_store.models import Album, Track
@@ -37,12 +38,19 @@ def give_album_file(dbsession, album, files_dir):
     return files_dir / album.download_filename
 
 
+@functools.cache
+def password_hash(password):
+    """argon2 is slow on purpose: each test password is hashed once per session (salted all the same)."""
+    from album_store.security import hash_password
+
+    return hash_password(password)
+
+
 def make_user(dbsession, email, password, *, confirmed=False):
     from album_store.models import User
     from album_store.models.meta import utcnow
-    from album_store.security import hash_password
 
-    user = User(email=email, password_hash=hash_password(password), is_admin=False)
+    user = User(email=email, password_hash=password_hash(password), is_admin=False)
     user.email_confirmed_at = utcnow() if confirmed else None
     dbsession.add(user)
     dbsession.commit()

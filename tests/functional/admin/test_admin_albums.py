@@ -147,6 +147,7 @@ def test_the_list_searches_and_filters_by_status(owner_app, dbsession):
     assert sorted(titles("?q=LANTERNS")) == ["Blue Skies", "Night Bus"]
     assert titles("?q=%25") == []  # a LIKE wildcard is searched for literally
     owner_app.get("/admin/albums?status=bogus", status=400)
+    owner_app.get("/admin/albums?q=a%00b", status=400)  # PostgreSQL refuses a NUL in text
 
 
 def test_the_list_shows_sales_and_net_revenue_per_album(owner_app, dbsession):
