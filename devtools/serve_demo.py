@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pyramid.paster import get_appsettings
 
+from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
 from stripe_standin.process import start_standin
 
 
@@ -31,6 +32,8 @@ def main(ini="development.ini"):
             f"\n  Album Store:   http://127.0.0.1:6543\n"
             f"  Stripe stand-in: {standin.url} (local test checkout, no Stripe account needed)\n"
             f"  Pay with 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 is declined.\n"
+            f"  Store owner's pages: http://127.0.0.1:6543/admin — sign in as {DEMO_OWNER_EMAIL}\n"
+            f"    with the password {DEMO_OWNER_PASSWORD} (made by `album-store initdb --demo`).\n"
             f"  Ctrl-C stops both.\n",
             flush=True,
         )
