@@ -26,6 +26,21 @@ def upload_file(browser, album_id, data, filename="album.zip", status=303):
     return form.submit(status=status)
 
 
+@pytest.fixture(scope="module")
+def limited(app_settings, db_engine):
+    """The store with small upload limits: 60,000 bytes for a cover, 300 KiB for a download file."""
+    from album_store import main
+
+    return main({}, **{**app_settings, "store.max_cover_bytes": "60000", "store.max_file_bytes": str(300 * 1024)})
+
+
+@pytest.fixture
+def limited_owner(limited, owner, dbsession):
+    browser = StoreTestApp(limited)
+    browser.login(owner.email)
+    return browser
+
+
 def files_in(folder):
     return set(folder.iterdir()) if folder.exists() else set()
 
@@ -123,10 +138,9 @@ def test_no_file_chosen_is_refused(owner_app, dbsession):
     assert "Choose an image file" in form.submit(status=400).text
 
 
-def test_a_cover_over_the_size_limit_is_refused(make_app, dbsession, owner):
+def test_a_cover_over_the_size_limit_is_refused(limited_owner, dbsession):
     album = make_album(dbsession)
-    browser = make_app(**{"store.max_cover_bytes": "60000"})
-    browser.login(owner.email)
+    browser = limited_owner
     noisy = Image.merge("RGB", [Image.effect_noise((180, 180), 90)] * 3)
     buffer = io.BytesIO()
     noisy.save(buffer, "PNG")
@@ -136,10 +150,9 @@ def test_a_cover_over_the_size_limit_is_refused(make_app, dbsession, owner):
     assert stored(dbsession, album.id).cover_key is None
 
 
-def test_a_request_far_over_the_upload_limit_is_refused_before_it_is_read(make_app, dbsession, owner):
+def test_a_request_far_over_the_upload_limit_is_refused_before_it_is_read(limited_owner, dbsession):
     album = make_album(dbsession)
-    browser = make_app(**{"store.max_cover_bytes": "20000"})
-    browser.login(owner.email)
+    browser = limited_owner
     csrf = browser.form_csrf_token(f"/admin/albums/{album.id}/edit")
     page = browser.post(f"/admin/albums/{album.id}/cover", {"csrf_token": csrf},
                         upload_files=[("cover", "big.png", b"x" * 200_000)], status=413)
@@ -170,10 +183,9 @@ def test_a_download_that_is_not_a_zip_is_refused(owner_app, dbsession, files_dir
     assert files_in(files_dir / "uploads") == before
 
 
-def test_a_download_over_the_size_limit_is_refused_while_it_is_copied(make_app, dbsession, owner, files_dir):
+def test_a_download_over_the_size_limit_is_refused_while_it_is_copied(limited_owner, dbsession, files_dir):
     album = make_album(dbsession)
-    browser = make_app(**{"store.max_file_bytes": str(300 * 1024)})
-    browser.login(owner.email)
+    browser = limited_owner
     before = files_in(files_dir / "uploads")
     big = zip_bytes({"noise.bin": os.urandom(330 * 1024)})
     page = upload_file(browser, album.id, big, status=400)
