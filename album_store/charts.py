@@ -2,7 +2,7 @@
 classes from style.css and presentation attributes (no script, no inline style, no CDN)."""
 from dataclasses import dataclass
 
-from .money import format_money
+from .money import format_money, minor_unit_digits
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ def daily_revenue_chart(daily, currency, *, width=900, height=240, gridlines=4):
     left, right, top, bottom = 72, 8, 12, 30
     plot_width, plot_height = width - left - right, height - top - bottom
     highest = max((cents for _, cents in daily), default=0)
-    step = nice_step(max(1, -(-highest // gridlines)))
+    # At least one whole unit of the currency per gridline, so an empty chart reads $0.00 … $4.00.
+    step = nice_step(max(10 ** minor_unit_digits(currency), -(-highest // gridlines)))
     scale_top = step * gridlines
     baseline = top + plot_height
     slot = plot_width / max(1, len(daily))
@@ -73,11 +74,10 @@ def daily_revenue_chart(daily, currency, *, width=900, height=240, gridlines=4):
         GridLine(y=round(baseline - i * plot_height / gridlines, 2), label=format_money(i * step, currency))
         for i in range(gridlines + 1)
     ]
-    days = [
-        AxisLabel(x=round(left + n * slot + slot / 2, 2), label=f"{day:%d %b}")
-        for n, (day, _) in enumerate(daily)
-        if day.day == 1 or n == 0
-    ]
+    # The first of each month is labelled; the first day too, unless a month starts within a week.
+    starts = [n for n, (day, _) in enumerate(daily) if day.day == 1]
+    labelled = ([0] if daily and (not starts or starts[0] >= 7) else []) + starts
+    days = [AxisLabel(x=round(left + n * slot + slot / 2, 2), label=f"{daily[n][0]:%d %b}") for n in labelled]
     first, last = (daily[0][0], daily[-1][0]) if daily else (None, None)
     title = f"Net revenue per day, {first:%d %b %Y} to {last:%d %b %Y} ({currency.upper()})" if daily else "No days"
     return BarChart(width, height, left, right, baseline, bars, grid, days, title)
