@@ -11,6 +11,8 @@ from ..covers import cover_svg
 from ..models import Album
 from ..money import format_money
 from ..services.payments import IPaymentService
+from ..services.purchases import new_attempt_id
+from ..settings import PAYMENT_INTENTS
 
 PAGE_SIZE = 24
 FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
@@ -64,11 +66,30 @@ def album_page(request, album, *, error=None):
     }
     if request.user is not None:
         checkout["data-email"] = request.user.email
+    flow = request.registry.settings["store.payment_flow"]
+    card_payment = None
+    if flow == PAYMENT_INTENTS:
+        # The card form (static/card-payment.js mounts Stripe.js's card Element in it). The attempt id
+        # names this page's checkout attempt: a double click or a retry can never start a second one.
+        card_payment = {
+            "action": request.route_path("album_payment_intent", slug=album.slug),
+            "attempt_id": new_attempt_id(),
+            "stripe_js_url": payments.stripe_js_url,
+            "script_url": request.static_path("album_store:static/card-payment.js"),
+            "attributes": {
+                "data-key": payments.publishable_key,
+                "data-amount": str(album.price_cents),
+                "data-currency": album.currency,
+            },
+            "email": request.user.email if request.user is not None else "",
+        }
     return {
         "album": album,
         "price": price,
+        "payment_flow": flow,
         "checkout": checkout,
         "checkout_js_url": payments.checkout_js_url,
+        "card_payment": card_payment,
         "error": error,
     }
 
