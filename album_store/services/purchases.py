@@ -160,8 +160,11 @@ class PurchaseService:
             return purchase, None  # this attempt already paid: show its receipt
         if purchase.status == PurchaseStatus.FAILED:
             raise CardDeclined(purchase.failure_message or NOT_COMPLETED, code=purchase.failure_code)
-        intent = self._current_intent(purchase)
+        intent = None
+        if purchase.stripe_payment_intent_id:
+            intent = self.payments.retrieve_payment_intent(purchase.stripe_payment_intent_id)
         if intent is None:
+            # Safe to repeat: the idempotency key gives back the PaymentIntent if it was made before.
             intent = self._create_intent(purchase)
         if intent.succeeded or intent.attempt_failed or intent.canceled:
             # The browser confirmed before and never told us (a lost answer, a reload): settle it now.
@@ -248,13 +251,22 @@ class PurchaseService:
         return "failed"
 
     def _mark_paid_by_intent(self, purchase, intent):
+        purchase_id = purchase.id
         purchase.stripe_payment_intent_id = intent.id
         charge = intent.charge or Charge(
             id=None, amount_cents=intent.amount_cents, currency=intent.currency, status="succeeded",
             card_brand=None, card_last4=None, amount_refunded_cents=0, metadata=intent.metadata,
             payment_intent_id=intent.id,
         )
-        self._mark_paid(purchase, charge)
+        try:
+            self._mark_paid(purchase, charge)
+        except SQLAlchemyError as error:
+            # Paid at Stripe, but the record could not be written: it stays pending for reconcile or
+            # the payment_intent.succeeded webhook. Never a 500, never lost.
+            self._start_over()
+            log.error("purchase %s: PaymentIntent %s succeeded but recording it failed (%s); left for reconcile",
+                      purchase_id, intent.id, type(error).__name__)
+            raise PaymentUnavailable("The payment could not be recorded yet.") from error
 
     def _charge(self, purchase):
         album = purchase.album

@@ -35,8 +35,8 @@ def _flow_is_on(request):
         raise HTTPNotFound("This store takes cards with Checkout's button on the album page.")
 
 
-def _answer(request, status, **body):
-    request.response.status = status
+def _answer(request, http_status, **body):
+    request.response.status = http_status
     return body
 
 
