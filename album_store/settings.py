@@ -58,6 +58,8 @@ REQUIRED_SECRETS = (
     "stripe.publishable_key",
     "stripe.webhook_secret",
     "store.secret",
+    # Links in emails are built from it; without it they would trust the request's Host header.
+    "store.url",
 )
 
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "xxxx", "your-", "your_")

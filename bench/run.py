@@ -190,6 +190,7 @@ def run_size(size, args, tmp, standin, results):
         "STRIPE_API_BASE": standin.url,
         "STRIPE_CHECKOUT_JS_URL": f"{standin.url}/checkout.js",
         "STORE_SECRET": secrets.token_hex(32),
+        "STORE_URL": "http://127.0.0.1",
     }
     settings = load_settings(
         {"sqlalchemy.url": database_url, "store.require_secrets": "true", "store.secure_cookies": "false"},

@@ -109,8 +109,8 @@ def test_signing_out_needs_a_post_with_the_csrf_token(testapp, dbsession):
 
 def test_a_wrong_password_and_an_unknown_address_get_the_same_answer(testapp, dbsession):
     make_user(dbsession, "ana@example.com", PASSWORD)
-    wrong = testapp.login("ana@example.com", "not-the-password-1", status=200)
-    unknown = testapp.login("nobody@example.com", "not-the-password-1", status=200)
+    wrong = testapp.login("ana@example.com", "not-the-password-1", status=401)
+    unknown = testapp.login("nobody@example.com", "not-the-password-1", status=401)
     for page in (wrong, unknown):
         assert "That email and password do not match an account." in page.text
     testapp.get("/library", status=303)
@@ -119,7 +119,7 @@ def test_a_wrong_password_and_an_unknown_address_get_the_same_answer(testapp, db
 def test_repeated_failed_sign_ins_slow_down_even_with_the_right_password(testapp, dbsession):
     make_user(dbsession, "ana@example.com", PASSWORD)
     for _ in range(5):
-        testapp.login("Ana@example.com", "not-the-password-1", status=200)
+        testapp.login("Ana@example.com", "not-the-password-1", status=401)
     assert dbsession.scalar(select(func.count()).select_from(LoginAttempt)) == 5
 
     page = testapp.login("ana@example.com", PASSWORD, status=429)
@@ -193,7 +193,7 @@ def test_a_password_reset_link_works_once_and_signs_out_other_sessions(testapp, 
 
     requester.get(path_of(link), status=410)  # used
     other_browser.get("/library", status=303)  # its session ended with the old password
-    StoreTestApp(app).login("ana@example.com", PASSWORD, status=200)
+    StoreTestApp(app).login("ana@example.com", PASSWORD, status=401)
     StoreTestApp(app).login("ana@example.com", new_password)
     assert users(dbsession)[0].email_confirmed_at is not None, "the link proved the address"
 
