@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from pyramid.csrf import SessionCSRFStoragePolicy, new_csrf_token
+from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
 from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge
 from pyramid.security import Allowed, Denied, remember
@@ -233,7 +233,11 @@ def includeme(config):
             reissue_time=60 * 60,
         )
     )
-    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    # The token lives in its own cookie (double submit), not in the session: shoppers' pages can
+    # then be cached for everyone, and static/csrf.js puts the visitor's token into their forms.
+    config.set_csrf_storage_policy(
+        CookieCSRFStoragePolicy(secure=asbool(settings["store.secure_cookies"]), httponly=False, samesite="Lax")
+    )
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(SecurityPolicy())
     config.add_request_method(get_user, "user", reify=True)

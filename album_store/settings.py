@@ -42,6 +42,7 @@ DEFAULTS = {
     "store.require_secrets": "false",
     "store.secure_cookies": "false",
     "store.max_body_bytes": str(256 * 1024),
+    "store.page_cache_seconds": "10",
     "payments.service": "album_store.services.payments.StripePaymentService",
     "store.url": "",
     "store.files_dir": "",

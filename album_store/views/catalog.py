@@ -1,6 +1,7 @@
 """What shoppers browse: the home page, the catalog, album pages and their covers."""
 from pathlib import Path
 
+from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
 from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
@@ -55,7 +56,12 @@ def catalog(request):
 
 
 def album_page(request, album, *, error=None):
-    """The album page's values; the buy route renders it again with the card's error."""
+    """The album page's values; the buy route renders it again with the card's error.
+
+    The page as first shown is the same for every visitor who is not signed in (it is cached):
+    its form's CSRF token is filled in by static/csrf.js. A re-rendered page (after a declined
+    card) answers one visitor's POST, so it carries their token itself.
+    """
     payments = request.find_service(IPaymentService)
     price = format_money(album.price_cents, album.currency)
     checkout = {
@@ -80,6 +86,7 @@ def album_page(request, album, *, error=None):
         "checkout": checkout,
         "checkout_js_url": payments.checkout_js_url,
         "error": error,
+        "csrf_token": get_csrf_token(request) if error else None,
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
     }
 
@@ -95,6 +102,14 @@ def album_cover(context, request):
     response.md5_etag()
     response.conditional_response = True  # a matching If-None-Match gets a 304
     return response
+
+
+@view_config(route_name="csrf_token", renderer="json")
+def csrf_token(request):
+    """This visitor's CSRF token (also set as the ``csrf_token`` cookie), for static/csrf.js."""
+    request.response.cache_control.private = True
+    request.response.cache_control.no_store = True
+    return {"token": get_csrf_token(request)}
 
 
 @view_config(route_name="favicon", http_cache=86400 * 7)

@@ -84,11 +84,12 @@ def test_the_two_passwords_must_match(testapp, dbsession):
 def test_signing_in_and_out_start_a_new_session_with_a_new_csrf_token(testapp, dbsession):
     make_user(dbsession, "ana@example.com", PASSWORD)
     before_token = testapp.form_csrf_token("/account/login")
-    before_cookie = testapp.cookies["album_store_session"]
+    assert testapp.cookies["csrf_token"] == before_token, "the token is the double-submit cookie's"
+    before_cookie = testapp.cookies.get("album_store_session")  # a visitor has no session until needed
 
     landing = testapp.login("ana@example.com").follow()
     signed_in_token = landing.html.find("input", attrs={"name": "csrf_token"})["value"]
-    assert signed_in_token != before_token
+    assert signed_in_token != before_token and testapp.cookies["csrf_token"] == signed_in_token
     assert testapp.cookies["album_store_session"] != before_cookie
 
     signed_in_cookie = testapp.cookies["album_store_session"]

@@ -79,7 +79,9 @@ def test_album_page_embeds_legacy_checkout_with_the_database_price(testapp, dbse
     assert len(forms) == 1
     form = forms[0]
     assert form["method"] == "post" and form["action"] == "/albums/blue-skies/buy"
-    assert form.find("input", attrs={"name": "csrf_token", "type": "hidden"})["value"]
+    # The page is the same for every visitor (it is cached): static/csrf.js fills in their token.
+    assert form.find("input", attrs={"name": "csrf_token", "type": "hidden"})["value"] == ""
+    assert page.html.find("script", attrs={"data-token-url": "/csrf-token"})["src"].startswith("/static/csrf.js")
     tag = checkout_attributes(page)
     assert tag.parent is form
     assert tag["src"] == app_settings["stripe.checkout_js_url"]
