@@ -1,15 +1,17 @@
 """Route factories: each loads the record a route names, and a miss is a 404 before any view runs."""
-from pyramid.authorization import Allow
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.authorization import Allow, Authenticated
+from pyramid.httpexceptions import HTTPGone, HTTPNotFound
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .models import Album, Purchase
 from .security import ADMIN, may_view_purchase
+from .services.downloads import IDownloadService
+from .services.tokens import LinkExpired, LinkInvalid
 
 
 class Root:
-    __acl__ = [(Allow, ADMIN, "admin")]
+    __acl__ = [(Allow, ADMIN, "admin"), (Allow, Authenticated, "library")]
 
     def __init__(self, request):
         self.request = request
@@ -37,3 +39,16 @@ def purchase_factory(request):
     if purchase is None or not may_view_purchase(request, purchase):
         raise HTTPNotFound("There is no receipt at this address for you.")
     return purchase
+
+
+def download_factory(request):
+    """The purchase a signed download link names; a forged or altered link is a 404."""
+    try:
+        return request.find_service(IDownloadService).purchase_for(request.matchdict["token"])
+    except LinkExpired:
+        raise HTTPGone(
+            "This download link has expired. Open your receipt (the link in your receipt email) "
+            "or your library for a fresh one."
+        )
+    except LinkInvalid:
+        raise HTTPNotFound("There is no download at this address.")

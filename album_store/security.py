@@ -1,25 +1,33 @@
 """Who the visitor is, what they may do, and the session that remembers it.
 
-Sessions are signed cookies (``store.secret``); the signed-in user's id lives in the session.
-CSRF protection is on for every unsafe method by default (the Stripe webhook opts out).
+Sessions are signed cookies (``store.secret``); the signed-in user's id lives in the session, with a
+fingerprint of their password hash, so changing the password (a reset) ends every other session.
+Signing in or out clears the session and issues a new CSRF token. CSRF protection is on for every
+unsafe method by default (the Stripe webhook opts out).
 """
+import functools
+import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
 from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge
-from pyramid.security import Allowed, Denied
+from pyramid.security import Allowed, Denied, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.tweens import EXCVIEW
 
 from .models import User
+from .services.tokens import ISignedTokens, LinkInvalid
 
 ADMIN = "role:admin"
 SESSION_PURCHASES = "purchase_ids"
+SESSION_USER = "user_id"
+SESSION_AUTH = "auth"
 _hasher = PasswordHasher()
 
 
@@ -32,6 +40,25 @@ def verify_password(password_hash, password):
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _unknown_account_hash():
+    return _hasher.hash("no account has this address")
+
+
+def spend_password_check_time(password):
+    """As long as :func:`verify_password`, for an address with no account: timing tells nothing."""
+    verify_password(_unknown_account_hash(), password)
+
+
+def password_needs_rehash(password_hash):
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def password_fingerprint(secret, password_hash):
+    """A keyed digest of the password hash: changes whenever the password does, reveals nothing of it."""
+    return hmac.new(secret.encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class SecurityPolicy:
@@ -60,19 +87,45 @@ class SecurityPolicy:
         return self.acl.permits(context, self.effective_principals(request), permission)
 
     def remember(self, request, userid, **kw):
-        request.session["user_id"] = userid
+        user = request.dbsession.get(User, userid)
+        request.session[SESSION_USER] = userid
+        request.session[SESSION_AUTH] = _session_fingerprint(request, user)
         return []
 
     def forget(self, request, **kw):
-        request.session.pop("user_id", None)
+        request.session.pop(SESSION_USER, None)
+        request.session.pop(SESSION_AUTH, None)
         return []
 
 
+def _session_fingerprint(request, user):
+    return password_fingerprint(request.registry.settings["store.secret"], user.password_hash)
+
+
 def get_user(request):
-    user_id = request.session.get("user_id")
+    user_id = request.session.get(SESSION_USER)
     if user_id is None:
         return None
-    return request.dbsession.get(User, user_id)
+    user = request.dbsession.get(User, user_id)
+    if user is None or not hmac.compare_digest(str(request.session.get(SESSION_AUTH, "")), _session_fingerprint(request, user)):
+        return None  # the account is gone, or its password changed since this session signed in
+    return user
+
+
+def sign_in(request, user):
+    """Start a new session for ``user``: cleared (receipts this browser may see are kept), new CSRF token."""
+    purchase_ids = request.session.get(SESSION_PURCHASES, [])
+    request.session.invalidate()
+    if purchase_ids:
+        request.session[SESSION_PURCHASES] = purchase_ids
+    remember(request, user.id)
+    new_csrf_token(request)
+
+
+def sign_out(request):
+    """End the session: nothing of it is kept, and the next form gets a new CSRF token."""
+    request.session.invalidate()
+    new_csrf_token(request)
 
 
 def remember_purchase(request, purchase):
@@ -84,11 +137,27 @@ def remember_purchase(request, purchase):
 
 
 def may_view_purchase(request, purchase):
-    """The buyer who made it (this browser's session, or their account) may see a purchase."""
+    """The buyer who made it may see a purchase: this browser's session, their account, or the signed
+    receipt link (``?t=``) emailed to them."""
     if purchase.id in request.session.get(SESSION_PURCHASES, []):
         return True
     user = request.user
-    return user is not None and (user.is_admin or purchase.user_id == user.id)
+    if user is not None and (user.is_admin or purchase.user_id == user.id):
+        return True
+    token = request.GET.get("t")
+    return bool(token) and receipt_token_matches(request, token, purchase)
+
+
+def receipt_token(request, purchase):
+    """The ``?t=`` of the receipt link sent by email: names the purchase by its unique reference."""
+    return request.find_service(ISignedTokens).make("receipt", purchase.reference)
+
+
+def receipt_token_matches(request, token, purchase):
+    try:
+        return request.find_service(ISignedTokens).read("receipt", token) == purchase.reference
+    except LinkInvalid:
+        return False
 
 
 def _origin(url):
@@ -187,7 +256,11 @@ def includeme(config):
             reissue_time=60 * 60,
         )
     )
-    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    # The token lives in its own cookie (double submit), not in the session: shoppers' pages can
+    # then be cached for everyone, and static/csrf.js puts the visitor's token into their forms.
+    config.set_csrf_storage_policy(
+        CookieCSRFStoragePolicy(secure=asbool(settings["store.secure_cookies"]), httponly=False, samesite="Lax")
+    )
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(SecurityPolicy())
     config.add_request_method(get_user, "user", reify=True)

@@ -22,6 +22,16 @@ ENVIRONMENT_OVERRIDES = {
     "store.currency": "STORE_CURRENCY",
     "store.secret": "STORE_SECRET",
     "store.payment_flow": "STORE_PAYMENT_FLOW",
+    "store.url": "STORE_URL",
+    "store.files_dir": "STORE_FILES_DIR",
+    "mail.backend": "MAIL_BACKEND",
+    "mail.folder": "MAIL_FOLDER",
+    "mail.host": "MAIL_HOST",
+    "mail.port": "MAIL_PORT",
+    "mail.username": "MAIL_USERNAME",
+    "mail.password": "MAIL_PASSWORD",
+    "mail.tls": "MAIL_TLS",
+    "mail.default_sender": "MAIL_DEFAULT_SENDER",
 }
 
 DEFAULTS = {
@@ -36,7 +46,14 @@ DEFAULTS = {
     "store.require_secrets": "false",
     "store.secure_cookies": "false",
     "store.max_body_bytes": str(256 * 1024),
+    "store.page_cache_seconds": "10",
     "payments.service": "album_store.services.payments.StripePaymentService",
+    "store.url": "",
+    "store.files_dir": "",
+    "mail.backend": "smtp",
+    "mail.host": "localhost",
+    "mail.port": "25",
+    "mail.default_sender": "Album Store <store@localhost>",
 }
 
 #: Settings a production server cannot run without.
@@ -46,6 +63,8 @@ REQUIRED_SECRETS = (
     "stripe.publishable_key",
     "stripe.webhook_secret",
     "store.secret",
+    # Links in emails are built from it; without it they would trust the request's Host header.
+    "store.url",
 )
 
 #: How the album page takes a card (README: "Choosing a payment flow").

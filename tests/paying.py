@@ -90,10 +90,11 @@ class Buyer:
 
     # --- the payment_intents flow, step by step -----------------------------------------------------
     def card_form(self, slug):
-        """(form action, attempt id, CSRF token) from the album page."""
+        """(form action, attempt id, CSRF token) as card-payment.js has them: the action from the album
+        page, the attempt id from the store's attempt address, the token from the csrf_token cookie."""
         form = self.store.get(f"/albums/{slug}").html.find("form", id="card-payment")
-        return (form["action"], form.find("input", attrs={"name": "attempt_id"})["value"],
-                form.find("input", attrs={"name": "csrf_token"})["value"])
+        attempt = self.store.get(form["data-attempt-url"], headers={"Accept": "application/json"})
+        return form["action"], attempt.json["attempt_id"], self.store.csrf_token()
 
     def post_json(self, url, fields, csrf):
         headers = {"Accept": "application/json"}

@@ -51,12 +51,19 @@ class Purchase(Base):
     failure_message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    download_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the buyer's bank opens a dispute: the owner has to answer it in Stripe's dashboard.
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     album = relationship("Album")
     user = relationship("User")
+
+    @property
+    def is_paid(self):
+        """Paid and not refunded: what gives access to the music."""
+        return self.status == PurchaseStatus.PAID
 
     @property
     def idempotency_key(self):

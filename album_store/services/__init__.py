@@ -3,5 +3,9 @@
 
 def includeme(config):
     config.include("pyramid_services")
+    config.include(".tokens")
     config.include(".payments")
     config.include(".purchases")
+    config.include(".accounts")
+    config.include(".downloads")
+    config.include(".mail")

@@ -22,10 +22,12 @@ import secrets
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import joinedload
 from zope.interface import Interface, implementer
 
-from ..models import Purchase, PurchaseStatus, WebhookEvent
+from ..models import Purchase, PurchaseStatus, User, WebhookEvent, normalize_email
 from ..models.meta import utcnow
+from .mail import IMailService
 from .payments import Charge, CardDeclined, IPaymentService, PaymentUnavailable
 
 log = logging.getLogger(__name__)
@@ -51,13 +53,19 @@ def new_attempt_id():
     return "att_" + secrets.token_urlsafe(24)
 
 
+class AlreadyOwned(Exception):
+    """The signed-in buyer already owns this album; nothing was charged."""
+
+
 class IPurchaseService(Interface):
     def charge_for_album(album, *, token, email, user=None):
         """Buy ``album`` with a Checkout token; return the paid purchase.
 
         Posting the same token again (a double click, a retry) finds the same purchase and never
-        charges twice. Raises :class:`CardDeclined` (purchase failed), :class:`PaymentUnavailable`
-        (purchase pending) or :class:`CheckoutTokenReused`.
+        charges twice. The purchase belongs to ``user``, or for a guest to the account whose
+        confirmed address is ``email``. Raises :class:`CardDeclined` (purchase failed),
+        :class:`PaymentUnavailable` (purchase pending), :class:`CheckoutTokenReused` or
+        :class:`AlreadyOwned` (a signed-in buyer has it already).
         """
 
     def start_payment_intent(album, *, email, attempt_id, user=None):
@@ -77,6 +85,12 @@ class IPurchaseService(Interface):
         :class:`PaymentIncomplete` or :class:`PaymentUnavailable` (it stays pending).
         """
 
+    def owned_purchase(user, album):
+        """``user``'s paid purchase of ``album``, or None."""
+
+    def library(user):
+        """``user``'s paid purchases, newest first."""
+
     def reconcile_pending(*, min_age):
         """Settle purchases left pending for longer than ``min_age``; return them."""
 
@@ -86,10 +100,11 @@ class IPurchaseService(Interface):
 
 @implementer(IPurchaseService)
 class PurchaseService:
-    def __init__(self, dbsession, transaction_manager, payments):
+    def __init__(self, dbsession, transaction_manager, payments, mail=None):
         self.db = dbsession
         self.tm = transaction_manager
         self.payments = payments
+        self.mail = mail  # IMailService: the receipt goes out when a purchase becomes paid
 
     def _commit(self):
         # The explicit transaction manager of the request (pyramid_tm) or of the CLI: end this
@@ -119,9 +134,12 @@ class PurchaseService:
         existing = self._by_token(token) if token is not None else self._by_attempt(attempt_id)
         if existing is not None:
             return existing.id
+        if user is not None and self.owned_purchase(user, album) is not None:
+            raise AlreadyOwned(album.slug)
+        owner = user if user is not None else self._confirmed_account(email)
         purchase = Purchase(
             album_id=album.id,
-            user_id=user.id if user is not None else None,
+            user_id=owner.id if owner is not None else None,
             email=email,
             amount_cents=album.price_cents,  # the database's price, never the request's
             currency=album.currency,
@@ -143,6 +161,29 @@ class PurchaseService:
             return existing.id
         log_state(purchase_id, None, PurchaseStatus.PENDING, amount_cents=album.price_cents, currency=album.currency)
         return purchase_id
+
+    def _confirmed_account(self, email):
+        """The account whose owner has confirmed ``email``: a guest purchase with it is theirs.
+        Before confirmation it is nobody's, so typing someone's address claims nothing."""
+        return self.db.scalars(
+            select(User).where(User.email == normalize_email(email), User.email_confirmed_at.is_not(None))
+        ).one_or_none()
+
+    def owned_purchase(self, user, album):
+        return self.db.scalars(
+            select(Purchase)
+            .where(Purchase.user_id == user.id, Purchase.album_id == album.id, Purchase.status == PurchaseStatus.PAID)
+            .order_by(Purchase.id)
+            .limit(1)
+        ).first()
+
+    def library(self, user):
+        return self.db.scalars(
+            select(Purchase)
+            .where(Purchase.user_id == user.id, Purchase.status == PurchaseStatus.PAID)
+            .options(joinedload(Purchase.album))
+            .order_by(Purchase.paid_at.desc(), Purchase.id.desc())
+        ).all()
 
     def _by_token(self, token):
         return self.db.scalars(select(Purchase).where(Purchase.checkout_token == token)).one_or_none()
@@ -313,6 +354,8 @@ class PurchaseService:
         purchase.paid_at = purchase.paid_at or utcnow()
         purchase.failure_code = purchase.failure_message = None
         purchase_id = purchase.id
+        if self.mail is not None and previous != PurchaseStatus.PAID:
+            self.mail.queue_receipt(purchase)  # sent by the commit below, once it has succeeded
         self._commit()
         log_state(purchase_id, previous, PurchaseStatus.PAID, charge_id=charge.id, amount_cents=charge.amount_cents, currency=charge.currency)
 
@@ -519,7 +562,9 @@ def log_state(purchase_id, previous, new, *, charge_id=None, amount_cents=None, 
 
 
 def purchase_service_factory(context, request):
-    return PurchaseService(request.dbsession, request.tm, request.find_service(IPaymentService))
+    return PurchaseService(
+        request.dbsession, request.tm, request.find_service(IPaymentService), request.find_service(IMailService)
+    )
 
 
 def includeme(config):

@@ -2,6 +2,8 @@
  * The album page's card payment (store.payment_flow = payment_intents).
  *
  * Mounts Stripe.js's card Element in #card-element; on Pay:
+ *   0. the first time: GET this page's attempt id from the store (data-attempt-url; the page itself
+ *      is cached for every visitor, so it cannot carry one);
  *   1. POST {attempt_id, email} to the form's action: the server records a pending purchase and
  *      answers its PaymentIntent's client secret (the same one for the same attempt id, so a double
  *      click or a retry never makes a second PaymentIntent);
@@ -33,8 +35,8 @@
   var errors = document.getElementById('card-errors');
   var button = document.getElementById('card-pay');
   var email = document.getElementById('card-email');
-  var csrf = form.querySelector('input[name="csrf_token"]').value;
-  var attempt = form.querySelector('input[name="attempt_id"]');
+  var csrfInput = form.querySelector('input[name="csrf_token"]');
+  var attempt = { value: null };  // this page's checkout attempt, once the store has named it
   var payLabel = button.textContent;
   var cardComplete = false;
   var busy = false;
@@ -71,19 +73,26 @@
     card.update({ disabled: on });
   }
 
-  // POST JSON with the session's CSRF token in X-CSRF-Token (Pyramid checks it). Resolves to
+  // This visitor's CSRF token: the form's (filled in by csrf.js), or the csrf_token cookie itself.
+  function csrfToken() {
+    if (csrfInput.value) return csrfInput.value;
+    var match = document.cookie.match(/(?:^|;\s*)csrf_token=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : '';
+  }
+
+  // POST (or GET) JSON, with the CSRF token in X-CSRF-Token (Pyramid checks it). Resolves to
   // {status: HTTP status, body: the JSON answer, or {} when the answer was not JSON}.
-  function post(url, fields) {
-    return fetch(url, {
-      method: 'POST',
+  function post(url, fields, method) {
+    var init = {
+      method: method || 'POST',
       credentials: 'same-origin',
-      headers: {
-        'Content-Type': 'application/json',
-        'Accept': 'application/json',
-        'X-CSRF-Token': csrf
-      },
-      body: JSON.stringify(fields || {})
-    }).then(function (response) {
+      headers: { 'Accept': 'application/json', 'X-CSRF-Token': csrfToken() }
+    };
+    if (init.method === 'POST') {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(fields || {});
+    }
+    return fetch(url, init).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         return { status: response.status, body: body || {} };
       });
@@ -108,9 +117,19 @@
     return null;
   }
 
+  function attemptId() {
+    if (attempt.value) return Promise.resolve(attempt.value);
+    return post(form.getAttribute('data-attempt-url'), null, 'GET').then(function (answer) {
+      if (!answer.body.attempt_id) throw new Error('no attempt id');
+      attempt.value = answer.body.attempt_id;
+      return attempt.value;
+    });
+  }
+
   function pay() {
-    return post(form.getAttribute('action'), { attempt_id: attempt.value, email: email.value.trim() })
-      .then(function (started) {
+    return attemptId().then(function (attemptId) {
+      return post(form.getAttribute('action'), { attempt_id: attemptId, email: email.value.trim() });
+    }).then(function (started) {
         if (started.status !== 200 || started.body.status !== 'confirm') return takeAnswer(started);
         var confirmUrl = started.body.confirm_url;
         return stripe.confirmCardPayment(started.body.client_secret, {
@@ -127,7 +146,7 @@
             return takeAnswer(confirmed, stripeError && stripeError.message);
           });
         });
-      });
+    });
   }
 
   form.addEventListener('submit', function (event) {

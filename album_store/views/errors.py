@@ -32,7 +32,7 @@ def not_found(exc, request):
 @forbidden_view_config(renderer=TEMPLATE)
 def forbidden(exc, request):
     if request.user is None:
-        return HTTPSeeOther(request.route_url("home"))
+        return HTTPSeeOther(request.route_url("account_login", _query={"next": request.path_qs}))
     return _error_page(request, 403, "Not allowed", "This page is for the store's owner.")
 
 

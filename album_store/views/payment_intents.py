@@ -1,5 +1,7 @@
-"""The payment_intents flow's two JSON endpoints, called by ``static/card-payment.js``.
+"""The payment_intents flow's JSON endpoints, called by ``static/card-payment.js``.
 
+0. ``GET /payment-attempt``: a fresh attempt id, made by the server, which the page keeps for as long
+   as it is open (the album page is cached for every visitor, so it cannot carry one itself).
 1. ``POST /albums/{slug}/payment-intent`` {attempt_id, email}: the pending purchase and its
    PaymentIntent's client secret (the same ones again for the same attempt id).
 2. The page confirms the PaymentIntent with Stripe.js (``confirmCardPayment``: 3-D Secure if the
@@ -18,9 +20,9 @@ from pyramid.view import view_config
 
 from ..security import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
-from ..services.purchases import CheckoutTokenReused, IPurchaseService, PaymentIncomplete, new_attempt_id
+from ..forms import EMAIL
+from ..services.purchases import AlreadyOwned, CheckoutTokenReused, IPurchaseService, PaymentIncomplete, new_attempt_id
 from ..settings import PAYMENT_INTENTS
-from .checkout import EMAIL
 
 ATTEMPT = re.compile(r"^att_[A-Za-z0-9_-]{16,60}$")
 
@@ -53,6 +55,15 @@ def _json_fields(request):
     return body if isinstance(body, dict) else None
 
 
+@view_config(route_name="payment_attempt", request_method="GET", renderer="json")
+def payment_attempt(request):
+    """A new attempt id: names one checkout attempt of one page (never cached, never shared)."""
+    _flow_is_on(request)
+    request.response.cache_control.private = True
+    request.response.cache_control.no_store = True
+    return {"attempt_id": new_attempt_id()}
+
+
 @view_config(route_name="album_payment_intent", request_method="POST", require_csrf=True, renderer="json")
 def start_payment(context, request):
     _flow_is_on(request)
@@ -75,6 +86,9 @@ def start_payment(context, request):
         )
     except CardDeclined as declined:
         return _failed(request, declined)
+    except AlreadyOwned:
+        return _answer(request, 409, status="owned", library_url=request.route_url("library"),
+                       error=f"{album.title} is already in your library, so nothing was charged.")
     except CheckoutTokenReused:
         return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
                        error="This payment form was already used for another purchase, so nothing more was charged. "

@@ -58,3 +58,39 @@ def test_create_admin_refuses_a_short_password(tmp_path, capsys):
     assert "at least 10 characters" in capsys.readouterr().err
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_initdb_demo_gives_every_demo_album_a_zip_of_short_wav_tracks_once(tmp_path, capsys):
+    import io
+    import wave
+    import zipfile
+
+    ini, engine = fresh_ini(tmp_path)
+    files = tmp_path / "files"
+    ini.write_text(ini.read_text() + f"store.files_dir = {files}\n")
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "Demo downloads: 7 files written" in capsys.readouterr().out
+    before = {path.name: path.stat().st_mtime_ns for path in files.iterdir()}
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "Demo downloads: 0 files written" in capsys.readouterr().out
+    assert {path.name: path.stat().st_mtime_ns for path in files.iterdir()} == before
+
+    with Session(engine) as session:
+        for album in session.scalars(select(Album)):
+            path = files / album.download_filename
+            assert path.stat().st_size < 1_000_000, "small"
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                assert len(names) == len(album.tracks)
+                assert names[0] == f"{album.artist} - {album.title}/01 {album.tracks[0].title}.wav"
+                for name in names:
+                    with wave.open(io.BytesIO(archive.read(name))) as track:
+                        assert track.getnchannels() == 1 and 8000 <= track.getframerate() <= 22050
+                        assert 2 <= track.getnframes() / track.getframerate() <= 10
+
+
+def test_create_admin_refuses_a_common_password(tmp_path, capsys):
+    ini, engine = fresh_ini(tmp_path)
+    cli(["initdb", str(ini)])
+    assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "password1234"]) == 2
+    assert "common password" in capsys.readouterr().err

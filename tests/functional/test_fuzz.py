@@ -12,8 +12,10 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 segment = st.one_of(text, st.sampled_from(["albums", "purchases", "fuzz", "buy", "cover.svg", "..", "%", "1", "-1", "99999999999999999999"]))
-ROUTES = ["/", "/albums", "/albums/fuzz", "/albums/fuzz/cover.svg", "/albums/fuzz/buy", "/purchases/1", "/stripe/webhook", "/favicon.ico", "/static/style.css"]
-FIELDS = ["stripeToken", "stripeTokenType", "stripeEmail", "csrf_token", "amount", "page", "data-amount"]
+ROUTES = ["/", "/albums", "/albums/fuzz", "/albums/fuzz/cover.svg", "/albums/fuzz/buy", "/purchases/1", "/stripe/webhook", "/favicon.ico", "/static/style.css",
+          "/account/register", "/account/login", "/account/logout", "/account/confirm", "/account/confirm/x", "/account/reset",
+          "/account/reset/x", "/library", "/downloads/x"]
+FIELDS = ["stripeToken", "stripeTokenType", "stripeEmail", "csrf_token", "amount", "page", "data-amount", "email", "password", "confirm", "next", "t"]
 
 
 @pytest.fixture

@@ -38,16 +38,25 @@ def test_the_album_page_has_the_card_form_and_stripe_js_but_no_checkout_button(s
     form = page.html.find("form", id="card-payment")
     assert form["action"] == "/albums/blue-skies/payment-intent" and form.has_attr("hidden"), "shown by card-payment.js"
     assert (form["data-key"], form["data-amount"], form["data-currency"]) == (app_settings["stripe.publishable_key"], "999", "usd")
-    assert re.match(r"^att_[A-Za-z0-9_-]{32}$", form.find("input", attrs={"name": "attempt_id"})["value"])
-    assert form.find("input", attrs={"name": "csrf_token"})["value"]
+    assert form["data-attempt-url"] == "/payment-attempt"
+    assert form.find("input", attrs={"name": "csrf_token"}) is not None, "filled in by csrf.js"
     assert form.find(id="card-element") and form.find(id="card-errors")["role"] == "alert"
     assert form.find("button", id="card-pay").get_text(strip=True) == "Pay $9.99"
-    scripts = [s["src"] for s in page.html.find_all("script")]
-    assert scripts == [app_settings["stripe.js_url"], "/static/card-payment.js"]
+    scripts = [s["src"].split("?")[0] for s in page.html.find_all("script")]
+    assert scripts == ["/static/csrf.js", app_settings["stripe.js_url"], "/static/card-payment.js"]
     assert not page.html.find("script", class_="stripe-button") and app_settings["stripe.checkout_js_url"] not in page.text
     assert "Paying by card needs JavaScript" in page.html.find("noscript").get_text()
-    assert store.get("/albums/blue-skies").html.find("input", attrs={"name": "attempt_id"})["value"] != \
-        form.find("input", attrs={"name": "attempt_id"})["value"], "a new attempt for each page"
+
+
+def test_each_page_gets_its_own_attempt_id_and_the_page_itself_none(store, album):
+    first = store.get("/albums/blue-skies")
+    again = store.get("/albums/blue-skies")
+    assert "att_" not in first.text, "the page is cached for every visitor: no attempt id in it"
+    ids = {store.get("/payment-attempt").json["attempt_id"] for _ in range(3)}
+    assert len(ids) == 3 and all(re.match(r"^att_[A-Za-z0-9_-]{32}$", i) for i in ids)
+    answer = store.get("/payment-attempt")
+    assert "no-store" in answer.headers["Cache-Control"] and "private" in answer.headers["Cache-Control"]
+    assert first.body == again.body
 
 
 def test_the_policy_allows_stripe_js_and_its_api_and_nothing_else(store, album, app_settings):
@@ -65,9 +74,8 @@ def test_the_policy_allows_stripe_js_and_its_api_and_nothing_else(store, album, 
 def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(store, album, dbsession, stripe_client):
     buyer = store.buyer
     first, csrf = buyer.start("blue-skies", email="ana@example.com")
-    attempt = re.search(r'name="attempt_id" value="([^"]+)"', store.get("/albums/blue-skies").text)  # another page
     again = buyer.post_json(first.request.path, {"attempt_id": first.request.json["attempt_id"], "email": "ana@example.com"}, csrf)
-    assert attempt and first.json["client_secret"] == again.json["client_secret"], "a double click: the same PaymentIntent"
+    assert first.json["client_secret"] == again.json["client_secret"], "a double click: the same PaymentIntent"
     assert buyer.confirm_at_stripe(first.json["client_secret"]) == "succeeded"
     done = buyer.confirm(first.json["confirm_url"], csrf)
     assert done.json == {"status": "paid", "receipt_url": first.json["confirm_url"].replace("/confirm", "")}

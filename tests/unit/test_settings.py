@@ -15,6 +15,7 @@ GOOD_PRODUCTION = {
     "STRIPE_PUBLISHABLE_KEY": "pk_live_51HxYzAbCdEf",
     "STRIPE_WEBHOOK_SECRET": "whsec_3f9a8b7c6d5e",
     "STORE_SECRET": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "STORE_URL": "https://music.example.com",
 }
 
 
@@ -47,6 +48,7 @@ def test_production_starts_with_real_secrets():
     ("STRIPE_PUBLISHABLE_KEY", "stripe.publishable_key"),
     ("STRIPE_WEBHOOK_SECRET", "stripe.webhook_secret"),
     ("STORE_SECRET", "store.secret"),
+    ("STORE_URL", "store.url"),
 ])
 def test_production_refuses_a_missing_secret_by_name(variable, setting):
     with pytest.raises(ConfigurationError, match=f"{setting}.*{variable}.*missing"):
