@@ -225,3 +225,24 @@ def test_a_lost_answer_to_creating_the_payment_intent_is_found_by_reconcile(make
     [purchase] = purchases(dbsession)
     assert purchase.status == "failed" and purchase.stripe_payment_intent_id == intent.id
     assert stripe_client.v1.payment_intents.retrieve(intent.id).status == "canceled"
+
+
+# --- signed-in buyers ----------------------------------------------------------------------------
+def test_a_signed_in_buyer_pays_with_their_email_prefilled_and_the_purchase_is_theirs(store, album, dbsession):
+    from tests.conftest import PASSWORD
+    from tests.factories import make_user
+
+    user = make_user(dbsession, "ana@example.com", PASSWORD, confirmed=True)
+    store.login("ana@example.com")
+    email = store.get("/albums/blue-skies").html.find("input", id="card-email")
+    assert email["value"] == "ana@example.com" and email.has_attr("readonly")
+    payment = store.pay("blue-skies", email="someone-else@example.com")  # the account's address wins
+    assert payment.paid
+    [purchase] = purchases(dbsession)
+    assert (purchase.user_id, purchase.email) == (user.id, "ana@example.com")
+    page = store.get("/albums/blue-skies")
+    assert page.html.find(class_="buy-box--owned") and not page.html.find("form", id="card-payment")
+    attempt = store.get("/payment-attempt").json["attempt_id"]  # a page opened before it was bought
+    again = store.buyer.post_json("/albums/blue-skies/payment-intent", {"attempt_id": attempt}, store.csrf_token())
+    assert again.status_int == 409 and "already in your library" in again.json["error"]
+    assert len(purchases(dbsession)) == 1
