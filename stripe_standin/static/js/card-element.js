@@ -43,7 +43,7 @@
   function lengths(brand) {
     if (brand === 'amex') return [15];
     if (brand === 'diners') return [14, 16];
-    if (brand === 'visa') return [13, 16, 19];
+    if (brand === 'visa') return [16, 19];
     return [16, 17, 18, 19];
   }
 
@@ -80,7 +80,7 @@
       var deleting = event.inputType && event.inputType.indexOf('delete') === 0;
       var digits = digitsOf(input.value).slice(0, limit());
       input.value = format(digits, deleting);
-      changed();
+      changed(event);
     });
   }
 
@@ -154,7 +154,7 @@
     return null;
   }
 
-  function changed() {
+  function changed(event) {
     var error = currentError(false);
     var complete = checks.every(function (pair) { return !pair[1](); });
     var empty = !digitsOf(fields.number.value) && !digitsOf(fields.exp.value) && !digitsOf(fields.cvc.value) &&
@@ -165,9 +165,12 @@
       error: error ? { type: error.type, code: error.code, message: error.message } : null,
       postalCode: showPostal ? fields.postal.value.trim() : ''
     });
-    // Move on when a field is done, as Stripe's Element does.
+    // Move on when a field is done (a card number at its usual length), as Stripe's Element does.
+    if (!event || event.type !== 'input') return;
     var active = document.activeElement;
-    if (active === fields.number && !numberState()) fields.exp.focus();
+    var digits = digitsOf(fields.number.value);
+    var usual = { amex: 15, diners: 14 }[brandOf(digits)] || 16;
+    if (active === fields.number && !numberState() && digits.length === usual) fields.exp.focus();
     else if (active === fields.exp && !expiryState()) fields.cvc.focus();
     else if (active === fields.cvc && !cvcState() && showPostal) fields.postal.focus();
   }
@@ -178,7 +181,7 @@
     field.addEventListener('blur', function () {
       if (field.value) touched[field.id] = true;
       post({ type: 'stripe-standin:card-blur' });
-      changed();
+      changed(null);
     });
   });
 
@@ -254,7 +257,7 @@
     } else if (data.type === 'stripe-standin:clear') {
       Object.keys(fields).forEach(function (k) { fields[k].value = ''; });
       touched = {};
-      changed();
+      changed(null);
     } else if (data.type === 'stripe-standin:update' && data.options) {
       Object.keys(fields).forEach(function (k) { fields[k].disabled = !!data.options.disabled; });
     }
