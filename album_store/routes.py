@@ -27,7 +27,12 @@ def includeme(config):
     config.add_route("album", "/albums/{slug}", factory=".resources.published_album_factory")
     config.add_route("album_cover", "/albums/{slug}/cover.svg", factory=".resources.published_album_factory")
     config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
+    # The payment_intents flow (JSON, for the album page's card-payment.js): a fresh attempt id for
+    # the page, start the payment (pending purchase + PaymentIntent), then confirm it.
+    config.add_route("payment_attempt", "/payment-attempt")
+    config.add_route("album_payment_intent", "/albums/{slug}/payment-intent", factory=".resources.published_album_factory")
     config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")
+    config.add_route("purchase_confirm", "/purchases/{id}/confirm", factory=".resources.purchase_factory")
     config.add_route("stripe_webhook", "/stripe/webhook")
     config.add_route("download", "/downloads/{token}", factory=".resources.download_factory")
 

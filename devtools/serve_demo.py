@@ -31,6 +31,7 @@ def main(ini="development.ini"):
             f"\n  Album Store:   http://127.0.0.1:6543\n"
             f"  Stripe stand-in: {standin.url} (local test checkout, no Stripe account needed)\n"
             f"  Pay with 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 is declined.\n"
+            f"  With STORE_PAYMENT_FLOW=payment_intents, 4000 0025 0000 3155 asks for 3-D Secure.\n"
             f"  Ctrl-C stops both.\n",
             flush=True,
         )

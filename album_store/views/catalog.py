@@ -12,6 +12,7 @@ from ..models import Album
 from ..money import format_money
 from ..services.payments import IPaymentService
 from ..services.purchases import IPurchaseService
+from ..settings import PAYMENT_INTENTS
 
 PAGE_SIZE = 24
 FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
@@ -80,11 +81,30 @@ def album_page(request, album, *, error=None):
     if request.user is not None:
         checkout["data-email"] = request.user.email  # Checkout then skips its email field
         owned = request.find_service(IPurchaseService).owned_purchase(request.user, album)
+    flow = request.registry.settings["store.payment_flow"]
+    card_payment = None
+    if flow == PAYMENT_INTENTS:
+        # The card form: static/card-payment.js mounts Stripe.js's card Element in it, and asks for
+        # this page's attempt id when the buyer first presses Pay (the page itself is cached for
+        # every visitor, so it cannot carry one).
+        card_payment = {
+            "action": request.route_path("album_payment_intent", slug=album.slug),
+            "stripe_js_url": payments.stripe_js_url,
+            "attributes": {
+                "data-key": payments.publishable_key,
+                "data-amount": str(album.price_cents),
+                "data-currency": album.currency,
+                "data-attempt-url": request.route_path("payment_attempt"),
+            },
+            "email": request.user.email if request.user is not None else "",
+        }
     return {
         "album": album,
         "price": price,
+        "payment_flow": flow,
         "checkout": checkout,
         "checkout_js_url": payments.checkout_js_url,
+        "card_payment": card_payment,
         "error": error,
         "csrf_token": get_csrf_token(request) if error else None,
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
