@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test install-dev install-test lock clean
+.PHONY: run test bench install-dev install-test lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Page throughput against a bare Pyramid view, at 100 and 10,000 albums (a few minutes); writes bench/RESULTS.md.
+bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.run
 
 # Re-pin every dependency after changing pyproject.toml: a fresh venv, the dev extras, then freeze.
 lock:

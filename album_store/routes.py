@@ -1,4 +1,19 @@
 """Every route of the store, by name. Factories (``resources.py``) turn a miss into a 404."""
+import hashlib
+from pathlib import Path
+
+from pyramid.static import QueryStringConstantCacheBuster
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def static_files_version():
+    """A short hash of every static file's content: the cache-busting token in their URLs."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(STATIC).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 #: Routes that take a larger request body than ``store.max_body_bytes``: route -> the setting.
 UPLOAD_LIMITS = {
@@ -8,15 +23,23 @@ UPLOAD_LIMITS = {
 
 
 def includeme(config):
-    config.add_static_view("static", "album_store:static", cache_max_age=3600)
+    # Static files are cached for a year: their URLs change when any of them changes.
+    config.add_static_view("static", "album_store:static", cache_max_age=365 * 24 * 3600)
+    config.add_cache_buster("album_store:static/", QueryStringConstantCacheBuster(static_files_version()))
     config.add_route("favicon", "/favicon.ico")
     config.add_route("home", "/")
+    config.add_route("csrf_token", "/csrf-token")
     config.add_route("catalog", "/albums")
     config.add_route("album", "/albums/{slug}", factory=".resources.published_album_factory")
     config.add_route("album_cover", "/albums/{slug}/cover.svg", factory=".resources.album_cover_factory")
     config.add_route("cover_image", "/covers/{key}/{size}.jpg")
     config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
+    # The payment_intents flow (JSON, for the album page's card-payment.js): a fresh attempt id for
+    # the page, start the payment (pending purchase + PaymentIntent), then confirm it.
+    config.add_route("payment_attempt", "/payment-attempt")
+    config.add_route("album_payment_intent", "/albums/{slug}/payment-intent", factory=".resources.published_album_factory")
     config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")
+    config.add_route("purchase_confirm", "/purchases/{id}/confirm", factory=".resources.purchase_factory")
     config.add_route("stripe_webhook", "/stripe/webhook")
     config.add_route("download", "/downloads/{token}", factory=".resources.download_factory")
 

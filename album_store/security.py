@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from pyramid.csrf import SessionCSRFStoragePolicy, new_csrf_token
+from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
 from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge
 from pyramid.security import Allowed, Denied, remember
@@ -165,19 +165,42 @@ def _origin(url):
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+STRIPE_JS_ORIGIN = "https://js.stripe.com"
+
+
 def content_security_policy(settings):
-    """Only the store's own origin, plus Checkout's: its script, its modal's frame and what it fetches."""
-    checkout = _origin(settings["stripe.checkout_js_url"])
-    images = f"'self' data: {checkout}"
-    if checkout == "https://checkout.stripe.com":
-        images += " https://*.stripe.com"  # Stripe's documented needs for legacy Checkout
+    """Only the store's own origin, plus what the album page's payment flow needs from Stripe.
+
+    ``checkout_js``: Checkout's origin (its script, its modal's frame and what it fetches).
+    ``payment_intents``: Stripe.js's origin (its script and its frames: the card field and the 3-D
+    Secure check) and the Stripe API it calls (``stripe.api_base``, or Stripe's own).
+    """
+    if settings.get("store.payment_flow") == "payment_intents":
+        stripe_js = _origin(settings["stripe.js_url"])
+        api = _origin(settings.get("stripe.api_base") or "") or "https://api.stripe.com"
+        scripts, frames, connects = [stripe_js], [stripe_js], [api]
+        if stripe_js == STRIPE_JS_ORIGIN:  # Stripe's documented needs for Stripe.js (3-D Secure pages too)
+            scripts.append("https://*.js.stripe.com")
+            frames += ["https://*.js.stripe.com", "https://hooks.stripe.com"]
+        styles, images = "'self'", "'self' data:"
+    else:
+        checkout = _origin(settings["stripe.checkout_js_url"])
+        scripts = frames = connects = [checkout]
+        styles = f"'self' {checkout}"
+        images = f"'self' data: {checkout}"
+        if checkout == "https://checkout.stripe.com":
+            images += " https://*.stripe.com"  # Stripe's documented needs for legacy Checkout
+
+    def sources(*values):
+        return " ".join(dict.fromkeys(v for v in values if v))
+
     directives = {
         "default-src": "'self'",
-        "script-src": f"'self' {checkout}",
-        "style-src": f"'self' {checkout}",
+        "script-src": sources("'self'", *scripts),
+        "style-src": styles,
         "img-src": images,
-        "frame-src": checkout,
-        "connect-src": f"'self' {checkout}",
+        "frame-src": sources(*frames),
+        "connect-src": sources("'self'", *connects),
         "form-action": "'self'",
         "frame-ancestors": "'none'",
         "base-uri": "'self'",
@@ -250,7 +273,11 @@ def includeme(config):
             reissue_time=60 * 60,
         )
     )
-    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    # The token lives in its own cookie (double submit), not in the session: shoppers' pages can
+    # then be cached for everyone, and static/csrf.js puts the visitor's token into their forms.
+    config.set_csrf_storage_policy(
+        CookieCSRFStoragePolicy(secure=asbool(settings["store.secure_cookies"]), httponly=False, samesite="Lax")
+    )
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(SecurityPolicy())
     config.add_request_method(get_user, "user", reify=True)

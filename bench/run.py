@@ -33,7 +33,7 @@ from album_store import main as make_store
 from album_store.cli import migrate
 from album_store.models import Album, Purchase
 from album_store.settings import load_settings
-from bench.seed import seed
+from bench.seed import BENCH_USER, seed
 from stripe_standin.process import start_standin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,11 +46,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def store_app_section():
+def store_app_section(page_cache_seconds=None):
     """production.ini's [app:main], but with cookies usable over the benchmark's plain http."""
     production = (ROOT / "production.ini").read_text()
     section = production[production.index("[app:main]"):production.index("[server:main]")]
-    return re.sub(r"^store.secure_cookies\s*=.*$", "store.secure_cookies = false", section, flags=re.M)
+    section = re.sub(r"^store.secure_cookies\s*=.*$", "store.secure_cookies = false", section, flags=re.M)
+    if page_cache_seconds is not None:
+        section += f"store.page_cache_seconds = {page_cache_seconds}\n"
+    return section
 
 
 def server_ini(tmp, name, app_section, port):
@@ -116,15 +119,28 @@ def wrk(url, seconds, connections=16, headers=()):
     return {"rps": rps, "p50": percentile(50), "p99": percentile(99), "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+def login(url):
+    """Sign the benchmark's buyer in; return the Cookie header that carries the session."""
+    session = requests.Session()
+    token = session.get(f"{url}/csrf-token", timeout=10).json()["token"]
+    email, password = BENCH_USER
+    response = session.post(f"{url}/account/login", data={"csrf_token": token, "email": email, "password": password},
+                            allow_redirects=False, timeout=10)
+    if response.status_code != 303:
+        raise RuntimeError(f"benchmark login failed: {response.status_code}")
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+
+
 def count_statements(app_settings, paths, cookie_login=None):
     """SQL statements per request for each page, counted in-process with the same settings."""
     import webtest
 
     app = make_store({}, **app_settings)
     engine = app.registry["db_engine"]
-    client = webtest.TestApp(app, extra_environ={"HTTP_HOST": "127.0.0.1"})
-    if cookie_login:
-        cookie_login(client)
+    anonymous = webtest.TestApp(app, extra_environ={"HTTP_HOST": "127.0.0.1"})
+    signed_in = webtest.TestApp(app, extra_environ={"HTTP_HOST": "127.0.0.1"})
+    email, password = BENCH_USER
+    signed_in.post("/account/login", {"csrf_token": signed_in.get("/csrf-token").json["token"], "email": email, "password": password})
     counts = {}
     statements = []
 
@@ -132,7 +148,8 @@ def count_statements(app_settings, paths, cookie_login=None):
         statements.append(1)
 
     event.listen(engine, "before_cursor_execute", count)
-    for label, path in paths:
+    for label, path, private in paths:
+        client = signed_in if private else anonymous
         client.get(path)  # warm
         statements.clear()
         client.get(path)
@@ -152,8 +169,8 @@ def checkout_run(store_url, standin_url, publishable_key, slugs, buyers, seconds
         while time.monotonic() < deadline:
             slug = slugs[i % len(slugs)]
             i += buyers
-            page = session.get(f"{store_url}/albums/{slug}", timeout=30)
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            session.get(f"{store_url}/albums/{slug}", timeout=30)
+            csrf = session.cookies.get("csrf_token") or session.get(f"{store_url}/csrf-token", timeout=30).json()["token"]
             token = requests.post(f"{standin_url}/v1/tokens", data={
                 "key": publishable_key, "card[number]": "4242424242424242", "card[exp_month]": "12",
                 "card[exp_year]": "2034", "card[cvc]": "123"}, timeout=30).json()["id"]
@@ -190,6 +207,7 @@ def run_size(size, args, tmp, standin, results):
         "STRIPE_API_BASE": standin.url,
         "STRIPE_CHECKOUT_JS_URL": f"{standin.url}/checkout.js",
         "STORE_SECRET": secrets.token_hex(32),
+        "STORE_URL": "http://127.0.0.1",
     }
     settings = load_settings(
         {"sqlalchemy.url": database_url, "store.require_secrets": "true", "store.secure_cookies": "false"},
@@ -210,37 +228,58 @@ def run_size(size, args, tmp, standin, results):
         published = connection.scalar(select(func.count()).select_from(Album).where(Album.is_published.is_(True)))
         slug = connection.scalar(select(Album.slug).where(Album.is_published.is_(True)).order_by(Album.id).offset(size // 2).limit(1))
     deep_page = max(1, (published + 23) // 24 - 1)
-    pages = [("/albums", "/albums"), (f"/albums?page=N (N={deep_page})", f"/albums?page={deep_page}"), ("/albums/{slug}", f"/albums/{slug}")]
-
-    store_app = store_app_section()
-    store = Server(server_ini(tmp, f"store-{size}", store_app, free_port()), env, tmp / f"store-{size}.log")
+    pages = [
+        ("/albums", "/albums", False),
+        ("/albums?page=N", f"/albums?page={deep_page}", False),
+        ("/albums/{slug}", f"/albums/{slug}", False),
+        ("/library (signed in)", "/library", True),
+        ("/admin (dashboard)", "/admin", True),
+    ]
+    print(f"  deep page N = {deep_page}; album {slug}", flush=True)
     bare = Server(server_ini(tmp, "bare", "[app:main]\nuse = call:bench.bare:make_app\n", free_port()), env, tmp / "bare.log")
     try:
-        for _, path in pages:
-            requests.get(store.url + path, timeout=10).raise_for_status()
-        wrk(store.url + pages[0][1], 2)  # warm-up
-        memory_after_warmup = store.rss_mib()
-        for label, path in pages:
-            bare_runs, page_runs = [], []
-            for _ in range(args.rounds):  # alternate, so both see the same machine
-                bare_runs.append(wrk(bare.url + "/", args.seconds))
-                page_runs.append(wrk(store.url + path, args.seconds))
-            ceiling = statistics.median(r["rps"] for r in bare_runs)
-            row = {key: statistics.median(r[key] for r in page_runs) for key in ("rps", "p50", "p99")}
-            row["errors"] = sum(r["errors"] for r in page_runs)
-            row["ratio"] = row["rps"] / ceiling
-            row["bare"] = ceiling
-            results.setdefault(label.split(" (")[0], {})[size] = row
-            print(f"  {label:32} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  p99 {row['p99']:6.2f} ms  "
-                  f"{row['ratio']:.2f} of bare ({ceiling:.0f})", flush=True)
-        memory_end = store.rss_mib()
+        # First with the in-process page cache (production's setting), then rendering every request.
+        for variant, cache_seconds in (("", None), (" · rendered", 0)):
+            store = Server(server_ini(tmp, f"store-{size}", store_app_section(cache_seconds), free_port()), env, tmp / f"store-{size}{variant.strip(' ·')}.log")
+            try:
+                cookie = login(store.url)
+                present = []
+                for label, path, private in pages:
+                    headers = {"Cookie": cookie} if private else {}
+                    status = requests.get(store.url + path, headers=headers, timeout=10, allow_redirects=False).status_code
+                    if status == 404 and private:
+                        continue  # a page this version of the store does not have yet
+                    if status != 200:
+                        raise RuntimeError(f"{path} answered {status}")
+                    if private and variant:
+                        continue  # private pages are never cached: measured once
+                    present.append((label, path, private))
+                wrk(store.url + pages[0][1], 2)  # warm-up
+                memory_after_warmup = store.rss_mib()
+                for label, path, private in present:
+                    headers = [f"Cookie: {cookie}"] if private else []
+                    bare_runs, page_runs = [], []
+                    for _ in range(args.rounds):  # alternate, so both see the same machine
+                        bare_runs.append(wrk(bare.url + "/", args.seconds))
+                        page_runs.append(wrk(store.url + path, args.seconds, headers=headers))
+                    ceiling = statistics.median(r["rps"] for r in bare_runs)
+                    row = {key: statistics.median(r[key] for r in page_runs) for key in ("rps", "p50", "p99")}
+                    row.update(errors=sum(r["errors"] for r in page_runs), ratio=row["rps"] / ceiling, bare=ceiling)
+                    results.setdefault(label + variant, {})[size] = row
+                    print(f"  {label + variant:40} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  p99 {row['p99']:6.2f} ms  "
+                          f"{row['ratio']:.2f} of bare ({ceiling:.0f})", flush=True)
+                if not variant:
+                    results.setdefault("_memory", {})[size] = (memory_after_warmup, store.rss_mib())
+            finally:
+                store.stop()
     finally:
-        store.stop()
         bare.stop()
-    statements = count_statements({**settings, "store.secure_cookies": "false"}, pages)
-    for label, _ in pages:
-        results[label.split(" (")[0]][size]["sql"] = statements[label]
-    results.setdefault("_memory", {})[size] = (memory_after_warmup, memory_end)
+    measured = [page for page in pages if page[0] in results]
+    statements = count_statements({**settings, "store.secure_cookies": "false", "store.page_cache_seconds": "0"}, measured)
+    for label, _, _ in measured:
+        for key in (label, label + " · rendered"):
+            if key in results:
+                results[key][size]["sql"] = statements[label]
     return env, settings, slug
 
 

@@ -5,12 +5,17 @@ import uuid
 
 from sqlalchemy import insert
 
-from album_store.models import Album, Purchase, Track
+from album_store.models import Album, Purchase, Track, User
+from album_store.security import hash_password
+
+BENCH_USER = ("bench-owner@example.com", "a long bench password 7")
 
 CHUNK = 5000
 
 
-def seed(engine, *, albums, tracks_per_album=10, purchases, seed_value=7):
+def seed(engine, *, albums, tracks_per_album=10, purchases, library_size=20, seed_value=7):
+    """Albums with tracks, purchases spread over 120 days, and one signed-in buyer (also the owner)
+    whose library holds ``library_size`` albums."""
     rng = random.Random(seed_value)
     now = datetime.now(timezone.utc)
     with engine.begin() as connection:
@@ -31,13 +36,19 @@ def seed(engine, *, albums, tracks_per_album=10, purchases, seed_value=7):
         ]
         for start in range(0, len(tracks), CHUNK):
             connection.execute(insert(Track), tracks[start:start + CHUNK])
+        email, password = BENCH_USER
+        user_id = connection.execute(insert(User).returning(User.id), {
+            "email": email, "password_hash": hash_password(password), "is_admin": True,
+            "created_at": now, "email_confirmed_at": now,
+        }).scalar_one()
         sales = []
         for n in range(purchases):
             created = now - timedelta(seconds=rng.randrange(0, 120 * 86400))
             status = rng.choices(["paid", "refunded", "failed", "pending"], weights=[90, 4, 5, 1])[0]
             album_id = rng.choice(ids)
             sales.append({
-                "reference": uuid.UUID(int=rng.getrandbits(128)).hex, "album_id": album_id, "user_id": None,
+                "reference": uuid.UUID(int=rng.getrandbits(128)).hex, "album_id": album_id,
+                "user_id": user_id if n < library_size and status == "paid" else None,
                 "email": f"buyer{n % 5000}@example.com", "amount_cents": 500 + album_id % 2000, "currency": "usd",
                 "status": status, "checkout_token": f"tok_bench_{n}",
                 "stripe_charge_id": f"ch_bench_{n}" if status in ("paid", "refunded") else None,

@@ -117,12 +117,14 @@ def standin():
 @pytest.fixture(scope="session")
 def stripe_settings(standin):
     if standin is None:
-        return {**REAL_STRIPE, "stripe.api_base": "", "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js"}
+        return {**REAL_STRIPE, "stripe.api_base": "", "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js",
+                "stripe.js_url": "https://js.stripe.com/v3/"}
     return {
         "stripe.secret_key": "sk_test_standin_testing",
         "stripe.publishable_key": "pk_test_standin_testing",
         "stripe.api_base": standin.url,
         "stripe.checkout_js_url": f"{standin.url}/checkout.js",
+        "stripe.js_url": f"{standin.url}/js.stripe.com/v3/",
     }
 
 
@@ -220,6 +222,24 @@ def app(app_settings, db_engine):
     return main({}, **app_settings)
 
 
+@pytest.fixture(scope="session")
+def payment_intents_app(app_settings, db_engine):
+    """The store with ``store.payment_flow = payment_intents``."""
+    return main({}, **{**app_settings, "store.payment_flow": "payment_intents"})
+
+
+@pytest.fixture(params=["checkout_js", "payment_intents"])
+def flow(request):
+    """Both payment flows: a test taking it (or ``shop``) runs once for each."""
+    return request.param
+
+
+@pytest.fixture
+def shop(flow, app, payment_intents_app, dbsession, new_card_token):
+    """A browser on the store in the test's payment flow (``shop.pay(slug, card=…)``)."""
+    return StoreTestApp(payment_intents_app if flow == "payment_intents" else app, new_card_token)
+
+
 @pytest.fixture
 def make_app(app_settings, db_engine, new_card_token):
     """Build another app with some settings changed (e.g. Stripe somewhere unreachable)."""
@@ -238,9 +258,11 @@ class StoreTestApp(webtest.TestApp):
         super().__init__(app, **kwargs)
         self.new_card_token = new_card_token
 
-    def csrf_token(self, slug):
-        page = self.get(f"/albums/{slug}")
-        return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    def csrf_token(self, slug=None):
+        """The token static/csrf.js puts in the album form: the cookie's, or a new one from the store."""
+        if slug is not None:
+            self.get(f"/albums/{slug}")
+        return self.cookies.get("csrf_token") or self.get("/csrf-token").json["token"]
 
     def form_csrf_token(self, path):
         """The CSRF token of the first form on the page at ``path``."""
@@ -257,6 +279,19 @@ class StoreTestApp(webtest.TestApp):
 
     def logout(self):
         return self.post("/account/logout", {"csrf_token": self.form_csrf_token("/account/logout")}, status=303)
+
+    @property
+    def buyer(self):
+        """Pays as a browser does in this store's payment flow (tests/paying.py)."""
+        from tests.paying import Buyer
+
+        return Buyer(self, STRIPE_MODE == "stripe", self.new_card_token)
+
+    def pay(self, slug, card=None, email="buyer@example.com", **kwargs):
+        """Pay for the album in this store's flow; a :class:`tests.paying.Payment` says how it ended."""
+        from tests.paying import VISA
+
+        return self.buyer.pay(slug, card or VISA, email, **kwargs)
 
     def buy(self, slug, token=None, email="buyer@example.com", *, csrf=True, status=None, **extra):
         """Post the album's form as Checkout does; ``token`` defaults to a fresh 4242 card token."""

@@ -41,6 +41,10 @@ class Purchase(Base):
     status: Mapped[str] = mapped_column(String(16), default=PurchaseStatus.PENDING)
     # The Checkout token identifies one checkout attempt: a second POST of it finds this purchase.
     checkout_token: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The payment_intents flow: the album page's attempt id identifies one checkout attempt (a second
+    # POST of it, a double click or a retry, finds this purchase), and its one PaymentIntent.
+    attempt_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_charge_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     card_brand: Mapped[str | None] = mapped_column(String(32))
     card_last4: Mapped[str | None] = mapped_column(String(4))
@@ -77,6 +81,16 @@ class Purchase(Base):
     def net_cents(self):
         """What the store keeps of it: the amount paid less what went back."""
         return self.amount_cents - self.amount_refunded_cents
+
+    @property
+    def payment_intent_idempotency_key(self):
+        """The key of the one PaymentIntent this purchase may have (the payment_intents flow)."""
+        return f"purchase:{self.reference}:payment_intent"
+
+    @property
+    def uses_payment_intent(self):
+        """Bought in the payment_intents flow (settled through its PaymentIntent, not a bare charge)."""
+        return self.attempt_id is not None
 
     def __repr__(self):
         return f"<Purchase {self.id} {self.status}>"

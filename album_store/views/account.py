@@ -74,8 +74,8 @@ def login(request):
             "or choose a new password."
         ))
     if user is None:
-        # 200, not 4xx: the failed attempt must be committed for the slowdown to count it.
-        return _form_page(request, form, error="That email and password do not match an account.")
+        # Returned, not raised: pyramid_tm commits, so the slowdown counts this failed attempt.
+        return _form_page(request, form, 401, error="That email and password do not match an account.")
     sign_in(request, user)
     return HTTPSeeOther(safe_next(request, form.next.data))
 

@@ -11,6 +11,7 @@ from ..security import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.downloads import IDownloadService
 from ..services.purchases import AlreadyOwned, CheckoutTokenReused, IPurchaseService
+from ..settings import CHECKOUT_JS
 from .catalog import album_page
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,10 @@ TOKEN = re.compile(r"^[A-Za-z0-9_]{3,255}$")
 @view_config(route_name="album_buy", request_method="POST", require_csrf=True)
 def buy_album(context, request):
     album = context
+    if request.registry.settings["store.payment_flow"] != CHECKOUT_JS:
+        # A page from before the owner switched to the payment_intents flow.
+        raise HTTPConflict("This store now takes cards in the form on the album page, so nothing was charged. "
+                           "Please go back to the album, reload it and pay there.")
     token = request.POST.get("stripeToken", "").strip()
     if not token:
         raise HTTPBadRequest("The payment form arrived without a card token, so nothing was charged. Please use the Buy button again.")

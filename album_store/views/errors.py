@@ -4,6 +4,7 @@ import logging
 from pyramid.csrf import new_csrf_token
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPClientError, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from .account import LOCAL_PATH
@@ -13,8 +14,15 @@ TEMPLATE = "album_store:templates/errors/error.pt"
 
 
 def _error_page(request, status, title, message):
+    if _wants_json(request):
+        # The album page's card-payment.js: a message it can show beside the card field.
+        return Response(json_body={"status": "error", "error": message}, status=status)
     request.response.status = status
     return {"title": title, "message": message, "status": status}
+
+
+def _wants_json(request):
+    return request.headers.get("Accept", "").split(",")[0].strip().startswith("application/json")
 
 
 @notfound_view_config(renderer=TEMPLATE, append_slash=HTTPSeeOther)

@@ -84,11 +84,12 @@ def test_the_two_passwords_must_match(testapp, dbsession):
 def test_signing_in_and_out_start_a_new_session_with_a_new_csrf_token(testapp, dbsession):
     make_user(dbsession, "ana@example.com", PASSWORD)
     before_token = testapp.form_csrf_token("/account/login")
-    before_cookie = testapp.cookies["album_store_session"]
+    assert testapp.cookies["csrf_token"] == before_token, "the token is the double-submit cookie's"
+    before_cookie = testapp.cookies.get("album_store_session")  # a visitor has no session until needed
 
     landing = testapp.login("ana@example.com").follow()
     signed_in_token = landing.html.find("input", attrs={"name": "csrf_token"})["value"]
-    assert signed_in_token != before_token
+    assert signed_in_token != before_token and testapp.cookies["csrf_token"] == signed_in_token
     assert testapp.cookies["album_store_session"] != before_cookie
 
     signed_in_cookie = testapp.cookies["album_store_session"]
@@ -109,8 +110,8 @@ def test_signing_out_needs_a_post_with_the_csrf_token(testapp, dbsession):
 
 def test_a_wrong_password_and_an_unknown_address_get_the_same_answer(testapp, dbsession):
     make_user(dbsession, "ana@example.com", PASSWORD)
-    wrong = testapp.login("ana@example.com", "not-the-password-1", status=200)
-    unknown = testapp.login("nobody@example.com", "not-the-password-1", status=200)
+    wrong = testapp.login("ana@example.com", "not-the-password-1", status=401)
+    unknown = testapp.login("nobody@example.com", "not-the-password-1", status=401)
     for page in (wrong, unknown):
         assert "That email and password do not match an account." in page.text
     testapp.get("/library", status=303)
@@ -119,7 +120,7 @@ def test_a_wrong_password_and_an_unknown_address_get_the_same_answer(testapp, db
 def test_repeated_failed_sign_ins_slow_down_even_with_the_right_password(testapp, dbsession):
     make_user(dbsession, "ana@example.com", PASSWORD)
     for _ in range(5):
-        testapp.login("Ana@example.com", "not-the-password-1", status=200)
+        testapp.login("Ana@example.com", "not-the-password-1", status=401)
     assert dbsession.scalar(select(func.count()).select_from(LoginAttempt)) == 5
 
     page = testapp.login("ana@example.com", PASSWORD, status=429)
@@ -193,7 +194,7 @@ def test_a_password_reset_link_works_once_and_signs_out_other_sessions(testapp, 
 
     requester.get(path_of(link), status=410)  # used
     other_browser.get("/library", status=303)  # its session ended with the old password
-    StoreTestApp(app).login("ana@example.com", PASSWORD, status=200)
+    StoreTestApp(app).login("ana@example.com", PASSWORD, status=401)
     StoreTestApp(app).login("ana@example.com", new_password)
     assert users(dbsession)[0].email_confirmed_at is not None, "the link proved the address"
 

@@ -121,6 +121,7 @@ def test_no_demo_owner_where_secrets_are_required(tmp_path, capsys):
         "stripe.publishable_key = pk_test_" + "b" * 24,
         "stripe.webhook_secret = whsec_" + "c" * 24,
         "store.secret = " + "d" * 40,
+        "store.url = https://shop.example.com",
     ]) + "\n")
     assert cli(["initdb", str(ini), "--demo"]) == 0
     assert "No demo owner where secrets are required" in capsys.readouterr().out

@@ -112,3 +112,26 @@ def test_the_owners_forms_answer_any_post_without_a_500(owner_fuzz_app, dbsessio
     fields = {**fields, "csrf_token": owner_fuzz_app.form_csrf_token("/admin/albums")}
     response = owner_fuzz_app.post(_with_album_id(route, dbsession), fields, expect_errors=True)
     assert response.status_int < 500, (route, fields, response.status)
+
+
+@pytest.fixture
+def fuzz_intents_app(payment_intents_app, dbsession, new_card_token):
+    make_album(dbsession, slug="fuzz", price_cents=999)
+    return StoreTestApp(payment_intents_app, new_card_token)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | text, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(text, inner, max_size=3), max_leaves=8)
+
+
+@FUZZ
+@given(body=st.dictionaries(st.sampled_from(["attempt_id", "email", "amount", "csrf_token"]) | text, json_values, max_size=4)
+       | json_values, path=st.sampled_from(["/albums/fuzz/payment-intent", "/purchases/1/confirm", "/albums/missing/payment-intent"]),
+       with_csrf=st.booleans())
+def test_any_json_to_the_card_payment_endpoints_is_answered_without_a_500(fuzz_intents_app, dbsession, body, path, with_csrf):
+    headers = {"Accept": "application/json"}
+    if with_csrf:
+        headers["X-CSRF-Token"] = fuzz_intents_app.csrf_token("fuzz")
+    response = fuzz_intents_app.post_json(path, body, headers=headers, expect_errors=True)
+    assert response.status_int < 500, (path, body, response.status)
+    assert state(dbsession, fuzz_intents_app.app) == (0, 0)

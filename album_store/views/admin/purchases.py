@@ -98,12 +98,14 @@ def _cell(value):
 def purchase_detail(context, request):
     purchase = context.purchase
     payments = request.find_service(IPaymentService)
+    stripe_id = purchase.stripe_charge_id or purchase.stripe_payment_intent_id
     return {
         "purchase": purchase,
         "album": purchase.album,
-        "stripe_url": payments.dashboard_url(purchase.stripe_charge_id) if purchase.stripe_charge_id else None,
+        "stripe_id": stripe_id,
+        "stripe_url": payments.dashboard_url(stripe_id) if stripe_id else None,
         "history": request.find_service(IAuditLog).for_purchase(purchase.id),
-        "refundable": purchase.status == PurchaseStatus.PAID and bool(purchase.stripe_charge_id),
+        "refundable": purchase.status == PurchaseStatus.PAID and bool(stripe_id),
     }
 
 

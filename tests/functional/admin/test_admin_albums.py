@@ -3,6 +3,7 @@ import pytest
 from sqlalchemy import func, select
 
 from album_store.models import Album, AuditEvent, Track
+from tests.conftest import StoreTestApp
 from tests.factories import give_album_file, make_album, make_purchase
 from .conftest import edit_form
 
@@ -294,3 +295,18 @@ def test_a_track_needs_a_title_unless_it_is_removed(owner_app, dbsession):
     form["tracks-0-remove"] = True
     form.submit(status=303)
     assert track_list(dbsession, album.id) == []
+
+
+def test_an_owners_change_is_seen_at_once_through_the_page_cache(make_app, dbsession, owner):
+    owner_browser = make_app(**{"store.page_cache_seconds": "60"})
+    visitor = StoreTestApp(owner_browser.app)
+    album = make_album(dbsession, slug="hot", title="Before", is_published=True)
+    visitor.get("/albums/hot")
+    assert visitor.get("/albums/hot").headers["X-Page-Cache"] == "hit"
+    owner_browser.login(owner.email)
+    form = edit_form(owner_browser, album.id, "album-form")
+    form["title"] = "After"
+    form.submit(status=303)
+    assert "After" in visitor.get("/albums/hot").text
+    edit_form(owner_browser, album.id, "unpublish-form").submit(status=303)
+    visitor.get("/albums/hot", status=404)

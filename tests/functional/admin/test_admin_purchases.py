@@ -8,10 +8,11 @@ import types
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 import webob
 
 from album_store.models import AuditEvent, Purchase
+from tests.conftest import StoreTestApp
 from tests.factories import give_album_file, make_album, make_purchase, stripe_signature
 
 
@@ -20,7 +21,7 @@ def at(day, hour=12):
 
 
 @pytest.fixture
-def shop(dbsession):
+def ledger(dbsession):
     """Two albums and a handful of purchases on known days."""
     blue = make_album(dbsession, title="Blue Skies", slug="blue-skies", price_cents=999)
     night = make_album(dbsession, title="Night Bus", slug="night-bus", price_cents=1999)
@@ -39,15 +40,15 @@ def listed_ids(browser, query=""):
     return [int(a.text) for a in page.html.select("#purchases tbody tr td:first-child a")]
 
 
-def test_the_list_filters_by_status_album_email_and_dates(owner_app, shop):
-    p = [purchase.id for purchase in shop["purchases"]]
+def test_the_list_filters_by_status_album_email_and_dates(owner_app, ledger):
+    p = [purchase.id for purchase in ledger["purchases"]]
     assert listed_ids(owner_app) == p[::-1]
     assert listed_ids(owner_app, "?status=paid") == [p[2], p[0]]
-    assert listed_ids(owner_app, f"?album={shop['blue'].id}") == [p[1], p[0]]
+    assert listed_ids(owner_app, f"?album={ledger['blue'].id}") == [p[1], p[0]]
     assert listed_ids(owner_app, "?email=ANA@") == [p[2], p[0]]
     assert listed_ids(owner_app, "?email=%25") == []  # wildcards are searched for literally
     assert listed_ids(owner_app, "?date_from=2026-03-02&date_to=2026-03-04") == [p[3], p[2], p[1]]
-    assert listed_ids(owner_app, f"?status=paid&album={shop['night'].id}&date_from=2026-03-03") == [p[2]]
+    assert listed_ids(owner_app, f"?status=paid&album={ledger['night'].id}&date_from=2026-03-03") == [p[2]]
 
 
 @pytest.mark.parametrize("query, message", [
@@ -57,7 +58,7 @@ def test_the_list_filters_by_status_album_email_and_dates(owner_app, shop):
     ("?date_from=2026-03-05&date_to=2026-03-01", "The end comes before the start."),
     ("?email=a%00b", "Remove the control characters."),  # PostgreSQL refuses a NUL in text
 ])
-def test_bad_filters_are_explained_not_guessed(owner_app, shop, query, message):
+def test_bad_filters_are_explained_not_guessed(owner_app, ledger, query, message):
     page = owner_app.get("/admin/purchases" + query, status=400)
     assert message in page.html.find(class_="alert--error").text
     assert not page.html.find(id="purchases")
@@ -77,18 +78,18 @@ def test_the_list_is_paginated_and_keeps_its_filters(owner_app, dbsession):
     owner_app.get("/admin/purchases?page=9", status=404)
 
 
-def test_the_csv_export_streams_the_filtered_list(owner_app, shop):
+def test_the_csv_export_streams_the_filtered_list(owner_app, ledger):
     page = owner_app.get("/admin/purchases?status=paid")
     response = owner_app.get(page.html.find("a", string="Export CSV")["href"])
     assert response.content_type == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="purchases.csv"'
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [int(r["id"]) for r in rows] == [shop["purchases"][2].id, shop["purchases"][0].id]
+    assert [int(r["id"]) for r in rows] == [ledger["purchases"][2].id, ledger["purchases"][0].id]
     assert rows[1]["album_title"] == "Blue Skies" and rows[1]["amount"] == "9.99" and rows[1]["net"] == "9.99"
     assert rows[0]["paid_at"].startswith("2026-03-03T12:00:00")
 
 
-def test_the_csv_is_streamed_not_built_whole(owner_app, shop):
+def test_the_csv_is_streamed_not_built_whole(owner_app, ledger):
     cookies = "; ".join(f"{name}={value}" for name, value in owner_app.cookies.items())
     request = webob.Request.blank("/admin/purchases.csv", headers={"Cookie": cookies, "Host": "localhost"})
     status, headers, body = request.call_application(owner_app.app)
@@ -100,8 +101,8 @@ def test_the_csv_is_streamed_not_built_whole(owner_app, shop):
         body.close()
 
 
-def test_the_csv_has_every_row_refunds_and_no_formulas(owner_app, dbsession, shop):
-    album = shop["blue"]
+def test_the_csv_has_every_row_refunds_and_no_formulas(owner_app, dbsession, ledger):
+    album = ledger["blue"]
     for n in range(1203):  # more than a few batches
         make_purchase(dbsession, album, email=f"x{n}@example.com", commit=False)
     dbsession.commit()
@@ -112,15 +113,15 @@ def test_the_csv_has_every_row_refunds_and_no_formulas(owner_app, dbsession, sho
     assert any(r["email"] == "'=HYPERLINK(evil)@example.org" for r in rows)
 
 
-def test_the_detail_page_links_the_charge_to_stripes_dashboard(owner_app, shop):
-    purchase = shop["purchases"][0]
+def test_the_detail_page_links_the_charge_to_stripes_dashboard(owner_app, ledger):
+    purchase = ledger["purchases"][0]
     page = owner_app.get(f"/admin/purchases/{purchase.id}")
     link = page.html.find("a", class_="stripe-charge")
     assert link.text == purchase.stripe_charge_id
     assert link["href"] == f"https://dashboard.stripe.com/test/payments/{purchase.stripe_charge_id}"
     assert "noopener" in link["rel"]
     assert page.html.find("a", string="Refund…")
-    failed = owner_app.get(f"/admin/purchases/{shop['purchases'][3].id}")
+    failed = owner_app.get(f"/admin/purchases/{ledger['purchases'][3].id}")
     assert not failed.html.find("a", class_="stripe-charge") and not failed.html.find("a", string="Refund…")
 
 
@@ -145,9 +146,23 @@ def refunds_at_stripe(stripe_client, charge_id):
     return stripe_client.v1.refunds.list(params={"charge": charge_id}).data
 
 
+@pytest.fixture
+def bought_in_either_flow(shop, dbsession, files_dir):
+    """A purchase paid by a shopper in the test's payment flow (a charge, or a PaymentIntent)."""
+    album = make_album(dbsession, slug="refundable", title="Refundable", price_cents=1250)
+    give_album_file(dbsession, album, files_dir)
+    payment = shop.pay("refundable", email="shopper@example.com")
+    assert payment.paid, payment.message
+    receipt = shop.get(payment.receipt_url)
+    link = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"].replace("http://localhost", "")
+    return current(dbsession), link
+
+
 @pytest.mark.stripe
-def test_a_refund_asks_first_then_refunds_through_stripe_once_and_ends_the_download(owner_app, testapp, dbsession, stripe_client, bought, owner):
-    purchase, download = bought
+def test_a_refund_asks_first_then_refunds_through_stripe_once_and_ends_the_download(owner_app, shop, flow, dbsession, stripe_client, bought_in_either_flow, owner):
+    purchase, download = bought_in_either_flow
+    assert bool(purchase.stripe_payment_intent_id) == (flow == "payment_intents")
+    testapp = shop
     testapp.get(download, status=200)
     detail = owner_app.get(f"/admin/purchases/{purchase.id}")
     confirm = owner_app.get(detail.html.find("a", string="Refund…")["href"])
@@ -213,8 +228,8 @@ def test_a_charge_refunded_in_stripes_dashboard_already_is_simply_recorded(owner
     assert len(refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == 1
 
 
-def test_only_a_paid_purchase_can_be_refunded(owner_app, dbsession, shop):
-    for purchase in shop["purchases"][3:]:  # failed, pending
+def test_only_a_paid_purchase_can_be_refunded(owner_app, dbsession, ledger):
+    for purchase in ledger["purchases"][3:]:  # failed, pending
         page = owner_app.post(f"/admin/purchases/{purchase.id}/refund", {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409)
         assert "Only a paid purchase can be refunded" in page.text
     dbsession.expire_all()
@@ -230,3 +245,20 @@ def test_stripe_unreachable_during_a_refund_changes_nothing_and_says_so(make_app
     assert "trying again is safe" in page.text
     assert current(dbsession).status == "paid"
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+@pytest.mark.stripe
+def test_a_payment_intent_purchase_without_a_recorded_charge_is_refunded_through_its_payment_intent(
+        owner_app, payment_intents_app, dbsession, stripe_client, files_dir, new_card_token):
+    make_album(dbsession, slug="intent", price_cents=700)
+    payment = StoreTestApp(payment_intents_app, new_card_token).pay("intent", email="shopper@example.com")
+    assert payment.paid, payment.message
+    purchase = current(dbsession)
+    charge_id, intent_id = purchase.stripe_charge_id, purchase.stripe_payment_intent_id
+    dbsession.execute(update(Purchase).values(stripe_charge_id=None))  # only the PaymentIntent is known
+    dbsession.commit()
+    page = owner_app.get(f"/admin/purchases/{purchase.id}")
+    assert page.html.find("a", class_="stripe-charge").text == intent_id
+    page = owner_app.get(page.html.find("a", string="Refund…")["href"]).forms["refund-form"].submit(status=303)
+    assert current(dbsession).status == "refunded"
+    assert [refund.amount for refund in refunds_at_stripe(stripe_client, charge_id)] == [700]
