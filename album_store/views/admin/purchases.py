@@ -1,7 +1,6 @@
 """The owner's purchases: the filtered list (and its CSV export, streamed), one purchase, a refund."""
 import csv
 import io
-import logging
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPSeeOther
 from pyramid.response import Response
@@ -17,7 +16,6 @@ from ...services.purchases import IPurchaseService, NotRefundable
 from ...services.reports import IReports, PurchaseFilters
 from . import PAGE_SIZE, TEMPLATES, page_count, page_links, page_number
 
-log = logging.getLogger(__name__)
 CSV_COLUMNS = (
     "id", "reference", "created_at", "paid_at", "status", "album_slug", "album_title", "email", "amount",
     "refunded", "net", "currency", "stripe_charge_id", "refunded_at",
