@@ -9,10 +9,11 @@ import sys
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings, setup_logging
+from pyramid.settings import asbool
 from sqlalchemy import select
 import transaction
 
-from .demo import seed_demo_catalog, write_demo_files
+from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner, write_demo_files
 from .models import User, get_engine, get_session_factory, get_tm_session, normalize_email
 from .security import hash_password
 from .services.accounts import password_problems
@@ -48,11 +49,19 @@ def cmd_initdb(args):
     if args.demo:
         tm = transaction.TransactionManager(explicit=True)
         files_dir = settings.get("store.files_dir")
+        with_owner = not asbool(settings["store.require_secrets"])
         with tm:
             dbsession = get_tm_session(get_session_factory(engine), tm)
             added = seed_demo_catalog(dbsession, settings["store.currency"])
             written = write_demo_files(dbsession, files_dir) if files_dir else None
+            owner_made = seed_demo_owner(dbsession) if with_owner else False
         print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
+        if not with_owner:
+            print("No demo owner where secrets are required: make one with `album-store create-admin`.")
+        elif owner_made:
+            print(f"Demo store owner: {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD}")
+        else:
+            print(f"Demo store owner: {DEMO_OWNER_EMAIL} is there already (its password is left as it is).")
         if written is None:
             print("No store.files_dir (STORE_FILES_DIR) is set, so the demo albums have no files to download.")
         else:

@@ -1,4 +1,5 @@
-"""The demo catalog that ``album-store initdb CONFIG --demo`` seeds: invented artists, real-looking prices.
+"""The demo catalog that ``album-store initdb CONFIG --demo`` seeds: invented artists, real-looking prices,
+and a store owner account to try the owner's pages with.
 
 Prices are chosen so that a Float would get them wrong (19.99, 9.95, 0.29 + …): they are cents here.
 Seeding is idempotent: an album whose slug exists is left alone.
@@ -16,7 +17,12 @@ import zipfile
 
 from sqlalchemy import select
 
-from .models import Album, Track
+from .models import Album, Track, User
+from .models.meta import utcnow
+
+#: The demo's store owner, for ``make run``: never made where secrets are required (production).
+DEMO_OWNER_EMAIL = "owner@example.com"
+DEMO_OWNER_PASSWORD = "demo-vinyl-counter-42"
 
 DEMO_ALBUMS = [
     {
@@ -93,6 +99,20 @@ def seed_demo_catalog(dbsession, currency="usd"):
         added += 1
     dbsession.flush()
     return added
+
+
+def seed_demo_owner(dbsession):
+    """Make the demo's store owner unless the address has an account; return True when made.
+
+    An existing account is left as it is (its password may have been changed on purpose)."""
+    from .security import hash_password
+
+    if dbsession.scalars(select(User).where(User.email == DEMO_OWNER_EMAIL)).one_or_none() is not None:
+        return False
+    dbsession.add(User(email=DEMO_OWNER_EMAIL, password_hash=hash_password(DEMO_OWNER_PASSWORD), is_admin=True,
+                       email_confirmed_at=utcnow()))
+    dbsession.flush()
+    return True
 
 
 SAMPLE_RATE = 8000

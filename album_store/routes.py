@@ -15,6 +15,12 @@ def static_files_version():
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
+#: Routes that take a larger request body than ``store.max_body_bytes``: route -> the setting.
+UPLOAD_LIMITS = {
+    "admin_album_cover": "store.max_cover_bytes",
+    "admin_album_file": "store.max_file_bytes",
+}
+
 
 def includeme(config):
     # Static files are cached for a year: their URLs change when any of them changes.
@@ -25,7 +31,8 @@ def includeme(config):
     config.add_route("csrf_token", "/csrf-token")
     config.add_route("catalog", "/albums")
     config.add_route("album", "/albums/{slug}", factory=".resources.published_album_factory")
-    config.add_route("album_cover", "/albums/{slug}/cover.svg", factory=".resources.published_album_factory")
+    config.add_route("album_cover", "/albums/{slug}/cover.svg", factory=".resources.album_cover_factory")
+    config.add_route("cover_image", "/covers/{key}/{size}.jpg")
     config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
     # The payment_intents flow (JSON, for the album page's card-payment.js): a fresh attempt id for
     # the page, start the payment (pending purchase + PaymentIntent), then confirm it.
@@ -44,3 +51,19 @@ def includeme(config):
     config.add_route("account_reset_request", "/account/reset")
     config.add_route("account_reset", "/account/reset/{token}")
     config.add_route("library", "/library")
+
+    # The store owner's pages: every factory refuses anyone but an owner before it loads a record.
+    config.add_route("admin_dashboard", "/admin", factory=".resources.admin_factory")
+    config.add_route("admin_albums", "/admin/albums", factory=".resources.admin_factory")
+    config.add_route("admin_album_new", "/admin/albums/new", factory=".resources.admin_factory")
+    config.add_route("admin_album_edit", "/admin/albums/{id}/edit", factory=".resources.admin_album_factory")
+    config.add_route("admin_album_publish", "/admin/albums/{id}/publish", factory=".resources.admin_album_factory")
+    config.add_route("admin_album_archive", "/admin/albums/{id}/archive", factory=".resources.admin_album_factory")
+    config.add_route("admin_album_delete", "/admin/albums/{id}/delete", factory=".resources.admin_album_factory")
+    config.add_route("admin_album_tracks", "/admin/albums/{id}/tracks", factory=".resources.admin_album_factory")
+    config.add_route("admin_album_cover", "/admin/albums/{id}/cover", factory=".resources.admin_album_factory")
+    config.add_route("admin_album_file", "/admin/albums/{id}/file", factory=".resources.admin_album_factory")
+    config.add_route("admin_purchases", "/admin/purchases", factory=".resources.admin_factory")
+    config.add_route("admin_purchases_csv", "/admin/purchases.csv", factory=".resources.admin_factory")
+    config.add_route("admin_purchase", "/admin/purchases/{id}", factory=".resources.admin_purchase_factory")
+    config.add_route("admin_purchase_refund", "/admin/purchases/{id}/refund", factory=".resources.admin_purchase_factory")

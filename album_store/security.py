@@ -228,12 +228,29 @@ def add_security_headers(settings):
 
 
 def body_size_limit_tween_factory(handler, registry):
-    """Refuse request bodies over ``store.max_body_bytes`` before anything reads them."""
-    limit = int(registry.settings["store.max_body_bytes"])
+    """Refuse request bodies over ``store.max_body_bytes`` before anything reads them; the owner's
+    upload routes (``routes.UPLOAD_LIMITS``) take up to their own setting instead."""
+    from pyramid.interfaces import IRoutesMapper
+
+    from .routes import UPLOAD_LIMITS
+
+    settings = registry.settings
+    limit = int(settings["store.max_body_bytes"])
+    # The file itself plus room for the other fields and the multipart framing.
+    upload_limits = {route: int(settings[key]) + 64 * 1024 for route, key in UPLOAD_LIMITS.items()}
+
+    def allowed(request):
+        route = registry.getUtility(IRoutesMapper)(request)["route"]
+        return upload_limits.get(route.name, limit) if route is not None else limit
+
+    smallest = min(limit, *upload_limits.values())
 
     def tween(request):
-        if request.content_length is not None and request.content_length > limit:
-            raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts ({limit // 1024} KiB).")
+        length = request.content_length
+        if length is not None and length > smallest:
+            most = allowed(request)
+            if length > most:
+                raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts here ({most // 1024} KiB).")
         return handler(request)
 
     return tween

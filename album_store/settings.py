@@ -24,6 +24,7 @@ ENVIRONMENT_OVERRIDES = {
     "store.payment_flow": "STORE_PAYMENT_FLOW",
     "store.url": "STORE_URL",
     "store.files_dir": "STORE_FILES_DIR",
+    "store.covers_dir": "STORE_COVERS_DIR",
     "mail.backend": "MAIL_BACKEND",
     "mail.folder": "MAIL_FOLDER",
     "mail.host": "MAIL_HOST",
@@ -50,6 +51,10 @@ DEFAULTS = {
     "payments.service": "album_store.services.payments.StripePaymentService",
     "store.url": "",
     "store.files_dir": "",
+    "store.covers_dir": "",
+    # The owner's uploads: a cover image, and an album's download file (streamed to disk).
+    "store.max_cover_bytes": str(10 * 1024 * 1024),
+    "store.max_file_bytes": str(1024 * 1024 * 1024),
     "mail.backend": "smtp",
     "mail.host": "localhost",
     "mail.port": "25",

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pyramid.paster import get_appsettings
 
+from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
 from stripe_standin.process import register_webhook, start_standin
 
 WEBHOOK_EVENTS = [
@@ -48,6 +49,8 @@ def main(ini="development.ini"):
             f"  Stripe stand-in: {standin.url} (local test checkout, no Stripe account needed)\n"
             f"  Pay with 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 is declined.\n"
             f"  With STORE_PAYMENT_FLOW=payment_intents, 4000 0025 0000 3155 asks for 3-D Secure.\n"
+            f"  Store owner's pages: {url}/admin — sign in as {DEMO_OWNER_EMAIL}\n"
+            f"    with the password {DEMO_OWNER_PASSWORD} (made by `album-store initdb --demo`).\n"
             f"  Ctrl-C stops both.\n",
             flush=True,
         )

@@ -8,6 +8,7 @@ and tests).
 """
 from dataclasses import dataclass
 import logging
+from urllib.parse import quote
 
 import stripe
 from zope.interface import Attribute, Interface, implementer
@@ -32,6 +33,10 @@ class CardDeclined(PaymentError):
 
 class PaymentUnavailable(PaymentError):
     """Stripe could not be reached or failed; whether a charge exists is unknown until reconciled."""
+
+
+class RefundRefused(PaymentError):
+    """Stripe will not refund this charge (a failed or unknown one); ``str()`` says why."""
 
 
 class InvalidWebhook(Exception):
@@ -107,6 +112,9 @@ class IPaymentService(Interface):
     checkout_js_url = Attribute("Where the browser loads Checkout's script from.")
     stripe_js_url = Attribute("Where the browser loads Stripe.js v3 from (the payment_intents flow).")
 
+    def dashboard_url(charge_id):
+        """The charge's page in Stripe's dashboard (test or live, as the secret key is)."""
+
     def charge(*, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
         """Charge ``source`` (a Checkout token) and return a :class:`Charge`.
 
@@ -135,6 +143,14 @@ class IPaymentService(Interface):
         """Cancel an unfinished PaymentIntent so it can never take money; return it as Stripe has it after
         (``canceled``, or ``succeeded`` if the buyer's payment got there first)."""
 
+    def refund(charge_id=None, *, payment_intent_id=None, idempotency_key):
+        """Refund what is left of the charge (or of the PaymentIntent's charge), in full; return the
+        :class:`Charge` as Stripe has it after.
+
+        A charge refunded already (from Stripe's dashboard, say) is no error: the charge says so.
+        Raises :class:`RefundRefused` or :class:`PaymentUnavailable`.
+        """
+
     def verify_webhook(payload, signature):
         """Verify a webhook's raw body against its ``Stripe-Signature``; return a :class:`StripeEvent`.
 
@@ -144,12 +160,16 @@ class IPaymentService(Interface):
 
 @implementer(IPaymentService)
 class StripePaymentService:
-    def __init__(self, client, *, publishable_key, checkout_js_url, webhook_secret="", stripe_js_url=""):
+    def __init__(self, client, *, publishable_key, checkout_js_url, webhook_secret="", stripe_js_url="", live=False):
         self.client = client
         self.publishable_key = publishable_key
         self.checkout_js_url = checkout_js_url
         self.stripe_js_url = stripe_js_url
         self.webhook_secret = webhook_secret
+        self.live = live
+
+    def dashboard_url(self, charge_id):
+        return f"https://dashboard.stripe.com/{'' if self.live else 'test/'}payments/{quote(charge_id, safe='')}"
 
     @classmethod
     def from_settings(cls, settings):
@@ -168,6 +188,7 @@ class StripePaymentService:
             checkout_js_url=settings["stripe.checkout_js_url"],
             stripe_js_url=settings["stripe.js_url"],
             webhook_secret=settings.get("stripe.webhook_secret", ""),
+            live=(settings.get("stripe.secret_key") or "").startswith("sk_live_"),
         )
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
@@ -305,6 +326,33 @@ class StripePaymentService:
         except stripe.StripeError as error:
             log.warning("Stripe unavailable (%s): %s", type(error).__name__, error.user_message or error)
             raise PaymentUnavailable("Our card processor could not be reached.") from error
+
+    def refund(self, charge_id=None, *, payment_intent_id=None, idempotency_key):
+        params = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
+        try:
+            self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as error:
+            if error.code != "charge_already_refunded":
+                log.error("Stripe refused to refund %s: %s", charge_id or payment_intent_id, error.user_message)
+                raise RefundRefused(error.user_message or "Stripe refused the refund.") from error
+        except stripe.AuthenticationError as error:
+            log.critical("Stripe rejected the secret key (stripe.secret_key): %s", error.user_message)
+            raise PaymentUnavailable("The store's payment settings are wrong.") from error
+        except stripe.IdempotencyError as error:
+            log.error("BUG: idempotency key %s reused with other parameters: %s", idempotency_key, error.user_message)
+            raise PaymentUnavailable("The refund could not be confirmed.") from error
+        except stripe.StripeError as error:
+            # The refund may or may not exist: the same idempotency key makes trying again safe.
+            log.warning("Stripe unavailable for a refund (%s): %s", type(error).__name__, error.user_message or error)
+            raise PaymentUnavailable("Our card processor could not be reached.") from error
+        if charge_id:
+            charge = self.retrieve_charge(charge_id)
+        else:
+            intent = self.retrieve_payment_intent(payment_intent_id)
+            charge = intent.charge if intent is not None else None
+        if charge is None:
+            raise RefundRefused(f"Stripe has no charge for {charge_id or payment_intent_id}.")
+        return charge
 
     def verify_webhook(self, payload, signature):
         if not self.webhook_secret:

@@ -27,6 +27,8 @@ from zope.interface import Interface, implementer
 
 from ..models import Purchase, PurchaseStatus, User, WebhookEvent, normalize_email
 from ..models.meta import utcnow
+from ..money import format_money
+from .audit import IAuditLog
 from .mail import IMailService
 from .payments import Charge, CardDeclined, IPaymentService, PaymentUnavailable
 
@@ -55,6 +57,10 @@ def new_attempt_id():
 
 class AlreadyOwned(Exception):
     """The signed-in buyer already owns this album; nothing was charged."""
+
+
+class NotRefundable(Exception):
+    """Only a paid purchase, with its Stripe charge, can be refunded; ``str()`` says why not."""
 
 
 class IPurchaseService(Interface):
@@ -91,6 +97,15 @@ class IPurchaseService(Interface):
     def library(user):
         """``user``'s paid purchases, newest first."""
 
+    def refund_purchase(purchase, *, actor):
+        """Refund a paid purchase in full through Stripe and mark it refunded (its download ends).
+
+        Idempotent: the refund carries the key ``purchase:{reference}:refund``, so a double click or
+        a retry refunds once, and a purchase refunded already is left as it is. Recorded in the
+        audit trail as done by ``actor``. Raises :class:`NotRefundable`, ``RefundRefused`` or
+        ``PaymentUnavailable`` (nothing changed: try again).
+        """
+
     def reconcile_pending(*, min_age):
         """Settle purchases left pending for longer than ``min_age``; return them."""
 
@@ -100,11 +115,12 @@ class IPurchaseService(Interface):
 
 @implementer(IPurchaseService)
 class PurchaseService:
-    def __init__(self, dbsession, transaction_manager, payments, mail=None):
+    def __init__(self, dbsession, transaction_manager, payments, mail=None, audit=None):
         self.db = dbsession
         self.tm = transaction_manager
         self.payments = payments
         self.mail = mail  # IMailService: the receipt goes out when a purchase becomes paid
+        self.audit = audit  # IAuditLog: what the store owner does
 
     def _commit(self):
         # The explicit transaction manager of the request (pyramid_tm) or of the CLI: end this
@@ -522,6 +538,25 @@ class PurchaseService:
         self.record_refund(purchase, charge)
         return "refunded" if purchase.status == PurchaseStatus.REFUNDED else "partially refunded"
 
+    def refund_purchase(self, purchase, *, actor):
+        if purchase.status == PurchaseStatus.REFUNDED:
+            return purchase
+        if purchase.status != PurchaseStatus.PAID or not (purchase.stripe_charge_id or purchase.stripe_payment_intent_id):
+            raise NotRefundable(f"Only a paid purchase can be refunded; this one is {purchase.status}.")
+        charge = self.payments.refund(
+            purchase.stripe_charge_id, payment_intent_id=purchase.stripe_payment_intent_id,
+            idempotency_key=purchase.refund_idempotency_key,
+        )
+        refunded_before = purchase.amount_refunded_cents
+        self.record_refund(purchase, charge)
+        if self.audit is not None:
+            amount = format_money(purchase.amount_refunded_cents - refunded_before, purchase.currency)
+            self.audit.record(
+                actor, "refund", f"Refunded {amount} of purchase {purchase.id} to {purchase.email} (charge {charge.id}).",
+                album_id=purchase.album_id, purchase_id=purchase.id,
+            )
+        return purchase
+
     def record_refund(self, purchase, charge):
         """Keep Stripe's refunded amount; a full refund ends the purchase (and its downloads)."""
         purchase.amount_refunded_cents = min(charge.amount_refunded_cents, purchase.amount_cents)
@@ -563,7 +598,8 @@ def log_state(purchase_id, previous, new, *, charge_id=None, amount_cents=None, 
 
 def purchase_service_factory(context, request):
     return PurchaseService(
-        request.dbsession, request.tm, request.find_service(IPaymentService), request.find_service(IMailService)
+        request.dbsession, request.tm, request.find_service(IPaymentService), request.find_service(IMailService),
+        request.find_service(IAuditLog),
     )
 
 

@@ -7,9 +7,10 @@ from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ..covers import cover_svg
+from ..covers import cover_svg, cover_url
 from ..models import Album
 from ..money import format_money
+from ..services.media import IMediaStorage
 from ..services.payments import IPaymentService
 from ..services.purchases import IPurchaseService
 from ..settings import PAYMENT_INTENTS
@@ -19,7 +20,9 @@ FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
 
 
 # What an album card shows: only these columns are loaded (rows, not ORM objects).
-CARD_COLUMNS = (Album.id, Album.slug, Album.title, Album.artist, Album.year, Album.price_cents, Album.currency)
+CARD_COLUMNS = (
+    Album.id, Album.slug, Album.title, Album.artist, Album.year, Album.price_cents, Album.currency, Album.cover_key,
+)
 
 
 def album_cards(dbsession, *, offset=0, limit=PAGE_SIZE):
@@ -71,7 +74,7 @@ def album_page(request, album, *, error=None):
         "data-currency": album.currency,
         "data-name": request.registry.settings["store.name"],
         "data-description": f"{album.title} — {album.artist}",
-        "data-image": request.route_url("album_cover", slug=album.slug),
+        "data-image": cover_url(request, album, 160, absolute=True),
         "data-locale": "auto",
         "data-label": f"Buy '{album.title}' for {price}",
         "data-panel-label": "Pay {{amount}}",
@@ -119,8 +122,24 @@ def album(context, request):
 @view_config(route_name="album_cover", http_cache=86400)
 def album_cover(context, request):
     response = Response(cover_svg(context.title, context.artist), content_type="image/svg+xml", charset="utf-8")
+    if not context.is_published:  # an unpublished album's, shown to its owner: no shared cache keeps it
+        response.cache_control.private = True
     response.md5_etag()
     response.conditional_response = True  # a matching If-None-Match gets a 304
+    return response
+
+
+@view_config(route_name="cover_image", request_method=("GET", "HEAD"))
+def cover_image(request):
+    """An uploaded cover at one of its sizes. Its address names one upload, so it never changes:
+    browsers and proxies may keep it for a year without asking again."""
+    raw_size = request.matchdict["size"]
+    size = int(raw_size) if raw_size.isascii() and raw_size.isdigit() and len(raw_size) < 5 else None
+    path = request.find_service(IMediaStorage).cover_path(request.matchdict["key"], size) if size else None
+    if path is None:
+        raise HTTPNotFound("There is no cover at this address.")
+    response = FileResponse(str(path), request=request, content_type="image/jpeg")
+    response.cache_control = "public, max-age=31536000, immutable"
     return response
 
 

@@ -94,3 +94,36 @@ def test_create_admin_refuses_a_common_password(tmp_path, capsys):
     cli(["initdb", str(ini)])
     assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "password1234"]) == 2
     assert "common password" in capsys.readouterr().err
+
+
+def test_initdb_demo_makes_the_demo_owner_once_and_prints_how_to_sign_in(tmp_path, capsys):
+    from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
+
+    ini, engine = fresh_ini(tmp_path)
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert f"Demo store owner: {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD}" in capsys.readouterr().out
+    with Session(engine) as session:
+        [owner] = session.scalars(select(User)).all()
+        kept_hash = owner.password_hash
+        assert owner.email == DEMO_OWNER_EMAIL and owner.is_admin and owner.email_confirmed_at is not None
+        assert verify_password(owner.password_hash, DEMO_OWNER_PASSWORD)
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "is there already" in capsys.readouterr().out
+    with Session(engine) as session:
+        assert [u.password_hash for u in session.scalars(select(User))] == [kept_hash]
+
+
+def test_no_demo_owner_where_secrets_are_required(tmp_path, capsys):
+    ini, engine = fresh_ini(tmp_path)
+    ini.write_text(ini.read_text() + "\n".join([
+        "store.require_secrets = true",
+        "stripe.secret_key = sk_test_" + "a" * 24,
+        "stripe.publishable_key = pk_test_" + "b" * 24,
+        "stripe.webhook_secret = whsec_" + "c" * 24,
+        "store.secret = " + "d" * 40,
+        "store.url = https://shop.example.com",
+    ]) + "\n")
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "No demo owner where secrets are required" in capsys.readouterr().out
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
