@@ -143,26 +143,32 @@ class CatalogAdmin:
             conditions += [Album.is_published.is_(False), Album.archived_at.is_(None)]
         elif status == "archived":
             conditions.append(Album.archived_at.is_not(None))
-        sales = (
-            select(
-                Purchase.album_id,
-                func.count(case((Purchase.status == PurchaseStatus.PAID, 1))).label("sold"),
-                func.sum(Purchase.amount_cents - Purchase.amount_refunded_cents).label("net"),
-            )
-            .where(Purchase.status.in_((PurchaseStatus.PAID, PurchaseStatus.REFUNDED)))
-            .group_by(Purchase.album_id)
-            .subquery()
-        )
         total = self.db.scalar(select(func.count()).select_from(Album).where(*conditions))
-        rows = self.db.execute(
-            select(Album, func.coalesce(sales.c.sold, 0), func.coalesce(sales.c.net, 0))
-            .outerjoin(sales, sales.c.album_id == Album.id)
+        albums = self.db.scalars(
+            select(Album)
             .where(*conditions)
             .order_by(Album.created_at.desc(), Album.id.desc())
             .offset((page - 1) * page_size)
             .limit(page_size)
         ).all()
-        return [tuple(row) for row in rows], total
+        # Sales and net revenue for this page's albums only (ix_purchases_album_id).
+        sales = {
+            row.album_id: (row.sold, row.net)
+            for row in self.db.execute(
+                select(
+                    Purchase.album_id,
+                    func.count(case((Purchase.status == PurchaseStatus.PAID, 1))).label("sold"),
+                    func.sum(Purchase.amount_cents - Purchase.amount_refunded_cents).label("net"),
+                )
+                .where(
+                    Purchase.album_id.in_([album.id for album in albums]),
+                    Purchase.status.in_((PurchaseStatus.PAID, PurchaseStatus.REFUNDED)),
+                )
+                .group_by(Purchase.album_id)
+            )
+        }
+        rows = [(album, *sales.get(album.id, (0, 0))) for album in albums]
+        return rows, total
 
     # --- details -------------------------------------------------------------------------------
     def create_album(self, details, *, actor):

@@ -155,20 +155,29 @@ class Reports:
                 for n in range(CHART_DAYS)
             ]
 
+        # Sum per album over the sales index first; only the five best are joined to their albums.
         revenue = func.sum(net_cents()).label("revenue_cents")
-        top_albums = self.db.execute(
+        best = (
             select(
-                Album.id.label("album_id"), Album.title, Album.artist, Purchase.currency, revenue,
+                Purchase.album_id, Purchase.currency, revenue,
                 func.count(case((Purchase.status == PurchaseStatus.PAID, 1))).label("sales"),
             )
-            .join(Album, Album.id == Purchase.album_id)
             .where(sold())
-            .group_by(Album.id, Album.title, Album.artist, Purchase.currency)
-            .order_by(revenue.desc(), Album.title)
+            .group_by(Purchase.album_id, Purchase.currency)
+            .order_by(revenue.desc(), Purchase.album_id)
             .limit(5)
+            .subquery()
+        )
+        top_albums = self.db.execute(
+            select(
+                Album.id.label("album_id"), Album.title, Album.artist, best.c.currency, best.c.revenue_cents, best.c.sales,
+            )
+            .join(best, best.c.album_id == Album.id)
+            .order_by(best.c.revenue_cents.desc(), Album.title)
         ).all()
+        # Ids grow with time: the newest purchases are the highest ids (the primary key's order).
         latest = self.db.scalars(
-            select(Purchase).options(joinedload(Purchase.album)).order_by(Purchase.created_at.desc(), Purchase.id.desc()).limit(10)
+            select(Purchase).options(joinedload(Purchase.album)).order_by(Purchase.id.desc()).limit(10)
         ).all()
         ordered = sorted(figures.values(), key=lambda f: (f.currency != self.store_currency, f.currency))
         return Dashboard(today=today, currencies=ordered, top_albums=top_albums, latest=latest)
