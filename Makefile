@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test install-dev install-test lock clean browser screenshots
+.PHONY: run test bench install-dev install-test lock clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed-dev
 	$(BIN)/album-store initdb development.ini --demo
-	$(BIN)/python devtools/serve_demo.py development.ini
+	$(BIN)/python -m devtools.serve_demo development.ini
 
 # The whole suite; the browser tests skip (and say why) where Chromium is missing: see `make browser`.
 # TEST_DATABASE_URL=postgresql+psycopg:///NAME?host=/var/run/postgresql runs it on PostgreSQL.
@@ -39,6 +39,11 @@ screenshots: $(VENV)/.installed-test browser
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots ALBUM_STORE_REQUIRE_BROWSER=1 \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_screenshots.py
 	@ls -1 docs/screenshots
+
+# Page throughput against a bare Pyramid view, at 100 and 10,000 albums (a few minutes); writes bench/RESULTS.md.
+bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.run
 
 # Re-pin every dependency after changing pyproject.toml: a fresh venv, the dev extras, then freeze.
 lock:

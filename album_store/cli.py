@@ -10,16 +10,17 @@ import sys
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings, setup_logging
+from pyramid.settings import asbool
 from sqlalchemy import select
 import transaction
 
-from .demo import seed_demo_catalog
+from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner, write_demo_files
 from .models import User, get_engine, get_session_factory, get_tm_session, normalize_email
 from .security import hash_password
+from .services.accounts import password_problems
 from .settings import load_settings
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
-MIN_PASSWORD_LENGTH = 10
 
 
 def load(config_uri):
@@ -53,7 +54,7 @@ def _unit_of_work(engine):
     dbsession = get_tm_session(get_session_factory(engine), tm)
     try:
         with tm:
-            yield dbsession, tm
+            yield dbsession
     finally:
         dbsession.close()
         engine.dispose()
@@ -68,9 +69,23 @@ def cmd_initdb(args):
         engine.dispose()
     print("Database migrated to the latest schema.")
     if args.demo:
-        with _unit_of_work(engine) as (dbsession, tm):
+        files_dir = settings.get("store.files_dir")
+        with_owner = not asbool(settings["store.require_secrets"])
+        with _unit_of_work(engine) as dbsession:
             added = seed_demo_catalog(dbsession, settings["store.currency"])
+            written = write_demo_files(dbsession, files_dir) if files_dir else None
+            owner_made = seed_demo_owner(dbsession) if with_owner else False
         print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
+        if not with_owner:
+            print("No demo owner where secrets are required: make one with `album-store create-admin`.")
+        elif owner_made:
+            print(f"Demo store owner: {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD}")
+        else:
+            print(f"Demo store owner: {DEMO_OWNER_EMAIL} is there already (its password is left as it is).")
+        if written is None:
+            print("No store.files_dir (STORE_FILES_DIR) is set, so the demo albums have no files to download.")
+        else:
+            print(f"Demo downloads: {written} file{'s' if written != 1 else ''} written to {files_dir}.")
     return 0
 
 
@@ -82,14 +97,15 @@ def cmd_create_admin(args):
         if getpass.getpass("Same password again: ") != password:
             print("The passwords differ; nothing was changed.", file=sys.stderr)
             return 2
-    if len(password) < MIN_PASSWORD_LENGTH:
-        print(f"The password needs at least {MIN_PASSWORD_LENGTH} characters; nothing was changed.", file=sys.stderr)
-        return 2
     email = normalize_email(args.email)
+    problems = password_problems(password, email=email)
+    if problems:
+        print(f"{problems[0]} Nothing was changed.", file=sys.stderr)
+        return 2
     if "@" not in email:
         print("That is not an email address; nothing was changed.", file=sys.stderr)
         return 2
-    with _unit_of_work(get_engine(settings)) as (dbsession, tm):
+    with _unit_of_work(get_engine(settings)) as dbsession:
         user = dbsession.scalars(select(User).where(User.email == email)).one_or_none()
         created = user is None
         if created:
@@ -103,22 +119,23 @@ def cmd_create_admin(args):
 
 
 def cmd_reconcile(args):
-    from .services.payments import IPaymentService  # noqa: F401  (the service is built from settings)
-    from .services.purchases import PurchaseService
+    """Settle pending purchases through the app's own services, so a purchase found paid also gets
+    its receipt mail (with the download link), as if the buyer had seen the confirmation page."""
+    from pyramid.paster import bootstrap
+    from pyramid.request import Request
+
+    from .services.purchases import IPurchaseService
 
     settings = load(args.config)
-    payments_class = _dotted(settings["payments.service"])
-    with _unit_of_work(get_engine(settings)) as (dbsession, tm):
-        service = PurchaseService(dbsession, tm, payments_class.from_settings(settings))
-        settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes))
+    # Links in the receipt mail: on store.url (a request from nowhere knows no host of its own).
+    blank = Request.blank("/", base_url=settings.get("store.url") or "http://localhost")
+    with bootstrap(args.config, request=blank) as env:
+        request = env["request"]
+        with request.tm:
+            service = request.find_service(IPurchaseService)
+            settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes))
     print(f"Reconciled {len(settled)} pending purchase{'s' if len(settled) != 1 else ''}.")
     return 0
-
-
-def _dotted(name):
-    from pyramid.path import DottedNameResolver
-
-    return DottedNameResolver().resolve(name)
 
 
 def build_parser():

@@ -1,4 +1,5 @@
-"""Cover artwork drawn as SVG from an album's title and artist: the demo needs no image files."""
+"""Album covers: the owner's uploaded image when there is one, else artwork drawn as SVG from the
+album's title and artist (so the demo needs no image files)."""
 import hashlib
 from xml.sax.saxutils import escape
 
@@ -41,3 +42,12 @@ def cover_svg(title, artist):
 
 def _fit(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cover_url(request, album, size, *, absolute=False):
+    """Where the album's cover is at ``size`` pixels square: the uploaded one's resized file (its
+    address changes with each upload, so it is cached for good), or the drawn SVG."""
+    url = request.route_url if absolute else request.route_path
+    if album.cover_key:
+        return url("cover_image", key=album.cover_key, size=size)
+    return url("album_cover", slug=album.slug)

@@ -1,11 +1,28 @@
-"""The demo catalog that ``album-store initdb CONFIG --demo`` seeds: invented artists, real-looking prices.
+"""The demo catalog that ``album-store initdb CONFIG --demo`` seeds: invented artists, real-looking prices,
+and a store owner account to try the owner's pages with.
 
 Prices are chosen so that a Float would get them wrong (19.99, 9.95, 0.29 + …): they are cents here.
 Seeding is idempotent: an album whose slug exists is left alone.
+
+Each demo album also gets a real downloadable file, made with the standard library: a ZIP holding one
+short WAV per track (a few seconds of a little tune, mono, 8 kHz), written into ``store.files_dir``.
 """
+from array import array
+import io
+import math
+from pathlib import Path
+import re
+import wave
+import zipfile
+
 from sqlalchemy import select
 
-from .models import Album, Track
+from .models import Album, Track, User
+from .models.meta import utcnow
+
+#: The demo's store owner, for ``make run``: never made where secrets are required (production).
+DEMO_OWNER_EMAIL = "owner@example.com"
+DEMO_OWNER_PASSWORD = "demo-vinyl-counter-42"
 
 DEMO_ALBUMS = [
     {
@@ -82,3 +99,80 @@ def seed_demo_catalog(dbsession, currency="usd"):
         added += 1
     dbsession.flush()
     return added
+
+
+def seed_demo_owner(dbsession):
+    """Make the demo's store owner unless the address has an account; return True when made.
+
+    An existing account is left as it is (its password may have been changed on purpose)."""
+    from .security import hash_password
+
+    if dbsession.scalars(select(User).where(User.email == DEMO_OWNER_EMAIL)).one_or_none() is not None:
+        return False
+    dbsession.add(User(email=DEMO_OWNER_EMAIL, password_hash=hash_password(DEMO_OWNER_PASSWORD), is_admin=True,
+                       email_confirmed_at=utcnow()))
+    dbsession.flush()
+    return True
+
+
+SAMPLE_RATE = 8000
+NOTE_SECONDS = 0.5
+NOTES_PER_TRACK = 6
+# A major pentatonic scale above A3: every tune made from it sounds pleasant enough.
+SCALE_HZ = [220.0, 247.5, 277.2, 330.0, 371.3, 440.0, 495.0, 554.4]
+
+
+def track_wav(album_slug, position):
+    """A WAV (bytes) of a short tune, the same for the same album and track."""
+    seed = sum(map(ord, album_slug)) + 7 * position
+    samples_per_note = int(SAMPLE_RATE * NOTE_SECONDS)
+    fade = SAMPLE_RATE // 100  # 10 ms in and out, so notes don't click
+    samples = array("h")
+    for n in range(NOTES_PER_TRACK):
+        step = 2 * math.pi * SCALE_HZ[(seed * (n + 3) + n * n) % len(SCALE_HZ)] / SAMPLE_RATE
+        for i in range(samples_per_note):
+            envelope = min(1.0, i / fade, (samples_per_note - i) / fade)
+            samples.append(int(9000 * envelope * math.sin(step * i)))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(samples.tobytes())
+    return buffer.getvalue()
+
+
+def album_zip_filename(album):
+    return f"{album.slug}.zip"
+
+
+def write_album_zip(album, path):
+    """Write ``album``'s ZIP (one WAV per track) to ``path``, atomically."""
+    path = Path(path)
+    partial = path.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for track in album.tracks:
+            safe_title = re.sub(r"[^A-Za-z0-9 ,.'&()-]+", "", track.title).strip() or "Track"
+            info = zipfile.ZipInfo(f"{album.artist} - {album.title}/{track.position:02d} {safe_title}.wav", (2025, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, track_wav(album.slug, track.position))
+    partial.replace(path)
+
+
+def write_demo_files(dbsession, files_dir):
+    """Give each demo album its downloadable ZIP in ``files_dir``; return how many files were written.
+
+    Idempotent: a file already there is kept, and an album that already names its file is left alone.
+    """
+    files_dir = Path(files_dir)
+    files_dir.mkdir(parents=True, exist_ok=True)
+    albums = dbsession.scalars(select(Album).where(Album.slug.in_([a["slug"] for a in DEMO_ALBUMS]))).all()
+    written = 0
+    for album in albums:
+        filename = album.download_filename or album_zip_filename(album)
+        if not (files_dir / filename).is_file():
+            write_album_zip(album, files_dir / filename)
+            written += 1
+        album.download_filename = filename
+    dbsession.flush()
+    return written

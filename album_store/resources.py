@@ -1,18 +1,83 @@
 """Route factories: each loads the record a route names, and a miss is a 404 before any view runs."""
-from pyramid.authorization import Allow
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.authorization import Allow, Authenticated
+from pyramid.authorization import DENY_ALL
+from pyramid.httpexceptions import HTTPForbidden, HTTPGone, HTTPNotFound
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .models import Album, Purchase
 from .security import ADMIN, may_view_purchase
+from .services.downloads import IDownloadService
+from .services.tokens import LinkExpired, LinkInvalid
 
 
 class Root:
-    __acl__ = [(Allow, ADMIN, "admin")]
+    __acl__ = [(Allow, ADMIN, "admin"), (Allow, Authenticated, "library")]
 
     def __init__(self, request):
         self.request = request
+
+
+class Admin:
+    """The store owner's pages: only owners, whatever else the site allows."""
+
+    __acl__ = [(Allow, ADMIN, "admin"), DENY_ALL]
+
+    def __init__(self, request, album=None, purchase=None):
+        self.request = request
+        self.album = album
+        self.purchase = purchase
+
+
+def admin_factory(request):
+    return _admin_only(request)
+
+
+def _admin_only(request):
+    """Refuse a visitor who is not an owner *before* a record is looked up, so nobody else learns
+    which ids exist: the forbidden view sends an anonymous visitor to sign in, and gives a buyer 403."""
+    context = Admin(request)
+    if not request.has_permission("admin", context):
+        raise HTTPForbidden()
+    return context
+
+
+def _record_id(request):
+    raw = request.matchdict["id"]
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def admin_album_factory(request):
+    """Any album named by ``{id}`` (published, draft or archived), with its tracks, for an owner."""
+    context = _admin_only(request)
+    album_id = _record_id(request)
+    album = None
+    if album_id is not None:
+        album = request.dbsession.scalars(
+            select(Album).where(Album.id == album_id).options(selectinload(Album.tracks))
+        ).one_or_none()
+    if album is None:
+        raise HTTPNotFound("There is no album with this number.")
+    context.album = album
+    return context
+
+
+def admin_purchase_factory(request):
+    context = _admin_only(request)
+    purchase_id = _record_id(request)
+    purchase = request.dbsession.get(Purchase, purchase_id) if purchase_id is not None else None
+    if purchase is None:
+        raise HTTPNotFound("There is no purchase with this number.")
+    context.purchase = purchase
+    return context
+
+
+def album_cover_factory(request):
+    """The album whose drawn cover is asked for: a published one, or any album for an owner."""
+    album = request.dbsession.scalars(select(Album).where(Album.slug == request.matchdict["slug"])).one_or_none()
+    if album is None or not (album.is_published or request.has_permission("admin", Admin(request))):
+        raise HTTPNotFound("There is no album at this address. It may have been taken down.")
+    return album
 
 
 def published_album_factory(request):
@@ -37,3 +102,16 @@ def purchase_factory(request):
     if purchase is None or not may_view_purchase(request, purchase):
         raise HTTPNotFound("There is no receipt at this address for you.")
     return purchase
+
+
+def download_factory(request):
+    """The purchase a signed download link names; a forged or altered link is a 404."""
+    try:
+        return request.find_service(IDownloadService).purchase_for(request.matchdict["token"])
+    except LinkExpired:
+        raise HTTPGone(
+            "This download link has expired. Open your receipt (the link in your receipt email) "
+            "or your library for a fresh one."
+        )
+    except LinkInvalid:
+        raise HTTPNotFound("There is no download at this address.")

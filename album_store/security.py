@@ -1,25 +1,33 @@
 """Who the visitor is, what they may do, and the session that remembers it.
 
-Sessions are signed cookies (``store.secret``); the signed-in user's id lives in the session.
-CSRF protection is on for every unsafe method by default (the Stripe webhook opts out).
+Sessions are signed cookies (``store.secret``); the signed-in user's id lives in the session, with a
+fingerprint of their password hash, so changing the password (a reset) ends every other session.
+Signing in or out clears the session and issues a new CSRF token. CSRF protection is on for every
+unsafe method by default (the Stripe webhook opts out).
 """
+import functools
+import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
 from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge
-from pyramid.security import Allowed, Denied
+from pyramid.security import Allowed, Denied, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.tweens import EXCVIEW
 
 from .models import User
+from .services.tokens import ISignedTokens, LinkInvalid
 
 ADMIN = "role:admin"
 SESSION_PURCHASES = "purchase_ids"
+SESSION_USER = "user_id"
+SESSION_AUTH = "auth"
 _hasher = PasswordHasher()
 
 
@@ -32,6 +40,25 @@ def verify_password(password_hash, password):
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _unknown_account_hash():
+    return _hasher.hash("no account has this address")
+
+
+def spend_password_check_time(password):
+    """As long as :func:`verify_password`, for an address with no account: timing tells nothing."""
+    verify_password(_unknown_account_hash(), password)
+
+
+def password_needs_rehash(password_hash):
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def password_fingerprint(secret, password_hash):
+    """A keyed digest of the password hash: changes whenever the password does, reveals nothing of it."""
+    return hmac.new(secret.encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class SecurityPolicy:
@@ -60,19 +87,45 @@ class SecurityPolicy:
         return self.acl.permits(context, self.effective_principals(request), permission)
 
     def remember(self, request, userid, **kw):
-        request.session["user_id"] = userid
+        user = request.dbsession.get(User, userid)
+        request.session[SESSION_USER] = userid
+        request.session[SESSION_AUTH] = _session_fingerprint(request, user)
         return []
 
     def forget(self, request, **kw):
-        request.session.pop("user_id", None)
+        request.session.pop(SESSION_USER, None)
+        request.session.pop(SESSION_AUTH, None)
         return []
 
 
+def _session_fingerprint(request, user):
+    return password_fingerprint(request.registry.settings["store.secret"], user.password_hash)
+
+
 def get_user(request):
-    user_id = request.session.get("user_id")
+    user_id = request.session.get(SESSION_USER)
     if user_id is None:
         return None
-    return request.dbsession.get(User, user_id)
+    user = request.dbsession.get(User, user_id)
+    if user is None or not hmac.compare_digest(str(request.session.get(SESSION_AUTH, "")), _session_fingerprint(request, user)):
+        return None  # the account is gone, or its password changed since this session signed in
+    return user
+
+
+def sign_in(request, user):
+    """Start a new session for ``user``: cleared (receipts this browser may see are kept), new CSRF token."""
+    purchase_ids = request.session.get(SESSION_PURCHASES, [])
+    request.session.invalidate()
+    if purchase_ids:
+        request.session[SESSION_PURCHASES] = purchase_ids
+    remember(request, user.id)
+    new_csrf_token(request)
+
+
+def sign_out(request):
+    """End the session: nothing of it is kept, and the next form gets a new CSRF token."""
+    request.session.invalidate()
+    new_csrf_token(request)
 
 
 def remember_purchase(request, purchase):
@@ -84,11 +137,27 @@ def remember_purchase(request, purchase):
 
 
 def may_view_purchase(request, purchase):
-    """The buyer who made it (this browser's session, or their account) may see a purchase."""
+    """The buyer who made it may see a purchase: this browser's session, their account, or the signed
+    receipt link (``?t=``) emailed to them."""
     if purchase.id in request.session.get(SESSION_PURCHASES, []):
         return True
     user = request.user
-    return user is not None and (user.is_admin or purchase.user_id == user.id)
+    if user is not None and (user.is_admin or purchase.user_id == user.id):
+        return True
+    token = request.GET.get("t")
+    return bool(token) and receipt_token_matches(request, token, purchase)
+
+
+def receipt_token(request, purchase):
+    """The ``?t=`` of the receipt link sent by email: names the purchase by its unique reference."""
+    return request.find_service(ISignedTokens).make("receipt", purchase.reference)
+
+
+def receipt_token_matches(request, token, purchase):
+    try:
+        return request.find_service(ISignedTokens).read("receipt", token) == purchase.reference
+    except LinkInvalid:
+        return False
 
 
 def _origin(url):
@@ -96,19 +165,42 @@ def _origin(url):
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+STRIPE_JS_ORIGIN = "https://js.stripe.com"
+
+
 def content_security_policy(settings):
-    """Only the store's own origin, plus Checkout's: its script, its modal's frame and what it fetches."""
-    checkout = _origin(settings["stripe.checkout_js_url"])
-    images = f"'self' data: {checkout}"
-    if checkout == "https://checkout.stripe.com":
-        images += " https://*.stripe.com"  # Stripe's documented needs for legacy Checkout
+    """Only the store's own origin, plus what the album page's payment flow needs from Stripe.
+
+    ``checkout_js``: Checkout's origin (its script, its modal's frame and what it fetches).
+    ``payment_intents``: Stripe.js's origin (its script and its frames: the card field and the 3-D
+    Secure check) and the Stripe API it calls (``stripe.api_base``, or Stripe's own).
+    """
+    if settings.get("store.payment_flow") == "payment_intents":
+        stripe_js = _origin(settings["stripe.js_url"])
+        api = _origin(settings.get("stripe.api_base") or "") or "https://api.stripe.com"
+        scripts, frames, connects = [stripe_js], [stripe_js], [api]
+        if stripe_js == STRIPE_JS_ORIGIN:  # Stripe's documented needs for Stripe.js (3-D Secure pages too)
+            scripts.append("https://*.js.stripe.com")
+            frames += ["https://*.js.stripe.com", "https://hooks.stripe.com"]
+        styles, images = "'self'", "'self' data:"
+    else:
+        checkout = _origin(settings["stripe.checkout_js_url"])
+        scripts = frames = connects = [checkout]
+        styles = f"'self' {checkout}"
+        images = f"'self' data: {checkout}"
+        if checkout == "https://checkout.stripe.com":
+            images += " https://*.stripe.com"  # Stripe's documented needs for legacy Checkout
+
+    def sources(*values):
+        return " ".join(dict.fromkeys(v for v in values if v))
+
     directives = {
         "default-src": "'self'",
-        "script-src": f"'self' {checkout}",
-        "style-src": f"'self' {checkout}",
+        "script-src": sources("'self'", *scripts),
+        "style-src": styles,
         "img-src": images,
-        "frame-src": checkout,
-        "connect-src": f"'self' {checkout}",
+        "frame-src": sources(*frames),
+        "connect-src": sources("'self'", *connects),
         "form-action": "'self'",
         "frame-ancestors": "'none'",
         "base-uri": "'self'",
@@ -136,12 +228,29 @@ def add_security_headers(settings):
 
 
 def body_size_limit_tween_factory(handler, registry):
-    """Refuse request bodies over ``store.max_body_bytes`` before anything reads them."""
-    limit = int(registry.settings["store.max_body_bytes"])
+    """Refuse request bodies over ``store.max_body_bytes`` before anything reads them; the owner's
+    upload routes (``routes.UPLOAD_LIMITS``) take up to their own setting instead."""
+    from pyramid.interfaces import IRoutesMapper
+
+    from .routes import UPLOAD_LIMITS
+
+    settings = registry.settings
+    limit = int(settings["store.max_body_bytes"])
+    # The file itself plus room for the other fields and the multipart framing.
+    upload_limits = {route: int(settings[key]) + 64 * 1024 for route, key in UPLOAD_LIMITS.items()}
+
+    def allowed(request):
+        route = registry.getUtility(IRoutesMapper)(request)["route"]
+        return upload_limits.get(route.name, limit) if route is not None else limit
+
+    smallest = min(limit, *upload_limits.values())
 
     def tween(request):
-        if request.content_length is not None and request.content_length > limit:
-            raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts ({limit // 1024} KiB).")
+        length = request.content_length
+        if length is not None and length > smallest:
+            most = allowed(request)
+            if length > most:
+                raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts here ({most // 1024} KiB).")
         return handler(request)
 
     return tween
@@ -164,7 +273,11 @@ def includeme(config):
             reissue_time=60 * 60,
         )
     )
-    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    # The token lives in its own cookie (double submit), not in the session: shoppers' pages can
+    # then be cached for everyone, and static/csrf.js puts the visitor's token into their forms.
+    config.set_csrf_storage_policy(
+        CookieCSRFStoragePolicy(secure=asbool(settings["store.secure_cookies"]), httponly=False, samesite="Lax")
+    )
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(SecurityPolicy())
     config.add_request_method(get_user, "user", reify=True)

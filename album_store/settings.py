@@ -16,23 +16,49 @@ ENVIRONMENT_OVERRIDES = {
     "stripe.publishable_key": "STRIPE_PUBLISHABLE_KEY",
     "stripe.api_base": "STRIPE_API_BASE",
     "stripe.checkout_js_url": "STRIPE_CHECKOUT_JS_URL",
+    "stripe.js_url": "STRIPE_JS_URL",
     "stripe.webhook_secret": "STRIPE_WEBHOOK_SECRET",
     "store.name": "STORE_NAME",
     "store.currency": "STORE_CURRENCY",
     "store.secret": "STORE_SECRET",
+    "store.payment_flow": "STORE_PAYMENT_FLOW",
+    "store.url": "STORE_URL",
+    "store.files_dir": "STORE_FILES_DIR",
+    "store.covers_dir": "STORE_COVERS_DIR",
+    "mail.backend": "MAIL_BACKEND",
+    "mail.folder": "MAIL_FOLDER",
+    "mail.host": "MAIL_HOST",
+    "mail.port": "MAIL_PORT",
+    "mail.username": "MAIL_USERNAME",
+    "mail.password": "MAIL_PASSWORD",
+    "mail.tls": "MAIL_TLS",
+    "mail.default_sender": "MAIL_DEFAULT_SENDER",
 }
 
 DEFAULTS = {
     "stripe.api_base": "",
     "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js",
+    "stripe.js_url": "https://js.stripe.com/v3/",
     "stripe.timeout_seconds": "20",
     "stripe.max_network_retries": "2",
     "store.name": "Album Store",
     "store.currency": "usd",
+    "store.payment_flow": "checkout_js",
     "store.require_secrets": "false",
     "store.secure_cookies": "false",
     "store.max_body_bytes": str(256 * 1024),
+    "store.page_cache_seconds": "10",
     "payments.service": "album_store.services.payments.StripePaymentService",
+    "store.url": "",
+    "store.files_dir": "",
+    "store.covers_dir": "",
+    # The owner's uploads: a cover image, and an album's download file (streamed to disk).
+    "store.max_cover_bytes": str(10 * 1024 * 1024),
+    "store.max_file_bytes": str(1024 * 1024 * 1024),
+    "mail.backend": "smtp",
+    "mail.host": "localhost",
+    "mail.port": "25",
+    "mail.default_sender": "Album Store <store@localhost>",
 }
 
 #: Settings a production server cannot run without.
@@ -42,7 +68,16 @@ REQUIRED_SECRETS = (
     "stripe.publishable_key",
     "stripe.webhook_secret",
     "store.secret",
+    # Links in emails are built from it; without it they would trust the request's Host header.
+    "store.url",
 )
+
+#: How the album page takes a card (README: "Choosing a payment flow").
+#: ``checkout_js``: legacy Checkout's button and a charge (the Charges API; not SCA-ready).
+#: ``payment_intents``: a card Element from Stripe.js and a PaymentIntent (3-D Secure when the card needs it).
+CHECKOUT_JS = "checkout_js"
+PAYMENT_INTENTS = "payment_intents"
+PAYMENT_FLOWS = (CHECKOUT_JS, PAYMENT_INTENTS)
 
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "xxxx", "your-", "your_")
 
@@ -57,12 +92,24 @@ def load_settings(settings, environ=None):
         if value:
             merged[key] = value
     merged["store.currency"] = merged["store.currency"].strip().lower()
+    merged["store.payment_flow"] = check_payment_flow(merged["store.payment_flow"])
     if not merged.get("store.secret") and not asbool(merged["store.require_secrets"]):
         # Development convenience only: a per-process secret (sessions end at restart).
         merged["store.secret"] = os.urandom(32).hex()
     if asbool(merged["store.require_secrets"]):
         check_production_settings(merged)
     return merged
+
+
+def check_payment_flow(value):
+    """The flow's name, normalised; a clear refusal to start for anything else."""
+    flow = str(value).strip().lower()
+    if flow not in PAYMENT_FLOWS:
+        raise ConfigurationError(
+            f"Setting store.payment_flow (environment STORE_PAYMENT_FLOW) must be one of "
+            f"{', '.join(PAYMENT_FLOWS)}, not {str(value).strip()!r}."
+        )
+    return flow
 
 
 def is_placeholder(value):

@@ -1,7 +1,8 @@
 """What every template gets besides its view's values: the money formatter and a few helpers."""
 from pyramid.events import BeforeRender
 
-from .money import format_money
+from .covers import cover_url
+from .money import format_amount_input, format_money
 
 
 def format_duration(seconds):
@@ -16,13 +17,21 @@ def format_date(value):
     return value.strftime("%d %B %Y") if value else ""
 
 
+def format_timestamp(value):
+    """``"28 Nov 2026, 14:05 UTC"``: when something happened, for the owner's pages."""
+    return value.strftime("%d %b %Y, %H:%M UTC") if value else ""
+
+
 def add_globals(event):
     request = event.get("request")
     event["money"] = format_money
     event["duration"] = format_duration
     event["date"] = format_date
+    event["timestamp"] = format_timestamp
+    event["amount_input"] = format_amount_input
     if request is not None:
         event["store_name"] = request.registry.settings["store.name"]
+        event["cover_src"] = lambda album, size: cover_url(request, album, size)
 
 
 def includeme(config):

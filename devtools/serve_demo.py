@@ -3,6 +3,7 @@
 The stand-in listens on the port of ``stripe.api_base`` in the ini (development.ini: 12111), so the
 store's settings and the stand-in agree; the store is served by ``pserve`` on the ini's ``listen``.
 """
+import configparser
 import signal
 import subprocess
 import sys
@@ -11,21 +12,45 @@ from urllib.parse import urlsplit
 
 from pyramid.paster import get_appsettings
 
-from stripe_standin.process import start_standin
+from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
+from stripe_standin.process import register_webhook, start_standin
+
+WEBHOOK_EVENTS = [
+    "charge.succeeded", "charge.refunded", "charge.dispute.created",
+    "payment_intent.succeeded", "payment_intent.payment_failed",
+]
+
+
+def store_url(ini):
+    """The address of the ini's one ``listen = HOST:PORT`` line in [server:main]."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ini)
+    return "http://" + parser["server:main"]["listen"].split()[0]
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(ini="development.ini"):
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops both, as Ctrl-C does
     settings = get_appsettings(ini)
     api_base = urlsplit(settings["stripe.api_base"])
     if api_base.hostname not in ("127.0.0.1", "localhost"):
         sys.exit(f"{ini}: stripe.api_base must point at the local stand-in on 127.0.0.1 for `make run`")
     pserve = Path(sys.executable).with_name("pserve")
+    url = store_url(ini)
     with start_standin(port=api_base.port) as standin:
+        # Stripe's events reach the store as they would in production (signed with the ini's secret).
+        register_webhook(standin.url, "album-store", f"{url}/stripe/webhook", settings["stripe.webhook_secret"], WEBHOOK_EVENTS)
         store = subprocess.Popen([str(pserve), ini])
         print(
-            f"\n  Album Store:   http://127.0.0.1:6543\n"
+            f"\n  Album Store:   {url}\n"
             f"  Stripe stand-in: {standin.url} (local test checkout, no Stripe account needed)\n"
             f"  Pay with 4242 4242 4242 4242, any future expiry, any CVC; 4000 0000 0000 0002 is declined.\n"
+            f"  With STORE_PAYMENT_FLOW=payment_intents, 4000 0025 0000 3155 asks for 3-D Secure.\n"
+            f"  Store owner's pages: {url}/admin — sign in as {DEMO_OWNER_EMAIL}\n"
+            f"    with the password {DEMO_OWNER_PASSWORD} (made by `album-store initdb --demo`).\n"
             f"  Ctrl-C stops both.\n",
             flush=True,
         )

@@ -34,7 +34,21 @@ DECLINES = {
     "4100000000000019": ("card_declined", "fraudulent", DECLINED, None),
     # Attaching to a customer succeeds, charging fails.
     "4000000000000341": ("card_declined", "generic_decline", DECLINED, None),
+    # 3-D Secure required, then declined (PaymentIntents: after the challenge).
+    "4000008260003178": ("card_declined", "insufficient_funds",
+                         "Your card has insufficient funds.", None),
+    "4000008400001629": ("card_declined", "generic_decline", DECLINED, None),
 }
+# Cards whose bank wants 3-D Secure for a one-off payment. A PaymentIntent
+# asks the buyer (requires_action); a bare charge (the Charges API behind
+# legacy Checkout, not SCA-ready) cannot, and is declined.
+AUTHENTICATION_REQUIRED = {
+    "4000002500003155", "4000002760003184", "4000000000003220",
+    "4000000000003063", "4000008260003178", "4000008400001629",
+}
+AUTHENTICATION_REQUIRED_DECLINE = (
+    "card_declined", "authentication_required",
+    "Your card was declined. This transaction requires authentication.", None)
 BLOCKED_BY_RADAR = {"4100000000000019"}
 
 # Stripe's magic test tokens (reusable, unlike real tokens).

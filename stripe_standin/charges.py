@@ -378,6 +378,8 @@ async def create_charge(request):
     is_card = hasattr(source_obj, "_card_number")
     number = getattr(source_obj, "_card_number", None)
     decline = cards.decline_for(source_obj)
+    if number in cards.AUTHENTICATION_REQUIRED:
+        decline = cards.AUTHENTICATION_REQUIRED_DECLINE
     if decline is None and is_card and source_obj._charging_is_declined():
         decline = cards.DECLINES["4000000000000002"]
 
@@ -553,6 +555,20 @@ async def create_refund(request):
         raise StripeError(400, "One of the following params should be "
                                "provided for this request: payment_intent "
                                "or charge.", code="parameter_missing")
+    if charge_id and payment_intent:
+        raise StripeError(400, "You can only pass one of charge or "
+                               "payment_intent.", param="payment_intent")
+    if payment_intent:
+        intent = store.get("payment_intent:" + payment_intent)
+        if intent is None:
+            raise no_such("payment_intent", payment_intent,
+                          param="payment_intent")
+        if intent.status != "succeeded" or intent.latest_charge is None:
+            raise StripeError(
+                400, f"This PaymentIntent ({payment_intent}) does not have "
+                     "a successful charge to refund.",
+                code="charge_not_refundable", param="payment_intent")
+        charge_id = intent.latest_charge.id
     if charge_id:
         charge = store.get("charge:" + charge_id)
         if charge is None:
@@ -573,8 +589,9 @@ async def create_refund(request):
                 code="amount_too_large", param="amount")
         if amount is None:
             amount = remaining
-    refund = Refund(charge=charge_id, payment_intent=payment_intent,
-                    amount=amount, metadata=metadata)
+    refund = Refund(charge=charge_id, amount=amount, metadata=metadata)
+    refund.payment_intent = payment_intent or getattr(
+        store.get("charge:" + charge_id), "payment_intent", None)
     refund.reason = reason
     charge = store.get("charge:" + refund.charge)
     if charge is not None:

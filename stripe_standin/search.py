@@ -1,4 +1,4 @@
-"""A small implementation of Stripe's Search Query Language for charges.
+"""A small implementation of Stripe's Search Query Language (charges, PaymentIntents).
 
 Supported: ``field:'value'`` (exact, case-insensitive), ``field~'sub'``
 (substring), ``field>N`` / ``<`` / ``>=`` / ``<=`` on numbers, ``null``,
@@ -75,7 +75,7 @@ def _error(message=PARSE_ERROR):
     return StripeError(400, message, param="query")
 
 
-def _predicate(m):
+def _predicate(m, fields=FIELDS, resource="charges"):
     field = m.group("field")
     op = m.group("op")
     raw = m.group("value")
@@ -86,12 +86,12 @@ def _predicate(m):
         key = re.sub(r"\\(.)", r"\1", m.group("mkey"))
         kind, get = "str", (lambda c: (c.metadata or {}).get(key))
     else:
-        if field not in FIELDS:
+        if field not in fields:
             raise _error(
                 f"Field `{field}` is an unsupported search field for resource"
-                " `charges`. See http://stripe.com/docs/search#query-fields-"
-                "for-charges for a list of supported fields.")
-        kind, get = FIELDS[field]
+                f" `{resource}`. See http://stripe.com/docs/search#query-fields-"
+                f"for-{resource.replace('_', '-')} for a list of supported fields.")
+        kind, get = fields[field]
 
     if is_null:
         if op != ":":
@@ -128,8 +128,9 @@ def _predicate(m):
     return lambda c: get(c) is not None and compare(int(get(c)))
 
 
-def parse_query(query):
-    """Turn a query string into a predicate on a charge."""
+def parse_query(query, fields=FIELDS, resource="charges"):
+    """Turn a query string into a predicate on an object (a charge unless
+    ``fields`` says otherwise)."""
     if not isinstance(query, str) or not query.strip():
         raise StripeError(400, "Missing required param: query.",
                           code="parameter_missing", param="query")
@@ -140,7 +141,7 @@ def parse_query(query):
         m = _CLAUSE.match(text, pos)
         if not m:
             raise _error()
-        clause = _predicate(m)
+        clause = _predicate(m, fields, resource)
         if m.group("neg"):
             preds.append(lambda c, p=clause: not p(c))
         else:

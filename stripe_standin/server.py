@@ -25,7 +25,7 @@ import localstripe
 from localstripe import resources as ls_resources
 from localstripe import server as ls_server
 
-from . import PINNED_LOCALSTRIPE, charges, checkout
+from . import PINNED_LOCALSTRIPE, charges, checkout, payment_intents, stripe_js
 from .errors import StripeError
 from .faults import FaultError, Faults
 from .idempotency import (MAX_KEY_LENGTH, Entry, IdempotencyCache,
@@ -35,7 +35,7 @@ from .idempotency import (MAX_KEY_LENGTH, Entry, IdempotencyCache,
 log = logging.getLogger("stripe_standin")
 
 READY_LINE = "stripe-standin listening on http://127.0.0.1:{port}"
-OWN_PREFIXES = ("/_standin/", "/checkout.js", "/checkout/")
+OWN_PREFIXES = ("/_standin/", "/checkout.js", "/checkout/", "/js.stripe.com/")
 
 
 def check_localstripe_version():
@@ -82,6 +82,8 @@ async def api_key_of(request):
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer pk_"):
         return header[len("Bearer "):]
+    if request.method == "GET" and request.query.get("key", "").startswith("pk_"):
+        return request.query["key"]
     if request.method == "POST":
         try:
             data = await ls_server.get_post_data(request, remove_auth=False)
@@ -222,6 +224,11 @@ async def auth_middleware(request, handler):
     """localstripe's auth, except for the stand-in's own public pages."""
     if request.path == "/" or request.path.startswith(OWN_PREFIXES):
         return await handler(request)
+    if payment_intents.PUBLISHABLE_PATHS.match(f"{request.method} {request.path}"):
+        # Stripe.js's calls: a publishable key will do (the handler checks the client secret).
+        key = await api_key_of(request)
+        if key and key.startswith(("pk_", "sk_")):
+            return await handler(request)
     return await ls_server.auth_middleware(request, handler)
 
 
@@ -288,6 +295,8 @@ OVERRIDES = [
     ("GET", "/v1/charges", charges.list_charges),
     ("GET", "/v1/charges/search", charges.search_charges),
     ("POST", "/v1/refunds", charges.create_refund),
+    *payment_intents.ROUTES,
+    *stripe_js.ROUTES,
 ]
 
 

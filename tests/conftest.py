@@ -30,6 +30,8 @@ from album_store.settings import ENVIRONMENT_OVERRIDES, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_INI = ROOT / "testing.ini"
+#: A password the store accepts (long, not a common one).
+PASSWORD = "velvet-harbour-42"
 
 
 def _stripe_mode(environ):
@@ -118,12 +120,14 @@ def standin():
 @pytest.fixture(scope="session")
 def stripe_settings(standin):
     if standin is None:
-        return {**REAL_STRIPE, "stripe.api_base": "", "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js"}
+        return {**REAL_STRIPE, "stripe.api_base": "", "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js",
+                "stripe.js_url": "https://js.stripe.com/v3/"}
     return {
         "stripe.secret_key": "sk_test_standin_testing",
         "stripe.publishable_key": "pk_test_standin_testing",
         "stripe.api_base": standin.url,
         "stripe.checkout_js_url": f"{standin.url}/checkout.js",
+        "stripe.js_url": f"{standin.url}/js.stripe.com/v3/",
     }
 
 
@@ -175,10 +179,17 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_settings(database_url, stripe_settings):
+def files_dir(tmp_path_factory):
+    """``store.files_dir`` of the test app: albums' downloadable files."""
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture(scope="session")
+def app_settings(database_url, stripe_settings, files_dir):
     settings = dict(get_appsettings(str(TESTING_INI)))
     settings.update(stripe_settings)
     settings["sqlalchemy.url"] = database_url
+    settings["store.files_dir"] = str(files_dir)
     return settings
 
 
@@ -259,6 +270,24 @@ def app(app_settings, db_engine):
     return main({}, **app_settings)
 
 
+@pytest.fixture(scope="session")
+def payment_intents_app(app_settings, db_engine):
+    """The store with ``store.payment_flow = payment_intents``."""
+    return main({}, **{**app_settings, "store.payment_flow": "payment_intents"})
+
+
+@pytest.fixture(params=["checkout_js", "payment_intents"])
+def flow(request):
+    """Both payment flows: a test taking it (or ``shop``) runs once for each."""
+    return request.param
+
+
+@pytest.fixture
+def shop(flow, app, payment_intents_app, dbsession, new_card_token):
+    """A browser on the store in the test's payment flow (``shop.pay(slug, card=…)``)."""
+    return StoreTestApp(payment_intents_app if flow == "payment_intents" else app, new_card_token)
+
+
 @pytest.fixture
 def make_app(app_settings, db_engine, new_card_token):
     """Build another app with some settings changed (e.g. Stripe somewhere unreachable)."""
@@ -277,9 +306,40 @@ class StoreTestApp(webtest.TestApp):
         super().__init__(app, **kwargs)
         self.new_card_token = new_card_token
 
-    def csrf_token(self, slug):
-        page = self.get(f"/albums/{slug}")
-        return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    def csrf_token(self, slug=None):
+        """The token static/csrf.js puts in the album form: the cookie's, or a new one from the store."""
+        if slug is not None:
+            self.get(f"/albums/{slug}")
+        return self.cookies.get("csrf_token") or self.get("/csrf-token").json["token"]
+
+    def form_csrf_token(self, path):
+        """The CSRF token of the first form on the page at ``path``."""
+        return self.get(path).html.find("input", attrs={"name": "csrf_token"})["value"]
+
+    def register(self, email, password=PASSWORD, *, confirm=None, status=303):
+        fields = {"email": email, "password": password, "confirm": password if confirm is None else confirm}
+        fields["csrf_token"] = self.form_csrf_token("/account/register")
+        return self.post("/account/register", fields, status=status)
+
+    def login(self, email, password=PASSWORD, *, next="", status=303):
+        fields = {"email": email, "password": password, "next": next, "csrf_token": self.form_csrf_token("/account/login")}
+        return self.post("/account/login", fields, status=status)
+
+    def logout(self):
+        return self.post("/account/logout", {"csrf_token": self.form_csrf_token("/account/logout")}, status=303)
+
+    @property
+    def buyer(self):
+        """Pays as a browser does in this store's payment flow (tests/paying.py)."""
+        from tests.paying import Buyer
+
+        return Buyer(self, STRIPE_MODE == "stripe", self.new_card_token)
+
+    def pay(self, slug, card=None, email="buyer@example.com", **kwargs):
+        """Pay for the album in this store's flow; a :class:`tests.paying.Payment` says how it ended."""
+        from tests.paying import VISA
+
+        return self.buyer.pay(slug, card or VISA, email, **kwargs)
 
     def buy(self, slug, token=None, email="buyer@example.com", *, csrf=True, status=None, **extra):
         """Post the album's form as Checkout does; ``token`` defaults to a fresh 4242 card token."""
@@ -297,10 +357,20 @@ def testapp(app, dbsession, new_card_token):
 
 
 @pytest.fixture
+def outbox(app):
+    """The mail the test app has sent (pyramid_mailer's DummyMailer), emptied for each test."""
+    from pyramid_mailer import get_mailer
+
+    sent = get_mailer(app.registry).outbox
+    sent.clear()
+    return sent
+
+
+@pytest.fixture
 def ini_file(tmp_path, app_settings):
     """An ini file for the CLI, pointing at the test database and Stripe."""
     lines = ["[app:main]", "use = egg:album_store"]
-    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy."))]
+    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy.", "mail."))]
     path = tmp_path / "cli.ini"
     path.write_text("\n".join(lines).replace("%", "%%") + "\n")
     return path

@@ -4,6 +4,8 @@ from sqlalchemy.orm import configure_mappers, sessionmaker
 import zope.sqlalchemy
 
 from .album import Album, Track  # noqa: F401
+from .audit import AuditEvent  # noqa: F401
+from .login_attempt import LoginAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
 from .purchase import Purchase, PurchaseStatus  # noqa: F401
 from .user import User, normalize_email  # noqa: F401

@@ -10,8 +10,9 @@ class Album(Base):
     __tablename__ = "albums"
     __table_args__ = (
         CheckConstraint("price_cents > 0", name="price_positive"),
-        # The catalog lists published albums newest first; this index serves that ordering.
-        Index("ix_albums_catalog_order", "is_published", "year", "title"),
+        # The catalog lists published albums newest first: this index serves the filter, the
+        # ordering and the page offset (an index-only scan), whatever the catalog's size.
+        Index("ix_albums_catalog_order", "is_published", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,12 +24,24 @@ class Album(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="usd")
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The downloadable file (a ZIP of the tracks), relative to the ``store.files_dir`` setting.
+    download_filename: Mapped[str | None] = mapped_column(String(255))
+    # The uploaded cover's files in ``store.covers_dir`` are ``{cover_key}-{size}.jpg``; the key
+    # changes with every upload, so the files can be cached forever. None: the drawn SVG cover.
+    cover_key: Mapped[str | None] = mapped_column(String(64))
+    # Archived: unpublished for good and out of the owner's everyday list (an album that has sold
+    # can never be deleted: its purchases refer to it).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     tracks: Mapped[list["Track"]] = relationship(
         back_populates="album", order_by="Track.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
 
     @property
     def running_time_seconds(self):

@@ -25,6 +25,14 @@ class Purchase(Base):
             "status IN ('pending', 'paid', 'failed', 'refunded')", name="status_known"
         ),
         Index("ix_purchases_status_created_at", "status", "created_at"),
+        # The owner's dashboard sums sales by period, day and album: this index holds every column
+        # those sums read, so they scan the index alone, never the purchases' wide rows.
+        Index(
+            "ix_purchases_sales",
+            "status", "paid_at", "currency", "album_id", "amount_cents", "amount_refunded_cents",
+        ),
+        # A buyer's library (and "already owned?"), newest first, without scanning others' purchases.
+        Index("ix_purchases_library", "user_id", "status", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +47,10 @@ class Purchase(Base):
     status: Mapped[str] = mapped_column(String(16), default=PurchaseStatus.PENDING)
     # The Checkout token identifies one checkout attempt: a second POST of it finds this purchase.
     checkout_token: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The payment_intents flow: the album page's attempt id identifies one checkout attempt (a second
+    # POST of it, a double click or a retry, finds this purchase), and its one PaymentIntent.
+    attempt_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_charge_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     card_brand: Mapped[str | None] = mapped_column(String(32))
     card_last4: Mapped[str | None] = mapped_column(String(4))
@@ -47,6 +59,8 @@ class Purchase(Base):
     failure_message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    download_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the buyer's bank opens a dispute: the owner has to answer it in Stripe's dashboard.
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -55,9 +69,34 @@ class Purchase(Base):
     user = relationship("User")
 
     @property
+    def is_paid(self):
+        """Paid and not refunded: what gives access to the music."""
+        return self.status == PurchaseStatus.PAID
+
+    @property
     def idempotency_key(self):
         """Stripe's idempotency key for this purchase's charge: tied to the purchase, not the request."""
         return f"purchase:{self.reference}:charge"
+
+    @property
+    def refund_idempotency_key(self):
+        """Stripe's idempotency key for refunding this purchase: one refund, however often asked."""
+        return f"purchase:{self.reference}:refund"
+
+    @property
+    def net_cents(self):
+        """What the store keeps of it: the amount paid less what went back."""
+        return self.amount_cents - self.amount_refunded_cents
+
+    @property
+    def payment_intent_idempotency_key(self):
+        """The key of the one PaymentIntent this purchase may have (the payment_intents flow)."""
+        return f"purchase:{self.reference}:payment_intent"
+
+    @property
+    def uses_payment_intent(self):
+        """Bought in the payment_intents flow (settled through its PaymentIntent, not a bare charge)."""
+        return self.attempt_id is not None
 
     def __repr__(self):
         return f"<Purchase {self.id} {self.status}>"

@@ -15,6 +15,13 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the owner of the address follows the emailed link. Signing in never waits for it;
+    # only linking guest purchases made with this address does.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def email_confirmed(self):
+        return self.email_confirmed_at is not None
 
     @validates("email")
     def _normalize_email(self, key, value):

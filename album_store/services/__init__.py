@@ -3,5 +3,13 @@
 
 def includeme(config):
     config.include("pyramid_services")
+    config.include(".tokens")
+    config.include(".audit")
     config.include(".payments")
     config.include(".purchases")
+    config.include(".accounts")
+    config.include(".downloads")
+    config.include(".mail")
+    config.include(".media")
+    config.include(".catalog")
+    config.include(".reports")

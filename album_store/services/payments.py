@@ -8,6 +8,7 @@ and tests).
 """
 from dataclasses import dataclass
 import logging
+from urllib.parse import quote
 
 import stripe
 from zope.interface import Attribute, Interface, implementer
@@ -34,6 +35,10 @@ class PaymentUnavailable(PaymentError):
     """Stripe could not be reached or failed; whether a charge exists is unknown until reconciled."""
 
 
+class RefundRefused(PaymentError):
+    """Stripe will not refund this charge (a failed or unknown one); ``str()`` says why."""
+
+
 class InvalidWebhook(Exception):
     """A webhook request without a valid ``Stripe-Signature`` for our secret, or not an event."""
 
@@ -46,6 +51,7 @@ class StripeEvent:
     type: str
     object_id: str
     charge_id: str | None  # the charge the event is about (a dispute's charge, a charge's own id)
+    payment_intent_id: str | None = None  # the PaymentIntent it is about (its own events, its charge's)
 
 
 @dataclass(frozen=True)
@@ -60,15 +66,54 @@ class Charge:
     card_last4: str | None
     amount_refunded_cents: int
     metadata: dict
+    payment_intent_id: str | None = None  # set when a PaymentIntent made the charge
 
     @property
     def succeeded(self):
         return self.status == "succeeded"
 
 
+@dataclass(frozen=True)
+class PaymentIntent:
+    """What the store keeps of a Stripe PaymentIntent (the payment_intents flow)."""
+
+    id: str
+    status: str  # requires_payment_method, requires_confirmation, requires_action, processing, succeeded, canceled, …
+    amount_cents: int
+    currency: str
+    client_secret: str | None  # for the buyer's browser only: Stripe.js confirms the payment with it
+    metadata: dict
+    charge: Charge | None  # the latest charge, when there is one
+    error_code: str | None  # why the last attempt failed (last_payment_error), if it did
+    decline_code: str | None
+    error_message: str | None
+
+    @property
+    def succeeded(self):
+        return self.status == "succeeded"
+
+    @property
+    def canceled(self):
+        return self.status == "canceled"
+
+    @property
+    def attempt_failed(self):
+        """An attempt to pay failed (declined, or 3-D Secure failed or cancelled) and it waits for another."""
+        return self.status == "requires_payment_method" and (self.error_code or self.error_message) is not None
+
+    @property
+    def open(self):
+        """Not paid, not over: the buyer (or nobody, if they left) may still complete it."""
+        return self.status in ("requires_payment_method", "requires_confirmation", "requires_action")
+
+
 class IPaymentService(Interface):
     publishable_key = Attribute("The publishable key the browser uses (pk_…).")
     checkout_js_url = Attribute("Where the browser loads Checkout's script from.")
+    stripe_js_url = Attribute("Where the browser loads Stripe.js v3 from (the payment_intents flow).")
+
+    def dashboard_url(charge_id):
+        """The charge's page in Stripe's dashboard (test or live, as the secret key is)."""
 
     def charge(*, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
         """Charge ``source`` (a Checkout token) and return a :class:`Charge`.
@@ -82,6 +127,30 @@ class IPaymentService(Interface):
     def retrieve_charge(charge_id):
         """Return the :class:`Charge` as Stripe has it now, or None when Stripe has no such charge."""
 
+    def create_payment_intent(*, amount_cents, currency, description, receipt_email, metadata, idempotency_key):
+        """Create a card PaymentIntent for the buyer's browser to confirm; return a :class:`PaymentIntent`.
+
+        The same ``idempotency_key`` again gives back the same PaymentIntent. Raises :class:`PaymentUnavailable`.
+        """
+
+    def retrieve_payment_intent(payment_intent_id):
+        """Return the :class:`PaymentIntent` (with its latest charge) as Stripe has it now, or None."""
+
+    def find_payment_intent(*, purchase_ref):
+        """Return the PaymentIntent made for a purchase (found by its reference in the metadata), or None."""
+
+    def cancel_payment_intent(payment_intent_id):
+        """Cancel an unfinished PaymentIntent so it can never take money; return it as Stripe has it after
+        (``canceled``, or ``succeeded`` if the buyer's payment got there first)."""
+
+    def refund(charge_id=None, *, payment_intent_id=None, idempotency_key):
+        """Refund what is left of the charge (or of the PaymentIntent's charge), in full; return the
+        :class:`Charge` as Stripe has it after.
+
+        A charge refunded already (from Stripe's dashboard, say) is no error: the charge says so.
+        Raises :class:`RefundRefused` or :class:`PaymentUnavailable`.
+        """
+
     def verify_webhook(payload, signature):
         """Verify a webhook's raw body against its ``Stripe-Signature``; return a :class:`StripeEvent`.
 
@@ -91,11 +160,16 @@ class IPaymentService(Interface):
 
 @implementer(IPaymentService)
 class StripePaymentService:
-    def __init__(self, client, *, publishable_key, checkout_js_url, webhook_secret=""):
+    def __init__(self, client, *, publishable_key, checkout_js_url, webhook_secret="", stripe_js_url="", live=False):
         self.client = client
         self.publishable_key = publishable_key
         self.checkout_js_url = checkout_js_url
+        self.stripe_js_url = stripe_js_url
         self.webhook_secret = webhook_secret
+        self.live = live
+
+    def dashboard_url(self, charge_id):
+        return f"https://dashboard.stripe.com/{'' if self.live else 'test/'}payments/{quote(charge_id, safe='')}"
 
     @classmethod
     def from_settings(cls, settings):
@@ -112,7 +186,9 @@ class StripePaymentService:
             client,
             publishable_key=settings.get("stripe.publishable_key", ""),
             checkout_js_url=settings["stripe.checkout_js_url"],
+            stripe_js_url=settings["stripe.js_url"],
             webhook_secret=settings.get("stripe.webhook_secret", ""),
+            live=(settings.get("stripe.secret_key") or "").startswith("sk_live_"),
         )
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
@@ -178,6 +254,106 @@ class StripePaymentService:
         except stripe.StripeError as error:
             raise PaymentUnavailable("Stripe could not be reached.") from error
 
+    # --- PaymentIntents (the payment_intents flow) -------------------------------------------------
+    def create_payment_intent(self, *, amount_cents, currency, description, receipt_email, metadata, idempotency_key):
+        params = {
+            "amount": amount_cents,
+            "currency": currency,
+            # Only what the card Element confirms; no redirect-based methods that need a return_url.
+            "payment_method_types": ["card"],
+            "description": description,
+            "metadata": {key: str(value) for key, value in metadata.items()},
+        }
+        if receipt_email:
+            params["receipt_email"] = receipt_email
+        intent = self._unavailable_on_error(
+            lambda: self.client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key}),
+            "create a PaymentIntent", idempotency_key=idempotency_key,
+        )
+        return _to_payment_intent(intent)
+
+    def retrieve_payment_intent(self, payment_intent_id):
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment_intent_id, params={"expand": ["latest_charge"]})
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise PaymentUnavailable("Stripe refused to show the PaymentIntent.") from error
+        except stripe.StripeError as error:
+            raise PaymentUnavailable("Stripe could not be reached.") from error
+        return _to_payment_intent(intent)
+
+    def find_payment_intent(self, *, purchase_ref):
+        if not purchase_ref.isalnum():
+            raise ValueError("a purchase reference is hexadecimal")
+        try:
+            result = self.client.v1.payment_intents.search(
+                params={"query": f"metadata['purchase_ref']:'{purchase_ref}'", "expand": ["data.latest_charge"]}
+            )
+        except stripe.StripeError as error:
+            raise PaymentUnavailable("Stripe could not be searched.") from error
+        intents = [_to_payment_intent(intent) for intent in result.data]
+        # One per purchase is the rule (idempotency key); should there be more, a succeeded one wins.
+        intents.sort(key=lambda i: (not i.succeeded, i.canceled))
+        return intents[0] if intents else None
+
+    def cancel_payment_intent(self, payment_intent_id):
+        try:
+            self.client.v1.payment_intents.cancel(payment_intent_id)
+        except stripe.InvalidRequestError as error:
+            # Already canceled, or succeeded meanwhile: what counts is the state it is in now.
+            log.info("PaymentIntent %s not canceled: %s", payment_intent_id, error.user_message)
+        except stripe.StripeError as error:
+            raise PaymentUnavailable("Stripe could not be reached to cancel the payment.") from error
+        intent = self.retrieve_payment_intent(payment_intent_id)
+        if intent is None:
+            raise PaymentUnavailable("Stripe does not know the PaymentIntent.")
+        return intent
+
+    def _unavailable_on_error(self, call, action, *, idempotency_key=None):
+        """Run a Stripe call that takes no card; any error of Stripe's is :class:`PaymentUnavailable`."""
+        try:
+            return call()
+        except stripe.AuthenticationError as error:
+            log.critical("Stripe rejected the secret key (stripe.secret_key): %s", error.user_message)
+            raise PaymentUnavailable("The store's payment settings are wrong.") from error
+        except stripe.IdempotencyError as error:
+            log.error("BUG: idempotency key %s reused with other parameters: %s", idempotency_key, error.user_message)
+            raise PaymentUnavailable("The payment could not be confirmed.") from error
+        except stripe.InvalidRequestError as error:
+            log.error("Stripe refused to %s as invalid: %s", action, error.user_message)
+            raise PaymentUnavailable("Stripe refused the payment request.") from error
+        except stripe.StripeError as error:
+            log.warning("Stripe unavailable (%s): %s", type(error).__name__, error.user_message or error)
+            raise PaymentUnavailable("Our card processor could not be reached.") from error
+
+    def refund(self, charge_id=None, *, payment_intent_id=None, idempotency_key):
+        params = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
+        try:
+            self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as error:
+            if error.code != "charge_already_refunded":
+                log.error("Stripe refused to refund %s: %s", charge_id or payment_intent_id, error.user_message)
+                raise RefundRefused(error.user_message or "Stripe refused the refund.") from error
+        except stripe.AuthenticationError as error:
+            log.critical("Stripe rejected the secret key (stripe.secret_key): %s", error.user_message)
+            raise PaymentUnavailable("The store's payment settings are wrong.") from error
+        except stripe.IdempotencyError as error:
+            log.error("BUG: idempotency key %s reused with other parameters: %s", idempotency_key, error.user_message)
+            raise PaymentUnavailable("The refund could not be confirmed.") from error
+        except stripe.StripeError as error:
+            # The refund may or may not exist: the same idempotency key makes trying again safe.
+            log.warning("Stripe unavailable for a refund (%s): %s", type(error).__name__, error.user_message or error)
+            raise PaymentUnavailable("Our card processor could not be reached.") from error
+        if charge_id:
+            charge = self.retrieve_charge(charge_id)
+        else:
+            intent = self.retrieve_payment_intent(payment_intent_id)
+            charge = intent.charge if intent is not None else None
+        if charge is None:
+            raise RefundRefused(f"Stripe has no charge for {charge_id or payment_intent_id}.")
+        return charge
+
     def verify_webhook(self, payload, signature):
         if not self.webhook_secret:
             raise InvalidWebhook("stripe.webhook_secret is not set")
@@ -194,13 +370,22 @@ class StripePaymentService:
             object_id = obj.id
         except (AttributeError, KeyError) as error:
             raise InvalidWebhook("not a Stripe event") from error
-        charge_id = None
-        if object_id.startswith(("ch_", "py_")):
-            charge_id = object_id
+        charge_id = payment_intent_id = None
+        if object_id.startswith("pi_"):
+            payment_intent_id = object_id
         else:
-            charge_id = getattr(obj, "charge", None)
-            charge_id = charge_id if isinstance(charge_id, str) else getattr(charge_id, "id", None)
-        return StripeEvent(id=event_id, type=event_type, object_id=object_id, charge_id=charge_id)
+            if object_id.startswith(("ch_", "py_")):
+                charge_id = object_id
+            else:
+                charge_id = _id_of(getattr(obj, "charge", None))
+            payment_intent_id = _id_of(getattr(obj, "payment_intent", None))
+        return StripeEvent(id=event_id, type=event_type, object_id=object_id, charge_id=charge_id,
+                           payment_intent_id=payment_intent_id)
+
+
+def _id_of(value):
+    """An expandable field's id: the string, or the expanded object's ``id``."""
+    return value if isinstance(value, str) else getattr(value, "id", None)
 
 
 def _to_charge(charge):
@@ -220,6 +405,25 @@ def _to_charge(charge):
         card_last4=getattr(card, "last4", None) if card is not None else None,
         amount_refunded_cents=getattr(charge, "amount_refunded", 0) or 0,
         metadata=metadata,
+        payment_intent_id=_id_of(getattr(charge, "payment_intent", None)),
+    )
+
+
+def _to_payment_intent(intent):
+    latest = getattr(intent, "latest_charge", None)
+    charge = _to_charge(latest) if latest is not None and not isinstance(latest, str) else None
+    error = getattr(intent, "last_payment_error", None)
+    return PaymentIntent(
+        id=intent.id,
+        status=intent.status,
+        amount_cents=intent.amount,
+        currency=intent.currency,
+        client_secret=getattr(intent, "client_secret", None),
+        metadata=intent.metadata.to_dict() if getattr(intent, "metadata", None) is not None else {},
+        charge=charge,
+        error_code=getattr(error, "code", None) if error is not None else None,
+        decline_code=getattr(error, "decline_code", None) if error is not None else None,
+        error_message=getattr(error, "message", None) if error is not None else None,
     )
 
 

@@ -1,33 +1,49 @@
 """What shoppers browse: the home page, the catalog, album pages and their covers."""
-import math
 from pathlib import Path
 
+from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
 from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..covers import cover_svg
+from ..covers import cover_svg, cover_url
 from ..models import Album
 from ..money import format_money
+from ..services.media import IMediaStorage
 from ..services.payments import IPaymentService
+from ..services.purchases import IPurchaseService
+from ..settings import PAYMENT_INTENTS
 
 PAGE_SIZE = 24
 FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
 
 
-def _published():
-    return select(Album).where(Album.is_published.is_(True))
+# What an album card shows: only these columns are loaded (rows, not ORM objects).
+CARD_COLUMNS = (
+    Album.id, Album.slug, Album.title, Album.artist, Album.year, Album.price_cents, Album.currency, Album.cover_key,
+)
 
 
-def _catalog_order(query):
-    return query.order_by(Album.year.desc(), Album.title, Album.id)
+def album_cards(dbsession, *, offset=0, limit=PAGE_SIZE):
+    """A page of published albums, newest first. The page's ids come from an index-only scan of
+    ``ix_albums_catalog_order``; only those rows are then read (a deferred join)."""
+    page_ids = (
+        select(Album.id)
+        .where(Album.is_published.is_(True))
+        .order_by(Album.id.desc())
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
+    return dbsession.execute(
+        select(*CARD_COLUMNS).join(page_ids, Album.id == page_ids.c.id).order_by(Album.id.desc())
+    ).all()
 
 
 @view_config(route_name="home", renderer="album_store:templates/home.pt")
 def home(request):
-    latest = request.dbsession.scalars(_catalog_order(_published()).limit(6)).all()
-    return {"albums": latest}
+    return {"albums": album_cards(request.dbsession, limit=6)}
 
 
 @view_config(route_name="catalog", renderer="album_store:templates/catalog/list.pt")
@@ -36,18 +52,20 @@ def catalog(request):
     if not raw_page.isdigit() or int(raw_page) < 1 or len(raw_page) > 6:
         raise HTTPBadRequest("The page number must be a whole number from 1 up.")
     page = int(raw_page)
-    total = request.dbsession.scalar(select(func.count()).select_from(Album).where(Album.is_published.is_(True)))
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    if page > pages:
-        raise HTTPNotFound(f"The catalog has {pages} page{'s' if pages != 1 else ''}; there is no page {page}.")
-    albums = request.dbsession.scalars(
-        _catalog_order(_published()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    ).all()
-    return {"albums": albums, "page": page, "pages": pages, "total": total}
+    # One row more than a page tells whether a next page exists, without counting the catalog.
+    albums = album_cards(request.dbsession, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    if not albums and page > 1:
+        raise HTTPNotFound(f"There is no page {page} of the catalog.")
+    return {"albums": albums[:PAGE_SIZE], "page": page, "has_next": len(albums) > PAGE_SIZE}
 
 
 def album_page(request, album, *, error=None):
-    """The album page's values; the buy route renders it again with the card's error."""
+    """The album page's values; the buy route renders it again with the card's error.
+
+    The page as first shown is the same for every visitor who is not signed in (it is cached):
+    its form's CSRF token is filled in by static/csrf.js. A re-rendered page (after a declined
+    card) answers one visitor's POST, so it carries their token itself.
+    """
     payments = request.find_service(IPaymentService)
     price = format_money(album.price_cents, album.currency)
     checkout = {
@@ -56,20 +74,43 @@ def album_page(request, album, *, error=None):
         "data-currency": album.currency,
         "data-name": request.registry.settings["store.name"],
         "data-description": f"{album.title} — {album.artist}",
-        "data-image": request.route_url("album_cover", slug=album.slug),
+        "data-image": cover_url(request, album, 160, absolute=True),
         "data-locale": "auto",
         "data-label": f"Buy '{album.title}' for {price}",
         "data-panel-label": "Pay {{amount}}",
         "data-allow-remember-me": "false",
     }
+    owned = None
     if request.user is not None:
-        checkout["data-email"] = request.user.email
+        checkout["data-email"] = request.user.email  # Checkout then skips its email field
+        owned = request.find_service(IPurchaseService).owned_purchase(request.user, album)
+    flow = request.registry.settings["store.payment_flow"]
+    card_payment = None
+    if flow == PAYMENT_INTENTS:
+        # The card form: static/card-payment.js mounts Stripe.js's card Element in it, and asks for
+        # this page's attempt id when the buyer first presses Pay (the page itself is cached for
+        # every visitor, so it cannot carry one).
+        card_payment = {
+            "action": request.route_path("album_payment_intent", slug=album.slug),
+            "stripe_js_url": payments.stripe_js_url,
+            "attributes": {
+                "data-key": payments.publishable_key,
+                "data-amount": str(album.price_cents),
+                "data-currency": album.currency,
+                "data-attempt-url": request.route_path("payment_attempt"),
+            },
+            "email": request.user.email if request.user is not None else "",
+        }
     return {
         "album": album,
         "price": price,
+        "payment_flow": flow,
         "checkout": checkout,
         "checkout_js_url": payments.checkout_js_url,
+        "card_payment": card_payment,
         "error": error,
+        "csrf_token": get_csrf_token(request) if error else None,
+        "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
     }
 
 
@@ -81,9 +122,33 @@ def album(context, request):
 @view_config(route_name="album_cover", http_cache=86400)
 def album_cover(context, request):
     response = Response(cover_svg(context.title, context.artist), content_type="image/svg+xml", charset="utf-8")
+    if not context.is_published:  # an unpublished album's, shown to its owner: no shared cache keeps it
+        response.cache_control.private = True
     response.md5_etag()
     response.conditional_response = True  # a matching If-None-Match gets a 304
     return response
+
+
+@view_config(route_name="cover_image", request_method=("GET", "HEAD"))
+def cover_image(request):
+    """An uploaded cover at one of its sizes. Its address names one upload, so it never changes:
+    browsers and proxies may keep it for a year without asking again."""
+    raw_size = request.matchdict["size"]
+    size = int(raw_size) if raw_size.isascii() and raw_size.isdigit() and len(raw_size) < 5 else None
+    path = request.find_service(IMediaStorage).cover_path(request.matchdict["key"], size) if size else None
+    if path is None:
+        raise HTTPNotFound("There is no cover at this address.")
+    response = FileResponse(str(path), request=request, content_type="image/jpeg")
+    response.cache_control = "public, max-age=31536000, immutable"
+    return response
+
+
+@view_config(route_name="csrf_token", renderer="json")
+def csrf_token(request):
+    """This visitor's CSRF token (also set as the ``csrf_token`` cookie), for static/csrf.js."""
+    request.response.cache_control.private = True
+    request.response.cache_control.no_store = True
+    return {"token": get_csrf_token(request)}
 
 
 @view_config(route_name="favicon", http_cache=86400 * 7)

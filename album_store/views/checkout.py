@@ -6,20 +6,26 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
+from ..forms import EMAIL
 from ..security import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
-from ..services.purchases import CheckoutTokenReused, IPurchaseService
+from ..services.downloads import IDownloadService
+from ..services.purchases import AlreadyOwned, CheckoutTokenReused, IPurchaseService
+from ..settings import CHECKOUT_JS
 from .catalog import album_page
 
 log = logging.getLogger(__name__)
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_]{3,255}$")
 
 
 @view_config(route_name="album_buy", request_method="POST", require_csrf=True)
 def buy_album(context, request):
     album = context
+    if request.registry.settings["store.payment_flow"] != CHECKOUT_JS:
+        # A page from before the owner switched to the payment_intents flow.
+        raise HTTPConflict("This store now takes cards in the form on the album page, so nothing was charged. "
+                           "Please go back to the album, reload it and pay there.")
     token = request.POST.get("stripeToken", "").strip()
     if not token:
         raise HTTPBadRequest("The payment form arrived without a card token, so nothing was charged. Please use the Buy button again.")
@@ -38,6 +44,11 @@ def buy_album(context, request):
         )
         response.status = 402
         return response
+    except AlreadyOwned:
+        raise HTTPConflict(
+            f"{album.title} is already in your library, so nothing was charged. "
+            "You can download it again from your library at any time."
+        )
     except CheckoutTokenReused:
         raise HTTPConflict(
             "These card details were already used for another purchase, so nothing more was charged. "
@@ -62,4 +73,13 @@ def buy_album_get(context, request):
 
 @view_config(route_name="purchase", renderer="album_store:templates/checkout/receipt.pt")
 def receipt(context, request):
-    return {"purchase": context, "album": context.album}
+    purchase = context
+    return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase)}
+
+
+def download_url(request, purchase):
+    """A fresh signed download link for a paid purchase whose album has its file, else None."""
+    downloads = request.find_service(IDownloadService)
+    if not purchase.is_paid or downloads.file_for(purchase.album) is None:
+        return None
+    return request.route_url("download", token=downloads.token_for(purchase))

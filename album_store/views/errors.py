@@ -4,15 +4,25 @@ import logging
 from pyramid.csrf import new_csrf_token
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPClientError, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from .account import LOCAL_PATH
 
 log = logging.getLogger(__name__)
 TEMPLATE = "album_store:templates/errors/error.pt"
 
 
 def _error_page(request, status, title, message):
+    if _wants_json(request):
+        # The album page's card-payment.js: a message it can show beside the card field.
+        return Response(json_body={"status": "error", "error": message}, status=status)
     request.response.status = status
     return {"title": title, "message": message, "status": status}
+
+
+def _wants_json(request):
+    return request.headers.get("Accept", "").split(",")[0].strip().startswith("application/json")
 
 
 @notfound_view_config(renderer=TEMPLATE, append_slash=HTTPSeeOther)
@@ -23,8 +33,13 @@ def not_found(exc, request):
 
 @forbidden_view_config(renderer=TEMPLATE)
 def forbidden(exc, request):
+    """Anonymous visitors sign in first and come back (a page they can load again: a GET on this
+    site); a signed-in visitor without the permission gets the 403 page."""
     if request.user is None:
-        return HTTPSeeOther(request.route_url("home"))
+        query = {}
+        if request.method in ("GET", "HEAD") and LOCAL_PATH.fullmatch(request.path_qs):
+            query["next"] = request.path_qs
+        return HTTPSeeOther(request.route_url("account_login", _query=query))
     return _error_page(request, 403, "Not allowed", "This page is for the store's owner.")
 
 

@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('slug', name=op.f('uq_albums_slug'))
     )
     with op.batch_alter_table('albums', schema=None) as batch_op:
-        batch_op.create_index('ix_albums_catalog_order', ['is_published', 'year', 'title'], unique=False)
+        batch_op.create_index('ix_albums_catalog_order', ['is_published', 'id'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -8,6 +8,7 @@ Without Chromium the tests skip and say why; ``ALBUM_STORE_REQUIRE_BROWSER=1`` (
 ``make screenshots``) turns that skip into a failure. When a test fails, the pages it had open are saved
 under ``test-artifacts/screenshots/``.
 """
+from contextlib import contextmanager
 import os
 from pathlib import Path
 import re
@@ -102,14 +103,23 @@ def browser_required():
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="package")
-def live_store(browser_required, app_settings, db_engine, standin):
-    """The real app (its own engine and connection pool) served by waitress in a thread."""
+@contextmanager
+def serve_store(app_settings, standin, **overrides):
+    """The real app (its own engine and connection pool) with ``overrides``, served in a thread."""
     from album_store import main
 
-    store = LiveStore(main({}, **app_settings), standin.url).start()
-    yield store
-    store.stop()
+    store = LiveStore(main({}, **{**app_settings, **overrides}), standin.url).start()
+    try:
+        yield store
+    finally:
+        store.stop()
+
+
+@pytest.fixture(scope="package")
+def live_store(browser_required, app_settings, db_engine, standin):
+    """The store as configured for the tests (legacy Checkout's flow); a module may override it."""
+    with serve_store(app_settings, standin) as store:
+        yield store
 
 
 @pytest.fixture(scope="package")

@@ -6,9 +6,9 @@ reads like the journey it checks; ``CheckoutModal`` is Checkout's window (the st
 Policy violations, requests to anywhere but the store and Stripe (the stand-in), store pages without
 a Content-Security-Policy header.
 
-Later flows (signing in, the library, downloads, the owner's admin pages) belong here as more
-``Shopper`` methods (or an ``Owner`` beside it) that end with ``self.arrived(...)``, so they get the
-same checks and show up in ``make screenshots``.
+More journeys (downloads from the library, the owner's album and purchase pages) belong here as more
+``Shopper`` steps that end with ``self.arrived(...)``, so they get the same checks (and a picture in
+``make screenshots`` when a tour reaches them).
 """
 from datetime import date
 import re
@@ -174,6 +174,12 @@ class Shopper:
             )
             assert widths["scroll"] <= widths["visible"], f"the {label} at {self.page.url} scrolls sideways: {widths}"
 
+    def visit(self, path, name=None):
+        """Go straight to ``path`` (a bookmark, a link in a mail); returns the response."""
+        response = self.page.goto(path if path.startswith("http") else self.store_url + path)
+        self.arrived(name or path)
+        return response
+
     def heading(self):
         return self.page.locator("h1").first.inner_text()
 
@@ -214,3 +220,28 @@ class Shopper:
 
     def card_error(self):
         return self.page.locator(".buy-box .alert--error").inner_text()
+
+    # --- accounts: a buyer's, or the store owner's ------------------------------------------------
+    def sign_in(self, email, password):
+        """Through the sign-in page; ends wherever the store sends a new session (the library)."""
+        self.page.goto(self.store_url + "/account/login")
+        self.arrived("sign-in")
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        with self.page.expect_navigation(wait_until="load"):
+            self.page.get_by_role("button", name="Sign in").click()
+
+    def leave(self):
+        """Forget this browser's cookies: the next visit is a stranger's."""
+        self.page.context.clear_cookies()
+
+    def open_library(self):
+        self.page.goto(self.store_url + "/library")
+        assert self.heading() == "Your library"
+        self.arrived("library")
+
+    def open_dashboard(self):
+        """The store owner's dashboard (signed in as an owner)."""
+        self.page.goto(self.store_url + "/admin")
+        assert self.heading() == "Dashboard"
+        self.arrived("admin-dashboard")

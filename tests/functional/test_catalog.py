@@ -42,12 +42,14 @@ def test_catalog_pages_hold_24_albums(testapp, dbsession):
     titles += [c.select_one(".album-card__title").text for c in second.html.select(".album-card")]
     assert len(set(titles)) == 30, "an album appeared twice or went missing across pages"
     assert first.html.find("a", rel="next")["href"] == "/albums?page=2"
-    assert "Page 2 of 2" in second.text
+    assert second.html.find("a", rel="prev")["href"] == "/albums?page=1"
+    assert "Page 2" in second.text and not second.html.find("a", rel="next")
 
 
 def test_catalog_page_out_of_range_is_404_and_garbage_is_400(testapp, dbsession):
     make_album(dbsession)
     assert "no page 3" in testapp.get("/albums?page=3", status=404).text
+    assert not testapp.get("/albums").html.find("nav", class_="pager"), "one page needs no pager"
     for bad in ("0", "-1", "abc", "1.5", "99999999999"):
         page = testapp.get("/albums", params={"page": bad}, status=400)
         assert "whole number" in page.text
@@ -77,7 +79,9 @@ def test_album_page_embeds_legacy_checkout_with_the_database_price(testapp, dbse
     assert len(forms) == 1
     form = forms[0]
     assert form["method"] == "post" and form["action"] == "/albums/blue-skies/buy"
-    assert form.find("input", attrs={"name": "csrf_token", "type": "hidden"})["value"]
+    # The page is the same for every visitor (it is cached): static/csrf.js fills in their token.
+    assert form.find("input", attrs={"name": "csrf_token", "type": "hidden"})["value"] == ""
+    assert page.html.find("script", attrs={"data-token-url": "/csrf-token"})["src"].startswith("/static/csrf.js")
     tag = checkout_attributes(page)
     assert tag.parent is form
     assert tag["src"] == app_settings["stripe.checkout_js_url"]

@@ -1,6 +1,9 @@
-"""Buying an album: token → charge → purchase → receipt, and every way it can go wrong.
+"""Buying an album: card → payment → purchase → receipt, and every way it can go wrong.
 
-These talk HTTP through the real stripe SDK to the local stand-in (or to Stripe's test mode).
+The tests taking ``shop`` or ``flow`` run in both payment flows (``checkout_js``: token → charge;
+``payment_intents``: PaymentIntent confirmed by Stripe.js), paying as a browser does (tests/paying.py):
+the same acceptance tests for both. These talk HTTP through the real stripe SDK to the local stand-in
+(or to Stripe's test mode).
 """
 import pytest
 from sqlalchemy import func, select
@@ -8,6 +11,9 @@ from sqlalchemy import func, select
 from album_store.models import Purchase
 from tests.conftest import STRIPE_MODE, StoreTestApp, real_stripe_only, standin_only
 from tests.factories import make_album
+
+#: Where each flow's payment is made at Stripe (for fault injection).
+STRIPE_PATH = {"checkout_js": "/v1/charges", "payment_intents": "/v1/payment_intents"}
 
 pytestmark = pytest.mark.stripe
 
@@ -17,12 +23,13 @@ def purchases(dbsession):
     return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
 
 
-def test_paying_charges_the_database_price_and_shows_the_receipt(testapp, dbsession, stripe_client):
+def test_paying_charges_the_database_price_and_shows_the_receipt(shop, flow, dbsession, stripe_client):
     album = make_album(dbsession, slug="blue-skies", title="Blue Skies", artist="The Paper Lanterns", price_cents=999)
-    response = testapp.buy("blue-skies", email="ana@example.com", status=303)
+    payment = shop.pay("blue-skies", email="ana@example.com")
+    assert payment.paid, payment
 
     [purchase] = purchases(dbsession)
-    assert response.location == f"http://localhost/purchases/{purchase.id}"
+    assert payment.receipt_url == f"http://localhost/purchases/{purchase.id}"
     assert purchase.status == "paid"
     assert (purchase.album_id, purchase.amount_cents, purchase.currency) == (album.id, 999, "usd")
     assert purchase.email == "ana@example.com"
@@ -37,39 +44,48 @@ def test_paying_charges_the_database_price_and_shows_the_receipt(testapp, dbsess
     assert charge.metadata["purchase_ref"] == purchase.reference
     assert charge.metadata["album_slug"] == "blue-skies"
     assert "Blue Skies" in charge.description
+    if flow == "payment_intents":
+        intent = stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
+        assert (intent.amount, intent.status, intent.latest_charge) == (999, "succeeded", charge.id)
+        assert intent.metadata["purchase_ref"] == purchase.reference and purchase.checkout_token is None
 
-    receipt = response.follow()
+    receipt = shop.get(payment.receipt_url)
     text = receipt.html.get_text(" ", strip=True)
     for expected in ("Paid", "Blue Skies", "The Paper Lanterns", "$9.99", "ending in 4242", "ana@example.com", f"#{purchase.id}"):
         assert expected in text, expected
     assert "Getting your music" in text
 
 
-def test_the_amount_is_never_read_from_the_request(testapp, dbsession, stripe_client):
+def test_the_amount_is_never_read_from_the_request(shop, dbsession, stripe_client):
     make_album(dbsession, slug="cheap-trick", price_cents=1999)
-    testapp.buy("cheap-trick", amount="1", data_amount="1", price_cents="1", status=303)
+    assert shop.pay("cheap-trick", extra={"amount": "1", "data_amount": "1", "price_cents": "1"}).paid
     [purchase] = purchases(dbsession)
     assert purchase.amount_cents == 1999
     assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount == 1999
 
 
 DECLINES = [
-    ("tok_chargeDeclined", "Your card was declined."),
-    ("tok_chargeDeclinedInsufficientFunds", "Your card has insufficient funds."),
-    ("tok_chargeDeclinedExpiredCard", "Your card has expired."),
-    ("tok_chargeDeclinedIncorrectCvc", "Your card's security code is incorrect."),
-    ("tok_chargeDeclinedProcessingError", "An error occurred while processing your card."),
+    ("4000000000000002", "Your card was declined."),
+    ("4000000000009995", "Your card has insufficient funds."),
+    ("4000000000000069", "Your card has expired."),
+    ("4000000000000127", "Your card's security code is incorrect."),
+    ("4000000000000119", "An error occurred while processing your card."),
 ]
 
 
-@pytest.mark.parametrize("token, message", DECLINES)
-def test_a_declined_card_gets_402_with_stripes_message_and_a_way_to_retry(testapp, dbsession, token, message):
+@pytest.mark.parametrize("card, message", DECLINES)
+def test_a_declined_card_gets_402_with_stripes_message_and_a_way_to_retry(shop, flow, dbsession, card, message):
     make_album(dbsession, slug="declined", title="Declined Album", price_cents=1099)
-    page = testapp.buy("declined", token=token, status=402)
-    alert = page.html.find(class_="alert--error").get_text(" ", strip=True)
-    assert message in alert and "not charged" in alert
-    assert page.html.find("script", class_="stripe-button")["data-amount"] == "1099", "the button to try again"
-    assert page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    payment = shop.pay("declined", card=card)
+    assert (payment.outcome, payment.status) == ("declined", 402)
+    assert message in payment.message
+    if flow == "checkout_js":
+        page = payment.response
+        assert "not charged" in payment.message
+        assert page.html.find("script", class_="stripe-button")["data-amount"] == "1099", "the button to try again"
+        assert page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    else:
+        assert payment.response.json["attempt_id"].startswith("att_"), "the next attempt, without reloading"
     [purchase] = purchases(dbsession)
     assert purchase.status == "failed"
     assert purchase.stripe_charge_id is None and purchase.paid_at is None
@@ -77,34 +93,10 @@ def test_a_declined_card_gets_402_with_stripes_message_and_a_way_to_retry(testap
 
 
 @standin_only
-@pytest.mark.parametrize(
-    "number, message",
-    [
-        ("4000000000000002", "Your card was declined."),
-        ("4000000000009995", "Your card has insufficient funds."),
-        ("4000000000000069", "Your card has expired."),
-        ("4000000000000127", "Your card's security code is incorrect."),
-        ("4000000000000119", "An error occurred while processing your card."),
-    ],
-)
-def test_the_standard_decline_cards_are_declined(testapp, dbsession, stripe_client, number, message):
-    make_album(dbsession, slug="cards")
-    token = stripe_client.v1.tokens.create(
-        params={"card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}}
-    )
-    page = testapp.buy("cards", token=token.id, status=402)
-    assert message in page.html.find(class_="alert--error").text
-    assert [p.status for p in purchases(dbsession)] == ["failed"]
-
-
-@standin_only
-def test_a_card_token_pays_with_its_last_four_digits(testapp, dbsession, stripe_client):
+def test_a_card_pays_with_its_last_four_digits(shop, dbsession):
     make_album(dbsession, slug="card")
-    token = stripe_client.v1.tokens.create(
-        params={"card": {"number": "5555555555554444", "exp_month": "1", "exp_year": "2035", "cvc": "321"}}
-    )
-    receipt = testapp.buy("card", token=token.id, status=303).follow()
-    assert "ending in 4444" in receipt.text
+    payment = shop.pay("card", card="5555555555554444")
+    assert "ending in 4444" in shop.get(payment.receipt_url).text
     assert purchases(dbsession)[0].card_brand.lower() == "mastercard"
 
 
@@ -152,6 +144,14 @@ def test_a_missing_or_wrong_csrf_token_is_a_403_page_and_charges_nothing(testapp
     assert purchases(dbsession) == []
 
 
+def test_paying_without_the_csrf_token_is_refused_in_both_flows(shop, dbsession):
+    make_album(dbsession, slug="csrf")
+    payment = shop.pay("csrf", csrf=False)
+    assert (payment.outcome, payment.status) == ("forbidden", 403)
+    assert "Nothing was charged" in payment.message
+    assert purchases(dbsession) == []
+
+
 def test_buying_an_unpublished_or_unknown_album_is_404(testapp, dbsession):
     make_album(dbsession, slug="on-sale")
     make_album(dbsession, slug="draft", is_published=False)
@@ -166,23 +166,25 @@ def test_a_get_on_the_buy_address_goes_back_to_the_album(testapp, dbsession):
     assert testapp.get("/albums/reload/buy", status=303).location == "http://localhost/albums/reload"
 
 
-def test_only_the_buyer_sees_the_receipt(testapp, dbsession, app):
+def test_only_the_buyer_sees_the_receipt(shop, dbsession, new_card_token):
     make_album(dbsession, slug="private")
-    receipt_url = testapp.buy("private", status=303).location
-    testapp.get(receipt_url, status=200)
-    stranger = StoreTestApp(app, testapp.new_card_token)
+    receipt_url = shop.pay("private").receipt_url
+    shop.get(receipt_url, status=200)
+    stranger = StoreTestApp(shop.app, new_card_token)
     page = stranger.get(receipt_url, status=404)
     assert "receipt" in page.text
     stranger.get("/purchases/999999", status=404)
     stranger.get("/purchases/not-a-number", status=404)
 
 
-def test_stripe_unreachable_is_a_503_and_the_purchase_waits_for_reconcile(make_app, dbsession):
+def test_stripe_unreachable_is_a_503_and_the_purchase_waits_for_reconcile(make_app, flow, dbsession):
     make_album(dbsession, slug="offline")
-    offline = make_app(**{"stripe.api_base": "http://127.0.0.1:9", "stripe.max_network_retries": "0"})
-    page = offline.buy("offline", status=503)
-    assert "could not confirm your payment" in page.text and "not be charged twice" in page.text
-    assert page.headers["Retry-After"] == "60"
+    offline = make_app(**{"stripe.api_base": "http://127.0.0.1:9", "stripe.max_network_retries": "0",
+                          "store.payment_flow": flow})
+    payment = offline.pay("offline")
+    assert (payment.outcome, payment.status) == ("unavailable", 503)
+    assert "could not" in payment.message and "not be charged twice" in payment.message
+    assert payment.response.headers["Retry-After"] == "60"
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending" and purchase.stripe_charge_id is None
 
@@ -197,12 +199,12 @@ def test_a_wrong_secret_key_is_a_503_and_charges_nothing(make_app, dbsession, ca
 
 
 @standin_only
-def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_charged(testapp, dbsession, faults, ini_file):
+def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_charged(shop, flow, dbsession, faults, ini_file):
     from album_store.cli import main as cli
 
     make_album(dbsession, slug="flaky")
-    faults.inject(count=3, status=500, when="before")  # the first try and both retries fail
-    testapp.buy("flaky", status=503)
+    faults.inject(count=3, status=500, when="before", path_prefix=STRIPE_PATH[flow])  # the first try and both retries fail
+    assert shop.pay("flaky").status == 503
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
 
@@ -238,17 +240,20 @@ def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(make_app
 
 
 @standin_only
-def test_a_lost_answer_retried_by_the_sdk_charges_once(testapp, dbsession, faults, stripe_client):
+def test_a_lost_answer_retried_by_the_sdk_charges_once(shop, flow, dbsession, faults, stripe_client):
     make_album(dbsession, slug="retry", price_cents=700)
-    faults.inject(count=1, status=500, when="after")  # the first answer is lost; the SDK retries
-    testapp.buy("retry", status=303)
+    faults.inject(count=1, status=500, when="after", path_prefix=STRIPE_PATH[flow], method="POST")  # the first answer is lost; the SDK retries
+    assert shop.pay("retry").paid
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid"
     found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"})
     assert [c.id for c in found.data] == [purchase.stripe_charge_id]
+    if flow == "payment_intents":
+        intents = stripe_client.v1.payment_intents.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"})
+        assert [i.id for i in intents.data] == [purchase.stripe_payment_intent_id]
 
 
-def test_every_demo_album_charges_exactly_what_its_button_shows(testapp, dbsession, stripe_client):
+def test_every_demo_album_charges_exactly_what_its_button_shows(shop, flow, dbsession, stripe_client):
     from album_store.demo import DEMO_ALBUMS, seed_demo_catalog
 
     seed_demo_catalog(dbsession)
@@ -257,10 +262,15 @@ def test_every_demo_album_charges_exactly_what_its_button_shows(testapp, dbsessi
     # Stripe's test mode has no single-use tokens to make from a server: one magic token per album.
     magic = iter(["tok_visa", "tok_mastercard", "tok_amex", "tok_visa_debit", "tok_discover", "tok_jcb", "tok_diners"])
     for data in published:
-        page = testapp.get(f"/albums/{data['slug']}")
-        shown = int(page.html.find("script", class_="stripe-button")["data-amount"])
-        token = next(magic) if STRIPE_MODE == "stripe" else None
-        receipt = testapp.buy(data["slug"], token=token, status=303).follow()
+        page = shop.get(f"/albums/{data['slug']}")
+        if flow == "checkout_js":
+            shown = int(page.html.find("script", class_="stripe-button")["data-amount"])
+        else:
+            shown = int(page.html.find("form", id="card-payment")["data-amount"])
+        card = next(magic) if STRIPE_MODE == "stripe" and flow == "checkout_js" else None
+        payment = shop.pay(data["slug"], card=card)
+        assert payment.paid, payment
+        receipt = shop.get(payment.receipt_url)
         purchase = purchases(dbsession)[-1]
         charged = stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount
         assert shown == charged == purchase.amount_cents == data["price_cents"], data["slug"]
@@ -268,14 +278,14 @@ def test_every_demo_album_charges_exactly_what_its_button_shows(testapp, dbsessi
     assert len(purchases(dbsession)) == len(published)
 
 
-def test_the_database_failing_after_the_charge_loses_nothing(make_app, dbsession, ini_file, stripe_client):
+def test_the_database_failing_after_the_charge_loses_nothing(make_app, flow, dbsession, ini_file, stripe_client):
     """Charged at Stripe, then the database refuses the 'paid' update: a 503, and reconcile settles it."""
     from sqlalchemy import event
 
     from album_store.cli import main as cli
 
     make_album(dbsession, slug="db-down", price_cents=1700)
-    store = make_app()
+    store = make_app(**{"store.payment_flow": flow})
     engine = store.app.registry["db_engine"]
 
     def database_down(conn, cursor, statement, parameters, context, executemany):
@@ -284,10 +294,10 @@ def test_the_database_failing_after_the_charge_loses_nothing(make_app, dbsession
 
     event.listen(engine, "before_cursor_execute", database_down)
     try:
-        page = store.buy("db-down", status=503)
+        payment = store.pay("db-down")
     finally:
         event.remove(engine, "before_cursor_execute", database_down)
-    assert "could not confirm your payment" in page.text
+    assert payment.status == 503 and "not be charged twice" in payment.message
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
     found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
@@ -296,3 +306,57 @@ def test_the_database_failing_after_the_charge_loses_nothing(make_app, dbsession
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id == found[0].id
+
+
+@standin_only
+@pytest.mark.parametrize("status, logged", [
+    (429, "RateLimitError"),
+    (500, "APIError"),
+    (503, "APIError"),
+    (401, "stripe.secret_key"),
+])
+def test_stripe_errors_leave_the_purchase_pending_behind_a_503(shop, flow, dbsession, faults, caplog, status, logged):
+    make_album(dbsession, slug=f"error-{status}")
+    faults.inject(count=3, status=status, when="before", path_prefix=STRIPE_PATH[flow])  # outlasts the SDK's two retries
+    payment = shop.pay(f"error-{status}")
+    assert payment.status == 503 and "could not" in payment.message
+    assert [p.status for p in purchases(dbsession)] == ["pending"]
+    assert logged in caplog.text
+    if status == 401:
+        assert any(r.levelname == "CRITICAL" for r in caplog.records), "a wrong key is loud for the owner"
+
+
+@standin_only
+def test_an_idempotency_mismatch_is_logged_as_a_bug_and_reconcile_still_settles(make_app, testapp, dbsession, faults, caplog, ini_file, new_card_token):
+    """The answer to a charge is lost; the owner renames the album; the buyer posts the same checkout
+    again. The retried charge differs from the first, Stripe refuses the key: never a second charge."""
+    from album_store.cli import main as cli
+
+    album = make_album(dbsession, slug="renamed", title="Old Title", price_cents=1400)
+    token = new_card_token()
+    faults.inject(count=1, status=500, when="after")
+    make_app(**{"stripe.max_network_retries": "0"}).buy("renamed", token=token, status=503)
+    album.title = "New Title"
+    dbsession.commit()
+    testapp.buy("renamed", token=token, status=503)
+    assert "BUG: idempotency key" in caplog.text
+    assert [p.status for p in purchases(dbsession)] == ["pending"]
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+    assert [p.status for p in purchases(dbsession)] == ["paid"]
+
+
+def test_each_state_change_is_one_log_line_without_card_data_or_secrets(shop, flow, dbsession, caplog, app_settings):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="album_store")
+    make_album(dbsession, slug="logged", price_cents=999)
+    payment = shop.pay("logged")
+    assert payment.paid
+    [purchase] = purchases(dbsession)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("purchase_state ")]
+    assert lines == [
+        f"purchase_state purchase_id={purchase.id} from=- to=pending charge_id=- amount_cents=999 currency=usd",
+        f"purchase_state purchase_id={purchase.id} from=pending to=paid charge_id={purchase.stripe_charge_id} amount_cents=999 currency=usd",
+    ]
+    assert app_settings["stripe.secret_key"] not in caplog.text
+    assert "4242424242424242" not in caplog.text and "_secret_" not in caplog.text

@@ -65,3 +65,72 @@ def test_create_admin_refuses_a_short_password(fresh_ini, capsys):
     assert "at least 10 characters" in capsys.readouterr().err
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_initdb_demo_gives_every_demo_album_a_zip_of_short_wav_tracks_once(fresh_ini, tmp_path, capsys):
+    import io
+    import wave
+    import zipfile
+
+    ini, engine = fresh_ini
+    files = tmp_path / "files"
+    ini.write_text(ini.read_text() + f"store.files_dir = {files}\n")
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "Demo downloads: 7 files written" in capsys.readouterr().out
+    before = {path.name: path.stat().st_mtime_ns for path in files.iterdir()}
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "Demo downloads: 0 files written" in capsys.readouterr().out
+    assert {path.name: path.stat().st_mtime_ns for path in files.iterdir()} == before
+
+    with Session(engine) as session:
+        for album in session.scalars(select(Album)):
+            path = files / album.download_filename
+            assert path.stat().st_size < 1_000_000, "small"
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                assert len(names) == len(album.tracks)
+                assert names[0] == f"{album.artist} - {album.title}/01 {album.tracks[0].title}.wav"
+                for name in names:
+                    with wave.open(io.BytesIO(archive.read(name))) as track:
+                        assert track.getnchannels() == 1 and 8000 <= track.getframerate() <= 22050
+                        assert 2 <= track.getnframes() / track.getframerate() <= 10
+
+
+def test_create_admin_refuses_a_common_password(fresh_ini, capsys):
+    ini, engine = fresh_ini
+    cli(["initdb", str(ini)])
+    assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "password1234"]) == 2
+    assert "common password" in capsys.readouterr().err
+
+
+def test_initdb_demo_makes_the_demo_owner_once_and_prints_how_to_sign_in(fresh_ini, capsys):
+    from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
+
+    ini, engine = fresh_ini
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert f"Demo store owner: {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD}" in capsys.readouterr().out
+    with Session(engine) as session:
+        [owner] = session.scalars(select(User)).all()
+        kept_hash = owner.password_hash
+        assert owner.email == DEMO_OWNER_EMAIL and owner.is_admin and owner.email_confirmed_at is not None
+        assert verify_password(owner.password_hash, DEMO_OWNER_PASSWORD)
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "is there already" in capsys.readouterr().out
+    with Session(engine) as session:
+        assert [u.password_hash for u in session.scalars(select(User))] == [kept_hash]
+
+
+def test_no_demo_owner_where_secrets_are_required(fresh_ini, capsys):
+    ini, engine = fresh_ini
+    ini.write_text(ini.read_text() + "\n".join([
+        "store.require_secrets = true",
+        "stripe.secret_key = sk_test_" + "a" * 24,
+        "stripe.publishable_key = pk_test_" + "b" * 24,
+        "stripe.webhook_secret = whsec_" + "c" * 24,
+        "store.secret = " + "d" * 40,
+        "store.url = https://shop.example.com",
+    ]) + "\n")
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert "No demo owner where secrets are required" in capsys.readouterr().out
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0

@@ -32,20 +32,30 @@ def test_pages_have_no_inline_script_or_style_the_policy_would_block(testapp, db
         assert not re.search(r"\son[a-z]+=", page.text), f"inline event handler on {url}"
 
 
-def test_the_session_cookie_is_httponly_and_samesite_lax(testapp, dbsession):
+def cookies_set(response):
+    return {value.split("=", 1)[0]: value for name, value in response.headerlist if name == "Set-Cookie"}
+
+
+def test_cookies_are_samesite_lax_and_the_session_is_httponly(testapp, dbsession):
     make_album(dbsession, slug="cookie")
-    response = testapp.get("/albums/cookie")
-    cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert "secure" not in cookie.lower(), "plain http in development and tests"
+    csrf = cookies_set(testapp.get("/csrf-token"))["csrf_token"]
+    assert "SameSite=Lax" in csrf and "HttpOnly" not in csrf, "static/csrf.js reads the token"
+    session = cookies_set(testapp.buy("cookie", status=303))["album_store_session"]
+    assert "HttpOnly" in session and "SameSite=Lax" in session
+    assert "secure" not in (csrf + session).lower(), "plain http in development and tests"
 
 
 def test_production_cookies_are_secure_and_hsts_is_sent(make_app, dbsession):
     make_album(dbsession, slug="prod-cookie")
     production_like = make_app(**{"store.secure_cookies": "true"})
-    response = production_like.get("/albums/prod-cookie", extra_environ={"wsgi.url_scheme": "https"})
-    assert "; secure" in response.headers["Set-Cookie"].lower()
+    production_like.extra_environ["wsgi.url_scheme"] = "https"
+    response = production_like.get("/csrf-token")
+    assert "; secure" in cookies_set(response)["csrf_token"].lower()
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    production_like.buy("prod-cookie", status=403)  # over https, Pyramid also wants the form's Origin
+    production_like.extra_environ["HTTP_ORIGIN"] = "https://localhost"
+    bought = production_like.buy("prod-cookie", status=303)
+    assert "; secure" in cookies_set(bought)["album_store_session"].lower()
 
 
 def test_an_oversized_body_is_refused_with_413_before_anything_happens(testapp, dbsession):

@@ -1,6 +1,4 @@
 """Stripe's webhooks, signed with a real HMAC header as Stripe signs them."""
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -10,16 +8,14 @@ from sqlalchemy import func, select
 
 from album_store.models import Purchase, WebhookEvent
 from tests.conftest import standin_only
-from tests.factories import make_album
+from tests.factories import make_album, stripe_signature
 
 pytestmark = pytest.mark.stripe
 
 
 def signed(payload, secret, timestamp=None):
     body = json.dumps(payload).encode()
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return body, {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
+    return body, {"Stripe-Signature": stripe_signature(body, secret, timestamp), "Content-Type": "application/json"}
 
 
 def event(event_type, obj, event_id=None):
@@ -124,10 +120,8 @@ def test_a_bad_signature_is_a_400_and_changes_nothing(testapp, post_event, paid_
         body, headers = signed(payload, secret)
         testapp.post("/stripe/webhook", body.replace(b"charge.refunded", b"charge.succeeded"), headers=headers, status=400)
     else:
-        timestamp = int(time.time())
         body = b"not json at all"
-        signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-        testapp.post("/stripe/webhook", body, headers={"Stripe-Signature": f"t={timestamp},v1={signature}"}, status=400)
+        testapp.post("/stripe/webhook", body, headers={"Stripe-Signature": stripe_signature(body, secret)}, status=400)
     assert current(dbsession).status == "paid"
     assert events_recorded(dbsession) == 0
 
@@ -154,3 +148,81 @@ def test_stripe_unreachable_while_handling_is_a_503_so_stripe_retries(post_event
     faults.inject(count=3, status=500, when="before", path_prefix="/v1/charges")
     post_event(event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"}), status=503)
     assert events_recorded(dbsession) == 0
+
+
+# --- the payment_intents flow ----------------------------------------------------------------------
+@pytest.fixture
+def intents_store(payment_intents_app, dbsession, new_card_token):
+    from tests.conftest import StoreTestApp
+
+    make_album(dbsession, slug="intents", price_cents=1500)
+    return StoreTestApp(payment_intents_app, new_card_token)
+
+
+def intent_event(event_type, intent_id, event_id=None):
+    return event(event_type, {"id": intent_id, "object": "payment_intent", "status": "succeeded"}, event_id)
+
+
+def test_payment_intent_succeeded_settles_a_purchase_whose_buyer_closed_the_tab(intents_store, post_event, dbsession):
+    buyer = intents_store.buyer
+    started, _ = buyer.start("intents")
+    assert buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"  # the tab closes here
+    pending = current(dbsession)
+    assert pending.status == "pending"
+    payload = intent_event("payment_intent.succeeded", pending.stripe_payment_intent_id)
+    assert post_event(payload).json["outcome"] == "settled"
+    purchase = current(dbsession)
+    assert purchase.status == "paid" and purchase.stripe_charge_id and purchase.card_last4 == "4242" and purchase.paid_at
+    assert post_event(payload).json["outcome"] == "duplicate"
+    again = intent_event("payment_intent.succeeded", pending.stripe_payment_intent_id)
+    assert post_event(again).json["outcome"] == "already settled"
+
+
+def test_payment_intent_payment_failed_fails_the_purchase_and_cancels_its_payment_intent(intents_store, post_event, dbsession, stripe_client):
+    buyer = intents_store.buyer
+    started, _ = buyer.start("intents")
+    buyer.confirm_at_stripe(started.json["client_secret"], "4000000000009995")  # declined; the tab closes
+    intent_id = current(dbsession).stripe_payment_intent_id
+    assert post_event(intent_event("payment_intent.payment_failed", intent_id)).json["outcome"] == "failed"
+    purchase = current(dbsession)
+    assert (purchase.status, purchase.failure_code) == ("failed", "insufficient_funds")
+    assert purchase.failure_message == "Your card has insufficient funds."
+    assert stripe_client.v1.payment_intents.retrieve(intent_id).status == "canceled"
+
+
+def test_a_payment_intent_event_is_not_trusted_the_payment_intent_is_fetched_again(intents_store, post_event, dbsession):
+    started, _ = intents_store.buyer.start("intents")  # no card yet
+    intent_id = current(dbsession).stripe_payment_intent_id
+    assert post_event(intent_event("payment_intent.succeeded", intent_id)).json["outcome"] == "still open"
+    assert post_event(intent_event("payment_intent.payment_failed", intent_id)).json["outcome"] == "still open"
+    assert current(dbsession).status == "pending"
+
+
+def test_payment_intents_the_store_did_not_make_are_ignored(intents_store, post_event, stripe_client, dbsession):
+    other = stripe_client.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "payment_method_types": ["card"]})
+    assert post_event(intent_event("payment_intent.succeeded", other.id)).json["outcome"] == "not ours"
+    assert post_event(intent_event("payment_intent.succeeded", "pi_doesnotexist000")).json["outcome"] == "not ours"
+    assert events_recorded(dbsession) == 2
+
+
+def test_a_refund_of_a_payment_intent_purchase_arrives_as_charge_refunded(intents_store, post_event, stripe_client, dbsession):
+    assert intents_store.pay("intents").paid
+    purchase = current(dbsession)
+    stripe_client.v1.refunds.create(params={"payment_intent": purchase.stripe_payment_intent_id})
+    reply = post_event(event("charge.refunded", {"id": purchase.stripe_charge_id, "object": "charge"}))
+    assert reply.json["outcome"] == "refunded"
+    assert current(dbsession).status == "refunded"
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "tampered"])
+def test_a_payment_intent_event_with_a_bad_signature_changes_nothing(intents_store, testapp, post_event, dbsession, secret, case):
+    buyer = intents_store.buyer
+    started, _ = buyer.start("intents")
+    buyer.confirm_at_stripe(started.json["client_secret"])
+    payload = intent_event("payment_intent.succeeded", current(dbsession).stripe_payment_intent_id)
+    if case == "wrong secret":
+        post_event(payload, secret_="whsec_someone_else", status=400)
+    else:
+        body, headers = signed(payload, secret)
+        testapp.post("/stripe/webhook", body.replace(b"succeeded", b"succeeded "), headers=headers, status=400)
+    assert current(dbsession).status == "pending" and events_recorded(dbsession) == 0

@@ -15,6 +15,7 @@ GOOD_PRODUCTION = {
     "STRIPE_PUBLISHABLE_KEY": "pk_live_51HxYzAbCdEf",
     "STRIPE_WEBHOOK_SECRET": "whsec_3f9a8b7c6d5e",
     "STORE_SECRET": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "STORE_URL": "https://music.example.com",
 }
 
 
@@ -47,6 +48,7 @@ def test_production_starts_with_real_secrets():
     ("STRIPE_PUBLISHABLE_KEY", "stripe.publishable_key"),
     ("STRIPE_WEBHOOK_SECRET", "stripe.webhook_secret"),
     ("STORE_SECRET", "store.secret"),
+    ("STORE_URL", "store.url"),
 ])
 def test_production_refuses_a_missing_secret_by_name(variable, setting):
     with pytest.raises(ConfigurationError, match=f"{setting}.*{variable}.*missing"):
@@ -90,3 +92,46 @@ def test_production_ini_refuses_to_build_the_app_without_secrets(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
     with pytest.raises(ConfigurationError, match="sqlalchemy.url"):
         main({}, **get_appsettings(str(ROOT / "production.ini")))
+
+
+def test_the_payment_flow_is_checkout_js_unless_set():
+    assert load_settings({}, environ={})["store.payment_flow"] == "checkout_js"
+    assert load_settings({"store.payment_flow": "payment_intents"}, environ={})["store.payment_flow"] == "payment_intents"
+    settings = load_settings({"store.payment_flow": "checkout_js"}, environ={"STORE_PAYMENT_FLOW": " Payment_Intents "})
+    assert settings["store.payment_flow"] == "payment_intents", "the environment wins, spelled loosely"
+
+
+@pytest.mark.parametrize("value", ["paymentintents", "checkout", "charges", "elements"])
+def test_an_unknown_payment_flow_refuses_to_start_naming_the_setting(value):
+    with pytest.raises(ConfigurationError, match=r"store\.payment_flow \(environment STORE_PAYMENT_FLOW\) must be one of "
+                                                 r"checkout_js, payment_intents"):
+        load_settings({}, environ={"STORE_PAYMENT_FLOW": value})
+
+
+def test_stripe_js_is_stripes_own_unless_set():
+    assert load_settings({}, environ={})["stripe.js_url"] == "https://js.stripe.com/v3/"
+    settings = load_settings({}, environ={"STRIPE_JS_URL": "http://127.0.0.1:12111/js.stripe.com/v3/"})
+    assert settings["stripe.js_url"] == "http://127.0.0.1:12111/js.stripe.com/v3/"
+
+
+def test_production_serves_either_flow_with_stripes_own_stripe_js():
+    assert production(STORE_PAYMENT_FLOW="payment_intents")["stripe.js_url"] == "https://js.stripe.com/v3/"
+
+
+def test_the_policy_follows_the_flow():
+    from album_store.security import content_security_policy
+
+    def policy(**settings):
+        merged = load_settings(settings, environ={})
+        return dict(part.strip().split(" ", 1) for part in content_security_policy(merged).split(";"))
+
+    checkout = policy()
+    assert checkout["script-src"] == "'self' https://checkout.stripe.com"
+    intents = policy(**{"store.payment_flow": "payment_intents"})
+    assert intents["script-src"] == "'self' https://js.stripe.com https://*.js.stripe.com"
+    assert intents["frame-src"] == "https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com"
+    assert intents["connect-src"] == "'self' https://api.stripe.com"
+    demo = policy(**{"store.payment_flow": "payment_intents", "stripe.api_base": "http://127.0.0.1:12111",
+                     "stripe.js_url": "http://127.0.0.1:12111/js.stripe.com/v3/"})
+    assert demo["script-src"] == "'self' http://127.0.0.1:12111" and demo["frame-src"] == "http://127.0.0.1:12111"
+    assert demo["connect-src"] == "'self' http://127.0.0.1:12111"

@@ -1,0 +1,125 @@
+"""HTTP caching of shoppers' pages, and a small in-process cache that honours it.
+
+The home page, the catalog and album pages are the same for every visitor who is not signed in:
+their bodies hold no CSRF token (``static/csrf.js`` fills the form from the ``csrf_token`` cookie)
+and no email. For such a visitor (no session cookie), they are sent ``Cache-Control: public,
+max-age=N`` (``store.page_cache_seconds``) with an ETag, so a browser or a reverse proxy can keep
+them and revalidate with a 304. A signed-in visitor's copy carries their email and library, and is
+``private, no-cache``.
+
+``page_cache_tween_factory`` keeps those public responses in this process for the same N seconds,
+so a catalog page seen by many visitors is rendered once, not once per visitor. An owner's change
+(a POST to an ``admin…`` route) empties this process's copy at once; other processes catch up
+within N seconds, as a reverse proxy would.
+"""
+from collections import OrderedDict
+import threading
+import time
+
+from pyramid.response import Response
+from pyramid.tweens import INGRESS
+
+SHOPPER_PAGES = frozenset({"home", "catalog", "album"})
+SESSION_COOKIE = "album_store_session"
+
+
+def is_anonymous(request):
+    return SESSION_COOKIE not in request.cookies
+
+
+def set_cache_headers(request, response):
+    route = request.matched_route
+    if route is None or route.name not in SHOPPER_PAGES or request.method not in ("GET", "HEAD"):
+        return
+    if response.status_code != 200:
+        return
+    seconds = request.registry.settings["store.page_cache_seconds"]
+    cache_control = response.cache_control
+    if is_anonymous(request) and "Set-Cookie" not in response.headers:
+        cache_control.public = True
+        cache_control.max_age = seconds
+    else:
+        cache_control.private = True
+        cache_control.no_cache = True
+    response.md5_etag()
+    response.conditional_response = True
+
+
+class PageCache:
+    """Public responses by (scheme, host, path and query), for ``seconds``; the newest ``size``."""
+
+    def __init__(self, seconds, size=2048):
+        self.seconds = seconds
+        self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1], entry[2]
+
+    def put(self, key, headerlist, body):
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.seconds, headerlist, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        return len(self._entries)
+
+
+def page_cache_tween_factory(handler, registry):
+    """Outermost tween: decides the caching headers, then serves or keeps public responses."""
+    cache = registry.page_cache = PageCache(registry.settings["store.page_cache_seconds"])
+
+    def with_headers(request):
+        response = handler(request)
+        set_cache_headers(request, response)
+        return response
+
+    if cache.seconds <= 0:
+        return with_headers
+
+    def tween(request):
+        if request.method not in ("GET", "HEAD") or not is_anonymous(request):
+            response = with_headers(request)
+            route = request.matched_route
+            if request.method == "POST" and route is not None and route.name.startswith("admin") and response.status_code < 400:
+                cache.clear()
+            return response
+        key = (request.scheme, request.host, request.path_qs)
+        hit = cache.get(key)
+        if hit is not None:
+            response = Response(headerlist=list(hit[0]), body=hit[1], conditional_response=True)
+            response.headers["X-Page-Cache"] = "hit"
+            return response
+        response = with_headers(request)
+        if (
+            response.status_code == 200
+            and response.cache_control.public
+            and "Set-Cookie" not in response.headers
+            and response.content_length is not None
+        ):
+            cache.put(key, tuple(response.headerlist), response.body)
+        return response
+
+    return tween
+
+
+def includeme(config):
+    settings = config.get_settings()
+    settings["store.page_cache_seconds"] = int(settings["store.page_cache_seconds"])
+    # Closest to the server: a hit skips the session, the transaction and the view.
+    config.add_tween("album_store.caching.page_cache_tween_factory", under=INGRESS)

@@ -1,0 +1,227 @@
+"""The site's forms (WTForms): the buyer's account forms and the store owner's. Pyramid checks the
+CSRF token of every POST, so these don't."""
+import re
+
+from wtforms import (
+    BooleanField, DateField, EmailField, FieldList, FileField, Form, FormField, HiddenField, IntegerField,
+    PasswordField, SelectField, StringField, TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError,
+)
+
+from .models import PurchaseStatus
+from .money import InvalidAmount, format_amount_input, parse_money
+from .services.accounts import MAX_PASSWORD_LENGTH, password_problems
+from .services.catalog import ALBUM_STATUSES
+
+# No control characters either: PostgreSQL refuses a NUL in text, and they belong in no address.
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
+EMAIL_VALIDATORS = [
+    InputRequired("Enter your email address."),
+    Length(max=254, message="That address is too long."),
+    Regexp(EMAIL, message="That does not look like an email address."),
+]
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class NewPassword:
+    """Long enough and not a common or easily guessed password (``password_problems``)."""
+
+    def __init__(self, words=()):
+        self.words = words
+
+    def __call__(self, form, field):
+        email = form.email.data if "email" in form else getattr(form, "account_email", "")
+        problems = password_problems(field.data or "", email=email or "", words=self.words)
+        if problems:
+            raise ValidationError(problems[0])
+
+
+class LoginForm(Form):
+    email = EmailField("Email", EMAIL_VALIDATORS, filters=[_strip])
+    password = PasswordField("Password", [InputRequired("Enter your password."), Length(max=MAX_PASSWORD_LENGTH)])
+    next = HiddenField()
+
+
+class RegisterForm(Form):
+    email = EmailField("Email", EMAIL_VALIDATORS, filters=[_strip])
+    password = PasswordField("Password", [InputRequired("Choose a password."), NewPassword(words=("album", "store", "albumstore"))])
+    confirm = PasswordField("Password again", [EqualTo("password", "The two passwords differ.")])
+    next = HiddenField()
+
+
+class ResetRequestForm(Form):
+    email = EmailField("Email", EMAIL_VALIDATORS, filters=[_strip])
+
+
+class ResetPasswordForm(Form):
+    password = PasswordField("New password", [InputRequired("Choose a password."), NewPassword(words=("album", "store", "albumstore"))])
+    confirm = PasswordField("New password again", [EqualTo("password", "The two passwords differ.")])
+
+    def __init__(self, formdata=None, *, account_email="", **kwargs):
+        super().__init__(formdata, **kwargs)
+        self.account_email = account_email
+
+
+# --- the store owner's forms -------------------------------------------------------------------
+#: Currencies the owner may price an album in (Stripe takes them all); the store's own is added.
+CURRENCIES = ("usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "pln", "czk", "jpy")
+DURATION = re.compile(r"(?:(?P<h>[0-9]{1,2}):(?P<m2>[0-5][0-9])|(?P<m>[0-9]{1,3})):(?P<s>[0-5][0-9])")
+NO_CONTROL = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message="Remove the control characters.")
+
+
+def _record_id(value):
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def parse_duration(text):
+    """``"3:45"`` → 225, ``"1:02:03"`` → 3723; None for anything else (seconds must be 00–59)."""
+    match = DURATION.fullmatch((text or "").strip())
+    if not match:
+        return None
+    if match["h"] is not None:
+        return int(match["h"]) * 3600 + int(match["m2"]) * 60 + int(match["s"])
+    return int(match["m"]) * 60 + int(match["s"])
+
+
+class AlbumForm(Form):
+    """An album's details. The price is typed in the currency's major unit ("12.34") and parsed by
+    ``money.parse_money`` into ``price_cents``."""
+
+    title = StringField("Title", [InputRequired("Enter the album's title."), Length(max=200), NO_CONTROL], filters=[_strip])
+    artist = StringField("Artist", [InputRequired("Enter the artist."), Length(max=200), NO_CONTROL], filters=[_strip])
+    year = IntegerField("Year", [Optional(), NumberRange(1900, 2100, "Enter a year from 1900 to 2100.")])
+    currency = SelectField("Currency")
+    price = StringField("Price", filters=[_strip])
+    description = TextAreaField("Description", [Optional(), Length(max=5000), NO_CONTROL], filters=[_strip])
+    slug = StringField(
+        "Address (slug)",
+        [Optional(), Length(max=120), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lower-case letters, digits and single dashes only.")],
+        filters=[lambda value: value.strip().lower() if isinstance(value, str) else value],
+        description="The album's address is /albums/… — left empty, it is made from the title.",
+    )
+
+    def __init__(self, formdata=None, *, store_currency="usd", **kwargs):
+        super().__init__(formdata, **kwargs)
+        currencies = CURRENCIES if store_currency in CURRENCIES else (store_currency, *CURRENCIES)
+        self.currency.choices = [SelectChoice(code, code.upper()) for code in currencies]
+        self.price_cents = None
+
+    @staticmethod
+    def price_input(album):
+        """The album's price as the form shows it: ``"12.34"``."""
+        return format_amount_input(album.price_cents, album.currency)
+
+    def validate_price(self, field):
+        try:
+            self.price_cents = parse_money(field.data, self.currency.data or "usd")
+        except InvalidAmount as error:
+            raise ValidationError(str(error))
+
+
+class TrackRowForm(Form):
+    id = HiddenField(filters=[lambda value: _record_id(value)])
+    position = IntegerField("No.", [Optional(), NumberRange(1, 999)])
+    title = StringField("Title", [Length(max=200), NO_CONTROL], filters=[_strip])
+    duration = StringField("Length", filters=[_strip], description="m:ss")
+    remove = BooleanField("Remove")
+
+    @property
+    def is_blank(self):
+        """A new row left empty: ignored."""
+        return self.id.data is None and not self.title.data and not self.duration.data
+
+    def validate_title(self, field):
+        if not self.is_blank and not self.remove.data and not field.data:
+            raise ValidationError("Enter the track's title (or tick Remove).")
+
+    def validate_duration(self, field):
+        if self.is_blank or self.remove.data:
+            self.seconds = None
+            return
+        self.seconds = parse_duration(field.data)
+        if self.seconds is None:
+            raise ValidationError("Type the length as m:ss, e.g. 3:45.")
+
+
+class TracksForm(Form):
+    """Every track of an album in one form: edit, remove, add (the empty rows), reorder (the numbers,
+    or the ↑ ↓ buttons, posted as ``move=up-N`` / ``move=down-N`` for row N)."""
+
+    tracks = FieldList(FormField(TrackRowForm), max_entries=300)
+    move = HiddenField()
+
+    def requested_move(self):
+        match = re.fullmatch(r"(up|down)-([0-9]{1,3})", self.move.data or "")
+        return (int(match[2]), -1 if match[1] == "up" else 1) if match else None
+
+
+class UploadRequired:
+    """A file was chosen (the browser sends an empty string for an empty file input)."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not hasattr(field.data, "file"):
+            raise StopValidation(self.message)
+
+
+class CoverForm(Form):
+    cover = FileField("Cover image", [UploadRequired("Choose an image file (JPEG, PNG or WebP).")],
+                      description="JPEG, PNG or WebP, square is best, at least 300 × 300 pixels.")
+
+
+class DownloadFileForm(Form):
+    file = FileField("Download file", [UploadRequired("Choose the ZIP file buyers will download.")],
+                     description="A ZIP archive of the album's tracks.")
+
+
+class AlbumSearchForm(Form):
+    """The owner's album list: search and status (a GET form)."""
+
+    q = StringField("Search", [Optional(), Length(max=200), NO_CONTROL], filters=[_strip])
+    status = SelectField("Show", choices=[SelectChoice(value, label) for value, label in ALBUM_STATUSES.items()], default="")
+
+
+class PurchaseFilterForm(Form):
+    """The purchases list's filters (a GET form)."""
+
+    status = SelectField("Status", choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in PurchaseStatus.ALL], default="")
+    album = SelectField("Album", default="")
+    email = StringField("Email contains", [Optional(), Length(max=254), NO_CONTROL], filters=[_strip])
+    date_from = DateField("From", [Optional()])
+    date_to = DateField("To", [Optional()])
+
+    def __init__(self, formdata=None, *, albums=(), **kwargs):
+        super().__init__(formdata, **kwargs)
+        self.album.choices = [SelectChoice("", "Any album")] + [SelectChoice(str(album_id), title) for album_id, title in albums]
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end comes before the start.")
+
+    def filter_values(self):
+        return {
+            "status": self.status.data or "",
+            "album_id": int(self.album.data) if self.album.data else None,
+            "email": self.email.data or "",
+            "date_from": self.date_from.data,
+            "date_to": self.date_to.data,
+        }
+
+
+class ConfirmForm(Form):
+    """A step that asks before doing something that cannot be undone (a refund, a deletion)."""
+
+    confirm = HiddenField()
+
+    def confirmed(self, word):
+        return self.confirm.data == word

@@ -1,0 +1,138 @@
+"""Email through pyramid_mailer: receipts, address confirmations and password-reset links.
+
+A message is handed to the mailer only after the transaction it belongs to has committed (an
+after-commit hook on the request's transaction manager), so nobody is told of a purchase or an
+account that was then rolled back. A failure to render or send is logged and swallowed: mail can
+never lose or undo what the transaction recorded.
+
+``mail.backend`` chooses the mailer: ``smtp`` (``mail.host``, ``mail.port``, …), ``folder`` (each
+message written as an .eml file into ``mail.folder``: development) or ``dummy`` (kept in memory in
+``mailer.outbox``: tests).
+"""
+import logging
+
+from pyramid.exceptions import ConfigurationError
+from pyramid.renderers import render
+from pyramid_mailer import get_mailer
+from pyramid_mailer.interfaces import IMailer
+from pyramid_mailer.mailer import DebugMailer, DummyMailer, Mailer
+from pyramid_mailer.message import Attachment, Message
+from zope.interface import Interface, implementer
+
+from ..money import format_money
+from ..security import receipt_token
+from .downloads import IDownloadService
+
+log = logging.getLogger(__name__)
+
+
+def mailer_from_settings(settings):
+    backend = settings["mail.backend"].strip().lower()
+    if backend == "smtp":
+        return Mailer.from_settings(settings, "mail.")
+    if backend == "folder":
+        if not settings.get("mail.folder"):
+            raise ConfigurationError("Setting mail.folder (environment MAIL_FOLDER) is needed when mail.backend = folder.")
+        return DebugMailer(settings["mail.folder"])
+    if backend == "dummy":
+        return DummyMailer()
+    raise ConfigurationError(f"Setting mail.backend must be smtp, folder or dummy, not {backend!r}.")
+
+
+def public_url(request, route_name, **kw):
+    """An absolute link for an email: on ``store.url`` when set, so no Host header can redirect it."""
+    app_url = request.registry.settings.get("store.url", "").rstrip("/")
+    if app_url:
+        kw["_app_url"] = app_url
+    return request.route_url(route_name, **kw)
+
+
+class IMailService(Interface):
+    def send_after_commit(message):
+        """Send ``message`` once the current transaction commits; never raise."""
+
+    def queue_receipt(purchase):
+        """The receipt of a paid purchase, with its download link, after the commit that records it."""
+
+    def queue_confirmation(user, token):
+        """The link that confirms ``user``'s address."""
+
+    def queue_password_reset(user, token):
+        """The link to choose a new password."""
+
+
+@implementer(IMailService)
+class MailService:
+    def __init__(self, request):
+        self.request = request
+        self.sender = request.registry.settings["mail.default_sender"]
+
+    def send_after_commit(self, message):
+        self.request.tm.get().addAfterCommitHook(self._deliver, args=(message,))
+
+    def _deliver(self, committed, message):
+        if not committed:
+            log.info("mail %r to %s not sent: its transaction was rolled back", message.subject, message.recipients)
+            return
+        try:
+            # The registry's mailer, unbound: this runs after the commit, outside any transaction.
+            get_mailer(self.request.registry).send_immediately(message)
+        except Exception:
+            log.exception("could not send mail %r to %s", message.subject, message.recipients)
+        else:
+            log.info("mail %r sent to %s", message.subject, message.recipients)
+
+    def _message(self, *, to, subject, template, values):
+        body = render(f"album_store:templates/mail/{template}", values, self.request)
+        if isinstance(body, bytes):  # pyramid_chameleon's text templates render to bytes
+            body = body.decode("utf-8")
+        # Plain 7-bit text stays readable as it is (in the development mail folder too); anything
+        # else goes quoted-printable.
+        encoding = "7bit" if body.isascii() else "quoted-printable"
+        text = Attachment(data=body, content_type="text/plain", disposition="inline", transfer_encoding=encoding)
+        return Message(subject=subject, sender=self.sender, recipients=[to], body=text)
+
+    def queue_receipt(self, purchase):
+        try:
+            message = self._receipt(purchase)
+        except Exception:
+            log.exception("could not write the receipt mail of purchase %s", purchase.id)
+            return
+        self.send_after_commit(message)
+
+    def _receipt(self, purchase):
+        album = purchase.album
+        downloads = self.request.find_service(IDownloadService)
+        download_url = None
+        if downloads.file_for(album) is not None:
+            download_url = public_url(self.request, "download", token=downloads.token_for(purchase))
+        values = {
+            "purchase": purchase,
+            "album": album,
+            "amount": format_money(purchase.amount_cents, purchase.currency),
+            "paid_at": purchase.paid_at or purchase.created_at,
+            "download_url": download_url,
+            "receipt_url": public_url(self.request, "purchase", id=purchase.id, _query={"t": receipt_token(self.request, purchase)}),
+            "library_url": public_url(self.request, "library"),
+            "register_url": public_url(self.request, "account_register"),
+            "in_library": purchase.user_id is not None,
+        }
+        return self._message(
+            to=purchase.email, subject=f"Your receipt: {album.title} by {album.artist}", template="receipt.txt", values=values
+        )
+
+    def queue_confirmation(self, user, token):
+        url = public_url(self.request, "account_confirm", token=token)
+        self._queue_link_mail(user, "Confirm your email address", "confirm_email.txt", {"confirm_url": url})
+
+    def queue_password_reset(self, user, token):
+        url = public_url(self.request, "account_reset", token=token)
+        self._queue_link_mail(user, "Choose a new password", "password_reset.txt", {"reset_url": url})
+
+    def _queue_link_mail(self, user, subject, template, values):
+        self.send_after_commit(self._message(to=user.email, subject=subject, template=template, values={"user": user, **values}))
+
+
+def includeme(config):
+    config.registry.registerUtility(mailer_from_settings(config.get_settings()), IMailer)
+    config.register_service_factory(lambda context, request: MailService(request), IMailService)

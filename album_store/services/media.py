@@ -1,0 +1,196 @@
+"""The owner's uploads: album covers and the albums' downloadable files, kept on disk.
+
+Covers are checked to be real JPEG, PNG or WebP images with Pillow (the file's own content decides,
+never its name or the browser's content type), squared and resized to the sizes the pages show, and
+written as JPEG files ``{key}-{size}.jpg`` into ``store.covers_dir``. A new upload gets a new random
+key, so a cover's address never shows other content and can be cached for good.
+
+Download files are ZIP archives, copied from the upload in blocks (never whole in memory) into
+``store.files_dir/uploads/``, counted as they go so a file over the limit is refused, and checked to
+be a ZIP before they replace the album's file.
+
+Both folders are outside anything served as static; covers are served by their own route. Files are
+written before the database change that names them: a new file whose transaction is rolled back is
+removed, and the file it replaces is removed only once the new one is committed.
+"""
+import io
+import logging
+import os
+from pathlib import Path
+import re
+import secrets
+import warnings
+import zipfile
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from zope.interface import Interface, implementer
+
+log = logging.getLogger(__name__)
+
+#: The square sizes the pages show a cover at: album page, album cards, receipts and the library.
+COVER_SIZES = (600, 300, 160)
+COVER_FORMATS = ("JPEG", "PNG", "WEBP")
+MIN_COVER_SIDE = 300
+MAX_COVER_PIXELS = 50_000_000  # beyond this an upload is refused before it is decoded
+COVER_KEY = re.compile(r"[0-9]{1,10}-[0-9a-f]{16}")
+UPLOADS = "uploads"
+COPY_BLOCK = 1024 * 1024
+
+
+class UploadRefused(Exception):
+    """The upload is not what the store takes; ``str()`` is a message for the form."""
+
+
+class IMediaStorage(Interface):
+    def save_cover(album_id, stream, max_bytes):
+        """Check and resize an uploaded cover; write its sizes; return its new key. Raise UploadRefused."""
+
+    def cover_path(key, size):
+        """The file of a cover's size, or None for an unknown key or size."""
+
+    def save_download(album_id, stream, max_bytes):
+        """Copy an uploaded ZIP into the files folder; return its name there. Raise UploadRefused."""
+
+    def forget_cover(key):
+        """Remove a cover's files."""
+
+    def forget_download(filename):
+        """Remove an uploaded download file (files not uploaded through the store are kept)."""
+
+
+def _size_words(count):
+    return f"{count // (1024 * 1024)} MB" if count >= 1024 * 1024 else f"{count // 1024} KB"
+
+
+@implementer(IMediaStorage)
+class MediaStorage:
+    def __init__(self, covers_dir, files_dir):
+        self.covers_dir = Path(covers_dir).resolve() if covers_dir else None
+        self.files_dir = Path(files_dir).resolve() if files_dir else None
+
+    # --- covers --------------------------------------------------------------------------------
+    def save_cover(self, album_id, stream, max_bytes):
+        if self.covers_dir is None:
+            raise UploadRefused("Covers cannot be uploaded: the store has no store.covers_dir setting.")
+        data = stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise UploadRefused(f"The image is larger than {_size_words(max_bytes)}; please upload a smaller one.")
+        if not data:
+            raise UploadRefused("The file is empty.")
+        image = _decode_cover(data)
+        key = f"{album_id}-{secrets.token_hex(8)}"
+        self.covers_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        try:
+            for size in COVER_SIZES:
+                path = self.covers_dir / f"{key}-{size}.jpg"
+                resized = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
+                _write_atomically(path, lambda out: resized.save(out, "JPEG", quality=86, optimize=True, progressive=True))
+                written.append(path)
+        except OSError:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        return key
+
+    def cover_path(self, key, size):
+        if self.covers_dir is None or not COVER_KEY.fullmatch(key) or size not in COVER_SIZES:
+            return None
+        path = self.covers_dir / f"{key}-{size}.jpg"
+        return path if path.is_file() else None
+
+    def forget_cover(self, key):
+        if self.covers_dir is None or not key or not COVER_KEY.fullmatch(key):
+            return
+        for size in COVER_SIZES:
+            (self.covers_dir / f"{key}-{size}.jpg").unlink(missing_ok=True)
+
+    # --- download files ------------------------------------------------------------------------
+    def save_download(self, album_id, stream, max_bytes):
+        if self.files_dir is None:
+            raise UploadRefused("Files cannot be uploaded: the store has no store.files_dir setting.")
+        folder = self.files_dir / UPLOADS
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"album-{album_id}-{secrets.token_hex(8)}.zip"
+        partial = folder / f"{name}.partial"
+        size = 0
+        try:
+            with open(partial, "wb") as out:
+                while block := stream.read(COPY_BLOCK):
+                    size += len(block)
+                    if size > max_bytes:
+                        raise UploadRefused(f"The file is larger than {_size_words(max_bytes)}.")
+                    out.write(block)
+            if size == 0:
+                raise UploadRefused("The file is empty.")
+            if not zipfile.is_zipfile(partial):
+                raise UploadRefused("The download must be a ZIP archive of the album's tracks.")
+            partial.replace(folder / name)
+        finally:
+            partial.unlink(missing_ok=True)
+        return f"{UPLOADS}/{name}"
+
+    def forget_download(self, filename):
+        if self.files_dir is None or not filename or not filename.startswith(f"{UPLOADS}/"):
+            return
+        path = (self.files_dir / filename).resolve()
+        if path.is_relative_to(self.files_dir / UPLOADS):
+            path.unlink(missing_ok=True)
+
+
+def _decode_cover(data):
+    """The uploaded image, decoded and upright, in RGB; or UploadRefused."""
+    too_large = UploadRefused("The image has too many pixels; please upload one of at most 7000 × 7000.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=COVER_FORMATS) as probe:
+                if probe.width * probe.height > MAX_COVER_PIXELS:
+                    raise too_large
+                probe.verify()  # the whole file is well-formed, not just its header
+            image = Image.open(io.BytesIO(data), formats=COVER_FORMATS)
+            image.load()
+    except UploadRefused:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise too_large from error
+    # What Pillow raises for files of another kind, or broken ones.
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError) as error:
+        raise UploadRefused("That file is not a JPEG, PNG or WebP image (or it is damaged).") from error
+    if min(image.size) < MIN_COVER_SIDE:
+        raise UploadRefused(
+            f"The image is {image.width} × {image.height} pixels; a cover needs at least {MIN_COVER_SIDE} × {MIN_COVER_SIDE}."
+        )
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        image = image.convert("RGBA")
+        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat.paste(image, mask=image.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def _write_atomically(path, write):
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def covers_dir_of(settings):
+    """``store.covers_dir``, or ``covers/`` inside ``store.files_dir`` when it is not set."""
+    if settings.get("store.covers_dir"):
+        return settings["store.covers_dir"]
+    if settings.get("store.files_dir"):
+        return str(Path(settings["store.files_dir"]) / "covers")
+    return None
+
+
+def includeme(config):
+    settings = config.get_settings()
+    config.register_service(MediaStorage(covers_dir_of(settings), settings.get("store.files_dir")), IMediaStorage)

@@ -1,0 +1,240 @@
+"""What the store owner reads: the dashboard's figures and the purchases list, as SQL aggregates.
+
+Money is summed by the database, per currency, never by looping over rows in Python. A sale counts
+from the moment it was paid (``paid_at``, in UTC); its net is what was paid less what was refunded,
+so a refund lowers the figures of the day the album was sold. The sales count is the purchases
+still ``paid`` (a partial refund keeps a sale; a full refund takes it away).
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import Date, and_, case, func, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.functions import FunctionElement
+from zope.interface import Interface, implementer
+
+from ..models import Album, Purchase, PurchaseStatus
+from ..models.meta import utcnow
+
+SOLD = (PurchaseStatus.PAID, PurchaseStatus.REFUNDED)
+CHART_DAYS = 90
+#: The dashboard's periods: label -> days back, counting today (None: all time).
+PERIODS = (("Today", 1), ("7 days", 7), ("30 days", 30), ("All time", None))
+
+
+class utc_day(FunctionElement):
+    """The UTC calendar day of a timestamp, as a date, on SQLite and PostgreSQL alike."""
+
+    type = Date()
+    name = "utc_day"
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day_sqlite(element, compiler, **kw):
+    # SQLite keeps timestamps as UTC text ('2026-11-28 10:00:00.000000'): its date() cuts the day.
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgresql(element, compiler, **kw):
+    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC') AS DATE)"
+
+
+def net_cents():
+    return Purchase.amount_cents - Purchase.amount_refunded_cents
+
+
+def sold():
+    return and_(Purchase.status.in_(SOLD), Purchase.paid_at.is_not(None))
+
+
+@dataclass
+class PeriodFigures:
+    label: str
+    revenue_cents: int
+    sales: int
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    periods: list
+    daily: list = field(default_factory=list)  # [(date, net cents)] for the chart, oldest first
+
+
+@dataclass
+class Dashboard:
+    today: date
+    currencies: list  # CurrencyFigures, the store's own currency first
+    top_albums: list  # rows: album_id, title, artist, currency, revenue_cents, sales
+    latest: list  # Purchase objects, newest first
+
+
+@dataclass
+class PurchaseFilters:
+    status: str = ""
+    album_id: int | None = None
+    email: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def conditions(self):
+        conditions = []
+        if self.status:
+            conditions.append(Purchase.status == self.status)
+        if self.album_id is not None:
+            conditions.append(Purchase.album_id == self.album_id)
+        if self.email:
+            conditions.append(func.lower(Purchase.email).contains(self.email.lower(), autoescape=True))
+        if self.date_from is not None:
+            conditions.append(Purchase.created_at >= _start_of(self.date_from))
+        if self.date_to is not None:
+            conditions.append(Purchase.created_at < _start_of(self.date_to + timedelta(days=1)))
+        return conditions
+
+
+def _start_of(day):
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+class IReports(Interface):
+    def dashboard(now=None):
+        """The dashboard's figures at ``now`` (UTC): a :class:`Dashboard`."""
+
+    def purchases(filters, *, page, page_size):
+        """``(purchases, total)`` matching the filters, newest first."""
+
+    def purchase_rows(filters, *, batch):
+        """Every purchase matching the filters as CSV-ready tuples, newest first, fetched in batches."""
+
+
+@implementer(IReports)
+class Reports:
+    def __init__(self, dbsession, session_factory=None, store_currency="usd"):
+        self.db = dbsession
+        self.session_factory = session_factory
+        self.store_currency = store_currency
+
+    # --- the dashboard -------------------------------------------------------------------------
+    def dashboard(self, now=None):
+        now = now or utcnow()
+        today = now.astimezone(timezone.utc).date()
+        columns = []
+        for label, days in PERIODS:
+            in_period = Purchase.paid_at >= _start_of(today - timedelta(days=days - 1)) if days else true()
+            columns += [
+                func.coalesce(func.sum(case((in_period, net_cents()), else_=0)), 0).label(f"revenue_{len(columns)}"),
+                func.count(case((and_(in_period, Purchase.status == PurchaseStatus.PAID), 1))).label(f"sales_{len(columns)}"),
+            ]
+        totals = self.db.execute(
+            select(Purchase.currency, *columns).where(sold()).group_by(Purchase.currency)
+        ).all()
+        figures = {}
+        for row in totals:
+            values = list(row)[1:]
+            figures[row.currency] = CurrencyFigures(
+                row.currency,
+                [PeriodFigures(label, int(values[2 * i]), int(values[2 * i + 1])) for i, (label, _) in enumerate(PERIODS)],
+            )
+        if not figures:
+            figures[self.store_currency] = CurrencyFigures(self.store_currency, [PeriodFigures(label, 0, 0) for label, _ in PERIODS])
+
+        first_day = today - timedelta(days=CHART_DAYS - 1)
+        day = utc_day(Purchase.paid_at)
+        by_day = self.db.execute(
+            select(Purchase.currency, day.label("day"), func.sum(net_cents()).label("revenue"))
+            .where(sold(), Purchase.paid_at >= _start_of(first_day))
+            .group_by(Purchase.currency, day)
+        ).all()
+        revenue_on = {(row.currency, _as_date(row.day)): int(row.revenue) for row in by_day}
+        for currency, entry in figures.items():
+            entry.daily = [
+                (first_day + timedelta(days=n), revenue_on.get((currency, first_day + timedelta(days=n)), 0))
+                for n in range(CHART_DAYS)
+            ]
+
+        # Sum per album over the sales index first; only the five best are joined to their albums.
+        revenue = func.sum(net_cents()).label("revenue_cents")
+        best = (
+            select(
+                Purchase.album_id, Purchase.currency, revenue,
+                func.count(case((Purchase.status == PurchaseStatus.PAID, 1))).label("sales"),
+            )
+            .where(sold())
+            .group_by(Purchase.album_id, Purchase.currency)
+            .order_by(revenue.desc(), Purchase.album_id)
+            .limit(5)
+            .subquery()
+        )
+        top_albums = self.db.execute(
+            select(
+                Album.id.label("album_id"), Album.title, Album.artist, best.c.currency, best.c.revenue_cents, best.c.sales,
+            )
+            .join(best, best.c.album_id == Album.id)
+            .order_by(best.c.revenue_cents.desc(), Album.title)
+        ).all()
+        # Ids grow with time: the newest purchases are the highest ids (the primary key's order).
+        latest = self.db.scalars(
+            select(Purchase).options(joinedload(Purchase.album)).order_by(Purchase.id.desc()).limit(10)
+        ).all()
+        ordered = sorted(figures.values(), key=lambda f: (f.currency != self.store_currency, f.currency))
+        return Dashboard(today=today, currencies=ordered, top_albums=top_albums, latest=latest)
+
+    # --- the purchases list --------------------------------------------------------------------
+    def purchases(self, filters, *, page=1, page_size=50):
+        conditions = filters.conditions()
+        total = self.db.scalar(select(func.count()).select_from(Purchase).where(*conditions))
+        rows = self.db.scalars(
+            select(Purchase)
+            .options(joinedload(Purchase.album))
+            .where(*conditions)
+            .order_by(Purchase.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
+        return rows, total
+
+    def purchase_rows(self, filters, *, batch=500):
+        """A generator for streaming: it opens its own session (the request's transaction is over
+        by the time the response is sent) and walks the purchases by id, one batch at a time."""
+        conditions = filters.conditions()
+        session = self.session_factory()
+        try:
+            last_id = None
+            while True:
+                query = (
+                    select(
+                        Purchase.id, Purchase.reference, Purchase.created_at, Purchase.paid_at, Purchase.status,
+                        Album.slug, Album.title, Purchase.email, Purchase.amount_cents, Purchase.amount_refunded_cents,
+                        Purchase.currency, Purchase.stripe_charge_id, Purchase.refunded_at,
+                    )
+                    .join(Album, Album.id == Purchase.album_id)
+                    .where(*conditions)
+                    .order_by(Purchase.id.desc())
+                    .limit(batch)
+                )
+                if last_id is not None:
+                    query = query.where(Purchase.id < last_id)
+                rows = session.execute(query).all()
+                session.rollback()  # end the read: no transaction is held open between batches
+                yield from rows
+                if len(rows) < batch:
+                    return
+                last_id = rows[-1].id
+        finally:
+            session.close()
+
+
+def _as_date(value):
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def includeme(config):
+    settings = config.get_settings()
+
+    def factory(context, request):
+        return Reports(request.dbsession, request.registry["dbsession_factory"], settings["store.currency"])
+
+    config.register_service_factory(factory, IReports)

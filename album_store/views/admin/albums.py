@@ -1,0 +1,233 @@
+"""The owner's albums: the list, a new album, and the edit page with its sections (details, tracks,
+cover, download file, on sale or not, archive or delete, history)."""
+from pyramid.httpexceptions import HTTPConflict, HTTPSeeOther
+from pyramid.view import view_config
+
+from ...forms import AlbumForm, AlbumSearchForm, ConfirmForm, CoverForm, DownloadFileForm, TracksForm
+from ...services.audit import IAuditLog
+from ...services.catalog import (
+    ALBUM_STATUSES, AlbumDetails, AlbumHasSales, CannotPublish, ICatalogAdmin, SlugTaken, TrackRow,
+)
+from ...services.downloads import IDownloadService
+from ...services.media import COVER_SIZES, UploadRefused
+from ...templating import format_duration
+from . import PAGE_SIZE, TEMPLATES, page_count, page_links, page_number
+
+EMPTY_TRACK_ROWS = 3
+
+
+def _catalog(request):
+    return request.find_service(ICatalogAdmin)
+
+
+def _edit_url(request, album, anchor=None):
+    return request.route_url("admin_album_edit", id=album.id, _anchor=anchor) if anchor else request.route_url("admin_album_edit", id=album.id)
+
+
+# --- the list ----------------------------------------------------------------------------------
+@view_config(route_name="admin_albums", renderer=TEMPLATES + "albums.pt", permission="admin")
+def album_list(context, request):
+    form = AlbumSearchForm(request.GET)
+    if not form.validate():
+        form = AlbumSearchForm()
+        request.response.status = 400
+    page = page_number(request)
+    rows, total = _catalog(request).list_albums(query=form.q.data or "", status=form.status.data or "", page=page, page_size=PAGE_SIZE)
+    pages = page_count(total, page)
+    query = {"q": form.q.data or "", "status": form.status.data or ""}
+    return {
+        "form": form, "rows": rows, "total": total, "page": page, "pages": pages,
+        "pager": page_links(request, "admin_albums", page, pages, query), "statuses": ALBUM_STATUSES,
+    }
+
+
+# --- a new album -------------------------------------------------------------------------------
+def _details(form):
+    return AlbumDetails(
+        title=form.title.data, artist=form.artist.data, year=form.year.data, price_cents=form.price_cents,
+        currency=form.currency.data, description=form.description.data or "", slug=form.slug.data or "",
+    )
+
+
+def _store_currency(request):
+    return request.registry.settings["store.currency"]
+
+
+@view_config(route_name="admin_album_new", renderer=TEMPLATES + "album_new.pt", permission="admin", request_method="GET")
+@view_config(route_name="admin_album_new", renderer=TEMPLATES + "album_new.pt", permission="admin", request_method="POST", require_csrf=True)
+def album_new(context, request):
+    currency = _store_currency(request)
+    form = AlbumForm(request.POST if request.method == "POST" else None, store_currency=currency, data={"currency": currency})
+    if request.method != "POST":
+        return {"form": form}
+    if not form.validate():
+        request.response.status = 400
+        return {"form": form}
+    try:
+        album = _catalog(request).create_album(_details(form), actor=request.user)
+    except SlugTaken:
+        request.tm.doom()
+        form.slug.errors.append("Another album already has this address; choose another.")
+        request.response.status = 409
+        return {"form": form}
+    request.session.flash(f"“{album.title}” is created, unpublished. Add its tracks, cover and download file, then publish it.")
+    return HTTPSeeOther(_edit_url(request, album))
+
+
+# --- the edit page -----------------------------------------------------------------------------
+def _tracks_form(album):
+    rows = [
+        {"id": track.id, "position": track.position, "title": track.title, "duration": format_duration(track.duration_seconds)}
+        for track in album.tracks
+    ]
+    return TracksForm(data={"tracks": rows + [{}] * EMPTY_TRACK_ROWS})
+
+
+def edit_page(request, album, *, status=200, **forms):
+    """The edit page's values; a section posted with errors passes its own form to show them."""
+    request.response.status = status
+    currency = _store_currency(request)
+    details = forms.get("details") or AlbumForm(
+        store_currency=currency,
+        data={
+            "title": album.title, "artist": album.artist, "year": album.year, "currency": album.currency,
+            "price": AlbumForm.price_input(album), "description": album.description, "slug": album.slug,
+        },
+    )
+    downloads = request.find_service(IDownloadService)
+    file_path = downloads.file_for(album)
+    catalog = _catalog(request)
+    return {
+        "album": album,
+        "details": details,
+        "tracks": forms.get("tracks") or _tracks_form(album),
+        "cover": forms.get("cover") or CoverForm(),
+        "file": forms.get("file") or DownloadFileForm(),
+        "file_size": file_path.stat().st_size if file_path is not None else None,
+        "cover_sizes": COVER_SIZES,
+        "sales": catalog.sales_count(album),
+        "error": forms.get("error"),
+        "history": request.find_service(IAuditLog).for_album(album.id),
+    }
+
+
+@view_config(route_name="admin_album_edit", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="GET")
+def album_edit(context, request):
+    return edit_page(request, context.album)
+
+
+@view_config(route_name="admin_album_edit", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+def album_save(context, request):
+    album = context.album
+    form = AlbumForm(request.POST, store_currency=_store_currency(request))
+    if not form.validate():
+        return edit_page(request, album, status=400, details=form)
+    try:
+        changes = _catalog(request).update_album(album, _details(form), actor=request.user)
+    except SlugTaken:
+        request.tm.doom()
+        form.slug.errors.append("Another album already has this address; choose another.")
+        return edit_page(request, album, status=409, details=form)
+    request.session.flash("Saved: " + "; ".join(changes) + "." if changes else "Nothing changed.")
+    return HTTPSeeOther(_edit_url(request, album))
+
+
+@view_config(route_name="admin_album_tracks", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+def album_tracks(context, request):
+    album = context.album
+    form = TracksForm(request.POST)
+    if not form.validate():
+        return edit_page(request, album, status=400, tracks=form)
+    rows = [
+        TrackRow(id=entry.id.data, title=entry.title.data, duration_seconds=entry.seconds or 0,
+                 position=entry.position.data, remove=entry.remove.data)
+        for entry in (subform.form for subform in form.tracks)
+        if not entry.is_blank
+    ]
+    changes = _catalog(request).save_tracks(album, rows, move=form.requested_move(), actor=request.user)
+    request.session.flash("Tracks saved." if changes else "The tracks are unchanged.")
+    return HTTPSeeOther(_edit_url(request, album, "tracks"))
+
+
+@view_config(route_name="admin_album_cover", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+def album_cover(context, request):
+    album = context.album
+    catalog = _catalog(request)
+    if request.POST.get("remove"):
+        catalog.remove_cover(album, actor=request.user)
+        request.session.flash("The uploaded cover is removed; the drawn one is shown.")
+        return HTTPSeeOther(_edit_url(request, album, "cover"))
+    form = CoverForm(request.POST)
+    if not form.validate():
+        return edit_page(request, album, status=400, cover=form)
+    try:
+        catalog.replace_cover(album, form.cover.data.file, max_bytes=int(request.registry.settings["store.max_cover_bytes"]), actor=request.user)
+    except UploadRefused as refused:
+        form.cover.errors.append(str(refused))
+        return edit_page(request, album, status=400, cover=form)
+    request.session.flash("The new cover is in place.")
+    return HTTPSeeOther(_edit_url(request, album, "cover"))
+
+
+@view_config(route_name="admin_album_file", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+def album_file(context, request):
+    album = context.album
+    form = DownloadFileForm(request.POST)
+    if not form.validate():
+        return edit_page(request, album, status=400, file=form)
+    upload = form.file.data
+    try:
+        _catalog(request).replace_download(
+            album, upload.file, filename=upload.filename, max_bytes=int(request.registry.settings["store.max_file_bytes"]),
+            actor=request.user,
+        )
+    except UploadRefused as refused:
+        form.file.errors.append(str(refused))
+        return edit_page(request, album, status=400, file=form)
+    request.session.flash("The download file is in place.")
+    return HTTPSeeOther(_edit_url(request, album, "file"))
+
+
+@view_config(route_name="admin_album_publish", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+def album_publish(context, request):
+    album = context.album
+    publish = request.POST.get("publish") == "1"
+    try:
+        _catalog(request).set_published(album, publish, actor=request.user)
+    except CannotPublish as refused:
+        return edit_page(request, album, status=409, error=str(refused))
+    request.session.flash(f"“{album.title}” is on sale." if publish else f"“{album.title}” is no longer on sale.")
+    return HTTPSeeOther(_edit_url(request, album))
+
+
+@view_config(route_name="admin_album_archive", permission="admin", request_method="POST", require_csrf=True)
+def album_archive(context, request):
+    album = context.album
+    catalog = _catalog(request)
+    if request.POST.get("action") == "restore":
+        catalog.restore_album(album, actor=request.user)
+        request.session.flash(f"“{album.title}” is back from the archive, unpublished.")
+    else:
+        catalog.archive_album(album, actor=request.user)
+        request.session.flash(f"“{album.title}” is archived: off sale and out of the everyday list.")
+    return HTTPSeeOther(_edit_url(request, album))
+
+
+@view_config(route_name="admin_album_delete", renderer=TEMPLATES + "album_delete.pt", permission="admin", request_method="GET")
+def album_delete_confirm(context, request):
+    return {"album": context.album, "sales": _catalog(request).sales_count(context.album)}
+
+
+@view_config(route_name="admin_album_delete", renderer=TEMPLATES + "album_delete.pt", permission="admin", request_method="POST", require_csrf=True)
+def album_delete(context, request):
+    album = context.album
+    if not ConfirmForm(request.POST).confirmed("delete"):
+        return HTTPSeeOther(request.route_url("admin_album_delete", id=album.id))
+    try:
+        _catalog(request).delete_album(album, actor=request.user)
+    except AlbumHasSales as sold:
+        request.tm.doom()
+        request.response.status = HTTPConflict.code
+        return {"album": album, "sales": sold.count, "refused": True}
+    request.session.flash(f"“{album.title}” is deleted.")
+    return HTTPSeeOther(request.route_url("admin_albums"))

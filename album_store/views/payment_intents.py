@@ -1,0 +1,134 @@
+"""The payment_intents flow's JSON endpoints, called by ``static/card-payment.js``.
+
+0. ``GET /payment-attempt``: a fresh attempt id, made by the server, which the page keeps for as long
+   as it is open (the album page is cached for every visitor, so it cannot carry one itself).
+1. ``POST /albums/{slug}/payment-intent`` {attempt_id, email}: the pending purchase and its
+   PaymentIntent's client secret (the same ones again for the same attempt id).
+2. The page confirms the PaymentIntent with Stripe.js (``confirmCardPayment``: 3-D Secure if the
+   card needs it).
+3. ``POST /purchases/{id}/confirm``: the server retrieves the PaymentIntent and settles the purchase
+   by what Stripe says, never by what the page says.
+
+Both need the session's CSRF token in the ``X-CSRF-Token`` header. Errors are JSON with a message
+fit for the buyer; after a failed attempt the answer carries a fresh ``attempt_id`` for the retry.
+"""
+import json
+import re
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
+
+from ..security import remember_purchase
+from ..services.payments import CardDeclined, PaymentUnavailable
+from ..forms import EMAIL
+from ..services.purchases import AlreadyOwned, CheckoutTokenReused, IPurchaseService, PaymentIncomplete, new_attempt_id
+from ..settings import PAYMENT_INTENTS
+
+ATTEMPT = re.compile(r"^att_[A-Za-z0-9_-]{16,60}$")
+
+UNAVAILABLE = (
+    "We could not reach our card processor, so we cannot confirm your payment yet. You will not be charged "
+    "twice: if it went through, we record it automatically. Please try again in a minute."
+)
+
+
+def _flow_is_on(request):
+    if request.registry.settings["store.payment_flow"] != PAYMENT_INTENTS:
+        raise HTTPNotFound("This store takes cards with Checkout's button on the album page.")
+
+
+def _answer(request, http_status, **body):
+    request.response.status = http_status
+    return body
+
+
+def _failed(request, declined):
+    """A failed attempt (declined, or 3-D Secure failed or cancelled): the next try is a new attempt."""
+    return _answer(request, 402, status="failed", error=declined.user_message, attempt_id=new_attempt_id())
+
+
+def _json_fields(request):
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+@view_config(route_name="payment_attempt", request_method="GET", renderer="json")
+def payment_attempt(request):
+    """A new attempt id: names one checkout attempt of one page (never cached, never shared)."""
+    _flow_is_on(request)
+    request.response.cache_control.private = True
+    request.response.cache_control.no_store = True
+    return {"attempt_id": new_attempt_id()}
+
+
+@view_config(route_name="album_payment_intent", request_method="POST", require_csrf=True, renderer="json")
+def start_payment(context, request):
+    _flow_is_on(request)
+    album = context
+    fields = _json_fields(request)
+    if fields is None:
+        return _answer(request, 400, status="invalid", error="The payment request was not understood; nothing was charged.")
+    attempt_id = fields.get("attempt_id")
+    if not isinstance(attempt_id, str) or not ATTEMPT.match(attempt_id):
+        return _answer(request, 400, status="invalid",
+                       error="This payment form is out of date, so nothing was charged. Please reload the page.")
+    email = request.user.email if request.user is not None else str(fields.get("email") or "").strip()
+    if not EMAIL.match(email) or len(email) > 254:
+        return _answer(request, 400, status="invalid", field="email",
+                       error="Please enter a valid email address for your receipt.")
+
+    try:
+        purchase, intent = request.find_service(IPurchaseService).start_payment_intent(
+            album, email=email, attempt_id=attempt_id, user=request.user
+        )
+    except CardDeclined as declined:
+        return _failed(request, declined)
+    except AlreadyOwned:
+        return _answer(request, 409, status="owned", library_url=request.route_url("library"),
+                       error=f"{album.title} is already in your library, so nothing was charged.")
+    except CheckoutTokenReused:
+        return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
+                       error="This payment form was already used for another purchase, so nothing more was charged. "
+                             "Please try again.")
+    except PaymentUnavailable:
+        request.response.headers["Retry-After"] = "60"
+        return _answer(request, 503, status="pending", error=UNAVAILABLE)
+    remember_purchase(request, purchase)
+    receipt_url = request.route_url("purchase", id=purchase.id)
+    if intent is None:
+        return {"status": "paid", "receipt_url": receipt_url}
+    return {
+        "status": "confirm",
+        "client_secret": intent.client_secret,
+        "confirm_url": request.route_url("purchase_confirm", id=purchase.id),
+    }
+
+
+@view_config(route_name="purchase_confirm", request_method="POST", require_csrf=True, renderer="json")
+def confirm_payment(context, request):
+    _flow_is_on(request)
+    purchase = context
+    if not purchase.uses_payment_intent:
+        raise HTTPNotFound("There is no card payment to confirm at this address.")
+    receipt_url = request.route_url("purchase", id=purchase.id)
+    try:
+        request.find_service(IPurchaseService).confirm_payment_intent(purchase)
+    except CardDeclined as declined:
+        return _failed(request, declined)
+    except PaymentIncomplete:
+        return _answer(request, 409, status="incomplete",
+                       error="Your payment is not complete, so nothing was charged. Please check your card details "
+                             "and press Pay again.")
+    except PaymentUnavailable:
+        request.response.headers["Retry-After"] = "60"
+        return _answer(request, 503, status="pending", error=UNAVAILABLE, receipt_url=receipt_url)
+    return {"status": "paid", "receipt_url": receipt_url}
+
+
+@view_config(route_name="album_payment_intent", request_method="GET")
+@view_config(route_name="purchase_confirm", request_method="GET")
+def json_endpoint_get(request):
+    raise HTTPNotFound("This address only takes the album page's card payments.")

@@ -1,0 +1,87 @@
+"""Shoppers' pages are cacheable by anyone for visitors who are not signed in, and private for the
+rest; the in-process page cache serves them without rendering again."""
+import re
+
+import pytest
+
+from album_store.caching import PageCache
+from tests.conftest import StoreTestApp
+from tests.factories import make_album
+
+
+@pytest.fixture
+def cached(make_app):
+    return make_app(**{"store.page_cache_seconds": "60"})
+
+
+def test_an_anonymous_visitor_gets_a_public_page_with_an_etag_and_no_cookie(cached, dbsession):
+    make_album(dbsession, slug="public")
+    for path in ("/", "/albums", "/albums/public"):
+        page = cached.get(path)
+        assert set(page.headers["Cache-Control"].split(", ")) == {"public", "max-age=60"}, path
+        assert page.headers["ETag"] and "Set-Cookie" not in page.headers, path
+        cached.get(path, headers={"If-None-Match": page.headers["ETag"]}, status=304)
+
+
+def test_two_visitors_get_the_same_album_page_and_their_own_csrf_token(cached, app, dbsession, new_card_token):
+    make_album(dbsession, slug="shared")
+    ana, ben = cached, StoreTestApp(cached.app, new_card_token)
+    assert ana.get("/albums/shared").body == ben.get("/albums/shared").body
+    assert ana.csrf_token() != ben.csrf_token()
+    ana.buy("shared", status=303)  # ana's token, filled in as static/csrf.js would, is accepted
+    ben.post("/albums/shared/buy", {"csrf_token": ana.csrf_token(), "stripeToken": "tok_visa", "stripeEmail": "b@example.com"}, status=403)
+
+
+def test_the_second_anonymous_request_is_served_from_the_page_cache(cached, dbsession):
+    album = make_album(dbsession, slug="hot", title="Before")
+    first = cached.get("/albums/hot")
+    assert "X-Page-Cache" not in first.headers
+    album.title = "After"
+    dbsession.commit()
+    second = cached.get("/albums/hot")
+    assert second.headers["X-Page-Cache"] == "hit" and "Before" in second.text, "rendered once for 60 s"
+    assert second.headers["ETag"] == first.headers["ETag"]
+    cached.app.registry.page_cache.clear()
+    assert "After" in cached.get("/albums/hot").text
+
+
+def test_a_signed_in_buyer_gets_a_private_page_with_their_email(cached, dbsession):
+    from tests.functional.test_accounts import PASSWORD, make_user
+
+    make_album(dbsession, slug="mine")
+    cached.get("/albums/mine")  # in the cache for anonymous visitors now
+    make_user(dbsession, "ana@example.com", PASSWORD)
+    cached.login("ana@example.com", PASSWORD)
+    page = cached.get("/albums/mine")
+    assert "X-Page-Cache" not in page.headers
+    assert set(page.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}
+    assert page.html.find("script", class_="stripe-button")["data-email"] == "ana@example.com"
+
+
+def test_errors_and_posts_are_never_cached(cached, dbsession):
+    make_album(dbsession, slug="real")
+    for _ in range(2):
+        missing = cached.get("/albums/missing", status=404)
+        assert "X-Page-Cache" not in missing.headers and "public" not in missing.headers.get("Cache-Control", "")
+    assert set(cached.get("/csrf-token").headers["Cache-Control"].split(", ")) == {"private", "no-store"}
+
+
+def test_static_files_have_versioned_urls_and_a_long_lifetime(testapp, dbsession):
+    home = testapp.get("/")
+    href = home.html.find("link", rel="stylesheet")["href"]
+    assert re.fullmatch(r"/static/style\.css\?x=[0-9a-f]{12}", href)
+    css = testapp.get(href)
+    assert "max-age=31536000" in css.headers["Cache-Control"]
+
+
+def test_the_page_cache_forgets_after_its_lifetime_and_keeps_the_newest(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("album_store.caching.time.monotonic", lambda: clock[0])
+    cache = PageCache(seconds=10, size=2)
+    cache.put("a", (), b"A")
+    cache.put("b", (), b"B")
+    assert cache.get("a") == ((), b"A")
+    cache.put("c", (), b"C")  # "b" was used least recently
+    assert cache.get("b") is None and cache.get("a") is not None
+    clock[0] += 11
+    assert cache.get("a") is None and len(cache) == 1

@@ -1,0 +1,148 @@
+"""One charge per checkout, against live waitress processes (not WebTest), and a process killed
+between the charge and the commit. Runs on PostgreSQL too when TEST_DATABASE_URL points there."""
+from concurrent.futures import ThreadPoolExecutor
+import os
+from pathlib import Path
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from album_store.models import Purchase
+from tests.conftest import standin_only
+from tests.factories import make_album
+
+pytestmark = pytest.mark.stripe
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveStore:
+    """``pserve`` on a free loopback port, with the suite's settings (same database, same Stripe)."""
+
+    def __init__(self, tmp_path, app_settings):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        ini = tmp_path / f"live-{self.port}.ini"
+        lines = ["[app:main]", "use = egg:album_store"]
+        lines += [f"{key} = {str(value).replace('%', '%%')}" for key, value in app_settings.items() if "." in key]
+        lines += ["", "[server:main]", "use = egg:waitress#main", f"listen = 127.0.0.1:{self.port}", "threads = 4"]
+        ini.write_text("\n".join(lines) + "\n")
+        self.log = open(tmp_path / f"live-{self.port}.log", "w")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("pserve")), str(ini)], stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url + "/favicon.ico", timeout=1)
+                return
+            except requests.ConnectionError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the store did not start; see {self.log.name}")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def live_stores(tmp_path, app_settings, dbsession):
+    started = []
+
+    def start():
+        store = LiveStore(tmp_path, app_settings)
+        started.append(store)
+        return store
+
+    yield start
+    for store in started:
+        store.stop()
+
+
+def browser_session(store, slug):
+    """A buyer's browser: a session cookie and the album form's CSRF token."""
+    session = requests.Session()
+    session.get(f"{store.url}/albums/{slug}", timeout=10).raise_for_status()
+    return session, session.get(f"{store.url}/csrf-token", timeout=10).json()["token"]  # as static/csrf.js does
+
+
+def all_purchases(dbsession):
+    dbsession.expire_all()
+    return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
+
+
+def succeeded_charges(stripe_client, purchase):
+    found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"})
+    return [charge for charge in found.data if charge.status == "succeeded"]
+
+
+def test_three_identical_posts_at_once_on_two_processes_make_one_charge(live_stores, dbsession, new_card_token, stripe_client):
+    make_album(dbsession, slug="rush", price_cents=1100)
+    first, second = live_stores(), live_stores()
+    session, csrf = browser_session(first, "rush")
+    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "fast@example.com"}
+
+    def post(store):
+        # The same browser (cookie) posting the same checkout, as a double click and a retry would.
+        return requests.post(f"{store.url}/albums/rush/buy", data=fields, cookies=session.cookies,
+                             allow_redirects=False, timeout=60)
+
+    with ThreadPoolExecutor(3) as pool:
+        responses = list(pool.map(post, [first, second, first]))
+
+    assert [r.status_code for r in responses] == [303, 303, 303], [r.text[:300] for r in responses]
+    assert len({urlsplit(r.headers["Location"]).path for r in responses}) == 1, "one receipt for all three"
+    [purchase] = all_purchases(dbsession)
+    assert purchase.status == "paid" and purchase.amount_cents == 1100
+    assert [c.id for c in succeeded_charges(stripe_client, purchase)] == [purchase.stripe_charge_id]
+
+
+@standin_only
+def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(live_stores, dbsession, faults, new_card_token, stripe_client, ini_file):
+    from album_store.cli import main as cli
+
+    make_album(dbsession, slug="killed", price_cents=1300)
+    store = live_stores()
+    session, csrf = browser_session(store, "killed")
+    # Stripe makes the charge, then its answer takes 30 s: the process dies while it waits.
+    faults.inject(count=1, status=0, when="after", delay=30)
+    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "killed@example.com"}
+    with ThreadPoolExecutor(1) as pool:
+        pending_post = pool.submit(requests.post, f"{store.url}/albums/killed/buy", data=fields,
+                                   cookies=session.cookies, allow_redirects=False, timeout=60)
+        deadline = time.monotonic() + 15
+        charged = []
+        while not charged and time.monotonic() < deadline:
+            time.sleep(0.2)
+            pending = all_purchases(dbsession)
+            charged = succeeded_charges(stripe_client, pending[0]) if pending else []
+        assert charged, "the charge was never made"
+        store.stop(signal.SIGKILL)
+        with pytest.raises(requests.ConnectionError):
+            pending_post.result()
+
+    [purchase] = all_purchases(dbsession)
+    assert purchase.status == "pending", "the process died before it could record the charge"
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+    [purchase] = all_purchases(dbsession)
+    assert purchase.status == "paid" and purchase.stripe_charge_id == charged[0].id

@@ -1,0 +1,248 @@
+"""What only the payment_intents flow has: the card form, the attempt id, 3-D Secure, the JSON endpoints,
+and settling PaymentIntents that the buyer left (reconcile). The shared acceptance tests are in
+test_checkout.py; these talk HTTP to the local stand-in (or Stripe's test mode where they can)."""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from album_store.models import Purchase
+from tests.conftest import StoreTestApp, standin_only
+from tests.factories import make_album
+from tests.paying import THREE_D_SECURE, VISA
+
+pytestmark = pytest.mark.stripe
+
+
+def purchases(dbsession):
+    dbsession.expire_all()
+    return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
+
+
+@pytest.fixture
+def store(payment_intents_app, dbsession, new_card_token):
+    return StoreTestApp(payment_intents_app, new_card_token)
+
+
+@pytest.fixture
+def album(dbsession):
+    return make_album(dbsession, slug="blue-skies", title="Blue Skies", artist="The Paper Lanterns", price_cents=999)
+
+
+def intents_of(stripe_client, purchase):
+    return stripe_client.v1.payment_intents.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+
+
+def test_the_album_page_has_the_card_form_and_stripe_js_but_no_checkout_button(store, album, app_settings):
+    page = store.get("/albums/blue-skies")
+    form = page.html.find("form", id="card-payment")
+    assert form["action"] == "/albums/blue-skies/payment-intent" and form.has_attr("hidden"), "shown by card-payment.js"
+    assert (form["data-key"], form["data-amount"], form["data-currency"]) == (app_settings["stripe.publishable_key"], "999", "usd")
+    assert form["data-attempt-url"] == "/payment-attempt"
+    assert form.find("input", attrs={"name": "csrf_token"}) is not None, "filled in by csrf.js"
+    assert form.find(id="card-element") and form.find(id="card-errors")["role"] == "alert"
+    assert form.find("button", id="card-pay").get_text(strip=True) == "Pay $9.99"
+    scripts = [s["src"].split("?")[0] for s in page.html.find_all("script")]
+    assert scripts == ["/static/csrf.js", app_settings["stripe.js_url"], "/static/card-payment.js"]
+    assert not page.html.find("script", class_="stripe-button") and app_settings["stripe.checkout_js_url"] not in page.text
+    assert "Paying by card needs JavaScript" in page.html.find("noscript").get_text()
+
+
+def test_each_page_gets_its_own_attempt_id_and_the_page_itself_none(store, album):
+    first = store.get("/albums/blue-skies")
+    again = store.get("/albums/blue-skies")
+    assert "att_" not in first.text, "the page is cached for every visitor: no attempt id in it"
+    ids = {store.get("/payment-attempt").json["attempt_id"] for _ in range(3)}
+    assert len(ids) == 3 and all(re.match(r"^att_[A-Za-z0-9_-]{32}$", i) for i in ids)
+    answer = store.get("/payment-attempt")
+    assert "no-store" in answer.headers["Cache-Control"] and "private" in answer.headers["Cache-Control"]
+    assert first.body == again.body
+
+
+def test_the_policy_allows_stripe_js_and_its_api_and_nothing_else(store, album, app_settings):
+    response = store.get("/albums/blue-skies")
+    csp = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    stripe_js = re.match(r"^(https?://[^/]+)", app_settings["stripe.js_url"]).group(1)
+    assert csp["script-src"].split()[:2] == ["'self'", stripe_js]
+    assert stripe_js in csp["frame-src"].split()
+    assert csp["connect-src"].split()[0] == "'self'" and len(csp["connect-src"].split()) == 2
+    assert "checkout.js" not in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert not [s for s in response.html.find_all("script") if not s.get("src")], "no inline script"
+
+
+def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(store, album, dbsession, stripe_client):
+    buyer = store.buyer
+    first, csrf = buyer.start("blue-skies", email="ana@example.com")
+    again = buyer.post_json(first.request.path, {"attempt_id": first.request.json["attempt_id"], "email": "ana@example.com"}, csrf)
+    assert first.json["client_secret"] == again.json["client_secret"], "a double click: the same PaymentIntent"
+    assert buyer.confirm_at_stripe(first.json["client_secret"]) == "succeeded"
+    done = buyer.confirm(first.json["confirm_url"], csrf)
+    assert done.json == {"status": "paid", "receipt_url": first.json["confirm_url"].replace("/confirm", "")}
+    assert buyer.confirm(first.json["confirm_url"], csrf).json["status"] == "paid"
+    replay = buyer.post_json(first.request.path, {"attempt_id": first.request.json["attempt_id"], "email": "ana@example.com"}, csrf)
+    assert replay.json == done.json, "the same attempt after paying: its receipt"
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid" and [i.id for i in intents_of(stripe_client, purchase)] == [purchase.stripe_payment_intent_id]
+    charges = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+    assert [c.id for c in charges] == [purchase.stripe_charge_id]
+
+
+@standin_only
+def test_3d_secure_completed_is_paid(store, album, dbsession, stripe_client):
+    payment = store.pay("blue-skies", card=THREE_D_SECURE, authenticate=True)
+    assert payment.paid
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid" and purchase.card_last4 == "3155"
+    charge = stripe_client.v1.charges.retrieve(purchase.stripe_charge_id)
+    assert charge.payment_method_details.card.three_d_secure.result == "authenticated"
+
+
+@standin_only
+def test_3d_secure_cancelled_is_not_paid_and_the_buyer_tries_again_without_reloading(store, album, dbsession, stripe_client):
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    assert buyer.confirm_at_stripe(started.json["client_secret"], THREE_D_SECURE, authenticate=False) == "requires_payment_method"
+    failed = buyer.confirm(started.json["confirm_url"], csrf)
+    assert failed.status_int == 402 and failed.json["status"] == "failed"
+    assert "3-D Secure" in failed.json["error"] and "cancelled" in failed.json["error"]
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.failure_code, purchase.stripe_charge_id) == ("failed", "authentication_failed", None)
+    assert stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).status == "canceled", \
+        "a failed purchase's PaymentIntent can never take money later"
+
+    # The page keeps its form: the answer names the next attempt.
+    retry = buyer.post_json(started.request.path, {"attempt_id": failed.json["attempt_id"], "email": "buyer@example.com"}, csrf)
+    assert retry.json["client_secret"] != started.json["client_secret"]
+    assert buyer.confirm_at_stripe(retry.json["client_secret"], VISA) == "succeeded"
+    assert buyer.confirm(retry.json["confirm_url"], csrf).json["status"] == "paid"
+    assert [p.status for p in purchases(dbsession)] == ["failed", "paid"]
+
+
+def test_a_declined_attempt_cannot_be_reused(store, album, dbsession):
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002")
+    assert buyer.confirm(started.json["confirm_url"], csrf).status_int == 402
+    again = buyer.post_json(started.request.path, started.request.json, csrf)
+    assert again.status_int == 402 and again.json["attempt_id"] != started.request.json["attempt_id"]
+    assert [p.status for p in purchases(dbsession)] == ["failed"]
+
+
+def test_confirming_before_paying_at_stripe_changes_nothing(store, album, dbsession):
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    early = buyer.confirm(started.json["confirm_url"], csrf)
+    assert early.status_int == 409 and early.json["status"] == "incomplete" and "nothing was charged" in early.json["error"]
+    assert [p.status for p in purchases(dbsession)] == ["pending"]
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"attempt_id": "att_short", "email": "a@example.com"}, "out of date"),
+    ({"attempt_id": "tok_visa", "email": "a@example.com"}, "out of date"),
+    ({"email": "a@example.com"}, "out of date"),
+    ({"attempt_id": "att_" + "x" * 32, "email": "not an email"}, "valid email"),
+    ("not an object", "not understood"),
+])
+def test_a_bad_start_request_is_a_400_and_records_nothing(store, album, dbsession, fields, expected):
+    _, _, csrf = store.buyer.card_form("blue-skies")
+    answer = store.buyer.post_json("/albums/blue-skies/payment-intent", fields, csrf)
+    assert answer.status_int == 400 and expected in answer.json["error"]
+    assert purchases(dbsession) == []
+
+
+def test_an_attempt_for_another_album_is_refused(store, album, dbsession):
+    make_album(dbsession, slug="other")
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    other = buyer.post_json("/albums/other/payment-intent", started.request.json, csrf)
+    assert other.status_int == 409 and "already used" in other.json["error"]
+    assert len(purchases(dbsession)) == 1
+
+
+def test_a_wrong_csrf_header_is_a_403_in_json(store, album, dbsession):
+    action, attempt, _ = store.buyer.card_form("blue-skies")
+    answer = store.buyer.post_json(action, {"attempt_id": attempt, "email": "a@example.com"}, "forged")
+    assert answer.status_int == 403 and answer.content_type == "application/json"
+    assert "Nothing was charged" in answer.json["error"]
+    assert purchases(dbsession) == []
+
+
+def test_someone_elses_purchase_cannot_be_confirmed(store, album, dbsession, new_card_token):
+    started, _ = store.buyer.start("blue-skies")
+    stranger = StoreTestApp(store.app, new_card_token)
+    _, _, csrf = stranger.buyer.card_form("blue-skies")
+    assert stranger.buyer.confirm(started.json["confirm_url"], csrf).status_int == 404
+
+
+def test_each_flow_refuses_the_others_addresses(store, testapp, album, dbsession):
+    page = store.buy("blue-skies", token="tok_visa", status=409)
+    assert "reload" in page.text and "nothing was charged" in page.text
+    csrf = testapp.csrf_token("blue-skies")
+    testapp.post_json("/albums/blue-skies/payment-intent", {"attempt_id": "att_" + "x" * 32, "email": "a@example.com"},
+                      headers={"X-CSRF-Token": csrf}, status=404)
+    store.get("/albums/blue-skies/payment-intent", status=404)
+    assert purchases(dbsession) == []
+
+
+# --- settling what the buyer left --------------------------------------------------------------
+def reconcile(ini_file):
+    """``album-store reconcile`` (its ini keeps the default flow: purchases are settled by how they were made)."""
+    from album_store.cli import main as cli
+
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+
+
+def test_reconcile_settles_a_payment_whose_buyer_closed_the_tab(store, album, dbsession, ini_file):
+    buyer = store.buyer
+    started, _ = buyer.start("blue-skies")
+    assert buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"  # then the tab closed
+    assert purchases(dbsession)[0].status == "pending"
+    reconcile(ini_file)
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid" and purchase.stripe_charge_id and purchase.card_last4 == "4242"
+
+
+def test_reconcile_cancels_an_abandoned_payment_intent_and_fails_the_purchase(store, album, dbsession, ini_file, stripe_client):
+    store.buyer.start("blue-skies")  # the buyer never entered a card
+    reconcile(ini_file)
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "failed" and purchase.failure_code == "not_completed"
+    assert stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).status == "canceled"
+    reconcile(ini_file)
+    assert purchases(dbsession)[0].status == "failed", "twice changes nothing"
+
+
+@standin_only
+def test_a_lost_answer_to_creating_the_payment_intent_is_found_by_reconcile(make_app, album, dbsession, faults, ini_file, stripe_client):
+    no_retries = make_app(**{"store.payment_flow": "payment_intents", "stripe.max_network_retries": "0"})
+    faults.inject(count=1, status=500, when="after", path_prefix="/v1/payment_intents", method="POST")
+    assert no_retries.pay("blue-skies").status == 503
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "pending" and purchase.stripe_payment_intent_id is None
+    [intent] = intents_of(stripe_client, purchase)
+    reconcile(ini_file)
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "failed" and purchase.stripe_payment_intent_id == intent.id
+    assert stripe_client.v1.payment_intents.retrieve(intent.id).status == "canceled"
+
+
+# --- signed-in buyers ----------------------------------------------------------------------------
+def test_a_signed_in_buyer_pays_with_their_email_prefilled_and_the_purchase_is_theirs(store, album, dbsession):
+    from tests.conftest import PASSWORD
+    from tests.factories import make_user
+
+    user = make_user(dbsession, "ana@example.com", PASSWORD, confirmed=True)
+    store.login("ana@example.com")
+    email = store.get("/albums/blue-skies").html.find("input", id="card-email")
+    assert email["value"] == "ana@example.com" and email.has_attr("readonly")
+    payment = store.pay("blue-skies", email="someone-else@example.com")  # the account's address wins
+    assert payment.paid
+    [purchase] = purchases(dbsession)
+    assert (purchase.user_id, purchase.email) == (user.id, "ana@example.com")
+    page = store.get("/albums/blue-skies")
+    assert page.html.find(class_="buy-box--owned") and not page.html.find("form", id="card-payment")
+    attempt = store.get("/payment-attempt").json["attempt_id"]  # a page opened before it was bought
+    again = store.buyer.post_json("/albums/blue-skies/payment-intent", {"attempt_id": attempt}, store.csrf_token())
+    assert again.status_int == 409 and "already in your library" in again.json["error"]
+    assert len(purchases(dbsession)) == 1

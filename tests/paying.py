@@ -1,0 +1,156 @@
+"""Paying for an album over HTTP as a buyer's browser does it, in either payment flow.
+
+``checkout_js``: Checkout's modal makes a token; the album form posts it to the buy route.
+``payment_intents``: card-payment.js posts the page's attempt id to the start address, Stripe.js makes
+the PaymentMethod and confirms the PaymentIntent with the publishable key and the client secret (3-D
+Secure answered as the buyer would), then card-payment.js asks the store to confirm.
+
+Cards are named by their number. Against Stripe's real test mode (no raw card numbers from a server)
+the same cards become Stripe's magic tokens and PaymentMethods.
+"""
+from dataclasses import dataclass
+import re
+
+from album_store.settings import PAYMENT_INTENTS
+
+VISA = "4242424242424242"
+THREE_D_SECURE = "4000002500003155"
+
+#: number -> (Checkout token, PaymentMethod) in Stripe's test mode
+MAGIC = {
+    "4242424242424242": ("tok_visa", "pm_card_visa"),
+    "5555555555554444": ("tok_mastercard", "pm_card_mastercard"),
+    "4000000000000002": ("tok_chargeDeclined", "pm_card_visa_chargeDeclined"),
+    "4000000000009995": ("tok_chargeDeclinedInsufficientFunds", "pm_card_visa_chargeDeclinedInsufficientFunds"),
+    "4000000000000069": ("tok_chargeDeclinedExpiredCard", "pm_card_visa_chargeDeclinedExpiredCard"),
+    "4000000000000127": ("tok_chargeDeclinedIncorrectCvc", "pm_card_visa_chargeDeclinedIncorrectCvc"),
+    "4000000000000119": ("tok_chargeDeclinedProcessingError", "pm_card_visa_chargeDeclinedProcessingError"),
+    "4000002500003155": (None, "pm_card_authenticationRequired"),
+}
+
+
+@dataclass
+class Payment:
+    """How paying ended, as the buyer sees it."""
+
+    outcome: str  # paid, declined, unavailable, conflict, refused (400), forbidden (403), not found, incomplete
+    status: int  # the store's last HTTP status
+    message: str  # what the buyer is told, when it is not paid
+    receipt_url: str | None
+    response: object  # the store's last response
+
+    @property
+    def paid(self):
+        return self.outcome == "paid"
+
+
+OUTCOMES = {303: "paid", 200: "paid", 402: "declined", 503: "unavailable", 409: "conflict", 400: "refused",
+            403: "forbidden", 404: "not found"}
+
+
+def _outcome(response):
+    outcome = OUTCOMES.get(response.status_int, str(response.status_int))
+    if response.content_type == "application/json":
+        body = response.json
+        if body.get("status") == "incomplete":
+            outcome = "incomplete"
+        message = body.get("error", "")
+        receipt = body.get("receipt_url") if body.get("status") == "paid" else None
+    else:
+        alert = response.html.find(class_="alert--error") if response.content_type == "text/html" else None
+        main = response.html.find("main") if response.content_type == "text/html" else None
+        message = (alert or main).get_text(" ", strip=True) if (alert or main) else response.text
+        receipt = response.location if response.status_int == 303 else None
+    return Payment(outcome, response.status_int, message, receipt, response)
+
+
+class Buyer:
+    """The buyer's side of a payment; ``store`` is a WebTest app (cookies kept)."""
+
+    def __init__(self, store, real_stripe, new_card_token):
+        self.store = store
+        self.settings = store.app.registry.settings
+        self.real_stripe = real_stripe
+        self.new_card_token = new_card_token
+
+    @property
+    def flow(self):
+        return self.settings["store.payment_flow"]
+
+    def pay(self, slug, card=VISA, email="buyer@example.com", *, csrf=True, authenticate=True, extra=None):
+        if self.flow == PAYMENT_INTENTS:
+            return self._pay_with_payment_intent(slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra)
+        token = card if card.startswith("tok_") else self.token(card)
+        return _outcome(self.store.buy(slug, token=token, email=email, csrf=csrf, status="*", **(extra or {})))
+
+    def token(self, number):
+        if self.real_stripe:
+            return MAGIC[number][0]
+        return self.new_card_token(number)
+
+    # --- the payment_intents flow, step by step -----------------------------------------------------
+    def card_form(self, slug):
+        """(form action, attempt id, CSRF token) as card-payment.js has them: the action from the album
+        page, the attempt id from the store's attempt address, the token from the csrf_token cookie."""
+        form = self.store.get(f"/albums/{slug}").html.find("form", id="card-payment")
+        attempt = self.store.get(form["data-attempt-url"], headers={"Accept": "application/json"})
+        return form["action"], attempt.json["attempt_id"], self.store.csrf_token()
+
+    def post_json(self, url, fields, csrf):
+        headers = {"Accept": "application/json"}
+        if csrf:
+            headers["X-CSRF-Token"] = csrf
+        return self.store.post_json(url, fields, headers=headers, status="*")
+
+    def start(self, slug, email="buyer@example.com", *, attempt_id=None, csrf=True, extra=None):
+        """Press Pay: the store's answer to the start request (its client secret, or why not)."""
+        action, attempt, token = self.card_form(slug)
+        fields = {"attempt_id": attempt_id or attempt, "email": email, **(extra or {})}
+        return self.post_json(action, fields, token if csrf else None), token
+
+    def payment_method(self, number):
+        if self.real_stripe:
+            return MAGIC[number][1]
+        card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+        return self.stripe_js().v1.payment_methods.create(params={"type": "card", "card": card}).id
+
+    def stripe_js(self):
+        """What Stripe.js does in the page: the publishable key only."""
+        import stripe
+
+        base = {"api": self.settings["stripe.api_base"]} if self.settings["stripe.api_base"] else {}
+        return stripe.StripeClient(self.settings["stripe.publishable_key"], base_addresses=base, max_network_retries=0)
+
+    def confirm_at_stripe(self, client_secret, card=VISA, *, authenticate=True):
+        """``stripe.confirmCardPayment``: the PaymentIntent's status afterwards. ``authenticate``: the
+        buyer completes (True) or fails (False) the 3-D Secure check, or leaves it open (None)."""
+        import stripe
+
+        intent_id = re.match(r"^(pi_[A-Za-z0-9]+)_secret_", client_secret).group(1)
+        client = self.stripe_js()
+        try:
+            intent = client.v1.payment_intents.confirm(
+                intent_id, params={"client_secret": client_secret, "payment_method": self.payment_method(card)}
+            )
+        except stripe.CardError:
+            return "requires_payment_method"
+        if intent.status == "requires_action" and authenticate is not None:
+            import requests
+
+            answer = requests.post(
+                f"{self.settings['stripe.api_base']}/v1/payment_intents/{intent_id}/_authenticate",
+                data={"key": self.settings["stripe.publishable_key"], "client_secret": client_secret,
+                      "success": "true" if authenticate else "false"}, timeout=10)
+            return answer.json()["status"]
+        return intent.status
+
+    def confirm(self, confirm_url, csrf):
+        """card-payment.js's last step: the store settles the purchase by its PaymentIntent."""
+        return self.post_json(confirm_url, {}, csrf)
+
+    def _pay_with_payment_intent(self, slug, card, email, *, csrf, authenticate, extra):
+        started, token = self.start(slug, email, csrf=csrf, extra=extra)
+        if started.status_int != 200 or started.json.get("status") != "confirm":
+            return _outcome(started)
+        self.confirm_at_stripe(started.json["client_secret"], card, authenticate=authenticate)
+        return _outcome(self.confirm(started.json["confirm_url"], token))
