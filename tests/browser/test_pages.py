@@ -7,7 +7,6 @@ checks the width on a phone.)
 import re
 
 import pytest
-from playwright.sync_api import expect
 from sqlalchemy import select
 
 from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner
@@ -16,6 +15,7 @@ from tests.browser.shopper import CARD_OK
 from tests.factories import make_album
 
 pytestmark = [pytest.mark.browser, pytest.mark.stripe]
+expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make install-test)").expect
 
 
 @pytest.fixture

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from playwright.sync_api import expect
-
 from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner
 from tests.browser.shopper import CARD_DECLINED, CARD_OK, CheckoutModal
 from tests.conftest import PASSWORD, ROOT
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.stripe]
+expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make install-test)").expect
 
 SCREENSHOTS_DIR = Path(os.environ.get("SCREENSHOTS_DIR") or ROOT / "test-artifacts" / "pages")
 
