@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test bench install-dev install-test lock clean
+.PHONY: run test bench install-dev install-test lock clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,20 @@ run: $(VENV)/.installed-dev
 	$(BIN)/album-store initdb development.ini --demo
 	$(BIN)/python -m devtools.serve_demo development.ini
 
+# The whole suite; the browser tests skip (and say why) where Chromium is missing: see `make browser`.
+# TEST_DATABASE_URL=postgresql+psycopg:///NAME?host=/var/run/postgresql runs it on PostgreSQL.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Chromium for the browser tests, from Debian's packages (needs root; nothing to do when installed).
+browser:
+	@bash devtools/install_chromium.sh
+
+# Screenshots of the main pages, at desktop and phone width, into docs/screenshots/ (needs Chromium).
+screenshots: $(VENV)/.installed-test browser
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots ALBUM_STORE_REQUIRE_BROWSER=1 \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_screenshots.py
+	@ls -1 docs/screenshots
 
 # Page throughput against a bare Pyramid view, at 100 and 10,000 albums (a few minutes); writes bench/RESULTS.md.
 bench: $(VENV)/.installed-dev
@@ -43,4 +55,4 @@ lock:
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) album_store.sqlite* .pytest_cache
+	rm -rf $(VENV) album_store.sqlite* .pytest_cache test-artifacts

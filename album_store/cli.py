@@ -1,5 +1,6 @@
 """The ``album-store`` command: initdb, create-admin, reconcile."""
 import argparse
+from contextlib import contextmanager
 from datetime import timedelta
 import getpass
 import logging
@@ -41,17 +42,36 @@ def migrate(settings, engine=None, revision="head"):
     alembic_command.upgrade(alembic_config(settings, engine), revision)
 
 
+@contextmanager
+def _unit_of_work(engine):
+    """One transaction on a session of its own; then the session is closed and the engine let go.
+
+    ``get_tm_session`` keeps its session open after the transaction, and a transaction that only read
+    is never ended by it: without the close its connection would stay "idle in transaction" (holding
+    locks on PostgreSQL) for as long as the process lives.
+    """
+    tm = transaction.TransactionManager(explicit=True)
+    dbsession = get_tm_session(get_session_factory(engine), tm)
+    try:
+        with tm:
+            yield dbsession
+    finally:
+        dbsession.close()
+        engine.dispose()
+
+
 def cmd_initdb(args):
     settings = load(args.config)
     engine = get_engine(settings)
-    migrate(settings, engine)
+    try:
+        migrate(settings, engine)
+    finally:
+        engine.dispose()
     print("Database migrated to the latest schema.")
     if args.demo:
-        tm = transaction.TransactionManager(explicit=True)
         files_dir = settings.get("store.files_dir")
         with_owner = not asbool(settings["store.require_secrets"])
-        with tm:
-            dbsession = get_tm_session(get_session_factory(engine), tm)
+        with _unit_of_work(engine) as dbsession:
             added = seed_demo_catalog(dbsession, settings["store.currency"])
             written = write_demo_files(dbsession, files_dir) if files_dir else None
             owner_made = seed_demo_owner(dbsession) if with_owner else False
@@ -85,10 +105,7 @@ def cmd_create_admin(args):
     if "@" not in email:
         print("That is not an email address; nothing was changed.", file=sys.stderr)
         return 2
-    engine = get_engine(settings)
-    tm = transaction.TransactionManager(explicit=True)
-    with tm:
-        dbsession = get_tm_session(get_session_factory(engine), tm)
+    with _unit_of_work(get_engine(settings)) as dbsession:
         user = dbsession.scalars(select(User).where(User.email == email)).one_or_none()
         created = user is None
         if created:

@@ -6,17 +6,20 @@ the same tests run against Stripe's real test mode, and the few that need the st
 injection skip and say why.
 
 The database is SQLite in a temporary folder, or ``TEST_DATABASE_URL`` (e.g. PostgreSQL). Its schema
-comes from the Alembic migrations, and every test starts from empty tables.
+comes from the Alembic migrations, and every test starts from empty tables; the suite drops what it
+created when it ends. Tests that need an empty database of their own (migrations, ``initdb``) get a
+``scratch_database_url``: a new SQLite file, or a new schema in the PostgreSQL database.
 """
 import ipaddress
 import os
 from pathlib import Path
 import re
+import secrets
 import socket
 
 import pytest
 from pyramid.paster import get_appsettings
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 import webtest
 
@@ -190,16 +193,61 @@ def app_settings(database_url, stripe_settings, files_dir):
     return settings
 
 
+SCRATCH_SCHEMA_PREFIX = "scratch_"
+
+
+def _no_waiting_for_locks(connection):
+    """On PostgreSQL, a DROP that waits for a connection left open in a transaction fails instead of
+    hanging the suite."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL lock_timeout = '15s'"))
+
+
+def _drop_schema(engine):
+    with engine.begin() as connection:
+        _no_waiting_for_locks(connection)
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        if connection.dialect.name == "postgresql":  # left by an interrupted run
+            leftovers = connection.scalars(
+                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
+                {"prefix": SCRATCH_SCHEMA_PREFIX + "%"},
+            ).all()
+            for schema in leftovers:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
 @pytest.fixture(scope="session")
 def db_engine(app_settings):
     settings = load_settings(app_settings, environ={})
     engine = get_engine(settings)
-    with engine.begin() as connection:  # a leftover schema from an earlier run on the same database
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    _drop_schema(engine)  # a leftover schema from an earlier run on the same database
     migrate(settings, engine)
     yield engine
+    _drop_schema(engine)  # leave TEST_DATABASE_URL as empty as it was found
     engine.dispose()
+
+
+@pytest.fixture
+def scratch_database_url(database_url, db_engine, tmp_path):
+    """An empty database of the suite's kind, apart from the shared one (which stays migrated).
+
+    SQLite: a new file. PostgreSQL: a new schema in ``TEST_DATABASE_URL``, made the connection's
+    ``search_path`` through the URL, and dropped afterwards.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
+        return
+    if url.get_backend_name() != "postgresql":
+        pytest.skip(f"no scratch database for {url.get_backend_name()} yet")
+    schema = f"{SCRATCH_SCHEMA_PREFIX}{secrets.token_hex(6)}"
+    with db_engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    with db_engine.begin() as connection:
+        _no_waiting_for_locks(connection)
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def _empty_tables(engine):

@@ -1,20 +1,27 @@
 """The album-store command: initdb (with the demo catalog), create-admin."""
+import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from album_store.cli import main as cli
 from album_store.models import Album, Track, User
 from album_store.security import verify_password
 
 
-def fresh_ini(tmp_path):
+@pytest.fixture
+def fresh_ini(scratch_database_url, tmp_path):
+    """An ini for an empty database (SQLite, or a schema of its own on PostgreSQL), and an engine on it."""
     path = tmp_path / "fresh.ini"
-    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = sqlite:///{tmp_path / 'fresh.sqlite'}\n")
-    return path, create_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    url = scratch_database_url.replace("%", "%%")
+    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = {url}\n")
+    engine = create_engine(scratch_database_url, poolclass=NullPool)
+    yield path, engine
+    engine.dispose()
 
 
-def test_initdb_migrates_and_seeds_the_demo_catalog_once(tmp_path, capsys):
-    ini, engine = fresh_ini(tmp_path)
+def test_initdb_migrates_and_seeds_the_demo_catalog_once(fresh_ini, capsys):
+    ini, engine = fresh_ini
     assert cli(["initdb", str(ini), "--demo"]) == 0
     assert cli(["initdb", str(ini), "--demo"]) == 0
     assert "7 albums added" in capsys.readouterr().out
@@ -30,15 +37,15 @@ def test_initdb_migrates_and_seeds_the_demo_catalog_once(tmp_path, capsys):
         assert session.scalar(select(func.count()).select_from(Track)) == sum(len(a.tracks) for a in albums)
 
 
-def test_initdb_without_demo_leaves_the_catalog_empty(tmp_path):
-    ini, engine = fresh_ini(tmp_path)
+def test_initdb_without_demo_leaves_the_catalog_empty(fresh_ini):
+    ini, engine = fresh_ini
     assert cli(["initdb", str(ini)]) == 0
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Album)) == 0
 
 
-def test_create_admin_creates_then_promotes(tmp_path, capsys):
-    ini, engine = fresh_ini(tmp_path)
+def test_create_admin_creates_then_promotes(fresh_ini, capsys):
+    ini, engine = fresh_ini
     cli(["initdb", str(ini)])
     assert cli(["create-admin", str(ini), "--email", "Owner@Example.com", "--password", "correct horse battery"]) == 0
     assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "another long password"]) == 0
@@ -51,8 +58,8 @@ def test_create_admin_creates_then_promotes(tmp_path, capsys):
         assert not verify_password(user.password_hash, "correct horse battery")
 
 
-def test_create_admin_refuses_a_short_password(tmp_path, capsys):
-    ini, engine = fresh_ini(tmp_path)
+def test_create_admin_refuses_a_short_password(fresh_ini, capsys):
+    ini, engine = fresh_ini
     cli(["initdb", str(ini)])
     assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "short"]) == 2
     assert "at least 10 characters" in capsys.readouterr().err
@@ -60,12 +67,12 @@ def test_create_admin_refuses_a_short_password(tmp_path, capsys):
         assert session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_initdb_demo_gives_every_demo_album_a_zip_of_short_wav_tracks_once(tmp_path, capsys):
+def test_initdb_demo_gives_every_demo_album_a_zip_of_short_wav_tracks_once(fresh_ini, tmp_path, capsys):
     import io
     import wave
     import zipfile
 
-    ini, engine = fresh_ini(tmp_path)
+    ini, engine = fresh_ini
     files = tmp_path / "files"
     ini.write_text(ini.read_text() + f"store.files_dir = {files}\n")
     assert cli(["initdb", str(ini), "--demo"]) == 0
@@ -89,17 +96,17 @@ def test_initdb_demo_gives_every_demo_album_a_zip_of_short_wav_tracks_once(tmp_p
                         assert 2 <= track.getnframes() / track.getframerate() <= 10
 
 
-def test_create_admin_refuses_a_common_password(tmp_path, capsys):
-    ini, engine = fresh_ini(tmp_path)
+def test_create_admin_refuses_a_common_password(fresh_ini, capsys):
+    ini, engine = fresh_ini
     cli(["initdb", str(ini)])
     assert cli(["create-admin", str(ini), "--email", "owner@example.com", "--password", "password1234"]) == 2
     assert "common password" in capsys.readouterr().err
 
 
-def test_initdb_demo_makes_the_demo_owner_once_and_prints_how_to_sign_in(tmp_path, capsys):
+def test_initdb_demo_makes_the_demo_owner_once_and_prints_how_to_sign_in(fresh_ini, capsys):
     from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
 
-    ini, engine = fresh_ini(tmp_path)
+    ini, engine = fresh_ini
     assert cli(["initdb", str(ini), "--demo"]) == 0
     assert f"Demo store owner: {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD}" in capsys.readouterr().out
     with Session(engine) as session:
@@ -113,8 +120,8 @@ def test_initdb_demo_makes_the_demo_owner_once_and_prints_how_to_sign_in(tmp_pat
         assert [u.password_hash for u in session.scalars(select(User))] == [kept_hash]
 
 
-def test_no_demo_owner_where_secrets_are_required(tmp_path, capsys):
-    ini, engine = fresh_ini(tmp_path)
+def test_no_demo_owner_where_secrets_are_required(fresh_ini, capsys):
+    ini, engine = fresh_ini
     ini.write_text(ini.read_text() + "\n".join([
         "store.require_secrets = true",
         "stripe.secret_key = sk_test_" + "a" * 24,

@@ -19,6 +19,22 @@ def test_ci_runs_the_readme_test_command():
     assert {"run", "test"} <= set(targets)
 
 
+def test_ci_runs_the_suite_on_sqlite_and_postgresql_with_the_browser_tests_required():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make browser" in ci and "ALBUM_STORE_REQUIRE_BROWSER=1" in ci
+    assert "devtools/test_postgresql.sh create" in ci
+    assert re.search(r"^pass SQLite .*\bmake test$", ci, re.M)
+    assert re.search(r'^pass PostgreSQL .*\benv TEST_DATABASE_URL="\$database_url" make test$', ci, re.M)
+    targets = re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M)
+    assert {"browser", "screenshots"} <= set(targets)
+
+
+def test_playwright_never_downloads_a_browser():
+    for path in [ROOT / "Makefile", ROOT / ".ci" / "run", *(ROOT / "devtools").glob("*.*")]:
+        assert "playwright install" not in path.read_text(), path
+    assert "apt-get install -y -q chromium" in (ROOT / "devtools" / "install_chromium.sh").read_text()
+
+
 def test_dependencies_are_pinned_in_the_lock_file_make_installs_with():
     makefile = (ROOT / "Makefile").read_text()
     assert "-c constraints.txt" in makefile
@@ -26,7 +42,7 @@ def test_dependencies_are_pinned_in_the_lock_file_make_installs_with():
         line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
         if "==" in line and not line.startswith("#")
     )
-    for package in ("pyramid", "SQLAlchemy", "alembic", "stripe", "waitress", "localstripe"):
+    for package in ("pyramid", "SQLAlchemy", "alembic", "stripe", "waitress", "localstripe", "playwright", "psycopg"):
         assert package in pins, package
     assert pins["localstripe"] == "1.15.10"
 

@@ -75,6 +75,16 @@ def test_production_refuses_a_short_store_secret():
         production(STORE_SECRET="tooshortbutreal")
 
 
+def test_production_targets_postgresql_through_psycopg():
+    from album_store.models import get_engine
+
+    assert "postgresql+psycopg://" in (ROOT / "production.ini").read_text()
+    engine = get_engine(production())  # builds the engine and its pool; connects to nothing yet
+    assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+    assert engine.pool.size() == 8, "a connection for each waitress thread"
+    engine.dispose()
+
+
 def test_production_ini_refuses_to_build_the_app_without_secrets(monkeypatch):
     from album_store import main
 

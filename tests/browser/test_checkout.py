@@ -1,0 +1,79 @@
+"""A shopper buys an album in a real browser: the catalog, the album, Checkout's modal, the receipt.
+
+Checkout here is the stand-in's real ``checkout.js`` and modal iframe (no shortcut POST): the test
+types the card into the iframe, the modal tokenizes it at the stand-in and hands the token to the
+album's form, which the store charges. Desktop and phone (375 px) alike.
+"""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from album_store.models import Purchase
+from tests.browser.shopper import CARD_DECLINED, CARD_OK
+from tests.factories import make_album
+
+pytestmark = [pytest.mark.browser, pytest.mark.stripe]
+
+on_desktop_and_phone = pytest.mark.parametrize("device", ["desktop", "phone"], indirect=True)
+
+
+def purchases(dbsession):
+    dbsession.expire_all()
+    return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
+
+
+@pytest.fixture
+def blue_skies(dbsession):
+    make_album(dbsession, slug="night-bus-home", title="Night Bus Home", artist="The Paper Lanterns", price_cents=1999)
+    return make_album(dbsession, slug="blue-skies", title="Blue Skies", artist="The Paper Lanterns", price_cents=999)
+
+
+@on_desktop_and_phone
+def test_a_shopper_pays_by_card_and_lands_on_the_receipt(shopper, blue_skies, dbsession, stripe_client):
+    shopper.open_catalog()
+    shopper.open_album("Blue Skies")
+    assert shopper.buy_button().inner_text() == "Buy 'Blue Skies' for $9.99"
+
+    modal = shopper.open_checkout()
+    frame = modal.frame
+    assert frame.locator("#sc-description").inner_text() == "Blue Skies — The Paper Lanterns"
+    assert frame.locator("#sc-amount").inner_text() == "$9.99"
+    assert modal.pay_button.inner_text() == "Pay $9.99"
+    modal.fill(email="ana@example.com", card=CARD_OK)
+    response = modal.pay()
+
+    page = shopper.page
+    assert response.status == 200 and re.search(r"/purchases/\d+$", page.url), page.url
+    shopper.arrived("receipt")
+    assert shopper.heading() == "Thank you! Blue Skies is yours."
+    receipt = " ".join(page.locator(".receipt").text_content().split())
+    for expected in ("Paid", "$9.99", "Visa ending in 4242", "ana@example.com", "Getting your music"):
+        assert expected in receipt, expected
+
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.amount_cents, purchase.email) == ("paid", 999, "ana@example.com")
+    assert page.url.endswith(f"/purchases/{purchase.id}")
+    charge = stripe_client.v1.charges.retrieve(purchase.stripe_charge_id)
+    assert (charge.amount, charge.status) == (999, "succeeded")
+
+
+@on_desktop_and_phone
+def test_a_declined_card_shows_the_message_and_the_shopper_tries_again(shopper, watch, blue_skies, dbsession):
+    shopper.open_catalog()
+    shopper.open_album("Blue Skies")
+
+    watch.expect_status(402)
+    response = shopper.pay(CARD_DECLINED)
+    assert response.status == 402
+    shopper.arrived("declined")
+    error = shopper.card_error()
+    assert "Your card was not charged." in error and "Your card was declined." in error
+    assert shopper.heading() == "Blue Skies", "still on the album, with its Buy button"
+    [declined] = purchases(dbsession)
+    assert declined.status == "failed" and declined.paid_at is None
+
+    response = shopper.pay(CARD_OK, email="ana@example.com")
+    assert response.status == 200 and re.search(r"/purchases/\d+$", shopper.page.url)
+    assert shopper.heading() == "Thank you! Blue Skies is yours."
+    assert [p.status for p in purchases(dbsession)] == ["failed", "paid"]
