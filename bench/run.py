@@ -314,6 +314,9 @@ def main(argv=None):
             env, settings, slug = run_size(size, args, tmp, standin, results)
         checkout = run_checkout(args, tmp, env, settings, standin)
     report = render(results, sizes, checkout, args)
+    notes = ROOT / "bench" / "NOTES.md"
+    if notes.exists():  # the hand-written reading of the figures: what the profile showed, and why
+        report += "\n" + notes.read_text()
     print("\n" + report)
     Path(args.output).write_text(report)
     print(f"written to {args.output}")

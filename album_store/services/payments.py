@@ -201,36 +201,28 @@ class StripePaymentService:
         }
         if receipt_email:
             params["receipt_email"] = receipt_email
-        try:
-            charge = self.client.v1.charges.create(params=params, options={"idempotency_key": idempotency_key})
-        except stripe.CardError as error:
-            raise CardDeclined(
-                error.user_message or "Your card was declined.",
-                code=error.code,
-                decline_code=getattr(error.error, "decline_code", None) if error.error else None,
-                charge_id=getattr(error.error, "charge", None) if error.error else None,
-            ) from error
-        except stripe.InvalidRequestError as error:
-            # A token already used or unknown: the buyer can enter the card again. Anything else
-            # here is a bug of ours and is logged loudly.
-            if error.code in ("token_already_used", "resource_missing") or "token" in str(error.user_message or "").lower():
+
+        def create():
+            try:
+                return self.client.v1.charges.create(params=params, options={"idempotency_key": idempotency_key})
+            except stripe.CardError as error:
                 raise CardDeclined(
-                    "Your card details expired before the payment went through. Please enter them again.",
-                    code=error.code or "invalid_token",
+                    error.user_message or "Your card was declined.",
+                    code=error.code,
+                    decline_code=getattr(error.error, "decline_code", None) if error.error else None,
+                    charge_id=getattr(error.error, "charge", None) if error.error else None,
                 ) from error
-            log.error("Stripe refused a charge request as invalid: %s", error.user_message)
-            raise PaymentUnavailable("Stripe refused the payment request.") from error
-        except stripe.AuthenticationError as error:
-            log.critical("Stripe rejected the secret key (stripe.secret_key): %s", error.user_message)
-            raise PaymentUnavailable("The store's payment settings are wrong.") from error
-        except stripe.IdempotencyError as error:
-            log.error("BUG: idempotency key %s reused with other parameters: %s", idempotency_key, error.user_message)
-            raise PaymentUnavailable("The payment could not be confirmed.") from error
-        except stripe.StripeError as error:
-            # Connection errors, rate limits, Stripe's own 5xx: the charge may or may not exist.
-            log.warning("Stripe unavailable (%s): %s", type(error).__name__, error.user_message or error)
-            raise PaymentUnavailable("Our card processor could not be reached.") from error
-        return _to_charge(charge)
+            except stripe.InvalidRequestError as error:
+                # A token already used or unknown: the buyer can enter the card again. Anything
+                # else is a bug of ours, logged loudly by _unavailable_on_error.
+                if error.code in ("token_already_used", "resource_missing") or "token" in str(error.user_message or "").lower():
+                    raise CardDeclined(
+                        "Your card details expired before the payment went through. Please enter them again.",
+                        code=error.code or "invalid_token",
+                    ) from error
+                raise
+
+        return _to_charge(self._unavailable_on_error(create, "create a charge", idempotency_key=idempotency_key))
 
     def find_charge(self, *, purchase_ref):
         if not purchase_ref.isalnum():
@@ -329,22 +321,18 @@ class StripePaymentService:
 
     def refund(self, charge_id=None, *, payment_intent_id=None, idempotency_key):
         params = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
-        try:
-            self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
-        except stripe.InvalidRequestError as error:
-            if error.code != "charge_already_refunded":
+
+        def create():
+            try:
+                return self.client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+            except stripe.InvalidRequestError as error:
+                if error.code == "charge_already_refunded":
+                    return None  # refunded already (in Stripe's dashboard, say): recorded below
                 log.error("Stripe refused to refund %s: %s", charge_id or payment_intent_id, error.user_message)
                 raise RefundRefused(error.user_message or "Stripe refused the refund.") from error
-        except stripe.AuthenticationError as error:
-            log.critical("Stripe rejected the secret key (stripe.secret_key): %s", error.user_message)
-            raise PaymentUnavailable("The store's payment settings are wrong.") from error
-        except stripe.IdempotencyError as error:
-            log.error("BUG: idempotency key %s reused with other parameters: %s", idempotency_key, error.user_message)
-            raise PaymentUnavailable("The refund could not be confirmed.") from error
-        except stripe.StripeError as error:
-            # The refund may or may not exist: the same idempotency key makes trying again safe.
-            log.warning("Stripe unavailable for a refund (%s): %s", type(error).__name__, error.user_message or error)
-            raise PaymentUnavailable("Our card processor could not be reached.") from error
+
+        # Unavailable: the refund may or may not exist, and the same idempotency key makes a retry safe.
+        self._unavailable_on_error(create, "refund", idempotency_key=idempotency_key)
         if charge_id:
             charge = self.retrieve_charge(charge_id)
         else:
