@@ -139,12 +139,13 @@ def image_bytes(fmt="PNG", size=(640, 480), color=(200, 40, 40), mode="RGB"):
 
 
 def zip_bytes(files=None):
-    """A ZIP archive holding ``files`` ({name: bytes})."""
+    """A ZIP archive holding ``files`` ({name: bytes}); the same bytes for the same files (a fixed
+    timestamp: with the clock's, two calls a second apart differ)."""
     import io
     import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in (files or {"01 Song.wav": b"RIFF....WAVE"}).items():
-            archive.writestr(name, data)
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
     return buffer.getvalue()
