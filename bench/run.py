@@ -260,7 +260,8 @@ def run_size(size, args, tmp, standin, results):
                     if private and variant:
                         continue  # private pages are never cached: measured once
                     present.append((label, path, private))
-                wrk(store.url + pages[0][1], 2)  # warm-up
+                for _, path, private in present:  # warm every page before memory's baseline
+                    wrk(store.url + path, 1, headers=[f"Cookie: {cookie}"] if private else [])
                 memory_after_warmup = store.rss_mib()
                 for label, path, private in present:
                     headers = [f"Cookie: {cookie}"] if private else []
