@@ -1,0 +1,189 @@
+"""Accounts and the store owner in a real browser (issue 6): a signed-in buyer pays with their address
+filled in for them and downloads from their library; the owner makes an album in the admin, with a cover
+and a download file, and publishes it; the owner refunds a purchase.
+
+The shared fixtures (conftest.py) fail a test whose browser logged a JavaScript error or a CSP violation,
+asked anything of another origin, or (on a phone, through ``shopper.arrived``) scrolled sideways.
+"""
+import re
+import zipfile
+
+import pytest
+from sqlalchemy import select
+
+from album_store.models import Album, Purchase
+from tests.browser.shopper import CARD_OK
+from tests.conftest import PASSWORD
+from tests.factories import give_album_file, image_bytes, make_album, make_owner, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.stripe]
+expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make install-test)").expect
+
+on_desktop_and_phone = pytest.mark.parametrize("device", ["desktop", "phone"], indirect=True)
+
+
+def purchases(dbsession):
+    dbsession.expire_all()
+    return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
+
+
+def flash(shopper):
+    return " ".join(shopper.page.locator("main .alert--info[role=status]").all_inner_texts())
+
+
+def submit(shopper, button, name):
+    """Press a form's button; the store answers with a 303 to the next page."""
+    with shopper.page.expect_navigation(wait_until="load") as navigation:
+        button.click()
+    response = navigation.value
+    assert response is not None and response.status == 200, (response and response.status, shopper.page.url)
+    shopper.arrived(name)
+    return response
+
+
+@pytest.fixture
+def blue_skies(dbsession, files_dir):
+    album = make_album(dbsession, slug="blue-skies", title="Blue Skies", artist="The Paper Lanterns", price_cents=999)
+    give_album_file(dbsession, album, files_dir)
+    return album
+
+
+@on_desktop_and_phone
+def test_a_signed_in_buyer_pays_with_their_address_and_downloads_from_the_library(shopper, blue_skies, dbsession):
+    make_user(dbsession, "ana@example.com", PASSWORD, confirmed=True)
+    shopper.sign_in("ana@example.com", PASSWORD)
+    assert shopper.page.url.endswith("/library"), shopper.page.url
+    shopper.arrived("library-empty")
+
+    shopper.open_catalog()
+    shopper.open_album("Blue Skies")
+    modal = shopper.open_checkout()
+    assert modal.email.input_value() == "ana@example.com"
+    expect(modal.email).not_to_be_editable()
+    modal.fill(email=None, card=CARD_OK)
+    response = modal.pay()
+
+    page = shopper.page
+    assert response.status == 200 and re.search(r"/purchases/\d+$", page.url), page.url
+    shopper.arrived("receipt")
+    assert shopper.heading() == "Thank you! Blue Skies is yours."
+    receipt = " ".join(page.locator(".receipt").text_content().split())
+    for expected in ("Paid", "$9.99", "Visa ending in 4242", "ana@example.com"):
+        assert expected in receipt, expected
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.email, purchase.user_id is not None) == ("paid", "ana@example.com", True)
+
+    shopper.open_library()
+    item = page.locator(".library__item", has_text="Blue Skies")
+    expect(item).to_have_count(1)
+    assert "$9.99" in item.locator(".library__meta").inner_text()
+    with page.expect_download() as download_info:
+        item.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".zip"), download.suggested_filename
+    with open(download.path(), "rb") as file:
+        assert file.read(2) == b"PK"
+    assert zipfile.is_zipfile(download.path())
+
+
+@on_desktop_and_phone
+def test_the_owner_creates_an_album_with_cover_and_file_and_publishes_it(shopper, dbsession, tmp_path):
+    owner = make_owner(dbsession)
+    cover = tmp_path / "harbour.png"
+    cover.write_bytes(image_bytes("PNG", (400, 400), color=(20, 60, 90)))
+    music = tmp_path / "harbour-lights.zip"
+    with zipfile.ZipFile(music, "w") as archive:
+        archive.writestr("Hollow Pines - Harbour Lights/01 Low Water.wav", b"RIFF" + b"\x01" * 2000)
+
+    shopper.sign_in(owner.email, PASSWORD)
+    page = shopper.page
+    shopper.visit("/admin/albums/new", "admin-album-new")
+    assert shopper.heading() == "New album"
+    form = page.locator("#album-form")
+    form.get_by_label("Title").fill("Harbour Lights")
+    form.get_by_label("Artist").fill("Hollow Pines")
+    form.get_by_label("Price").fill("12.34")
+    form.get_by_label("Year").fill("2025")
+    form.get_by_label("Description").fill("Songs from the quay.")
+    submit(shopper, form.get_by_role("button", name="Create album"), "admin-album-edit")
+    assert re.search(r"/admin/albums/\d+/edit", page.url), page.url
+    assert "Harbour Lights" in shopper.heading()
+    assert "is created, unpublished" in flash(shopper)
+    assert page.locator(".admin-heading .badge").inner_text() == "draft"
+
+    page.locator("#cover-form input[type=file]").set_input_files(str(cover))
+    submit(shopper, page.locator("#cover-form").get_by_role("button", name="Upload cover"), "admin-album-cover")
+    assert "The new cover is in place." in flash(shopper)
+    assert page.locator("section#cover img.cover").get_attribute("src").startswith("/covers/")
+
+    page.locator("#file-form input[type=file]").set_input_files(str(music))
+    submit(shopper, page.locator("#file-form").get_by_role("button", name="Upload file"), "admin-album-file")
+    assert "The download file is in place." in flash(shopper)
+    assert "Buyers download a ZIP" in page.locator("section#file").inner_text()
+
+    submit(shopper, page.locator("#publish-form").get_by_role("button", name="Publish"), "admin-album-published")
+    assert "is on sale" in flash(shopper)
+    assert page.locator(".admin-heading .badge").inner_text() == "published"
+
+    dbsession.expire_all()
+    album = dbsession.scalars(select(Album).where(Album.title == "Harbour Lights")).one()
+    assert (album.price_cents, album.is_published, album.slug) == (1234, True, "harbour-lights")
+
+    shopper.leave()  # the catalog as a stranger sees it
+    shopper.open_catalog()
+    card = page.locator(".album-card", has_text="Harbour Lights")
+    expect(card).to_have_count(1)
+    assert card.locator(".price").inner_text() == "$12.34"
+    assert card.locator("img.cover").get_attribute("src").startswith("/covers/")
+    shopper.open_album("Harbour Lights")
+    cover_image = page.locator("img.album__cover")
+    expect(cover_image).to_have_attribute("src", re.compile(r"^/covers/"))
+    cover_image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cover_image.element_handle())
+    assert "$12.34" in page.locator(".buy-box__price").inner_text()
+
+
+@on_desktop_and_phone
+def test_the_owner_refunds_a_purchase(shopper, blue_skies, testapp, dbsession, stripe_client):
+    testapp.buy("blue-skies", email="buyer@example.com", status=303)
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid"
+    owner = make_owner(dbsession)
+
+    shopper.sign_in(owner.email, PASSWORD)
+    page = shopper.page
+    shopper.visit(f"/admin/purchases/{purchase.id}", "admin-purchase")
+    assert shopper.heading() == f"Purchase {purchase.id}"
+    assert page.locator(".admin-heading .badge").first.inner_text() == "paid"
+
+    submit(shopper, page.get_by_role("link", name="Refund…"), "admin-refund")
+    assert shopper.heading() == f"Refund purchase {purchase.id}?"
+    assert "buyer@example.com" in page.locator("main").inner_text()
+    submit(shopper, page.get_by_role("button", name="Yes, refund $9.99"), "admin-refunded")
+
+    assert page.url.endswith(f"/admin/purchases/{purchase.id}"), page.url
+    assert "Refunded in full." in flash(shopper)
+    assert page.locator(".admin-heading .badge").first.inner_text() == "refunded"
+    details = " ".join(page.locator(".admin-details").inner_text().split())
+    assert "Refunded $9.99" in details
+    expect(page.get_by_role("link", name="Refund…")).to_have_count(0)
+
+    [refunded] = purchases(dbsession)
+    assert (refunded.status, refunded.amount_refunded_cents) == ("refunded", 999)
+    charge = stripe_client.v1.charges.retrieve(refunded.stripe_charge_id)
+    assert (charge.refunded, charge.amount_refunded) == (True, 999)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "app bug: the album edit page has duplicate ids: <section id=\"cover\"> and <section id=\"file\"> share their "
+    "ids with the upload inputs WTForms renders (id=\"cover\", id=\"file\"), so the labels \"Cover image\" and "
+    "\"Download file\" (for=\"cover\"/for=\"file\") point at the sections and label no input (album_edit.pt)"))
+def test_the_owner_finds_the_upload_fields_by_their_labels(shopper, dbsession):
+    owner = make_owner(dbsession)
+    album = make_album(dbsession, slug="harbour-lights", title="Harbour Lights", is_published=False)
+    shopper.sign_in(owner.email, PASSWORD)
+    shopper.visit(f"/admin/albums/{album.id}/edit", "admin-album-edit")
+    page = shopper.page
+    assert page.evaluate("() => document.querySelectorAll('[id=cover], [id=file]').length") == 2, "each id once"
+    expect(page.get_by_label("Cover image")).to_have_attribute("type", "file", timeout=2_000)
+    expect(page.get_by_label("Download file")).to_have_attribute("type", "file", timeout=2_000)
