@@ -156,7 +156,7 @@ def album_cover(context, request):
     if request.POST.get("remove"):
         catalog.remove_cover(album, actor=request.user)
         request.session.flash("The uploaded cover is removed; the drawn one is shown.")
-        return HTTPSeeOther(_edit_url(request, album, "cover"))
+        return HTTPSeeOther(_edit_url(request, album, "cover-section"))
     form = CoverForm(request.POST)
     if not form.validate():
         return edit_page(request, album, status=400, cover=form)
@@ -166,7 +166,7 @@ def album_cover(context, request):
         form.cover.errors.append(str(refused))
         return edit_page(request, album, status=400, cover=form)
     request.session.flash("The new cover is in place.")
-    return HTTPSeeOther(_edit_url(request, album, "cover"))
+    return HTTPSeeOther(_edit_url(request, album, "cover-section"))
 
 
 @view_config(route_name="admin_album_file", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
@@ -185,7 +185,7 @@ def album_file(context, request):
         form.file.errors.append(str(refused))
         return edit_page(request, album, status=400, file=form)
     request.session.flash("The download file is in place.")
-    return HTTPSeeOther(_edit_url(request, album, "file"))
+    return HTTPSeeOther(_edit_url(request, album, "file-section"))
 
 
 @view_config(route_name="admin_album_publish", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
