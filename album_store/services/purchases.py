@@ -235,14 +235,8 @@ class PurchaseService:
         return purchase, intent
 
     def _create_intent(self, purchase):
-        album = purchase.album
         intent = self.payments.create_payment_intent(
-            amount_cents=purchase.amount_cents,  # the database's price, never the request's
-            currency=purchase.currency,
-            description=f"{album.title} by {album.artist}",
-            receipt_email=purchase.email,
-            metadata={"purchase_id": purchase.id, "purchase_ref": purchase.reference, "album_slug": album.slug},
-            idempotency_key=purchase.payment_intent_idempotency_key,
+            **_payment_details(purchase), idempotency_key=purchase.payment_intent_idempotency_key
         )
         if purchase.stripe_payment_intent_id != intent.id:
             purchase_id = purchase.id
@@ -308,34 +302,18 @@ class PurchaseService:
         return "failed"
 
     def _mark_paid_by_intent(self, purchase, intent):
-        purchase_id = purchase.id
         purchase.stripe_payment_intent_id = intent.id
         charge = intent.charge or Charge(
             id=None, amount_cents=intent.amount_cents, currency=intent.currency, status="succeeded",
             card_brand=None, card_last4=None, amount_refunded_cents=0, metadata=intent.metadata,
             payment_intent_id=intent.id,
         )
-        try:
-            self._mark_paid(purchase, charge)
-        except SQLAlchemyError as error:
-            # Paid at Stripe, but the record could not be written: it stays pending for reconcile or
-            # the payment_intent.succeeded webhook. Never a 500, never lost.
-            self._start_over()
-            log.error("purchase %s: PaymentIntent %s succeeded but recording it failed (%s); left for reconcile",
-                      purchase_id, intent.id, type(error).__name__)
-            raise PaymentUnavailable("The payment could not be recorded yet.") from error
+        self._record_paid(purchase, charge, paid_by=f"PaymentIntent {intent.id}")
 
     def _charge(self, purchase):
-        album = purchase.album
         try:
             charge = self.payments.charge(
-                amount_cents=purchase.amount_cents,
-                currency=purchase.currency,
-                source=purchase.checkout_token,
-                description=f"{album.title} by {album.artist}",
-                receipt_email=purchase.email,
-                metadata={"purchase_id": purchase.id, "purchase_ref": purchase.reference, "album_slug": album.slug},
-                idempotency_key=purchase.idempotency_key,
+                **_payment_details(purchase), source=purchase.checkout_token, idempotency_key=purchase.idempotency_key
             )
         except CardDeclined as declined:
             self._mark_failed(purchase, code=declined.code, message=declined.user_message, charge_id=declined.charge_id)
@@ -343,17 +321,21 @@ class PurchaseService:
         if not charge.succeeded:
             log.warning("purchase %s: charge %s came back %s", purchase.id, charge.id, charge.status)
             raise PaymentUnavailable("The payment has not been confirmed yet.")
+        self._record_paid(purchase, charge, paid_by=f"charge {charge.id}")
+        return purchase
+
+    def _record_paid(self, purchase, charge, *, paid_by):
+        """Mark the purchase paid after the buyer's payment succeeded at Stripe. If the record cannot
+        be written it stays pending, for reconcile or the webhook to settle from Stripe's side: the
+        buyer gets a 503, never a 500, and nothing is lost."""
         purchase_id = purchase.id
         try:
             self._mark_paid(purchase, charge)
         except SQLAlchemyError as error:
-            # Charged, but the record could not be written: it stays pending and reconcile (or the
-            # charge.succeeded webhook) settles it from Stripe's side. Never a 500, never lost.
             self._start_over()
-            log.error("purchase %s: charge %s succeeded but recording it failed (%s); left for reconcile",
-                      purchase_id, charge.id, type(error).__name__)
+            log.error("purchase %s: %s succeeded but recording it failed (%s); left for reconcile",
+                      purchase_id, paid_by, type(error).__name__)
             raise PaymentUnavailable("The payment could not be recorded yet.") from error
-        return purchase
 
     def _mark_paid(self, purchase, charge):
         if (charge.amount_cents, charge.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
@@ -580,6 +562,19 @@ def _failure_of(intent):
     if intent.error_code or intent.error_message:
         return intent.decline_code or intent.error_code or "card_declined", intent.error_message or "Your card was declined."
     return "not_completed", NOT_COMPLETED
+
+
+def _payment_details(purchase):
+    """What Stripe is told of a purchase, charge or PaymentIntent alike: always from the purchase's
+    own record (the database's price), so a retry with the same idempotency key sends the same."""
+    album = purchase.album
+    return {
+        "amount_cents": purchase.amount_cents,
+        "currency": purchase.currency,
+        "description": f"{album.title} by {album.artist}",
+        "receipt_email": purchase.email,
+        "metadata": {"purchase_id": purchase.id, "purchase_ref": purchase.reference, "album_slug": album.slug},
+    }
 
 
 def log_state(purchase_id, previous, new, *, charge_id=None, amount_cents=None, currency=None, **extra):
