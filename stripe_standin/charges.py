@@ -509,7 +509,9 @@ def _decode_page(page):
         raise invalid_param("page", f"Invalid page: {page}")
 
 
-async def search_charges(request):
+async def search_response(request, *, url, items, **query_options):
+    """Stripe's search endpoints: ``query`` over ``items()`` (newest first), ``limit``, ``page``
+    and ``expand`` (``data.…`` and ``total_count``), answered as a ``search_result``."""
     data = await read_params(request)
     expand = pop_expand(data)
     query = data.pop("query", None)
@@ -519,20 +521,24 @@ async def search_charges(request):
     data.pop("page", None)
     for key in data:
         raise unknown_param(key)
-    predicate = parse_query(query)
+    predicate = parse_query(query, **query_options)
     offset = _decode_page(page) if page else 0
-    items = [c for c in all_charges() if predicate(c)]
-    chunk = items[offset:offset + limit]
-    has_more = len(items) > offset + limit
+    found = [item for item in items() if predicate(item)]
+    chunk = found[offset:offset + limit]
+    has_more = len(found) > offset + limit
     data_expand = [e[len("data."):] for e in expand if e.startswith("data.")]
     result = {
-        "object": "search_result", "url": "/v1/charges/search",
+        "object": "search_result", "url": url,
         "has_more": has_more,
         "next_page": _encode_page(offset + limit) if has_more else None,
-        "data": [c._export(expand=data_expand) for c in chunk]}
+        "data": [item._export(expand=data_expand) for item in chunk]}
     if "total_count" in expand:
-        result["total_count"] = len(items)
+        result["total_count"] = len(found)
     return json_response(result)
+
+
+async def search_charges(request):
+    return await search_response(request, url="/v1/charges/search", items=all_charges)
 
 
 # ---------------------------------------------------------------- refunds

@@ -31,11 +31,10 @@ from localstripe.resources import Customer, PaymentIntent, PaymentMethod, Stripe
 from localstripe.server import get_api_key, json_response
 
 from . import cards
-from .charges import (CURRENCIES, EMAIL_RE, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, StandinCharge, _decode_page, _encode_page,
+from .charges import (CURRENCIES, EMAIL_RE, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, StandinCharge, search_response,
                       _outcome, format_amount, maybe_webhook, pop_expand, read_params, to_bool, to_int, to_metadata,
                       to_str)
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
-from .search import parse_query
 
 AUTHENTICATION_REQUIRED = cards.AUTHENTICATION_REQUIRED
 
@@ -548,27 +547,8 @@ def all_payment_intents():
 
 
 async def search_payment_intents(request):
-    data = await read_params(request)
-    expand = pop_expand(data)
-    query = data.pop("query", None)
-    limit = to_int(data, "limit", minimum=1, maximum=100) or 10
-    data.pop("limit", None)
-    page = to_str(data, "page")
-    data.pop("page", None)
-    for key in data:
-        raise unknown_param(key)
-    predicate = parse_query(query, fields=SEARCH_FIELDS, resource="payment_intents")
-    offset = _decode_page(page) if page else 0
-    items = [p for p in all_payment_intents() if predicate(p)]
-    chunk = items[offset:offset + limit]
-    has_more = len(items) > offset + limit
-    data_expand = [e[len("data."):] for e in expand if e.startswith("data.")]
-    result = {"object": "search_result", "url": "/v1/payment_intents/search", "has_more": has_more,
-              "next_page": _encode_page(offset + limit) if has_more else None,
-              "data": [p._export(expand=data_expand) for p in chunk]}
-    if "total_count" in expand:
-        result["total_count"] = len(items)
-    return json_response(result)
+    return await search_response(request, url="/v1/payment_intents/search", items=all_payment_intents,
+                                 fields=SEARCH_FIELDS, resource="payment_intents")
 
 
 ROUTES = [
