@@ -126,8 +126,9 @@ def test_a_bad_signature_is_a_400_and_changes_nothing(testapp, post_event, paid_
     assert events_recorded(dbsession) == 0
 
 
-def test_the_webhook_needs_no_csrf_token_but_other_posts_do(post_event, paid_purchase):
+def test_the_webhook_needs_no_csrf_token_but_other_posts_do(testapp, post_event, paid_purchase):
     post_event(event("customer.created", {"id": "cus_1", "object": "customer"}), status=200)
+    testapp.post("/albums/hooked/buy", {"stripeToken": "tok_visa", "stripeEmail": "a@example.com"}, status=403)
 
 
 @standin_only
