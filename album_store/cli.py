@@ -133,8 +133,9 @@ def cmd_reconcile(args):
         request = env["request"]
         with request.tm:
             service = request.find_service(IPurchaseService)
-            settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes))
-    print(f"Reconciled {len(settled)} pending purchase{'s' if len(settled) != 1 else ''}.")
+            settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes),
+                                                search_lag=timedelta(minutes=args.search_lag_minutes))
+    print(f"Reconciled {len(settled)} purchase{'s' if len(settled) != 1 else ''}.")
     return 0
 
 
@@ -158,6 +159,11 @@ def build_parser():
     reconcile.add_argument(
         "--min-age-minutes", type=float, default=10,
         help="only purchases pending at least this long (default 10), so checkouts in progress are left alone",
+    )
+    reconcile.add_argument(
+        "--search-lag-minutes", type=float, default=60,
+        help="how far Stripe's search may lag behind (default 60, as Stripe says it can during incidents): "
+             "a purchase younger than this is not marked failed just because search found no payment yet",
     )
     reconcile.set_defaults(func=cmd_reconcile)
     return parser

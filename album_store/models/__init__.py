@@ -7,7 +7,7 @@ from .album import Album, Track  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .login_attempt import LoginAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
-from .purchase import Purchase, PurchaseStatus  # noqa: F401
+from .purchase import Purchase, PurchaseStatus, buyer_album_key  # noqa: F401
 from .user import User, normalize_email  # noqa: F401
 from .webhook_event import WebhookEvent  # noqa: F401
 

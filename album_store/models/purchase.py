@@ -17,6 +17,11 @@ class PurchaseStatus:
     ALL = (PENDING, PAID, FAILED, REFUNDED)
 
 
+def buyer_album_key(album_id, email):
+    """One buyer's one album: the email (the account's, for a signed-in buyer) compared case-insensitively."""
+    return f"{album_id}:{email.strip().lower()}"
+
+
 class Purchase(Base):
     __tablename__ = "purchases"
     __table_args__ = (
@@ -42,6 +47,13 @@ class Purchase(Base):
     album_id: Mapped[int] = mapped_column(ForeignKey("albums.id", ondelete="RESTRICT"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     email: Mapped[str] = mapped_column(String(254))
+    # What Stripe is told the payment is for, fixed when the purchase is recorded: a retry with the
+    # same idempotency key must send the same parameters, even after the album is renamed.
+    description: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # "{album_id}:{email}" while the purchase is pending or paid, NULL once it failed or was refunded:
+    # unique, so the database itself refuses a second open purchase of one album by one buyer, on any
+    # process. A paid purchase without it is a duplicate waiting for its automatic refund.
+    buyer_album_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default=PurchaseStatus.PENDING)
@@ -72,6 +84,12 @@ class Purchase(Base):
     def is_paid(self):
         """Paid and not refunded: what gives access to the music."""
         return self.status == PurchaseStatus.PAID
+
+    @property
+    def is_duplicate(self):
+        """Paid without holding its buyer-and-album key: the buyer already had this album, so this one
+        is refunded automatically (settlement.py)."""
+        return self.status == PurchaseStatus.PAID and self.buyer_album_key is None
 
     @property
     def idempotency_key(self):

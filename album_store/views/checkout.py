@@ -7,10 +7,10 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..forms import EMAIL
-from ..security import remember_purchase
+from ..security import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.downloads import IDownloadService
-from ..services.purchases import AlreadyOwned, CheckoutTokenReused, IPurchaseService
+from ..services.purchases import AlreadyBought, CheckoutTokenReused, IPurchaseService, StillPending
 from ..settings import CHECKOUT_JS
 from .catalog import album_page
 
@@ -44,16 +44,21 @@ def buy_album(context, request):
         )
         response.status = 402
         return response
-    except AlreadyOwned:
-        raise HTTPConflict(
-            f"{album.title} is already in your library, so nothing was charged. "
-            "You can download it again from your library at any time."
-        )
+    except AlreadyBought as bought:
+        return already_bought(request, album, bought.purchase)
     except CheckoutTokenReused:
         raise HTTPConflict(
             "These card details were already used for another purchase, so nothing more was charged. "
             "Please use the Buy button and enter your card again."
         )
+    except StillPending as pending:
+        # The charge may have been made: the buyer sees its pending receipt (which updates itself),
+        # can open it again from this browser, and a second checkout of the album is not charged.
+        remember_purchase(request, pending.purchase)
+        response = render_to_response("album_store:templates/checkout/receipt.pt", receipt(pending.purchase, request), request)
+        response.status = 503
+        response.headers["Retry-After"] = "10"
+        return response
     except PaymentUnavailable:
         response = render_to_response(
             "album_store:templates/checkout/unavailable.pt", {"album": album}, request
@@ -63,6 +68,27 @@ def buy_album(context, request):
         return response
     remember_purchase(request, purchase)
     return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
+
+
+def already_bought(request, album, purchase):
+    """A second checkout of an album its buyer has paid for, or is paying for: nothing is charged.
+    Its buyer's browser or account is shown that purchase; anyone else (a stranger who typed the
+    buyer's email) learns nothing about it beyond this neutral answer."""
+    if may_view_purchase(request, purchase):
+        if purchase.status == "paid" and request.user is not None and purchase.user_id == request.user.id:
+            raise HTTPConflict(
+                f"{album.title} is already in your library, so nothing was charged. "
+                "You can download it again from your library at any time."
+            )
+        return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
+    raise HTTPConflict(ALREADY_BOUGHT.format(title=album.title))
+
+
+#: What anyone but a purchase's own buyer is told when its email already has the album.
+ALREADY_BOUGHT = (
+    "Nothing was charged: {title} has already been bought, or is being paid for, with this email address. "
+    "The receipt and the download link go to that address. To give the album to someone, use their address."
+)
 
 
 @view_config(route_name="album_buy", request_method="GET")
@@ -75,6 +101,10 @@ def buy_album_get(context, request):
 def receipt(context, request):
     purchase = context
     return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase)}
+
+
+#: How often a pending receipt reloads itself while the payment is being confirmed.
+PENDING_REFRESH_SECONDS = 10
 
 
 def download_url(request, purchase):

@@ -18,17 +18,19 @@ import re
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
-from ..security import remember_purchase
+from ..security import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..forms import EMAIL
-from ..services.purchases import AlreadyOwned, CheckoutTokenReused, IPurchaseService, PaymentIncomplete, new_attempt_id
+from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete, StillPending,
+                                  new_attempt_id)
+from .checkout import ALREADY_BOUGHT
 from ..settings import PAYMENT_INTENTS
 
 ATTEMPT = re.compile(r"^att_[A-Za-z0-9_-]{16,60}$")
 
 UNAVAILABLE = (
     "We could not reach our card processor, so we cannot confirm your payment yet. You will not be charged "
-    "twice: if it went through, we record it automatically. Please try again in a minute."
+    "again for this album: if it went through, we record it automatically and email your receipt."
 )
 
 
@@ -86,13 +88,24 @@ def start_payment(context, request):
         )
     except CardDeclined as declined:
         return _failed(request, declined)
-    except AlreadyOwned:
-        return _answer(request, 409, status="owned", library_url=request.route_url("library"),
-                       error=f"{album.title} is already in your library, so nothing was charged.")
+    except AlreadyBought as bought:
+        holder = bought.purchase
+        if not may_view_purchase(request, holder):
+            return _answer(request, 409, status="conflict", error=ALREADY_BOUGHT.format(title=album.title))
+        if holder.status == "paid" and request.user is not None and holder.user_id == request.user.id:
+            return _answer(request, 409, status="owned", library_url=request.route_url("library"),
+                           error=f"{album.title} is already in your library, so nothing was charged.")
+        return _answer(request, 409, status=holder.status, receipt_url=request.route_url("purchase", id=holder.id),
+                       error=f"You already have a purchase of {album.title}, so nothing more was charged.")
     except CheckoutTokenReused:
         return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
                        error="This payment form was already used for another purchase, so nothing more was charged. "
                              "Please try again.")
+    except StillPending as pending:
+        remember_purchase(request, pending.purchase)
+        request.response.headers["Retry-After"] = "10"
+        return _answer(request, 503, status="pending", error=UNAVAILABLE,
+                       receipt_url=request.route_url("purchase", id=pending.purchase.id))
     except PaymentUnavailable:
         request.response.headers["Retry-After"] = "60"
         return _answer(request, 503, status="pending", error=UNAVAILABLE)

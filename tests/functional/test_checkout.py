@@ -42,7 +42,7 @@ def test_paying_charges_the_database_price_and_shows_the_receipt(shop, flow, dbs
     assert charge.receipt_email == "ana@example.com"
     assert charge.metadata["purchase_id"] == str(purchase.id)
     assert charge.metadata["purchase_ref"] == purchase.reference
-    assert charge.metadata["album_slug"] == "blue-skies"
+    assert charge.metadata["album_id"] == str(album.id)
     assert "Blue Skies" in charge.description
     if flow == "payment_intents":
         intent = stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
@@ -183,10 +183,14 @@ def test_stripe_unreachable_is_a_503_and_the_purchase_waits_for_reconcile(make_a
                           "store.payment_flow": flow})
     payment = offline.pay("offline")
     assert (payment.outcome, payment.status) == ("unavailable", 503)
-    assert "could not" in payment.message and "not be charged twice" in payment.message
-    assert payment.response.headers["Retry-After"] == "60"
+    assert "could not" in payment.message and "not be charged again" in payment.message
+    assert payment.response.headers["Retry-After"] == "10"
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending" and purchase.stripe_charge_id is None
+    # The buyer's browser may open the pending receipt, which keeps reloading itself until settled.
+    receipt = offline.get(f"/purchases/{purchase.id}")
+    assert "Being confirmed" in receipt.text and "not be charged again" in receipt.text
+    assert receipt.html.find("meta", attrs={"http-equiv": "refresh"})["content"] == f"10; url=/purchases/{purchase.id}"
 
 
 @real_stripe_only
@@ -208,7 +212,10 @@ def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
 
+    # Stripe's search can lag for up to an hour: finding nothing for a young purchase proves nothing.
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+    assert purchases(dbsession)[0].status == "pending"
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0", "--search-lag-minutes", "0"]) == 0
     [purchase] = purchases(dbsession)
     assert purchase.status == "failed" and purchase.stripe_charge_id is None
 
@@ -221,7 +228,7 @@ def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(make_app
     no_retries = make_app(**{"stripe.max_network_retries": "0"})
     faults.inject(count=1, status=500, when="after")  # the charge is made; its answer is lost
     page = no_retries.buy("lost-answer", status=503)
-    assert "not be charged twice" in page.text
+    assert "not be charged again" in page.text
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
 
@@ -297,7 +304,7 @@ def test_the_database_failing_after_the_charge_loses_nothing(make_app, flow, dbs
         payment = store.pay("db-down")
     finally:
         event.remove(engine, "before_cursor_execute", database_down)
-    assert payment.status == 503 and "not be charged twice" in payment.message
+    assert payment.status == 503 and "not be charged again" in payment.message
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
     found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
@@ -327,22 +334,23 @@ def test_stripe_errors_leave_the_purchase_pending_behind_a_503(shop, flow, dbses
 
 
 @standin_only
-def test_an_idempotency_mismatch_is_logged_as_a_bug_and_reconcile_still_settles(make_app, testapp, dbsession, faults, caplog, ini_file, new_card_token):
+def test_a_retry_after_a_rename_sends_the_same_charge_and_shows_the_receipt(make_app, testapp, dbsession, faults, caplog, new_card_token, stripe_client):
     """The answer to a charge is lost; the owner renames the album; the buyer posts the same checkout
-    again. The retried charge differs from the first, Stripe refuses the key: never a second charge."""
-    from album_store.cli import main as cli
-
+    again. The retry sends exactly the first request (the purchase's own description), so Stripe
+    replays the first charge: the buyer sees the receipt, and there is one charge."""
     album = make_album(dbsession, slug="renamed", title="Old Title", price_cents=1400)
     token = new_card_token()
     faults.inject(count=1, status=500, when="after")
     make_app(**{"stripe.max_network_retries": "0"}).buy("renamed", token=token, status=503)
     album.title = "New Title"
     dbsession.commit()
-    testapp.buy("renamed", token=token, status=503)
-    assert "BUG: idempotency key" in caplog.text
-    assert [p.status for p in purchases(dbsession)] == ["pending"]
-    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
-    assert [p.status for p in purchases(dbsession)] == ["paid"]
+    page = testapp.buy("renamed", token=token, status=303)
+    assert "idempotency" not in caplog.text
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid" and page.location.endswith(f"/purchases/{purchase.id}")
+    found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+    assert [c.id for c in found] == [purchase.stripe_charge_id]
+    assert found[0].description == "Old Title by Test Artist"
 
 
 def test_each_state_change_is_one_log_line_without_card_data_or_secrets(shop, flow, dbsession, caplog, app_settings):

@@ -71,7 +71,7 @@ def test_one_purchase_one_mail_and_none_for_a_declined_card(testapp, dbsession, 
     token = new_card_token()
     testapp.buy("once", token=token, status=303)
     testapp.buy("once", token=token, status=303)  # the same checkout posted twice
-    testapp.buy("once", token="tok_chargeDeclined", status=402)
+    testapp.buy("once", token="tok_chargeDeclined", email="someone-else@example.com", status=402)
     assert len(outbox) == 1
 
 

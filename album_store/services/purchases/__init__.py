@@ -1,0 +1,175 @@
+"""Buying an album: what the views, the webhook and ``album-store reconcile`` ask of purchases.
+
+A purchase is committed as ``pending`` before Stripe is asked anything, so a payment can never
+exist without a record of it. The parts, each in its own module:
+
+- :mod:`.attempts` records a checkout attempt (once per Checkout token or attempt id, and at most
+  one open purchase per buyer and album, which the database enforces);
+- :mod:`.checkout` charges a Checkout token (the ``checkout_js`` flow);
+- :mod:`.intents` runs a PaymentIntent that the buyer's browser confirms (``payment_intents``);
+- :mod:`.settlement` is the only code that changes a purchase's status, by its transition table;
+- :mod:`.reconcile` settles from Stripe's side what was left pending (and repairs what was given up
+  too early);
+- :mod:`.stripe_events` acts on Stripe's webhooks;
+- :mod:`.refunds` is the owner's refund; :mod:`.library` what a buyer owns.
+
+:class:`PurchaseService` puts them together behind :class:`IPurchaseService`.
+"""
+from datetime import timedelta
+
+from zope.interface import Interface, implementer
+
+from ...models import PurchaseStatus
+from ..audit import IAuditLog
+from ..mail import IMailService
+from ..payments import CardDeclined, IPaymentService, PaymentUnavailable
+from .attempts import Attempts, BuyerHasOne, CheckoutTokenReused, new_attempt_id
+from .checkout import CheckoutCharges, StillPending
+from .intents import PaymentIncomplete, PaymentIntentFlow
+from .library import Library
+from .reconcile import Reconciler
+from .refunds import NotRefundable, Refunds
+from .settlement import TRANSITIONS, Settlement, log_state
+from .stripe_events import HANDLED_EVENTS, StripeEvents
+
+__all__ = [
+    "AlreadyBought", "CheckoutTokenReused", "HANDLED_EVENTS", "IPurchaseService", "NotRefundable", "PaymentIncomplete",
+    "PurchaseService", "StillPending", "TRANSITIONS", "log_state", "new_attempt_id",
+]
+
+
+class AlreadyBought(Exception):
+    """The buyer (their account, or their email for a guest) already has this album, paid or being
+    confirmed: nothing was charged. ``purchase`` is that purchase; who may be shown it is the view's
+    question (only its buyer's browser or account)."""
+
+    def __init__(self, purchase):
+        super().__init__(purchase.id)
+        self.purchase = purchase
+
+
+class IPurchaseService(Interface):
+    def charge_for_album(album, *, token, email, user=None):
+        """Buy ``album`` with a Checkout token; return the paid purchase.
+
+        Posting the same token again (a double click, a retry) finds the same purchase and never
+        charges twice. Raises :class:`CardDeclined` (purchase failed), :class:`StillPending` (the
+        purchase, pending), :class:`CheckoutTokenReused` or :class:`AlreadyBought`.
+        """
+
+    def start_payment_intent(album, *, email, attempt_id, user=None):
+        """Begin (or resume) the payment_intents checkout ``attempt_id`` for ``album``.
+
+        Returns ``(purchase, intent)``: the pending purchase and the PaymentIntent its buyer's browser
+        confirms (its ``client_secret``), or ``(purchase, None)`` once it is paid. Raises
+        :class:`CardDeclined` (the attempt failed: a new one is needed), :class:`StillPending`,
+        :class:`CheckoutTokenReused` or :class:`AlreadyBought`.
+        """
+
+    def confirm_payment_intent(purchase):
+        """After the browser confirmed: settle ``purchase`` by what its PaymentIntent says at Stripe.
+
+        Returns it paid, or raises :class:`CardDeclined` (failed; its PaymentIntent canceled),
+        :class:`PaymentIncomplete` or :class:`StillPending`.
+        """
+
+    def owned_purchase(user, album):
+        """``user``'s paid purchase of ``album``, or None."""
+
+    def library(user):
+        """``user``'s paid purchases, newest first."""
+
+    def refund_purchase(purchase, *, actor):
+        """Refund a paid purchase in full through Stripe and mark it refunded (its download ends).
+
+        Idempotent: the refund carries the key ``purchase:{reference}:refund``. Recorded in the
+        audit trail as done by ``actor``. Raises :class:`NotRefundable`, ``RefundRefused`` or
+        ``PaymentUnavailable`` (nothing changed: try again).
+        """
+
+    def reconcile_pending(*, min_age, search_lag):
+        """Settle what was left pending (and repair what was given up too early); return their ids."""
+
+    def handle_stripe_event(event):
+        """Act on a verified Stripe event once; return what was done (for the log and the reply)."""
+
+
+@implementer(IPurchaseService)
+class PurchaseService:
+    def __init__(self, dbsession, transaction_manager, payments, mail=None, audit=None):
+        self.settlement = Settlement(dbsession, transaction_manager, payments, mail)
+        self.attempts = Attempts(dbsession, self.settlement)
+        self.checkout = CheckoutCharges(self.settlement, payments)
+        self.intents = PaymentIntentFlow(self.settlement, payments)
+        self.reconciler = Reconciler(dbsession, self.settlement, payments, self.intents)
+        self.events = StripeEvents(dbsession, self.settlement, payments, self.intents)
+        self.refunds = Refunds(self.settlement, payments, audit)
+        self._library = Library(dbsession)
+
+    def charge_for_album(self, album, *, token, email, user=None):
+        return self.checkout.go_on(self._record(album, email=email, user=user, token=token))
+
+    def start_payment_intent(self, album, *, email, attempt_id, user=None):
+        return self.intents.go_on(self._record(album, email=email, user=user, attempt_id=attempt_id))
+
+    def confirm_payment_intent(self, purchase):
+        return self.intents.confirm(purchase)
+
+    def _record(self, album, **attempt):
+        """This attempt's purchase; never a second open one of this album for the same buyer."""
+        user = attempt["user"]
+        if user is not None:
+            owned = self._library.owned_purchase(user, album)
+            if owned is not None:
+                raise AlreadyBought(owned)
+        for _ in range(3):
+            try:
+                return self.attempts.record(album, **attempt)
+            except BuyerHasOne as taken:
+                holder = taken.purchase
+                self._let_settle(holder)
+                if holder.status in (PurchaseStatus.PENDING, PurchaseStatus.PAID):
+                    raise AlreadyBought(holder)
+                # It failed, or was refunded, just now: its buyer may buy again.
+        raise AlreadyBought(holder)
+
+    def _let_settle(self, holder):
+        """Before a second checkout is turned away for a pending one: settle the first if Stripe has
+        its answer. A Checkout token's charge is sent again with its own token and idempotency key
+        (Stripe replays the charge if it was made; never a new token's), a PaymentIntent is looked at
+        (and canceled, if nobody has started to pay it)."""
+        if holder.status != PurchaseStatus.PENDING:
+            return
+        try:
+            if holder.uses_payment_intent:
+                self.intents.give_way(holder)
+            else:
+                self.checkout.charge(holder)
+        except (CardDeclined, PaymentUnavailable):
+            pass  # declined: it failed, and the key is free; unavailable: it is still pending
+
+    def owned_purchase(self, user, album):
+        return self._library.owned_purchase(user, album)
+
+    def library(self, user):
+        return self._library.purchases(user)
+
+    def refund_purchase(self, purchase, *, actor):
+        return self.refunds.refund(purchase, actor=actor)
+
+    def reconcile_pending(self, *, min_age=timedelta(minutes=10), search_lag=timedelta(hours=1)):
+        return self.reconciler.run(min_age=min_age, search_lag=search_lag)
+
+    def handle_stripe_event(self, event):
+        return self.events.handle(event)
+
+
+def purchase_service_factory(context, request):
+    return PurchaseService(
+        request.dbsession, request.tm, request.find_service(IPaymentService), request.find_service(IMailService),
+        request.find_service(IAuditLog),
+    )
+
+
+def includeme(config):
+    config.register_service_factory(purchase_service_factory, IPurchaseService)

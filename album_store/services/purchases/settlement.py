@@ -1,0 +1,239 @@
+"""Settlement: the only code that changes ``purchase.status``.
+
+Every change is one of :data:`TRANSITIONS`, written as a conditional update
+(``UPDATE purchases SET status = :to … WHERE id = :id AND status = :from``), so two processes that
+both think they know a purchase's state cannot overwrite each other: the loser's update matches no
+row, it re-reads the purchase and decides again from what is there now. What decides is always what
+Stripe says of the payment (a :class:`~album_store.services.payments.Charge` fetched from Stripe,
+never an event's body), read whole: a charge refunded in Stripe's dashboard before the store heard
+of it settles as ``refunded``, never as ``paid``.
+
+While a purchase is pending or paid it holds its ``buyer_album_key`` (album and email), which is
+unique: the database refuses a second open purchase of one album by one buyer. Should money arrive
+for a second one anyway (a purchase failed on a lagging search succeeds after all while the buyer
+has bought again), it is recorded paid without the key — a duplicate — and refunded at once
+(:meth:`Settlement.refund_duplicate`; reconcile retries it if Stripe cannot be reached).
+
+Each change is committed at once (the buyer's answer, a webhook's reply and reconcile's progress
+depend on it being durable) and logged as one ``purchase_state`` line.
+"""
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ...models import Purchase, PurchaseStatus, buyer_album_key
+from ...models.meta import utcnow
+from ..payments import Charge, PaymentUnavailable, RefundRefused
+
+log = logging.getLogger("album_store.services.purchases")
+
+PENDING, PAID, FAILED, REFUNDED = PurchaseStatus.PENDING, PurchaseStatus.PAID, PurchaseStatus.FAILED, PurchaseStatus.REFUNDED
+
+#: Every status change a purchase may make, and when. Nothing else changes ``purchase.status``.
+TRANSITIONS = {
+    (PENDING, PAID): "Stripe says the charge (or the PaymentIntent) succeeded",
+    (PENDING, FAILED): "Stripe refused the card, or has had no payment for it for longer than its search can lag; "
+                       "a PaymentIntent only once it is canceled, so it can never take money later",
+    (PENDING, REFUNDED): "Stripe says it succeeded and was refunded in full before the store heard it succeeded",
+    (PAID, REFUNDED): "the money went back in full (the owner's refund, Stripe's dashboard, a duplicate)",
+    (FAILED, PAID): "Stripe says it succeeded after all (a search that lagged, a late event)",
+    (FAILED, REFUNDED): "it succeeded after all, and was refunded in full meanwhile",
+}
+
+
+class RecordingFailed(PaymentUnavailable):
+    """Stripe's answer is known but could not be written; the purchase stays as it was, for reconcile
+    or the webhook to settle from Stripe's side (the buyer gets a 503, never a 500)."""
+
+
+class InvalidTransition(Exception):
+    """A status change that is not in :data:`TRANSITIONS`: a bug."""
+
+
+def decide(status, amount_cents, charge):
+    """What a purchase in ``status`` becomes when Stripe says ``charge`` (None: stays as it is).
+
+    A pure function of the two sides, so the table is easy to check: a succeeded charge makes
+    pending and failed purchases paid (or refunded, if it was refunded in full), a failed charge
+    fails a pending purchase, and a refund reaches a paid one.
+    """
+    if charge.succeeded:
+        if charge.amount_refunded_cents >= amount_cents:
+            return None if status == REFUNDED else REFUNDED
+        if status in (PENDING, FAILED):
+            return PAID
+        return None
+    if charge.status == "failed" and status == PENDING:
+        return FAILED
+    return None
+
+
+class Settlement:
+    def __init__(self, dbsession, transaction_manager, payments, mail=None):
+        self.db = dbsession
+        self.tm = transaction_manager
+        self.payments = payments
+        self.mail = mail  # IMailService: the receipt goes out when a purchase becomes paid
+
+    # --- transactions ----------------------------------------------------------------------------
+    def commit(self):
+        """End this transaction so what it wrote is durable now, and begin the next one."""
+        self.tm.commit()
+        self.tm.begin()
+
+    def start_over(self):
+        """After a failed flush or commit: drop the failed transaction, begin a clean one."""
+        self.tm.abort()
+        self.db.rollback()
+        self.tm.begin()
+
+    # --- what Stripe says ------------------------------------------------------------------------
+    def settle_by_charge(self, purchase, charge, *, payment_intent_id=None):
+        """Bring ``purchase`` in line with ``charge`` as Stripe has it now; return its status after.
+
+        Safe to call again and from any process: a charge already recorded changes nothing, and a
+        concurrent change is re-read before deciding again. A partial refund is recorded on a paid
+        purchase; a full one makes it refunded.
+        """
+        for _ in range(4):
+            target = decide(purchase.status, purchase.amount_cents, charge)
+            refund_changed = (
+                purchase.status == PAID and target is None and charge.succeeded
+                and purchase.amount_refunded_cents != min(charge.amount_refunded_cents, purchase.amount_cents)
+            )
+            if target is None and not refund_changed:
+                return purchase.status
+            if target == FAILED:
+                if self.fail(purchase, code="charge_failed", message="The payment did not go through; nothing was charged.",
+                             charge_id=charge.id):
+                    return purchase.status
+                continue
+            if self._record_payment(purchase, target or PAID, charge, payment_intent_id):
+                return purchase.status
+        raise RecordingFailed(f"purchase {purchase.id} kept changing while it was settled")
+
+    def settle_by_intent(self, purchase, intent):
+        """A PaymentIntent that succeeded: settle by its charge (its refunds included)."""
+        charge = intent.charge or Charge(
+            id=None, amount_cents=intent.amount_cents, currency=intent.currency, status="succeeded",
+            card_brand=None, card_last4=None, amount_refunded_cents=0, metadata=intent.metadata,
+            payment_intent_id=intent.id,
+        )
+        return self.settle_by_charge(purchase, charge, payment_intent_id=intent.id)
+
+    def fail(self, purchase, *, code, message, charge_id=None):
+        """pending → failed (nothing was taken); False if the purchase is no longer pending."""
+        values = {
+            "failure_code": (code or "card_declined")[:64],
+            "failure_message": (message or "")[:500],
+            "buyer_album_key": None,
+        }
+        return self._move(purchase, FAILED, values, charge_id=charge_id, code=code)
+
+    def _record_payment(self, purchase, target, charge, payment_intent_id):
+        if (charge.amount_cents, charge.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+            # Never expected: the payment is made from the purchase's own amount. Keep the record true.
+            log.error("purchase %s: charge %s is %s %s but the purchase is %s %s", purchase.id, charge.id,
+                      charge.amount_cents, charge.currency, purchase.amount_cents, purchase.currency)
+        values = {
+            "amount_refunded_cents": min(charge.amount_refunded_cents, purchase.amount_cents),
+            "failure_code": None,
+            "failure_message": None,
+        }
+        if purchase.status in (PENDING, FAILED):
+            values.update(paid_at=purchase.paid_at or utcnow(), card_brand=charge.card_brand, card_last4=charge.card_last4)
+            if charge.id:
+                values["stripe_charge_id"] = charge.id
+            if payment_intent_id:
+                values["stripe_payment_intent_id"] = payment_intent_id
+        if target == REFUNDED:
+            values.update(refunded_at=utcnow(), buyer_album_key=None)
+        elif purchase.status == FAILED:
+            # Money came for a purchase given up on: it takes its buyer's place again, unless the
+            # buyer has bought the album since — then it is a duplicate, refunded below.
+            values["buyer_album_key"] = buyer_album_key(purchase.album_id, purchase.email)
+        try:
+            moved = self._move(purchase, target, values, charge_id=charge.id)
+        except _KeyTaken:
+            values["buyer_album_key"] = None
+            moved = self._move(purchase, target, values, charge_id=charge.id, duplicate=True)
+            if moved:
+                self.refund_duplicate(purchase)
+        return moved
+
+    def refund_duplicate(self, purchase):
+        """A second paid purchase of one album by one buyer: give the money back, and say so."""
+        log.error("purchase_duplicate purchase_id=%s album_id=%s: the buyer already has this album; refunding it",
+                  purchase.id, purchase.album_id)
+        try:
+            charge = self.payments.refund(purchase.stripe_charge_id, payment_intent_id=purchase.stripe_payment_intent_id,
+                                          idempotency_key=purchase.refund_idempotency_key)
+        except (PaymentUnavailable, RefundRefused) as error:
+            log.error("purchase %s: the duplicate's refund failed (%s); reconcile tries again", purchase.id, error)
+            return
+        self.settle_by_charge(purchase, charge)
+
+    # --- the one write -----------------------------------------------------------------------------
+    def _move(self, purchase, target, values, *, charge_id=None, duplicate=False, **logged):
+        """``purchase.status`` → ``target`` (or, for the same status, just ``values``), if and only if
+        nobody changed its status since it was read. Commits; returns whether it happened."""
+        previous = purchase.status
+        if target != previous and (previous, target) not in TRANSITIONS:
+            raise InvalidTransition(f"purchase {purchase.id}: {previous} → {target}")
+        purchase_id = purchase.id
+        statement = (
+            update(Purchase)
+            .where(Purchase.id == purchase_id, Purchase.status == previous)
+            .values(status=target, **values)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            with self.db.begin_nested():
+                matched = self.db.execute(statement).rowcount
+            self.db.refresh(purchase)
+        except IntegrityError as error:
+            if "buyer_album_key" not in str(error):
+                raise
+            raise _KeyTaken() from error
+        except SQLAlchemyError as error:
+            self.start_over()
+            log.error("purchase %s: recording %s → %s failed (%s); left for reconcile",
+                      purchase_id, previous, target, type(error).__name__)
+            raise RecordingFailed("The payment could not be recorded yet.") from error
+        if matched != 1:
+            log.info("purchase %s: was %s, is %s now; deciding again", purchase_id, previous, purchase.status)
+            return False
+        if target == PAID and previous != PAID and not duplicate and self.mail is not None:
+            self.mail.queue_receipt(purchase)  # sent by the commit below, once it has succeeded
+        amount, currency = purchase.amount_cents, purchase.currency
+        try:
+            self.commit()
+        except SQLAlchemyError as error:
+            self.start_over()
+            log.error("purchase %s: recording %s → %s failed (%s); left for reconcile",
+                      purchase_id, previous, target, type(error).__name__)
+            raise RecordingFailed("The payment could not be recorded yet.") from error
+        if target != previous:
+            if duplicate:
+                logged["duplicate"] = "yes"
+            log_state(purchase_id, previous, target, charge_id=charge_id, amount_cents=amount, currency=currency, **logged)
+        return True
+
+
+class _KeyTaken(Exception):
+    """The buyer already has another open purchase of this album."""
+
+
+def log_state(purchase_id, previous, new, *, charge_id=None, amount_cents=None, currency=None, **extra):
+    """One line per purchase state change: ids and amounts only, never card data or secrets."""
+    fields = {
+        "purchase_id": purchase_id,
+        "from": previous or "-",
+        "to": new,
+        "charge_id": charge_id or "-",
+        "amount_cents": amount_cents,
+        "currency": currency,
+        **{key: value for key, value in extra.items() if value is not None},
+    }
+    log.info("purchase_state %s", " ".join(f"{key}={value}" for key, value in fields.items()))

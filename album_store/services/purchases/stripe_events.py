@@ -1,0 +1,128 @@
+"""Stripe's events (``POST /stripe/webhook``, verified by the view): each acted on once.
+
+An event only says *that* something happened: the charge or PaymentIntent is fetched again from
+Stripe and the purchase settled by what it says now (:mod:`.settlement`), so events that arrive
+late, twice or out of order all end in the same state. ``charge.succeeded`` and
+``charge.refunded`` both mean "look at this charge": a refund made in Stripe's dashboard while the
+purchase was still pending settles it as refunded; a charge that succeeded for a purchase marked
+failed repairs it. Events about charges this store did not make are ignored.
+"""
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ...models import Purchase, PurchaseStatus, WebhookEvent
+from ...models.meta import utcnow
+
+log = logging.getLogger("album_store.services.purchases")
+
+#: The events the store acts on (Stripe's dashboard: add these to the webhook endpoint).
+CHARGE_EVENTS = ("charge.succeeded", "charge.refunded", "charge.failed")
+DISPUTE_EVENTS = ("charge.dispute.created",)
+PAYMENT_INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
+HANDLED_EVENTS = CHARGE_EVENTS + DISPUTE_EVENTS + PAYMENT_INTENT_EVENTS
+
+
+class StripeEvents:
+    def __init__(self, dbsession, settlement, payments, intents):
+        self.db = dbsession
+        self.settlement = settlement
+        self.payments = payments
+        self.intents = intents
+
+    def handle(self, event):
+        """Act on a verified event, once; return what was done (for the log and the reply).
+        Raises ``PaymentUnavailable`` when Stripe cannot be asked: nothing is kept, Stripe retries."""
+        if self.db.get(WebhookEvent, event.id) is not None:
+            return "duplicate"
+        record = WebhookEvent(id=event.id, type=event.type, outcome="received")
+        self.db.add(record)
+        try:
+            self.db.flush()
+        except IntegrityError:  # the same event delivered twice at once: the other one handles it
+            self.settlement.start_over()
+            return "duplicate"
+        outcome, purchase_id = "ignored", None
+        if event.type in CHARGE_EVENTS + DISPUTE_EVENTS and event.charge_id:
+            charge = self.payments.retrieve_charge(event.charge_id)
+            purchase = self._purchase_for_charge(charge) if charge is not None else None
+            outcome = "not ours"
+            if purchase is not None:
+                purchase_id = purchase.id
+                if event.type in DISPUTE_EVENTS:
+                    outcome = self._flag_dispute(purchase, charge)
+                elif purchase.uses_payment_intent and not charge.succeeded:
+                    # One failed try of a PaymentIntent: the PaymentIntent decides, once it is canceled.
+                    outcome = "left to its PaymentIntent"
+                else:
+                    before = purchase.status
+                    outcome = _outcome(event.type, before, self.settlement.settle_by_charge(purchase, charge))
+        elif event.type in PAYMENT_INTENT_EVENTS and event.payment_intent_id:
+            intent = self.payments.retrieve_payment_intent(event.payment_intent_id)
+            purchase = self._purchase_for_intent(intent) if intent is not None else None
+            outcome = "not ours"
+            if purchase is not None:
+                purchase_id = purchase.id
+                outcome = self._on_payment_intent(purchase, intent)
+        # Kept in the transaction open now (a settlement commits the one before).
+        record.outcome = outcome
+        record.purchase_id = purchase_id
+        log.info("stripe_event id=%s type=%s outcome=%s purchase_id=%s", event.id, event.type, outcome, purchase_id or "-")
+        return outcome
+
+    def _on_payment_intent(self, purchase, intent):
+        """``payment_intent.succeeded`` / ``.payment_failed``: the buyer may have closed the tab."""
+        before = purchase.status
+        if intent.succeeded:
+            return _outcome("payment_intent", before, self.settlement.settle_by_intent(purchase, intent))
+        if purchase.status != PurchaseStatus.PENDING:
+            return "already settled"
+        return self.intents.settle(purchase, intent, abandoned=False) or "still open"
+
+    def _purchase_for_charge(self, charge):
+        reference = charge.metadata.get("purchase_ref")
+        if reference:
+            purchase = self.db.scalars(select(Purchase).where(Purchase.reference == reference)).one_or_none()
+        elif charge.payment_intent_id:  # a PaymentIntent's charge: Stripe copies its metadata, but be sure
+            purchase = self.db.scalars(
+                select(Purchase).where(Purchase.stripe_payment_intent_id == charge.payment_intent_id)
+            ).one_or_none()
+        else:
+            return None
+        if purchase is None or (purchase.stripe_charge_id not in (None, charge.id)):
+            return None
+        if (charge.amount_cents, charge.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+            log.error("charge %s does not match purchase %s's amount; ignored", charge.id, purchase.id)
+            return None
+        return purchase
+
+    def _purchase_for_intent(self, intent):
+        reference = intent.metadata.get("purchase_ref")
+        query = select(Purchase).where(
+            Purchase.reference == reference if reference else Purchase.stripe_payment_intent_id == intent.id
+        )
+        purchase = self.db.scalars(query).one_or_none()
+        if purchase is None or not purchase.uses_payment_intent:
+            return None
+        if purchase.stripe_payment_intent_id not in (None, intent.id):
+            return None
+        if (intent.amount_cents, intent.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+            log.error("PaymentIntent %s does not match purchase %s's amount; ignored", intent.id, purchase.id)
+            return None
+        return purchase
+
+    def _flag_dispute(self, purchase, charge):
+        """Not a status change: the owner answers the dispute in Stripe's dashboard."""
+        if purchase.disputed_at is None:
+            purchase.disputed_at = utcnow()
+            log.warning("purchase_disputed purchase_id=%s charge_id=%s amount_cents=%s", purchase.id, charge.id, purchase.amount_cents)
+        return "flagged"
+
+
+def _outcome(event_type, before, after):
+    if event_type == "charge.refunded" and after in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+        return "refunded" if after == PurchaseStatus.REFUNDED else "partially refunded"
+    if before == after:
+        return "already settled"
+    return {"paid": "settled", "refunded": "refunded", "failed": "failed"}.get(after, after)
