@@ -15,6 +15,7 @@ from .models import PurchaseStatus
 from .money import InvalidAmount, format_amount_input, parse_money
 from .services.accounts import MAX_PASSWORD_LENGTH, password_problems
 from .services.catalog import ALBUM_STATUSES
+from .stripe_amounts import check_chargeable
 
 # No control characters either: PostgreSQL refuses a NUL in text, and they belong in no address.
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
@@ -69,7 +70,9 @@ class ResetPasswordForm(Form):
 
 
 # --- the store owner's forms -------------------------------------------------------------------
-#: Currencies the owner may price an album in (Stripe takes them all); the store's own is added.
+#: Currencies the owner may price an album in (Stripe takes them all, and each has a row in
+#: ``stripe_amounts.MINIMUM_CHARGE``); the store's own is added, and refused at the price when Stripe
+#: publishes no minimum for it.
 CURRENCIES = ("usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "pln", "czk", "jpy")
 DURATION = re.compile(r"(?:(?P<h>[0-9]{1,2}):(?P<m2>[0-5][0-9])|(?P<m>[0-9]{1,3})):(?P<s>[0-5][0-9])")
 NO_CONTROL = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message="Remove the control characters.")
@@ -121,8 +124,11 @@ class AlbumForm(Form):
 
     def validate_price(self, field):
         try:
-            self.price_cents = parse_money(field.data, self.currency.data or "usd")
+            currency = self.currency.data or "usd"
+            self.price_cents = parse_money(field.data, currency)
+            check_chargeable(self.price_cents, currency)  # Stripe's unit and minimum charge
         except InvalidAmount as error:
+            self.price_cents = None
             raise ValidationError(str(error))
 
 

@@ -13,6 +13,8 @@ from urllib.parse import quote
 import stripe
 from zope.interface import Attribute, Interface, implementer
 
+from ..stripe_amounts import from_stripe_amount, to_stripe_amount
+
 log = logging.getLogger(__name__)
 
 
@@ -193,7 +195,7 @@ class StripePaymentService:
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
         params = {
-            "amount": amount_cents,
+            "amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's (ISK ×100)
             "currency": currency,
             "source": source,
             "description": description,
@@ -249,7 +251,7 @@ class StripePaymentService:
     # --- PaymentIntents (the payment_intents flow) -------------------------------------------------
     def create_payment_intent(self, *, amount_cents, currency, description, receipt_email, metadata, idempotency_key):
         params = {
-            "amount": amount_cents,
+            "amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's (ISK ×100)
             "currency": currency,
             # Only what the card Element confirms; no redirect-based methods that need a return_url.
             "payment_method_types": ["card"],
@@ -386,12 +388,12 @@ def _to_charge(charge):
     metadata = charge.metadata.to_dict() if getattr(charge, "metadata", None) is not None else {}
     return Charge(
         id=charge.id,
-        amount_cents=charge.amount,
+        amount_cents=from_stripe_amount(charge.amount, charge.currency),
         currency=charge.currency,
         status=charge.status,
         card_brand=getattr(card, "brand", None) if card is not None else None,
         card_last4=getattr(card, "last4", None) if card is not None else None,
-        amount_refunded_cents=getattr(charge, "amount_refunded", 0) or 0,
+        amount_refunded_cents=from_stripe_amount(getattr(charge, "amount_refunded", 0) or 0, charge.currency),
         metadata=metadata,
         payment_intent_id=_id_of(getattr(charge, "payment_intent", None)),
     )
@@ -404,7 +406,7 @@ def _to_payment_intent(intent):
     return PaymentIntent(
         id=intent.id,
         status=intent.status,
-        amount_cents=intent.amount,
+        amount_cents=from_stripe_amount(intent.amount, intent.currency),
         currency=intent.currency,
         client_secret=getattr(intent, "client_secret", None),
         metadata=intent.metadata.to_dict() if getattr(intent, "metadata", None) is not None else {},
