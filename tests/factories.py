@@ -105,14 +105,18 @@ def make_owner(dbsession, email="owner@example.com", password=None):
 
 
 def make_purchase(dbsession, album, *, status="paid", amount_cents=None, refunded_cents=0, paid_at=None,
-                  created_at=None, email="buyer@example.com", currency=None, charge_id=None, commit=True):
-    """A purchase as the buy route (and a refund) would have left it, at a chosen time."""
+                  created_at=None, email=None, currency=None, charge_id=None, commit=True):
+    """A purchase as the buy route (and a refund) would have left it, at a chosen time.
+
+    Each gets its own buyer unless ``email`` says otherwise: the store keeps one open (pending or
+    paid) purchase per buyer and album."""
     import uuid
 
-    from album_store.models import Purchase
+    from album_store.models import Purchase, buyer_album_key
     from album_store.models.meta import utcnow
 
     created_at = created_at or paid_at or utcnow()
+    email = email or f"buyer-{uuid.uuid4().hex[:8]}@example.com"
     purchase = Purchase(
         album_id=album.id, email=email, amount_cents=album.price_cents if amount_cents is None else amount_cents,
         currency=currency or album.currency, status=status, created_at=created_at,
@@ -120,6 +124,8 @@ def make_purchase(dbsession, album, *, status="paid", amount_cents=None, refunde
         amount_refunded_cents=refunded_cents,
         stripe_charge_id=charge_id or (f"ch_test_{uuid.uuid4().hex[:16]}" if status in ("paid", "refunded") else None),
         refunded_at=created_at if status == "refunded" else None,
+        buyer_album_key=buyer_album_key(album.id, email) if status in ("pending", "paid") else None,
+        description=f"{album.title} by {album.artist}",
     )
     dbsession.add(purchase)
     if commit:

@@ -10,7 +10,7 @@ from ..forms import EMAIL
 from ..security import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.downloads import IDownloadService
-from ..services.purchases import AlreadyBought, CheckoutTokenReused, IPurchaseService, StillPending
+from ..services.purchases import AlreadyBought, CheckoutTokenReused, IPurchaseService, PriceNotChargeable, StillPending
 from ..settings import CHECKOUT_JS
 from .catalog import album_page
 
@@ -46,6 +46,8 @@ def buy_album(context, request):
         return response
     except AlreadyBought as bought:
         return already_bought(request, album, bought.purchase)
+    except PriceNotChargeable:
+        raise HTTPConflict(NOT_CHARGEABLE.format(title=album.title))
     except CheckoutTokenReused:
         raise HTTPConflict(
             "These card details were already used for another purchase, so nothing more was charged. "
@@ -83,6 +85,9 @@ def already_bought(request, album, purchase):
         return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
     raise HTTPConflict(ALREADY_BOUGHT.format(title=album.title))
 
+
+#: A price set before the owner's form checked it against Stripe's minimum (the owner sees it logged).
+NOT_CHARGEABLE = "{title} cannot be bought at the moment: its price is one our card processor cannot charge. Nothing was charged."
 
 #: What anyone but a purchase's own buyer is told when its email already has the album.
 ALREADY_BOUGHT = (

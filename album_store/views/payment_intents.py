@@ -21,9 +21,9 @@ from pyramid.view import view_config
 from ..security import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..forms import EMAIL
-from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete, StillPending,
-                                  new_attempt_id)
-from .checkout import ALREADY_BOUGHT
+from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete,
+                                  PriceNotChargeable, StillPending, new_attempt_id)
+from .checkout import ALREADY_BOUGHT, NOT_CHARGEABLE
 from ..settings import PAYMENT_INTENTS
 
 ATTEMPT = re.compile(r"^att_[A-Za-z0-9_-]{16,60}$")
@@ -97,6 +97,8 @@ def start_payment(context, request):
                            error=f"{album.title} is already in your library, so nothing was charged.")
         return _answer(request, 409, status=holder.status, receipt_url=request.route_url("purchase", id=holder.id),
                        error=f"You already have a purchase of {album.title}, so nothing more was charged.")
+    except PriceNotChargeable:
+        return _answer(request, 409, status="conflict", error=NOT_CHARGEABLE.format(title=album.title))
     except CheckoutTokenReused:
         return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
                        error="This payment form was already used for another purchase, so nothing more was charged. "

@@ -23,7 +23,7 @@ from ...models import PurchaseStatus
 from ..audit import IAuditLog
 from ..mail import IMailService
 from ..payments import CardDeclined, IPaymentService, PaymentUnavailable
-from .attempts import Attempts, BuyerHasOne, CheckoutTokenReused, new_attempt_id
+from .attempts import Attempts, BuyerHasOne, CheckoutTokenReused, PriceNotChargeable, new_attempt_id
 from .checkout import CheckoutCharges, StillPending
 from .intents import PaymentIncomplete, PaymentIntentFlow
 from .library import Library
@@ -34,6 +34,7 @@ from .stripe_events import HANDLED_EVENTS, StripeEvents
 
 __all__ = [
     "AlreadyBought", "CheckoutTokenReused", "HANDLED_EVENTS", "IPurchaseService", "NotRefundable", "PaymentIncomplete",
+    "PriceNotChargeable",
     "PurchaseService", "StillPending", "TRANSITIONS", "log_state", "new_attempt_id",
 ]
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ...models import Purchase, PurchaseStatus, User, buyer_album_key, normalize_email
+from ...stripe_amounts import StripeAmountError, check_chargeable
 from .settlement import log_state
 
 log = logging.getLogger("album_store.services.purchases")
@@ -20,6 +21,11 @@ log = logging.getLogger("album_store.services.purchases")
 
 class CheckoutTokenReused(Exception):
     """The Checkout token (or attempt id) already paid, or tried to pay, for a different purchase."""
+
+
+class PriceNotChargeable(Exception):
+    """Stripe cannot charge the album's price (under its minimum, or not a sum its currency allows):
+    nothing is recorded. ``str()`` says why, for the owner; it is a price set before the form checked it."""
 
 
 class BuyerHasOne(Exception):
@@ -68,6 +74,11 @@ class Attempts:
         return self.db.scalars(select(Purchase).where(Purchase.attempt_id == attempt_id)).one_or_none()
 
     def _insert(self, album, *, email, user, token, attempt_id):
+        try:
+            check_chargeable(album.price_cents, album.currency)
+        except StripeAmountError as error:
+            log.error("album %s cannot be sold at %s %s: %s", album.id, album.price_cents, album.currency, error)
+            raise PriceNotChargeable(str(error)) from error
         key = buyer_album_key(album.id, email)
         owner = user if user is not None else self._confirmed_account(email)
         purchase = Purchase(
