@@ -1,0 +1,107 @@
+"""Where the stand-in is as strict as Stripe: unknown parameters (from the pinned SDK's own types),
+search lag, concurrent requests with one idempotency key, charges left pending, webhook delivery
+delayed, duplicated, reordered or held."""
+import json
+
+import pytest
+import stripe
+
+from .conftest import PUBLISHABLE_KEY, SECRET_KEY, make_client
+from .test_standin import charge, http
+
+pytestmark = [pytest.mark.standin_only, pytest.mark.stripe]
+
+AUTH = {"Authorization": f"Bearer {SECRET_KEY}"}
+
+
+# ---------------------------------------------------------------- unknown parameters
+
+def _refused(call):
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        call()
+    error = refused.value
+    assert error.http_status == 400
+    assert error.error.type == "invalid_request_error"
+    assert error.user_message == f"Received unknown parameter: {error.param}"
+    return error.param
+
+
+def test_unknown_top_level_charge_parameter_is_refused(client):
+    assert _refused(lambda: charge(client, "tok_visa", colour="blue")) == "colour"
+    assert client.v1.charges.list().data == []  # nothing was charged
+
+
+def test_unknown_nested_parameter_is_named_by_its_bracketed_path(client):
+    shipping = {"name": "Ana", "address": {"line1": "1 Main St", "colour": "blue"}}
+    assert _refused(lambda: charge(client, "tok_visa", shipping=shipping)) == "shipping[address][colour]"
+
+
+def test_free_form_metadata_takes_any_key(client):
+    made = charge(client, "tok_visa", metadata={"anything_at_all": "x", "purchase_ref": "abc"})
+    assert made.metadata["anything_at_all"] == "x"
+
+
+def test_the_exact_stripe_shape_over_http(url):
+    status, _, body = http("POST", f"{url}/v1/charges", headers=AUTH,
+                           data={"amount": 999, "currency": "usd", "source": "tok_visa", "card[foo]": "1"})
+    assert status == 400
+    error = json.loads(body)["error"]
+    assert (error["type"], error["message"], error["param"]) == (
+        "invalid_request_error", "Received unknown parameter: card", "card")
+
+
+def test_payment_method_types_is_gone_in_the_pinned_api_version(client):
+    assert stripe.api_version == "2026-10-28.endive"
+    params = {"amount": 1299, "currency": "usd", "payment_method_types": ["card"]}
+    assert _refused(lambda: client.v1.payment_intents.create(params=params)) == "payment_method_types"
+    intent = client.v1.payment_intents.create(
+        params={"amount": 1299, "currency": "usd", "allowed_payment_method_types": ["card"]})
+    assert intent.payment_method_types == ["card"] and intent.status == "requires_payment_method"
+
+
+def test_unknown_parameters_on_search_retrieve_confirm_cancel_refund_and_tokens(client):
+    made = charge(client, "tok_visa")
+    assert _refused(lambda: client.v1.charges.search(params={"query": "amount>1", "sort": "x"})) == "sort"
+    assert _refused(lambda: client.v1.charges.retrieve(made.id, params={"colour": "x"})) == "colour"
+    assert _refused(lambda: client.v1.refunds.create(params={"charge": made.id, "colour": "x"})) == "colour"
+    assert _refused(lambda: client.v1.tokens.create(params={"card": {"number": "4242424242424242",
+                                                                       "exp_month": "12", "exp_year": "2034",
+                                                                       "colour": "x"}})) == "card[colour]"
+    intent = client.v1.payment_intents.create(params={"amount": 1299, "currency": "usd"})
+    assert _refused(lambda: client.v1.payment_intents.confirm(
+        intent.id, params={"payment_method": "pm_card_visa", "colour": "x"})) == "colour"
+    assert _refused(lambda: client.v1.payment_intents.cancel(intent.id, params={"colour": "x"})) == "colour"
+    assert _refused(lambda: client.v1.payment_intents.search(params={"query": "amount>1", "colour": "x"})) == "colour"
+
+
+def test_browser_only_names_only_with_the_publishable_key(url):
+    card = {"card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2034",
+            "card[cvc]": "123", "payment_user_agent": "test", "email": "buyer@example.com"}
+    status, _, body = http("POST", f"{url}/v1/tokens", data={**card, "key": PUBLISHABLE_KEY})
+    assert status == 200, body
+    # The same telemetry from a server (secret key) is not a parameter of POST /v1/tokens.
+    status, _, body = http("POST", f"{url}/v1/tokens", data=card, headers=AUTH)
+    assert status == 400 and json.loads(body)["error"]["param"] in ("payment_user_agent", "email")
+
+
+def test_client_secret_on_confirm_only_from_a_browser(client, url):
+    intent = client.v1.payment_intents.create(params={"amount": 1299, "currency": "usd"})
+    assert _refused(lambda: client.v1.payment_intents.confirm(
+        intent.id, params={"payment_method": "pm_card_visa", "client_secret": intent.client_secret})) \
+        == "client_secret"
+    browser = make_client(url, key=PUBLISHABLE_KEY, retries=0)
+    done = browser.v1.payment_intents.confirm(
+        intent.id, params={"payment_method": "pm_card_visa", "client_secret": intent.client_secret})
+    assert done.status == "succeeded"
+
+
+def test_known_parameters_come_from_the_sdks_types():
+    from stripe._request_options import RequestOptions
+    from stripe.params import ChargeCreateParams, PaymentIntentCreateParams
+
+    from stripe_standin import params
+
+    for cls in (ChargeCreateParams, PaymentIntentCreateParams):
+        assert params.known(cls.__name__) == set(cls.__annotations__) - set(RequestOptions.__annotations__)
+    assert "idempotency_key" not in params.known("ChargeCreateParams")
+    assert "payment_method_types" not in params.known("PaymentIntentCreateParams")
