@@ -252,7 +252,8 @@ class StripePaymentService:
             "amount": amount_cents,
             "currency": currency,
             # Only what the card Element confirms; no redirect-based methods that need a return_url.
-            "payment_method_types": ["card"],
+            # (API 2026-10-28.endive has no payment_method_types: it says allowed_payment_method_types.)
+            "allowed_payment_method_types": ["card"],
             "description": description,
             "metadata": {key: str(value) for key, value in metadata.items()},
         }
