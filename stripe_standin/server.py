@@ -29,7 +29,8 @@ from . import PINNED_LOCALSTRIPE, charges, checkout, params, payment_intents, st
 from .errors import StripeError
 from .faults import FaultError, Faults
 from .idempotency import (MAX_KEY_LENGTH, Entry, IdempotencyCache,
-                          fingerprint, key_too_long_error, mismatch_error,
+                          fingerprint, key_in_use_error, key_too_long_error,
+                          mismatch_error,
                           should_store)
 
 log = logging.getLogger("stripe_standin")
@@ -204,22 +205,26 @@ async def _v1(request, handler, state, request_id):
         cache = state.idempotency
         slot = (api_key, key)
         fp = await fingerprint(request)
-        async with cache.lock(slot):
-            entry = cache.get(slot)
-            if entry is not None:
-                if entry.fingerprint != fp:
-                    return mismatch_error(key).to_response(
-                        headers={"Idempotency-Key": key})
-                return web.Response(
-                    body=entry.body, status=entry.status,
-                    content_type=entry.content_type,
-                    headers={"Idempotent-Replayed": "true",
-                             "Original-Request": entry.request_id,
-                             "Idempotency-Key": key})
+        if cache.in_flight(slot):
+            # Stripe does not queue a second request with a key still in flight: it answers 409
+            # (the SDK retries a 409, and then gets the first request's answer replayed).
+            return key_in_use_error(key).to_response(
+                headers={"Idempotency-Key": key})
+        entry = cache.get(slot)
+        if entry is not None:
+            if entry.fingerprint != fp:
+                return mismatch_error(key).to_response(
+                    headers={"Idempotency-Key": key})
+            return web.Response(
+                body=entry.body, status=entry.status,
+                content_type=entry.content_type,
+                headers={"Idempotent-Replayed": "true",
+                         "Original-Request": entry.request_id,
+                         "Idempotency-Key": key})
+        with cache.executing(slot):
             response = await _call(request, handler)
             if fault is not None and fault.delay:
-                # The work is done; the answer is slow. Others with this key
-                # wait, as for a request still in flight.
+                # The work is done; the answer is slow. The key stays in flight meanwhile.
                 await asyncio.sleep(fault.delay)
                 delayed = True
             if isinstance(response, web.Response) and \

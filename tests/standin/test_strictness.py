@@ -105,3 +105,50 @@ def test_known_parameters_come_from_the_sdks_types():
         assert params.known(cls.__name__) == set(cls.__annotations__) - set(RequestOptions.__annotations__)
     assert "idempotency_key" not in params.known("ChargeCreateParams")
     assert "payment_method_types" not in params.known("PaymentIntentCreateParams")
+
+
+# ---------------------------------------------------------------- one idempotency key, two requests at once
+
+def _two_at_once(url, retries, delay=0.8):
+    """Two threads charge with one key; the first answers ``delay`` s late (a slow request)."""
+    import threading
+    import time
+
+    from stripe_standin.process import inject_fault
+
+    inject_fault(url, count=1, status=0, when="after", delay=delay)
+    outcomes = {}
+
+    def buy(name):
+        try:
+            outcomes[name] = charge(make_client(url, retries=retries), "tok_visa", key="double-click")
+        except stripe.StripeError as exc:
+            outcomes[name] = exc
+
+    first = threading.Thread(target=buy, args=("first",))
+    first.start()
+    time.sleep(0.2)
+    second = threading.Thread(target=buy, args=("second",))
+    second.start()
+    first.join(10)
+    second.join(10)
+    return outcomes["first"], outcomes["second"]
+
+
+def test_a_second_request_while_the_first_is_in_flight_gets_409(url, client):
+    first, second = _two_at_once(url, retries=0)
+    assert first.status == "succeeded"
+    # The SDK raises a 409 as an APIError (v1 maps only 400/404 to InvalidRequestError).
+    assert isinstance(second, stripe.APIError), second
+    assert second.http_status == 409
+    error = second.json_body["error"]
+    assert error["code"] == "idempotency_key_in_use" and error["type"] == "invalid_request_error"
+    assert error["message"].startswith("There is currently another in-progress request using this Idempotent Key")
+    assert [c.id for c in client.v1.charges.list().data] == [first.id]
+
+
+def test_the_sdk_retries_the_409_and_gets_the_first_answer_replayed(url, client):
+    first, second = _two_at_once(url, retries=2)
+    assert second.id == first.id
+    assert second.last_response.headers.get("idempotent-replayed") == "true"
+    assert len(client.v1.charges.list().data) == 1
