@@ -15,6 +15,7 @@ from localstripe.resources import (Charge, Customer, Event, PaymentMethod,
 from localstripe.server import get_post_data, json_response, unflatten_data
 
 from . import cards
+from .search_lag import INDEX as SEARCH_INDEX
 from .errors import (StripeError, invalid_integer, invalid_param,
                      missing_param, no_such, unknown_param)
 from .search import parse_query
@@ -523,7 +524,14 @@ async def search_response(request, *, url, items, **query_options):
         raise unknown_param(key)
     predicate = parse_query(query, **query_options)
     offset = _decode_page(page) if page else 0
-    found = [item for item in items() if predicate(item)]
+    objects = items()
+    SEARCH_INDEX.refresh(objects)
+    # Matched against what the (maybe lagging) search index holds; answered as the object is now.
+    found = []
+    for item in objects:
+        state = SEARCH_INDEX.indexed(item)
+        if state is not None and predicate(state):
+            found.append(item)
     chunk = found[offset:offset + limit]
     has_more = len(found) > offset + limit
     data_expand = [e[len("data."):] for e in expand if e.startswith("data.")]

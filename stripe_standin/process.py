@@ -84,6 +84,9 @@ class StandinProcess:
     def clear_faults(self):
         clear_faults(self.url)
 
+    def set_search_lag(self, seconds):
+        return set_search_lag(self.url, seconds)
+
     def __enter__(self):
         return self
 
@@ -217,8 +220,19 @@ def inject_fault(url, count=1, status=500, when="before",
 
 
 def clear_faults(url, timeout=5.0):
-    """Remove every pending fault (``DELETE /_standin/faults``)."""
+    """Remove every pending fault and set the search lag back to 0
+    (``DELETE /_standin/faults``)."""
     _request("DELETE", url.rstrip("/") + "/_standin/faults", timeout=timeout)
+
+
+def set_search_lag(url, seconds, timeout=5.0):
+    """Make search eventually consistent, as Stripe's is: an object written less
+    than ``seconds`` ago is not yet found (or not yet in its new state) by
+    ``/v1/charges/search`` and ``/v1/payment_intents/search``. 0 turns it off;
+    :func:`clear_faults` does too (``POST /_standin/search_lag``)."""
+    _, body = _request("POST", url.rstrip("/") + "/_standin/search_lag",
+                       {"seconds": seconds}, timeout=timeout)
+    return json.loads(body)["seconds"]
 
 
 def register_webhook(url, webhook_id, target_url, secret, events=None,

@@ -28,6 +28,7 @@ from localstripe import server as ls_server
 from . import PINNED_LOCALSTRIPE, charges, checkout, params, payment_intents, stripe_js
 from .errors import StripeError
 from .faults import FaultError, Faults
+from .search_lag import INDEX as SEARCH_INDEX
 from .idempotency import (MAX_KEY_LENGTH, Entry, IdempotencyCache,
                           fingerprint, key_in_use_error, key_too_long_error,
                           mismatch_error,
@@ -63,6 +64,11 @@ class State:
     def reset(self):
         self.faults.clear()
         self.idempotency.clear()
+        SEARCH_INDEX.clear()
+
+
+def searchable_objects():
+    return charges.all_charges() + payment_intents.all_payment_intents()
 
 
 STATE = web.AppKey("standin_state", State)
@@ -252,7 +258,11 @@ async def standin_middleware(request, handler):
             state.reset()
         return response
     request_id = new_request_id()
-    response = await _v1(request, handler, state, request_id)
+    try:
+        response = await _v1(request, handler, state, request_id)
+    finally:
+        if SEARCH_INDEX.lag:  # note when each object was written
+            SEARCH_INDEX.refresh(searchable_objects())
     response.headers["Request-Id"] = request_id
     return response
 
@@ -321,8 +331,27 @@ async def faults_list(request):
 
 
 async def faults_clear(request):
+    """Back to a well-behaved Stripe: no faults, no search lag (what each test starts from)."""
     request.app[STATE].faults.clear()
+    SEARCH_INDEX.clear()
     return web.json_response({"data": []})
+
+
+async def search_lag_get(request):
+    return web.json_response({"seconds": SEARCH_INDEX.lag})
+
+
+async def search_lag_set(request):
+    fields = await _fields(request)
+    unknown = sorted(set(fields) - {"seconds"})
+    if unknown or "seconds" not in fields:
+        return web.json_response(
+            {"error": {"message": "expected exactly one field: seconds"}}, status=400)
+    try:
+        SEARCH_INDEX.set_lag(fields["seconds"], searchable_objects())
+    except (TypeError, ValueError) as exc:
+        return web.json_response({"error": {"message": str(exc)}}, status=400)
+    return web.json_response({"seconds": SEARCH_INDEX.lag})
 
 
 # ------------------------------------------------------------ the app
@@ -353,6 +382,8 @@ def build_app():
     router.add_get("/_standin/faults", faults_list)
     router.add_post("/_standin/faults", faults_add)
     router.add_delete("/_standin/faults", faults_clear)
+    router.add_get("/_standin/search_lag", search_lag_get)
+    router.add_post("/_standin/search_lag", search_lag_set)
     checkout.add_routes(router)
 
     taken = set()

@@ -168,6 +168,11 @@ def faults(standin):
         def inject(self, **kwargs):
             process.inject_fault(standin.url, **kwargs)
 
+        def search_lag(self, seconds):
+            """Stripe's search is eventually consistent: objects written less than ``seconds`` ago are not
+            yet found (or found as they were). Back to 0 after the test."""
+            process.set_search_lag(standin.url, seconds)
+
     yield Faults()
     process.clear_faults(standin.url)
 

@@ -152,3 +152,38 @@ def test_the_sdk_retries_the_409_and_gets_the_first_answer_replayed(url, client)
     assert second.id == first.id
     assert second.last_response.headers.get("idempotent-replayed") == "true"
     assert len(client.v1.charges.list().data) == 1
+
+
+# ---------------------------------------------------------------- search lag
+
+def test_search_lag_hides_young_objects_and_old_states(url, client):
+    import time
+
+    from stripe_standin.process import clear_faults, set_search_lag
+
+    query = {"query": "metadata['purchase_ref']:'lag1'"}
+    old = charge(client, "tok_visa", metadata={"purchase_ref": "lag1"})
+    assert set_search_lag(url, 0.8) == 0.8
+    young = charge(client, "tok_visa", metadata={"purchase_ref": "lag1"})
+    assert [c.id for c in client.v1.charges.search(params=query).data] == [old.id]  # too young to be found
+    client.v1.refunds.create(params={"charge": old.id})
+    refunded = {"query": "metadata['purchase_ref']:'lag1' AND refunded:'true'"}
+    assert client.v1.charges.search(params=refunded).data == []  # indexed before its refund
+    time.sleep(0.9)
+    assert {c.id for c in client.v1.charges.search(params=query).data} == {old.id, young.id}
+    assert [c.id for c in client.v1.charges.search(params=refunded).data] == [old.id]
+    # PaymentIntents likewise; clear_faults (the suite's `faults` fixture) turns the lag off.
+    set_search_lag(url, 30)
+    intent = client.v1.payment_intents.create(params={"amount": 1299, "currency": "usd",
+                                                      "metadata": {"purchase_ref": "lag2"}})
+    pi_query = {"query": "metadata['purchase_ref']:'lag2'"}
+    assert client.v1.payment_intents.search(params=pi_query).data == []
+    assert client.v1.payment_intents.retrieve(intent.id).id == intent.id  # retrieve is read-after-write
+    clear_faults(url)
+    assert [p.id for p in client.v1.payment_intents.search(params=pi_query).data] == [intent.id]
+
+
+def test_search_lag_is_off_by_default(url, client):
+    made = charge(client, "tok_visa", metadata={"purchase_ref": "now1"})
+    found = client.v1.charges.search(params={"query": "metadata['purchase_ref']:'now1'"}).data
+    assert [c.id for c in found] == [made.id]
