@@ -8,10 +8,15 @@ and tests).
 """
 from dataclasses import dataclass
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import stripe
 from zope.interface import Attribute, Interface, implementer
+
+if TYPE_CHECKING:  # the SDK's own request types: mypy checks our params against them (tests/unit/test_types.py)
+    from stripe._base_address import BaseAddresses
+    from stripe.params import ChargeCreateParams, PaymentIntentCreateParams, RefundCreateParams
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +166,7 @@ class IPaymentService(Interface):
 @implementer(IPaymentService)
 class StripePaymentService:
     def __init__(self, client, *, publishable_key, checkout_js_url, webhook_secret="", stripe_js_url="", live=False):
-        self.client = client
+        self.client: stripe.StripeClient = client
         self.publishable_key = publishable_key
         self.checkout_js_url = checkout_js_url
         self.stripe_js_url = stripe_js_url
@@ -173,7 +178,7 @@ class StripePaymentService:
 
     @classmethod
     def from_settings(cls, settings):
-        base_addresses = {}
+        base_addresses: "BaseAddresses" = {}
         if settings.get("stripe.api_base"):
             base_addresses["api"] = settings["stripe.api_base"].rstrip("/")
         client = stripe.StripeClient(
@@ -192,7 +197,7 @@ class StripePaymentService:
         )
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
-        params = {
+        params: "ChargeCreateParams" = {
             "amount": amount_cents,
             "currency": currency,
             "source": source,
@@ -248,7 +253,7 @@ class StripePaymentService:
 
     # --- PaymentIntents (the payment_intents flow) -------------------------------------------------
     def create_payment_intent(self, *, amount_cents, currency, description, receipt_email, metadata, idempotency_key):
-        params = {
+        params: "PaymentIntentCreateParams" = {
             "amount": amount_cents,
             "currency": currency,
             # Only what the card Element confirms; no redirect-based methods that need a return_url.
@@ -321,7 +326,7 @@ class StripePaymentService:
             raise PaymentUnavailable("Our card processor could not be reached.") from error
 
     def refund(self, charge_id=None, *, payment_intent_id=None, idempotency_key):
-        params = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
+        params: "RefundCreateParams" = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
 
         def create():
             try:
