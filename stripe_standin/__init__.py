@@ -32,7 +32,8 @@ Gaps of localstripe 1.15.10 it closes (see shared/STRIPE.md):
 - as strict as Stripe where localstripe is kinder: parameters the pinned
   SDK's API version does not know are refused (``params.py``), a request
   whose idempotency key is still in flight gets a 409, search can lag
-  (``search_lag.py``);
+  (``search_lag.py``), webhooks can be delayed, duplicated, reordered or
+  held until released (``webhook_delivery.py``);
 - a legacy Checkout ``/checkout.js`` (simple embed and
   ``StripeCheckout.configure``) with its modal in an iframe.
 

@@ -29,6 +29,8 @@ from . import PINNED_LOCALSTRIPE, charges, checkout, params, payment_intents, st
 from .errors import StripeError
 from .faults import FaultError, Faults
 from .search_lag import INDEX as SEARCH_INDEX
+from .webhook_delivery import DELIVERY, DeliveryError
+from . import webhook_delivery
 from .idempotency import (MAX_KEY_LENGTH, Entry, IdempotencyCache,
                           fingerprint, key_in_use_error, key_too_long_error,
                           mismatch_error,
@@ -65,6 +67,7 @@ class State:
         self.faults.clear()
         self.idempotency.clear()
         SEARCH_INDEX.clear()
+        DELIVERY.reset()
 
 
 def searchable_objects():
@@ -334,7 +337,42 @@ async def faults_clear(request):
     """Back to a well-behaved Stripe: no faults, no search lag (what each test starts from)."""
     request.app[STATE].faults.clear()
     SEARCH_INDEX.clear()
+    DELIVERY.reset()
     return web.json_response({"data": []})
+
+
+async def webhooks_get(request):
+    return web.json_response(DELIVERY.to_dict())
+
+
+async def webhooks_set(request):
+    try:
+        return web.json_response(DELIVERY.configure(**await _fields(request)))
+    except DeliveryError as exc:
+        return web.json_response({"error": {"message": str(exc)}}, status=400)
+
+
+async def webhooks_reset(request):
+    DELIVERY.reset()
+    return web.json_response(DELIVERY.to_dict())
+
+
+async def webhooks_release(request):
+    fields = await _fields(request) if request.can_read_body else {}
+    unknown = sorted(set(fields) - {"count", "order", "seed", "types"})
+    if unknown:
+        return web.json_response(
+            {"error": {"message": f"unknown field(s): {', '.join(unknown)}"}}, status=400)
+    types = fields.get("types")
+    if isinstance(types, str):
+        types = [t for t in types.split(",") if t]
+    try:
+        count = int(fields["count"]) if fields.get("count") not in (None, "") else None
+        released = await DELIVERY.release(count=count, order=fields.get("order"),
+                                          seed=fields.get("seed"), types=types)
+    except (DeliveryError, TypeError, ValueError) as exc:
+        return web.json_response({"error": {"message": str(exc)}}, status=400)
+    return web.json_response({"data": released})
 
 
 async def search_lag_get(request):
@@ -370,6 +408,7 @@ OVERRIDES = [
 def build_app():
     check_localstripe_version()
     disable_pickle()
+    webhook_delivery.install()
     app = web.Application(middlewares=[
         standin_middleware, ls_server.error_middleware, auth_middleware])
     app[STATE] = State()
@@ -383,6 +422,10 @@ def build_app():
     router.add_post("/_standin/faults", faults_add)
     router.add_delete("/_standin/faults", faults_clear)
     router.add_get("/_standin/search_lag", search_lag_get)
+    router.add_get("/_standin/webhooks", webhooks_get)
+    router.add_post("/_standin/webhooks", webhooks_set)
+    router.add_delete("/_standin/webhooks", webhooks_reset)
+    router.add_post("/_standin/webhooks/release", webhooks_release)
     router.add_post("/_standin/search_lag", search_lag_set)
     checkout.add_routes(router)
 

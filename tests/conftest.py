@@ -173,6 +173,11 @@ def faults(standin):
             yet found (or found as they were). Back to 0 after the test."""
             process.set_search_lag(standin.url, seconds)
 
+        def webhook_delivery(self, **kwargs):
+            """Webhooks delayed, duplicated, held, reordered (stripe_standin/webhook_delivery.py). Reset after
+            the test; ``process.release_webhooks(standin.url)`` delivers held ones."""
+            return process.set_webhook_delivery(standin.url, **kwargs)
+
     yield Faults()
     process.clear_faults(standin.url)
 

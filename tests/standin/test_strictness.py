@@ -187,3 +187,125 @@ def test_search_lag_is_off_by_default(url, client):
     made = charge(client, "tok_visa", metadata={"purchase_ref": "now1"})
     found = client.v1.charges.search(params={"query": "metadata['purchase_ref']:'now1'"}).data
     assert [c.id for c in found] == [made.id]
+
+
+# ---------------------------------------------------------------- webhook delivery
+
+@pytest.fixture
+def hooks(url):
+    """A webhook endpoint recording what the stand-in delivers: ``hooks.wait(n)`` -> [(type, id, t)]."""
+    import http.server
+    import threading
+    import time
+
+    from stripe_standin.process import register_webhook
+
+    got, lock = [], threading.Condition()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            event = stripe.Webhook.construct_event(body, self.headers["Stripe-Signature"], "whsec_test")
+            with lock:
+                got.append((event.type, event.id, event.data.object.id))
+                lock.notify_all()
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    register_webhook(url, "strictness", f"http://127.0.0.1:{server.server_port}/", "whsec_test",
+                     events=["charge.succeeded", "charge.failed", "charge.refunded"])
+
+    class Hooks:
+        def wait(self, n, timeout=6.0):
+            deadline = time.monotonic() + timeout
+            with lock:
+                while len(got) < n and time.monotonic() < deadline:
+                    lock.wait(0.05)
+                return list(got)
+
+        @property
+        def got(self):
+            with lock:
+                return list(got)
+
+    yield Hooks()
+    register_webhook(url, "strictness", "http://127.0.0.1:9/", "whsec_test", events=[])  # off
+    server.shutdown()
+
+
+def test_webhooks_held_then_released_on_demand_in_reverse(url, client, hooks):
+    import time
+
+    from stripe_standin.process import held_webhooks, release_webhooks, set_webhook_delivery
+
+    set_webhook_delivery(url, hold=True)
+    first = charge(client, "tok_visa")
+    client.v1.refunds.create(params={"charge": first.id})
+    time.sleep(1.3)  # the usual delivery time has passed: nothing came
+    assert hooks.got == []
+    assert [e["type"] for e in held_webhooks(url)] == ["charge.succeeded", "charge.refunded"]
+    released = release_webhooks(url, order="reverse")
+    assert [e["type"] for e in released] == ["charge.refunded", "charge.succeeded"]
+    assert [t for t, _, _ in hooks.got] == ["charge.refunded", "charge.succeeded"]  # delivered already
+    assert held_webhooks(url) == []
+
+
+def test_webhooks_released_one_type_at_a_time(url, client, hooks):
+    from stripe_standin.process import release_webhooks, set_webhook_delivery
+
+    set_webhook_delivery(url, hold=True)
+    paid = charge(client, "tok_visa")
+    with pytest.raises(stripe.CardError):
+        charge(client, "tok_chargeDeclined")
+    assert [e["type"] for e in release_webhooks(url, types=["charge.failed"])] == ["charge.failed"]
+    assert [t for t, _, _ in hooks.got] == ["charge.failed"]
+    release_webhooks(url)
+    assert hooks.got[-1] == ("charge.succeeded", hooks.got[-1][1], paid.id)
+
+
+def test_webhooks_duplicated(url, client, hooks):
+    from stripe_standin.process import set_webhook_delivery
+
+    set_webhook_delivery(url, duplicate=True)
+    made = charge(client, "tok_visa")
+    got = hooks.wait(2)
+    assert len(got) == 2 and got[0] == got[1] and got[0][2] == made.id  # the same event id twice
+
+
+def test_webhooks_delayed(url, client, hooks):
+    import time
+
+    from stripe_standin.process import set_webhook_delivery
+
+    set_webhook_delivery(url, delay=1.0)
+    charge(client, "tok_visa")
+    time.sleep(1.5)
+    assert hooks.got == []  # the usual ~1 s has passed
+    assert len(hooks.wait(1, timeout=3)) == 1
+
+
+def test_webhooks_shuffled_with_a_seed_every_n(url, client, hooks):
+    from stripe_standin import webhook_delivery
+    from stripe_standin.process import set_webhook_delivery
+
+    set_webhook_delivery(url, hold=True, hold_count=3, order="shuffle", seed=7)
+    ids = [charge(client, "tok_visa").id for _ in range(3)]
+    got = [obj for _, _, obj in hooks.wait(3)]
+    assert sorted(got) == sorted(ids)
+    assert got == webhook_delivery.arrange(ids, "shuffle", 7)
+
+
+def test_clear_faults_goes_back_to_prompt_single_deliveries(url, client, hooks):
+    from stripe_standin.process import clear_faults, held_webhooks, set_webhook_delivery
+
+    set_webhook_delivery(url, hold=True, duplicate=True)
+    charge(client, "tok_visa")
+    clear_faults(url)
+    assert held_webhooks(url) == []
+    charge(client, "tok_visa")
+    assert len(hooks.wait(1)) == 1
