@@ -236,6 +236,17 @@ def set_search_lag(url, seconds, timeout=5.0):
     return json.loads(body)["seconds"]
 
 
+def settle_charge(url, charge_id, outcome="succeeded", timeout=5.0):
+    """A charge made with the stand-in's ``tok_standin_pending`` stays
+    ``pending`` (as some payment methods do on Stripe) until this: ``outcome``
+    ``succeeded`` or ``failed``, with its ``charge.succeeded`` /
+    ``charge.failed`` webhook (``POST /_standin/charges/{id}/settle``)."""
+    _, body = _request("POST", url.rstrip("/") + "/_standin/charges/"
+                       + urllib.parse.quote(charge_id, safe="") + "/settle",
+                       {"outcome": outcome}, timeout=timeout)
+    return json.loads(body)
+
+
 def set_webhook_delivery(url, *, delay=None, duplicate=None, hold=None,
                          hold_count=None, order=None, seed=None, timeout=5.0):
     """How signed webhooks go out (``POST /_standin/webhooks``; see

@@ -341,6 +341,17 @@ async def faults_clear(request):
     return web.json_response({"data": []})
 
 
+async def charge_settle(request):
+    fields = await _fields(request)
+    try:
+        charge = charges.settle_charge(request.match_info["id"], fields.get("outcome"))
+    except StripeError as exc:
+        return exc.to_response()
+    if SEARCH_INDEX.lag:
+        SEARCH_INDEX.refresh(searchable_objects())
+    return web.json_response(charge._export())
+
+
 async def webhooks_get(request):
     return web.json_response(DELIVERY.to_dict())
 
@@ -423,6 +434,7 @@ def build_app():
     router.add_delete("/_standin/faults", faults_clear)
     router.add_get("/_standin/search_lag", search_lag_get)
     router.add_get("/_standin/webhooks", webhooks_get)
+    router.add_post("/_standin/charges/{id}/settle", charge_settle)
     router.add_post("/_standin/webhooks", webhooks_set)
     router.add_delete("/_standin/webhooks", webhooks_reset)
     router.add_post("/_standin/webhooks/release", webhooks_release)

@@ -309,3 +309,27 @@ def test_clear_faults_goes_back_to_prompt_single_deliveries(url, client, hooks):
     assert held_webhooks(url) == []
     charge(client, "tok_visa")
     assert len(hooks.wait(1)) == 1
+
+
+# ---------------------------------------------------------------- charges left pending
+
+def test_a_pending_charge_succeeds_later_with_its_webhook(url, client, hooks):
+    from stripe_standin.process import settle_charge
+
+    made = charge(client, "tok_standin_pending")
+    assert made.status == "pending" and client.v1.charges.retrieve(made.id).status == "pending"
+    assert settle_charge(url, made.id, "succeeded")["status"] == "succeeded"
+    assert client.v1.charges.retrieve(made.id).status == "succeeded"
+    assert ("charge.succeeded", made.id) in [(t, obj) for t, _, obj in hooks.wait(1)]
+
+
+def test_a_pending_charge_can_fail_later(url, client, hooks):
+    from stripe_standin.process import StandinError, settle_charge
+
+    made = charge(client, "tok_standin_pending")
+    settle_charge(url, made.id, "failed")
+    failed = client.v1.charges.retrieve(made.id)
+    assert (failed.status, failed.failure_code) == ("failed", "card_declined")
+    assert ("charge.failed", made.id) in [(t, obj) for t, _, obj in hooks.wait(1)]
+    with pytest.raises(StandinError):
+        settle_charge(url, made.id, "succeeded")  # no longer pending
