@@ -29,6 +29,11 @@ Gaps of localstripe 1.15.10 it closes (see shared/STRIPE.md):
 - Stripe-shaped errors ("No such charge: 'ch_…'", unknown parameters…);
 - ``charge.succeeded`` / ``charge.failed`` / ``charge.refunded`` events;
 - fault injection under ``/_standin/faults``; ``/_standin/health``;
+- as strict as Stripe where localstripe is kinder: parameters the pinned
+  SDK's API version does not know are refused (``params.py``), a request
+  whose idempotency key is still in flight gets a 409, search can lag
+  (``search_lag.py``), webhooks can be delayed, duplicated, reordered or
+  held until released (``webhook_delivery.py``);
 - a legacy Checkout ``/checkout.js`` (simple embed and
   ``StripeCheckout.configure``) with its modal in an iframe.
 
@@ -39,8 +44,9 @@ Run it with ``python -m stripe_standin --port 0``, or from Python with
 PINNED_LOCALSTRIPE = "1.15.10"
 
 from .process import (StandinError, StandinProcess, clear_faults,  # noqa: E402
-                      inject_fault, register_webhook, reset, start_standin)
+                      inject_fault, register_webhook, reset, set_search_lag,
+                      start_standin)
 
 __all__ = ["PINNED_LOCALSTRIPE", "StandinError", "StandinProcess",
            "clear_faults", "inject_fault", "register_webhook", "reset",
-           "start_standin"]
+           "set_search_lag", "start_standin"]

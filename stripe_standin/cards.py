@@ -73,7 +73,11 @@ MAGIC_TOKENS = {
     "tok_chargeDeclinedFraudulent": "4100000000000019",
     "tok_riskLevelHighest": "4100000000000019",
     "tok_chargeCustomerFail": "4000000000000341",
+    # The stand-in's own (not Stripe's): a Visa whose charge stays ``pending``
+    # until POST /_standin/charges/{id}/settle (process.settle_charge).
+    "tok_standin_pending": "4242424242424242",
 }
+PENDING_TOKENS = {"tok_standin_pending"}
 
 DEBIT = {"4000056655665556", "5200828282828210"}
 PREPAID = {"5105105105105100"}

@@ -15,6 +15,7 @@ from localstripe.resources import (Charge, Customer, Event, PaymentMethod,
 from localstripe.server import get_post_data, json_response, unflatten_data
 
 from . import cards
+from .search_lag import INDEX as SEARCH_INDEX
 from .errors import (StripeError, invalid_integer, invalid_param,
                      missing_param, no_such, unknown_param)
 from .search import parse_query
@@ -428,6 +429,11 @@ async def create_charge(request):
                               charge=charge.id)
         charge._authorized = True
         charge._initialize_charge()
+        if p["source"] in cards.PENDING_TOKENS:
+            # As for some payment methods on Stripe: the outcome comes later (settle_charge).
+            charge.status = "pending"
+            maybe_webhook("charge.pending", charge)
+            return json_response(charge._export(expand=expand))
     else:
         # Sources / SEPA: localstripe's own (possibly asynchronous) outcome.
         charge.outcome = _outcome(None, None)
@@ -523,7 +529,14 @@ async def search_response(request, *, url, items, **query_options):
         raise unknown_param(key)
     predicate = parse_query(query, **query_options)
     offset = _decode_page(page) if page else 0
-    found = [item for item in items() if predicate(item)]
+    objects = items()
+    SEARCH_INDEX.refresh(objects)
+    # Matched against what the (maybe lagging) search index holds; answered as the object is now.
+    found = []
+    for item in objects:
+        state = SEARCH_INDEX.indexed(item)
+        if state is not None and predicate(state):
+            found.append(item)
     chunk = found[offset:offset + limit]
     has_more = len(found) > offset + limit
     data_expand = [e[len("data."):] for e in expand if e.startswith("data.")]
@@ -539,6 +552,29 @@ async def search_response(request, *, url, items, **query_options):
 
 async def search_charges(request):
     return await search_response(request, url="/v1/charges/search", items=all_charges)
+
+
+def settle_charge(charge_id, outcome):
+    """A ``pending`` charge's outcome arrives: ``succeeded`` or ``failed`` (+ its event)."""
+    charge = store.get("charge:" + charge_id)
+    if charge is None:
+        raise no_such("charge", charge_id, status=404)
+    if charge.status != "pending":
+        raise StripeError(400, f"Charge {charge_id} is not pending (it is {charge.status}).")
+    if outcome == "succeeded":
+        charge.status = "succeeded"
+        maybe_webhook("charge.succeeded", charge)
+    elif outcome == "failed":
+        code, decline_code, message, _ = cards.DECLINES["4000000000000002"]
+        charge.status = "failed"
+        charge.captured = False
+        charge.failure_code = code
+        charge.failure_message = message
+        charge.outcome = _outcome(cards.DECLINES["4000000000000002"], None)
+        maybe_webhook("charge.failed", charge)
+    else:
+        raise invalid_param("outcome", "outcome must be succeeded or failed")
+    return charge
 
 
 # ---------------------------------------------------------------- refunds

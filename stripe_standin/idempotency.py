@@ -2,13 +2,14 @@
 
 Same API key + same ``Idempotency-Key`` + same request (method, path and
 parameters) -> the first response is replayed, status and body. Same key with
-another request -> 400 ``idempotency_error``. A lock per key makes concurrent
-requests with one key run one after the other, so only one of them executes.
+another request -> 400 ``idempotency_error``. A request that comes while
+another with its key is still executing is not queued: it gets Stripe's 409
+``idempotency_key_in_use`` (nothing is saved for it; the SDK retries a 409 and
+then gets the first answer replayed).
 As on Stripe, only requests that started executing are saved: validation
 errors (400), auth errors (401) and missing objects (404) are not.
 """
 
-import asyncio
 import collections
 import contextlib
 import json
@@ -64,6 +65,16 @@ def mismatch_error(key):
         type="idempotency_error")
 
 
+def key_in_use_error(key):
+    """Stripe's answer to a request whose key another request is still using (HTTP 409)."""
+    return StripeError(
+        409, "There is currently another in-progress request using this "
+             "Idempotent Key (that probably means you submitted twice, and the "
+             f"other request is still going through): {key}. Please try again "
+             "later.",
+        type="invalid_request_error", code="idempotency_key_in_use")
+
+
 def key_too_long_error():
     return StripeError(
         400, "Invalid Idempotency-Key: keys can be at most "
@@ -76,28 +87,25 @@ class IdempotencyCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries = collections.OrderedDict()
-        self._locks = {}  # key -> [asyncio.Lock, number of users]
+        self._executing = set()  # keys of requests still in flight
 
     def clear(self):
         self._entries.clear()
-        # Locks in use stay, so that running requests can release them.
+        # Keys in flight stay: their requests are still running.
 
     def __len__(self):
         return len(self._entries)
 
-    @contextlib.asynccontextmanager
-    async def lock(self, key):
-        slot = self._locks.get(key)
-        if slot is None:
-            slot = self._locks[key] = [asyncio.Lock(), 0]
-        slot[1] += 1
+    def in_flight(self, key):
+        return key in self._executing
+
+    @contextlib.contextmanager
+    def executing(self, key):
+        self._executing.add(key)
         try:
-            async with slot[0]:
-                yield
+            yield
         finally:
-            slot[1] -= 1
-            if slot[1] == 0:
-                del self._locks[key]
+            self._executing.discard(key)
 
     def get(self, key):
         entry = self._entries.get(key)

@@ -67,7 +67,7 @@ CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmat
               "processing")
 CANCELLATION_REASONS = {"duplicate", "fraudulent", "requested_by_customer", "abandoned"}
 
-CREATE_PARAMS = {"amount", "currency", "payment_method_types", "description", "receipt_email", "metadata",
+CREATE_PARAMS = {"amount", "currency", "allowed_payment_method_types", "excluded_payment_method_types", "description", "receipt_email", "metadata",
                  "customer", "payment_method", "confirm", "capture_method", "statement_descriptor",
                  "statement_descriptor_suffix", "setup_future_usage", "shipping", "automatic_payment_methods",
                  "return_url", "transfer_group", "confirmation_method", "payment_method_options"}
@@ -268,6 +268,37 @@ class StandinPaymentIntent(PaymentIntent):
         return obj
 
 
+def _type_list(data, param):
+    value = data.get(param)
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+        raise invalid_param(param, "Invalid array")
+    return value
+
+
+def _payment_method_types(data):
+    """The PaymentIntent's ``payment_method_types``: the methods the account has on (the stand-in's
+    account has only ``card``), narrowed by ``allowed_payment_method_types`` and
+    ``excluded_payment_method_types`` (API 2026-10-28.endive; ``payment_method_types`` is gone)."""
+    allowed = _type_list(data, "allowed_payment_method_types")
+    excluded = _type_list(data, "excluded_payment_method_types") or []
+    if allowed is not None and excluded:
+        raise StripeError(400, "You cannot pass both allowed_payment_method_types and "
+                               "excluded_payment_method_types.", param="excluded_payment_method_types")
+    enabled = ["card"]
+    types = [t for t in enabled if (allowed is None or t in allowed) and t not in excluded]
+    if allowed is not None and any(t not in enabled for t in allowed):
+        raise StripeError(400, "The local Stripe stand-in only takes card payments "
+                               "(allowed_payment_method_types: card).", param="allowed_payment_method_types")
+    if not types:
+        raise StripeError(400, "No valid payment method types for this PaymentIntent: the stand-in's account "
+                               "only has card.", param="excluded_payment_method_types")
+    return types
+
+
 def _check_create_params(data):
     for key in data:
         if key in UNSUPPORTED_PARAMS:
@@ -289,14 +320,7 @@ def _check_create_params(data):
     if amount > MAXIMUM_AMOUNT:
         raise StripeError(400, f"Amount must be no more than {format_amount(MAXIMUM_AMOUNT, currency)}",
                           code="amount_too_large", param="amount")
-    types = data.get("payment_method_types")
-    if types in (None, "", []):
-        types = ["card"]
-    if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list) or any(t != "card" for t in types):
-        raise StripeError(400, "The local Stripe stand-in only takes card payments (payment_method_types: card).",
-                          param="payment_method_types")
+    types = _payment_method_types(data)
     automatic = data.get("automatic_payment_methods")
     if automatic not in (None, ""):
         if not isinstance(automatic, dict):

@@ -84,6 +84,9 @@ class StandinProcess:
     def clear_faults(self):
         clear_faults(self.url)
 
+    def set_search_lag(self, seconds):
+        return set_search_lag(self.url, seconds)
+
     def __enter__(self):
         return self
 
@@ -217,8 +220,68 @@ def inject_fault(url, count=1, status=500, when="before",
 
 
 def clear_faults(url, timeout=5.0):
-    """Remove every pending fault (``DELETE /_standin/faults``)."""
+    """Remove every pending fault, set the search lag back to 0 and webhook
+    delivery back to the default, dropping held events
+    (``DELETE /_standin/faults``)."""
     _request("DELETE", url.rstrip("/") + "/_standin/faults", timeout=timeout)
+
+
+def set_search_lag(url, seconds, timeout=5.0):
+    """Make search eventually consistent, as Stripe's is: an object written less
+    than ``seconds`` ago is not yet found (or not yet in its new state) by
+    ``/v1/charges/search`` and ``/v1/payment_intents/search``. 0 turns it off;
+    :func:`clear_faults` does too (``POST /_standin/search_lag``)."""
+    _, body = _request("POST", url.rstrip("/") + "/_standin/search_lag",
+                       {"seconds": seconds}, timeout=timeout)
+    return json.loads(body)["seconds"]
+
+
+def settle_charge(url, charge_id, outcome="succeeded", timeout=5.0):
+    """A charge made with the stand-in's ``tok_standin_pending`` stays
+    ``pending`` (as some payment methods do on Stripe) until this: ``outcome``
+    ``succeeded`` or ``failed``, with its ``charge.succeeded`` /
+    ``charge.failed`` webhook (``POST /_standin/charges/{id}/settle``)."""
+    _, body = _request("POST", url.rstrip("/") + "/_standin/charges/"
+                       + urllib.parse.quote(charge_id, safe="") + "/settle",
+                       {"outcome": outcome}, timeout=timeout)
+    return json.loads(body)
+
+
+def set_webhook_delivery(url, *, delay=None, duplicate=None, hold=None,
+                         hold_count=None, order=None, seed=None, timeout=5.0):
+    """How signed webhooks go out (``POST /_standin/webhooks``; see
+    ``stripe_standin/webhook_delivery.py``): ``delay`` seconds late,
+    ``duplicate`` (each twice), ``hold`` (kept until :func:`release_webhooks`;
+    with ``hold_count``, released by themselves every N), in ``order``
+    ``fifo``/``reverse``/``shuffle`` (``seed``). Only the options given change.
+    :func:`clear_faults` goes back to the default (and drops held events)."""
+    fields = {k: v for k, v in {"delay": delay, "duplicate": duplicate,
+                                "hold": hold, "hold_count": hold_count,
+                                "order": order, "seed": seed}.items()
+              if v is not None}
+    _, body = _request("POST", url.rstrip("/") + "/_standin/webhooks", fields,
+                       timeout=timeout)
+    return json.loads(body)
+
+
+def held_webhooks(url, timeout=5.0):
+    """The events held back (``[{"id", "type"}]``), oldest first."""
+    _, body = _request("GET", url.rstrip("/") + "/_standin/webhooks",
+                       timeout=timeout)
+    return json.loads(body)["held"]
+
+
+def release_webhooks(url, *, count=None, order=None, seed=None, types=None,
+                     timeout=30.0):
+    """Deliver held events now, and return them (``[{"id", "type"}]``) once
+    they have been delivered: ``count`` (the first N), ``types`` (only
+    those), ``order``/``seed`` (default: the delivery settings')."""
+    fields = {k: v for k, v in {"count": count, "order": order, "seed": seed,
+                                "types": list(types) if types else None
+                                }.items() if v is not None}
+    _, body = _request("POST", url.rstrip("/") + "/_standin/webhooks/release",
+                       fields, timeout=timeout)
+    return json.loads(body)["data"]
 
 
 def register_webhook(url, webhook_id, target_url, secret, events=None,

@@ -25,11 +25,15 @@ import localstripe
 from localstripe import resources as ls_resources
 from localstripe import server as ls_server
 
-from . import PINNED_LOCALSTRIPE, charges, checkout, payment_intents, stripe_js
+from . import PINNED_LOCALSTRIPE, charges, checkout, params, payment_intents, stripe_js
 from .errors import StripeError
 from .faults import FaultError, Faults
+from .search_lag import INDEX as SEARCH_INDEX
+from .webhook_delivery import DELIVERY, DeliveryError
+from . import webhook_delivery
 from .idempotency import (MAX_KEY_LENGTH, Entry, IdempotencyCache,
-                          fingerprint, key_too_long_error, mismatch_error,
+                          fingerprint, key_in_use_error, key_too_long_error,
+                          mismatch_error,
                           should_store)
 
 log = logging.getLogger("stripe_standin")
@@ -62,6 +66,12 @@ class State:
     def reset(self):
         self.faults.clear()
         self.idempotency.clear()
+        SEARCH_INDEX.clear()
+        DELIVERY.reset()
+
+
+def searchable_objects():
+    return charges.all_charges() + payment_intents.all_payment_intents()
 
 
 STATE = web.AppKey("standin_state", State)
@@ -149,6 +159,34 @@ async def _call(request, handler):
     return response
 
 
+def _browser_may_call(request):
+    route = f"{request.method} {request.path}"
+    return route == "POST /v1/tokens" or bool(
+        payment_intents.PUBLISHABLE_PATHS.match(route))
+
+
+async def _check_params(request):
+    """Stripe's 400 for a parameter the pinned SDK's API version does not know (see params.py)."""
+    if params.params_type_for(request.method, request.path) is None:
+        return None
+    try:
+        if request.method == "GET":
+            data = ls_server.unflatten_data(request.query)
+        else:
+            data = await ls_server.get_post_data(request, remove_auth=False)
+    except Exception:
+        return None  # unreadable: the handler answers as before
+    key = await api_key_of(request)
+    publishable = bool(key) and key.startswith("pk_")
+    if not key or (publishable and not _browser_may_call(request)):
+        return None  # authentication comes first: the auth middleware answers 401
+    try:
+        params.check(request.method, request.path, data, publishable=publishable)
+    except StripeError as exc:
+        return exc.to_response()
+    return None
+
+
 async def _v1(request, handler, state, request_id):
     fault = state.faults.take(request.method, request.path)
     if fault is not None and fault.when == "before":
@@ -157,6 +195,11 @@ async def _v1(request, handler, state, request_id):
         if fault.status:
             return fault.error()
         fault = None
+
+    # Validation comes before idempotency: as on Stripe, a refused request is not saved.
+    refused = await _check_params(request)
+    if refused is not None:
+        return refused
 
     delayed = False
     key = (request.headers.get("Idempotency-Key")
@@ -171,22 +214,26 @@ async def _v1(request, handler, state, request_id):
         cache = state.idempotency
         slot = (api_key, key)
         fp = await fingerprint(request)
-        async with cache.lock(slot):
-            entry = cache.get(slot)
-            if entry is not None:
-                if entry.fingerprint != fp:
-                    return mismatch_error(key).to_response(
-                        headers={"Idempotency-Key": key})
-                return web.Response(
-                    body=entry.body, status=entry.status,
-                    content_type=entry.content_type,
-                    headers={"Idempotent-Replayed": "true",
-                             "Original-Request": entry.request_id,
-                             "Idempotency-Key": key})
+        if cache.in_flight(slot):
+            # Stripe does not queue a second request with a key still in flight: it answers 409
+            # (the SDK retries a 409, and then gets the first request's answer replayed).
+            return key_in_use_error(key).to_response(
+                headers={"Idempotency-Key": key})
+        entry = cache.get(slot)
+        if entry is not None:
+            if entry.fingerprint != fp:
+                return mismatch_error(key).to_response(
+                    headers={"Idempotency-Key": key})
+            return web.Response(
+                body=entry.body, status=entry.status,
+                content_type=entry.content_type,
+                headers={"Idempotent-Replayed": "true",
+                         "Original-Request": entry.request_id,
+                         "Idempotency-Key": key})
+        with cache.executing(slot):
             response = await _call(request, handler)
             if fault is not None and fault.delay:
-                # The work is done; the answer is slow. Others with this key
-                # wait, as for a request still in flight.
+                # The work is done; the answer is slow. The key stays in flight meanwhile.
                 await asyncio.sleep(fault.delay)
                 delayed = True
             if isinstance(response, web.Response) and \
@@ -214,7 +261,11 @@ async def standin_middleware(request, handler):
             state.reset()
         return response
     request_id = new_request_id()
-    response = await _v1(request, handler, state, request_id)
+    try:
+        response = await _v1(request, handler, state, request_id)
+    finally:
+        if SEARCH_INDEX.lag:  # note when each object was written
+            SEARCH_INDEX.refresh(searchable_objects())
     response.headers["Request-Id"] = request_id
     return response
 
@@ -283,8 +334,73 @@ async def faults_list(request):
 
 
 async def faults_clear(request):
+    """Back to a well-behaved Stripe: no faults, no search lag (what each test starts from)."""
     request.app[STATE].faults.clear()
+    SEARCH_INDEX.clear()
+    DELIVERY.reset()
     return web.json_response({"data": []})
+
+
+async def charge_settle(request):
+    fields = await _fields(request)
+    try:
+        charge = charges.settle_charge(request.match_info["id"], fields.get("outcome"))
+    except StripeError as exc:
+        return exc.to_response()
+    if SEARCH_INDEX.lag:
+        SEARCH_INDEX.refresh(searchable_objects())
+    return web.json_response(charge._export())
+
+
+async def webhooks_get(request):
+    return web.json_response(DELIVERY.to_dict())
+
+
+async def webhooks_set(request):
+    try:
+        return web.json_response(DELIVERY.configure(**await _fields(request)))
+    except DeliveryError as exc:
+        return web.json_response({"error": {"message": str(exc)}}, status=400)
+
+
+async def webhooks_reset(request):
+    DELIVERY.reset()
+    return web.json_response(DELIVERY.to_dict())
+
+
+async def webhooks_release(request):
+    fields = await _fields(request) if request.can_read_body else {}
+    unknown = sorted(set(fields) - {"count", "order", "seed", "types"})
+    if unknown:
+        return web.json_response(
+            {"error": {"message": f"unknown field(s): {', '.join(unknown)}"}}, status=400)
+    types = fields.get("types")
+    if isinstance(types, str):
+        types = [t for t in types.split(",") if t]
+    try:
+        count = int(fields["count"]) if fields.get("count") not in (None, "") else None
+        released = await DELIVERY.release(count=count, order=fields.get("order"),
+                                          seed=fields.get("seed"), types=types)
+    except (DeliveryError, TypeError, ValueError) as exc:
+        return web.json_response({"error": {"message": str(exc)}}, status=400)
+    return web.json_response({"data": released})
+
+
+async def search_lag_get(request):
+    return web.json_response({"seconds": SEARCH_INDEX.lag})
+
+
+async def search_lag_set(request):
+    fields = await _fields(request)
+    unknown = sorted(set(fields) - {"seconds"})
+    if unknown or "seconds" not in fields:
+        return web.json_response(
+            {"error": {"message": "expected exactly one field: seconds"}}, status=400)
+    try:
+        SEARCH_INDEX.set_lag(fields["seconds"], searchable_objects())
+    except (TypeError, ValueError) as exc:
+        return web.json_response({"error": {"message": str(exc)}}, status=400)
+    return web.json_response({"seconds": SEARCH_INDEX.lag})
 
 
 # ------------------------------------------------------------ the app
@@ -303,6 +419,7 @@ OVERRIDES = [
 def build_app():
     check_localstripe_version()
     disable_pickle()
+    webhook_delivery.install()
     app = web.Application(middlewares=[
         standin_middleware, ls_server.error_middleware, auth_middleware])
     app[STATE] = State()
@@ -315,6 +432,13 @@ def build_app():
     router.add_get("/_standin/faults", faults_list)
     router.add_post("/_standin/faults", faults_add)
     router.add_delete("/_standin/faults", faults_clear)
+    router.add_get("/_standin/search_lag", search_lag_get)
+    router.add_get("/_standin/webhooks", webhooks_get)
+    router.add_post("/_standin/charges/{id}/settle", charge_settle)
+    router.add_post("/_standin/webhooks", webhooks_set)
+    router.add_delete("/_standin/webhooks", webhooks_reset)
+    router.add_post("/_standin/webhooks/release", webhooks_release)
+    router.add_post("/_standin/search_lag", search_lag_set)
     checkout.add_routes(router)
 
     taken = set()

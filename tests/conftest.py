@@ -168,6 +168,16 @@ def faults(standin):
         def inject(self, **kwargs):
             process.inject_fault(standin.url, **kwargs)
 
+        def search_lag(self, seconds):
+            """Stripe's search is eventually consistent: objects written less than ``seconds`` ago are not
+            yet found (or found as they were). Back to 0 after the test."""
+            process.set_search_lag(standin.url, seconds)
+
+        def webhook_delivery(self, **kwargs):
+            """Webhooks delayed, duplicated, held, reordered (stripe_standin/webhook_delivery.py). Reset after
+            the test; ``process.release_webhooks(standin.url)`` delivers held ones."""
+            return process.set_webhook_delivery(standin.url, **kwargs)
+
     yield Faults()
     process.clear_faults(standin.url)
 

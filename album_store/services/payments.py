@@ -8,12 +8,17 @@ and tests).
 """
 from dataclasses import dataclass
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import stripe
 from zope.interface import Attribute, Interface, implementer
 
 from ..stripe_amounts import from_stripe_amount, to_stripe_amount
+
+if TYPE_CHECKING:  # the SDK's own request types: mypy checks our params against them (tests/unit/test_types.py)
+    from stripe._base_address import BaseAddresses
+    from stripe.params import ChargeCreateParams, PaymentIntentCreateParams, RefundCreateParams
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +168,7 @@ class IPaymentService(Interface):
 @implementer(IPaymentService)
 class StripePaymentService:
     def __init__(self, client, *, publishable_key, checkout_js_url, webhook_secret="", stripe_js_url="", live=False):
-        self.client = client
+        self.client: stripe.StripeClient = client
         self.publishable_key = publishable_key
         self.checkout_js_url = checkout_js_url
         self.stripe_js_url = stripe_js_url
@@ -175,7 +180,7 @@ class StripePaymentService:
 
     @classmethod
     def from_settings(cls, settings):
-        base_addresses = {}
+        base_addresses: "BaseAddresses" = {}
         if settings.get("stripe.api_base"):
             base_addresses["api"] = settings["stripe.api_base"].rstrip("/")
         client = stripe.StripeClient(
@@ -194,7 +199,7 @@ class StripePaymentService:
         )
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
-        params = {
+        params: "ChargeCreateParams" = {
             "amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's (ISK ×100)
             "currency": currency,
             "source": source,
@@ -250,11 +255,12 @@ class StripePaymentService:
 
     # --- PaymentIntents (the payment_intents flow) -------------------------------------------------
     def create_payment_intent(self, *, amount_cents, currency, description, receipt_email, metadata, idempotency_key):
-        params = {
+        params: "PaymentIntentCreateParams" = {
             "amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's (ISK ×100)
             "currency": currency,
             # Only what the card Element confirms; no redirect-based methods that need a return_url.
-            "payment_method_types": ["card"],
+            # (API 2026-10-28.endive has no payment_method_types: it says allowed_payment_method_types.)
+            "allowed_payment_method_types": ["card"],
             "description": description,
             "metadata": {key: str(value) for key, value in metadata.items()},
         }
@@ -322,7 +328,7 @@ class StripePaymentService:
             raise PaymentUnavailable("Our card processor could not be reached.") from error
 
     def refund(self, charge_id=None, *, payment_intent_id=None, idempotency_key):
-        params = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
+        params: "RefundCreateParams" = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
 
         def create():
             try:

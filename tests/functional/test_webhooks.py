@@ -200,7 +200,7 @@ def test_a_payment_intent_event_is_not_trusted_the_payment_intent_is_fetched_aga
 
 
 def test_payment_intents_the_store_did_not_make_are_ignored(intents_store, post_event, stripe_client, dbsession):
-    other = stripe_client.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "payment_method_types": ["card"]})
+    other = stripe_client.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "allowed_payment_method_types": ["card"]})
     assert post_event(intent_event("payment_intent.succeeded", other.id)).json["outcome"] == "not ours"
     assert post_event(intent_event("payment_intent.succeeded", "pi_doesnotexist000")).json["outcome"] == "not ours"
     assert events_recorded(dbsession) == 2
