@@ -17,6 +17,7 @@ from sqlalchemy import select
 from album_store.models import Purchase
 from tests.conftest import standin_only
 from tests.factories import make_album
+from tests.paying import shown_price
 
 pytestmark = pytest.mark.stripe
 
@@ -80,9 +81,11 @@ def live_stores(tmp_path, app_settings, dbsession):
 
 
 def browser_session(store, slug):
-    """A buyer's browser: a session cookie and the album form's CSRF token."""
+    """A buyer's browser: a session cookie, and the album form's CSRF token and price fields."""
     session = requests.Session()
-    session.get(f"{store.url}/albums/{slug}", timeout=10).raise_for_status()
+    page = session.get(f"{store.url}/albums/{slug}", timeout=10)
+    page.raise_for_status()
+    session.shown = shown_price(page)
     return session, session.get(f"{store.url}/csrf-token", timeout=10).json()["token"]  # as static/csrf.js does
 
 
@@ -100,7 +103,8 @@ def test_three_identical_posts_at_once_on_two_processes_make_one_charge(live_sto
     make_album(dbsession, slug="rush", price_cents=1100)
     first, second = live_stores(), live_stores()
     session, csrf = browser_session(first, "rush")
-    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "fast@example.com"}
+    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "fast@example.com",
+              **session.shown}
 
     def post(store):
         # The same browser (cookie) posting the same checkout, as a double click and a retry would.
@@ -126,7 +130,8 @@ def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(live
     session, csrf = browser_session(store, "killed")
     # Stripe makes the charge, then its answer takes 30 s: the process dies while it waits.
     faults.inject(count=1, status=0, when="after", delay=30)
-    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "killed@example.com"}
+    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "killed@example.com",
+              **session.shown}
     with ThreadPoolExecutor(1) as pool:
         pending_post = pool.submit(requests.post, f"{store.url}/albums/killed/buy", data=fields,
                                    cookies=session.cookies, allow_redirects=False, timeout=60)
