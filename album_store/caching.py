@@ -8,9 +8,14 @@ them and revalidate with a 304. A signed-in visitor's copy carries their email a
 ``private, no-cache``.
 
 ``page_cache_tween_factory`` keeps those public responses in this process for the same N seconds,
-so a catalog page seen by many visitors is rendered once, not once per visitor. An owner's change
-(a POST to an ``admin…`` route) empties this process's copy at once; other processes catch up
-within N seconds, as a reverse proxy would.
+so a catalog page seen by many visitors is rendered once, not once per visitor. Each copy is kept
+with the catalog's version stamp (``models/catalog_version.py``: one row, bumped in the same
+transaction as any change to an album or its tracks, by whichever process or host makes it) read
+before the page was rendered, and is served only while the stamp is still the same: one
+single-row read per cacheable request, and an owner's change reaches every process's next request
+at once. When the stamp cannot be read, the cache is not used. Browsers and proxies, which cannot
+ask for the stamp, may still keep a page for N seconds: the buy route checks the price the page
+showed (``views/shown_price.py``), so a stale page can never charge a price its buyer did not see.
 """
 from collections import OrderedDict
 import threading
@@ -18,6 +23,8 @@ import time
 
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
+
+from .models import current_catalog_version
 
 SHOPPER_PAGES = frozenset({"home", "catalog", "album"})
 SESSION_COOKIE = "album_store_session"
@@ -46,7 +53,10 @@ def set_cache_headers(request, response):
 
 
 class PageCache:
-    """Public responses by (scheme, host, path and query), for ``seconds``; the newest ``size``."""
+    """Public responses by (scheme, host, path and query), for ``seconds``; the newest ``size``.
+
+    An entry put with a ``version`` is given back only to a ``get`` with the same one (and dropped
+    otherwise): the caller passes the catalog's current stamp."""
 
     def __init__(self, seconds, size=2048):
         self.seconds = seconds
@@ -54,20 +64,20 @@ class PageCache:
         self._entries = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key, *, version=None):
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry[0] < time.monotonic():
+            if entry[0] < time.monotonic() or entry[1] != version:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
-            return entry[1], entry[2]
+            return entry[2], entry[3]
 
-    def put(self, key, headerlist, body):
+    def put(self, key, headerlist, body, *, version=None):
         with self._lock:
-            self._entries[key] = (time.monotonic() + self.seconds, headerlist, body)
+            self._entries[key] = (time.monotonic() + self.seconds, version, headerlist, body)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -83,6 +93,7 @@ class PageCache:
 def page_cache_tween_factory(handler, registry):
     """Outermost tween: decides the caching headers, then serves or keeps public responses."""
     cache = registry.page_cache = PageCache(registry.settings["store.page_cache_seconds"])
+    engine = registry["db_engine"]
 
     def with_headers(request):
         response = handler(request)
@@ -94,13 +105,13 @@ def page_cache_tween_factory(handler, registry):
 
     def tween(request):
         if request.method not in ("GET", "HEAD") or not is_anonymous(request):
-            response = with_headers(request)
-            route = request.matched_route
-            if request.method == "POST" and route is not None and route.name.startswith("admin") and response.status_code < 400:
-                cache.clear()
-            return response
+            return with_headers(request)
+        # Read before rendering: a change committed meanwhile leaves this copy under the older stamp.
+        version = current_catalog_version(engine)
+        if version is None:
+            return with_headers(request)
         key = (request.scheme, request.host, request.path_qs)
-        hit = cache.get(key)
+        hit = cache.get(key, version=version)
         if hit is not None:
             response = Response(headerlist=list(hit[0]), body=hit[1], conditional_response=True)
             response.headers["X-Page-Cache"] = "hit"
@@ -112,7 +123,7 @@ def page_cache_tween_factory(handler, registry):
             and "Set-Cookie" not in response.headers
             and response.content_length is not None
         ):
-            cache.put(key, tuple(response.headerlist), response.body)
+            cache.put(key, tuple(response.headerlist), response.body, version=version)
         return response
 
     return tween

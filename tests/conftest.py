@@ -351,13 +351,20 @@ class StoreTestApp(webtest.TestApp):
 
         return self.buyer.pay(slug, card or VISA, email, **kwargs)
 
-    def buy(self, slug, token=None, email="buyer@example.com", *, csrf=True, status=None, **extra):
-        """Post the album's form as Checkout does; ``token`` defaults to a fresh 4242 card token."""
+    def buy(self, slug, token=None, email="buyer@example.com", *, csrf=True, status=None, shown=None, **extra):
+        """Post the album's form as Checkout does; ``token`` defaults to a fresh 4242 card token.
+
+        The form's price fields are read from the album page as it is now, unless ``shown`` gives
+        others (an older page's :func:`tests.paying.shown_price`, a tampered price, ``{}`` for none)."""
+        from tests.paying import shown_price
+
         if token is None:
             token = self.new_card_token()
-        fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": email, **extra}
+        page = self.get(f"/albums/{slug}", status="*")
+        fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": email,
+                  **(shown_price(page) if shown is None else shown), **extra}
         if csrf:
-            fields["csrf_token"] = self.csrf_token(slug)
+            fields["csrf_token"] = self.csrf_token()
         return self.post(f"/albums/{slug}/buy", fields, status=status)
 
 

@@ -5,6 +5,11 @@
 the PaymentMethod and confirms the PaymentIntent with the publishable key and the client secret (3-D
 Secure answered as the buyer would), then card-payment.js asks the store to confirm.
 
+Both send the price the album page showed (``shown_amount``, ``shown_currency``), read from the page
+as the browser has it: the checkout_js form's hidden inputs, the card form's data attributes.
+``shown=`` sends something else instead: a price read from the page earlier (:func:`shown_price` of an
+older page, a stale tab), a tampered one, or ``{}`` for none at all.
+
 Cards are named by their number. Against Stripe's real test mode (no raw card numbers from a server)
 the same cards become Stripe's magic tokens and PaymentMethods.
 """
@@ -33,7 +38,7 @@ MAGIC = {
 class Payment:
     """How paying ended, as the buyer sees it."""
 
-    outcome: str  # paid, declined, unavailable, conflict, refused (400), forbidden (403), not found, incomplete
+    outcome: str  # paid, declined, unavailable, conflict, price changed, refused (400), forbidden (403), not found, incomplete
     status: int  # the store's last HTTP status
     message: str  # what the buyer is told, when it is not paid
     receipt_url: str | None
@@ -52,8 +57,8 @@ def _outcome(response):
     outcome = OUTCOMES.get(response.status_int, str(response.status_int))
     if response.content_type == "application/json":
         body = response.json
-        if body.get("status") == "incomplete":
-            outcome = "incomplete"
+        if body.get("status") in ("incomplete", "price_changed"):
+            outcome = body["status"].replace("_", " ")
         message = body.get("error", "")
         receipt = body.get("receipt_url") if body.get("status") == "paid" else None
     else:
@@ -62,6 +67,26 @@ def _outcome(response):
         message = (alert or main).get_text(" ", strip=True) if (alert or main) else response.text
         receipt = response.location if response.status_int == 303 else None
     return Payment(outcome, response.status_int, message, receipt, response)
+
+
+def shown_price(page):
+    """The price fields the album page's form sends, as its browser code reads them; ``{}`` without a
+    form (an owned album, a 404). checkout_js: the form's hidden inputs; payment_intents: the card
+    form's ``data-amount`` (an integer, as card-payment.js sends it) and ``data-currency``."""
+    if hasattr(page, "html"):  # a WebTest response
+        html = page.html if page.content_type == "text/html" else None
+    else:  # a requests response, from a live store
+        from bs4 import BeautifulSoup
+
+        html = BeautifulSoup(page.text, "html.parser") if page.headers.get("Content-Type", "").startswith("text/html") else None
+    card_form = html.find("form", id="card-payment") if html else None
+    if card_form is not None:
+        return {"shown_amount": int(card_form["data-amount"]), "shown_currency": card_form["data-currency"]}
+    checkout_form = html.find("form", class_="buy-form") if html else None
+    if checkout_form is None:
+        return {}
+    inputs = (checkout_form.find("input", attrs={"name": name}) for name in ("shown_amount", "shown_currency"))
+    return {field["name"]: field["value"] for field in inputs if field is not None}
 
 
 class Buyer:
@@ -77,11 +102,16 @@ class Buyer:
     def flow(self):
         return self.settings["store.payment_flow"]
 
-    def pay(self, slug, card=VISA, email="buyer@example.com", *, csrf=True, authenticate=True, extra=None):
+    def pay(self, slug, card=VISA, email="buyer@example.com", *, csrf=True, authenticate=True, extra=None, shown=None):
         if self.flow == PAYMENT_INTENTS:
-            return self._pay_with_payment_intent(slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra)
+            return self._pay_with_payment_intent(slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra,
+                                                 shown=shown)
         token = card if card.startswith("tok_") else self.token(card)
-        return _outcome(self.store.buy(slug, token=token, email=email, csrf=csrf, status="*", **(extra or {})))
+        return _outcome(self.store.buy(slug, token=token, email=email, csrf=csrf, status="*", shown=shown, **(extra or {})))
+
+    def shown_price(self, slug):
+        """What the album page shows now: keep it to pay later from a stale page (``pay(…, shown=…)``)."""
+        return shown_price(self.store.get(f"/albums/{slug}"))
 
     def token(self, number):
         if self.real_stripe:
@@ -92,9 +122,13 @@ class Buyer:
     def card_form(self, slug):
         """(form action, attempt id, CSRF token) as card-payment.js has them: the action from the album
         page, the attempt id from the store's attempt address, the token from the csrf_token cookie."""
-        form = self.store.get(f"/albums/{slug}").html.find("form", id="card-payment")
+        return self._open_card_form(slug)[:3]
+
+    def _open_card_form(self, slug):
+        page = self.store.get(f"/albums/{slug}")
+        form = page.html.find("form", id="card-payment")
         attempt = self.store.get(form["data-attempt-url"], headers={"Accept": "application/json"})
-        return form["action"], attempt.json["attempt_id"], self.store.csrf_token()
+        return form["action"], attempt.json["attempt_id"], self.store.csrf_token(), shown_price(page)
 
     def post_json(self, url, fields, csrf):
         headers = {"Accept": "application/json"}
@@ -102,10 +136,11 @@ class Buyer:
             headers["X-CSRF-Token"] = csrf
         return self.store.post_json(url, fields, headers=headers, status="*")
 
-    def start(self, slug, email="buyer@example.com", *, attempt_id=None, csrf=True, extra=None):
+    def start(self, slug, email="buyer@example.com", *, attempt_id=None, csrf=True, extra=None, shown=None):
         """Press Pay: the store's answer to the start request (its client secret, or why not)."""
-        action, attempt, token = self.card_form(slug)
-        fields = {"attempt_id": attempt_id or attempt, "email": email, **(extra or {})}
+        action, attempt, token, page_shows = self._open_card_form(slug)
+        fields = {"attempt_id": attempt_id or attempt, "email": email, **(page_shows if shown is None else shown),
+                  **(extra or {})}
         return self.post_json(action, fields, token if csrf else None), token
 
     def payment_method(self, number):
@@ -148,8 +183,8 @@ class Buyer:
         """card-payment.js's last step: the store settles the purchase by its PaymentIntent."""
         return self.post_json(confirm_url, {}, csrf)
 
-    def _pay_with_payment_intent(self, slug, card, email, *, csrf, authenticate, extra):
-        started, token = self.start(slug, email, csrf=csrf, extra=extra)
+    def _pay_with_payment_intent(self, slug, card, email, *, csrf, authenticate, extra, shown):
+        started, token = self.start(slug, email, csrf=csrf, extra=extra, shown=shown)
         if started.status_int != 200 or started.json.get("status") != "confirm":
             return _outcome(started)
         self.confirm_at_stripe(started.json["client_secret"], card, authenticate=authenticate)

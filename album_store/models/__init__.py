@@ -5,6 +5,7 @@ import zope.sqlalchemy
 
 from .album import Album, Track  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
+from .catalog_version import CatalogVersion, bump_catalog_version, current_catalog_version  # noqa: F401
 from .login_attempt import LoginAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
 from .purchase import Purchase, PurchaseStatus, buyer_album_key  # noqa: F401

@@ -4,9 +4,12 @@
  * Mounts Stripe.js's card Element in #card-element; on Pay:
  *   0. the first time: GET this page's attempt id from the store (data-attempt-url; the page itself
  *      is cached for every visitor, so it cannot carry one);
- *   1. POST {attempt_id, email} to the form's action: the server records a pending purchase and
- *      answers its PaymentIntent's client secret (the same one for the same attempt id, so a double
- *      click or a retry never makes a second PaymentIntent);
+ *   1. POST {attempt_id, email, shown_amount, shown_currency} to the form's action (the last two: the
+ *      price this page shows, from the form's data-amount and data-currency): the server records a
+ *      pending purchase and answers its PaymentIntent's client secret (the same one for the same
+ *      attempt id, so a double click or a retry never makes a second PaymentIntent). If the price
+ *      changed since the page was opened, it charges nothing and answers 409 with the new price: the
+ *      page shows it (message, price, Pay button) and the next Pay is for it, without reloading;
  *   2. stripe.confirmCardPayment(client secret, card): Stripe shows the bank's 3-D Secure check when
  *      the card needs it;
  *   3. POST to the confirm address: the server asks Stripe how the PaymentIntent ended and answers
@@ -36,6 +39,7 @@
   var button = document.getElementById('card-pay');
   var email = document.getElementById('card-email');
   var csrfInput = form.querySelector('input[name="csrf_token"]');
+  var priceLabels = document.querySelectorAll('.buy-box__price');
   var attempt = { value: null };  // this page's checkout attempt, once the store has named it
   var payLabel = button.textContent;
   var cardComplete = false;
@@ -104,10 +108,25 @@
     return new Promise(function () {}); // stay busy until the receipt loads
   }
 
+  // The price this page shows, sent with the payment: the store charges nothing if it is not the price.
+  function shownPrice() {
+    return { shown_amount: parseInt(form.getAttribute('data-amount'), 10), shown_currency: form.getAttribute('data-currency') };
+  }
+
+  // The price changed since the page was opened (409 price_changed): show the new one everywhere on
+  // the page, so the next Pay is for it (with the new attempt id the answer names).
+  function takeNewPrice(body) {
+    form.setAttribute('data-amount', String(body.amount));
+    form.setAttribute('data-currency', body.currency);
+    payLabel = 'Pay ' + body.price_label;
+    for (var i = 0; i < priceLabels.length; i++) priceLabels[i].textContent = body.price_label;
+  }
+
   // The server's answer after a failed attempt names the next attempt.
   function takeAnswer(answer, fallback) {
     var body = answer.body;
     if (body.attempt_id) attempt.value = body.attempt_id;
+    if (answer.status === 409 && body.status === 'price_changed') takeNewPrice(body);
     // Paid, or being confirmed (Stripe did not answer; its receipt page updates itself): the receipt.
     if ((body.status === 'paid' || body.status === 'pending') && body.receipt_url) return goTo(body.receipt_url);
     var message = body.error || fallback ||
@@ -129,7 +148,10 @@
 
   function pay() {
     return attemptId().then(function (attemptId) {
-      return post(form.getAttribute('action'), { attempt_id: attemptId, email: email.value.trim() });
+      var fields = shownPrice();
+      fields.attempt_id = attemptId;
+      fields.email = email.value.trim();
+      return post(form.getAttribute('action'), fields);
     }).then(function (started) {
         if (started.status !== 200 || started.body.status !== 'confirm') return takeAnswer(started);
         var confirmUrl = started.body.confirm_url;

@@ -59,12 +59,13 @@ def catalog(request):
     return {"albums": albums[:PAGE_SIZE], "page": page, "has_next": len(albums) > PAGE_SIZE}
 
 
-def album_page(request, album, *, error=None):
-    """The album page's values; the buy route renders it again with the card's error.
+def album_page(request, album, *, error=None, price_changed=None):
+    """The album page's values; the buy route renders it again with the card's error, or with
+    ``price_changed`` (why nothing was charged) when the page the buyer paid from showed another price.
 
     The page as first shown is the same for every visitor who is not signed in (it is cached):
     its form's CSRF token is filled in by static/csrf.js. A re-rendered page (after a declined
-    card) answers one visitor's POST, so it carries their token itself.
+    card or a price change) answers one visitor's POST, so it carries their token itself.
     """
     payments = request.find_service(IPaymentService)
     price = format_money(album.price_cents, album.currency)
@@ -109,7 +110,8 @@ def album_page(request, album, *, error=None):
         "checkout_js_url": payments.checkout_js_url,
         "card_payment": card_payment,
         "error": error,
-        "csrf_token": get_csrf_token(request) if error else None,
+        "price_changed": price_changed,
+        "csrf_token": get_csrf_token(request) if error or price_changed else None,
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
     }
 

@@ -13,6 +13,7 @@ from ..services.downloads import IDownloadService
 from ..services.purchases import AlreadyBought, CheckoutTokenReused, IPurchaseService, PriceNotChargeable, StillPending
 from ..settings import CHECKOUT_JS
 from .catalog import album_page
+from .shown_price import require_shown_price
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def buy_album(context, request):
     if not EMAIL.match(email) or len(email) > 254:
         raise HTTPBadRequest("The payment form needs a valid email address for your receipt; nothing was charged.")
 
+    require_shown_price(request, album, request.POST)
     purchases = request.find_service(IPurchaseService)
     try:
         purchase = purchases.charge_for_album(album, token=token, email=email, user=request.user)

@@ -2,8 +2,9 @@
 
 0. ``GET /payment-attempt``: a fresh attempt id, made by the server, which the page keeps for as long
    as it is open (the album page is cached for every visitor, so it cannot carry one itself).
-1. ``POST /albums/{slug}/payment-intent`` {attempt_id, email}: the pending purchase and its
-   PaymentIntent's client secret (the same ones again for the same attempt id).
+1. ``POST /albums/{slug}/payment-intent`` {attempt_id, email, shown_amount, shown_currency}: the
+   pending purchase and its PaymentIntent's client secret (the same ones again for the same attempt
+   id); a 409 ``price_changed`` with the current price when the page showed another (``shown_price``).
 2. The page confirms the PaymentIntent with Stripe.js (``confirmCardPayment``: 3-D Secure if the
    card needs it).
 3. ``POST /purchases/{id}/confirm``: the server retrieves the PaymentIntent and settles the purchase
@@ -25,6 +26,7 @@ from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseS
                                   PriceNotChargeable, StillPending, new_attempt_id)
 from .checkout import ALREADY_BOUGHT, NOT_CHARGEABLE
 from ..settings import PAYMENT_INTENTS
+from .shown_price import require_shown_price
 
 ATTEMPT = re.compile(r"^att_[A-Za-z0-9_-]{16,60}$")
 
@@ -82,6 +84,7 @@ def start_payment(context, request):
         return _answer(request, 400, status="invalid", field="email",
                        error="Please enter a valid email address for your receipt.")
 
+    require_shown_price(request, album, fields)
     try:
         purchase, intent = request.find_service(IPurchaseService).start_payment_intent(
             album, email=email, attempt_id=attempt_id, user=request.user

@@ -77,3 +77,25 @@ def test_a_declined_card_shows_the_message_and_the_shopper_tries_again(shopper, 
     assert response.status == 200 and re.search(r"/purchases/\d+$", shopper.page.url)
     assert shopper.heading() == "Thank you! Blue Skies is yours."
     assert [p.status for p in purchases(dbsession)] == ["failed", "paid"]
+
+
+def test_a_price_changed_while_the_page_was_open_charges_nothing_then_the_new_price(shopper, watch, blue_skies, dbsession, stripe_client):
+    shopper.open_catalog()
+    shopper.open_album("Blue Skies")  # at $9.99 ...
+    blue_skies.price_cents = 1200  # ... the owner raises the price meanwhile
+    dbsession.commit()
+
+    watch.expect_status(409)
+    response = shopper.pay(CARD_OK, email="ana@example.com")
+    assert response.status == 409
+    shopper.arrived("price-changed")
+    message = shopper.card_error()
+    assert "changed from $9.99 to $12.00" in message and "nothing was charged" in message
+    assert purchases(dbsession) == []
+    assert shopper.buy_button().inner_text() == "Buy 'Blue Skies' for $12.00"
+
+    response = shopper.pay(CARD_OK, email="ana@example.com")
+    assert response.status == 200 and re.search(r"/purchases/\d+$", shopper.page.url)
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.amount_cents) == ("paid", 1200)
+    assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount == 1200

@@ -162,3 +162,24 @@ def test_an_incomplete_card_is_caught_before_anything_is_recorded(shopper, album
     form.pay()
     assert "card number" in form.error()
     assert purchases(dbsession) == []
+
+
+def test_a_price_changed_while_the_page_was_open_charges_nothing_and_the_next_pay_is_the_new_price(shopper, watch, album, dbsession):
+    page = shopper.page
+    form = CardForm(shopper).open("Blue Skies")  # at $9.99 ...
+    album.price_cents = 1200  # ... the owner raises the price meanwhile
+    dbsession.commit()
+
+    watch.expect_status(409)
+    form.fill("4242 4242 4242 4242", email="ana@example.com").pay()
+    message = form.error()
+    assert "changed from $9.99 to $12.00" in message and "nothing was charged" in message
+    shopper.arrived("price-changed")
+    assert page.locator("#card-pay").inner_text() == "Pay $12.00"
+    assert page.locator(".buy-box__price").inner_text() == "$12.00"
+    assert purchases(dbsession) == []
+
+    form.pay()  # the card is still filled in: the same page, the new price
+    assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.amount_cents) == ("paid", 1200)

@@ -3,10 +3,12 @@ rest; the in-process page cache serves them without rendering again."""
 import re
 
 import pytest
+from sqlalchemy import text, update
 
 from album_store.caching import PageCache
+from album_store.models import Album, current_catalog_version
 from tests.conftest import StoreTestApp
-from tests.factories import make_album
+from tests.factories import make_album, make_user
 
 
 @pytest.fixture
@@ -36,13 +38,44 @@ def test_the_second_anonymous_request_is_served_from_the_page_cache(cached, dbse
     album = make_album(dbsession, slug="hot", title="Before")
     first = cached.get("/albums/hot")
     assert "X-Page-Cache" not in first.headers
-    album.title = "After"
+    # Hand-written SQL does not bump the catalog's stamp: the cached copy is served, not rendered again.
+    dbsession.execute(text("UPDATE albums SET title = 'Sneaked in' WHERE id = :id"), {"id": album.id})
     dbsession.commit()
     second = cached.get("/albums/hot")
     assert second.headers["X-Page-Cache"] == "hit" and "Before" in second.text, "rendered once for 60 s"
     assert second.headers["ETag"] == first.headers["ETag"]
-    cached.app.registry.page_cache.clear()
-    assert "After" in cached.get("/albums/hot").text
+    dbsession.refresh(album)
+    album.title = "After"  # a change through the models bumps the stamp: every copy is out of date
+    dbsession.commit()
+    third = cached.get("/albums/hot")
+    assert "X-Page-Cache" not in third.headers and "After" in third.text
+    assert cached.get("/albums/hot").headers["X-Page-Cache"] == "hit"
+
+
+def test_every_change_to_the_catalog_through_the_models_bumps_its_stamp(dbsession):
+    def stamp():
+        dbsession.commit()
+        return current_catalog_version(dbsession.get_bind())
+
+    album = make_album(dbsession, slug="stamped", tracks=2)
+    steps = [stamp()]
+    album.price_cents = 1500
+    steps.append(stamp())
+    album.tracks[0].title = "Renamed"
+    steps.append(stamp())
+    album.tracks.pop()  # an orphan track, deleted with the flush
+    steps.append(stamp())
+    album.cover_key = "abc123"
+    steps.append(stamp())
+    album.is_published = False
+    steps.append(stamp())
+    dbsession.execute(update(Album).where(Album.id == album.id).values(title="Bulk"))  # an ORM bulk update
+    steps.append(stamp())
+    dbsession.delete(album)
+    steps.append(stamp())
+    assert steps == sorted(set(steps)) and len(steps) == 8, steps
+    make_user(dbsession, "nobody@example.com", "velvet-harbour-42")  # not the catalog
+    assert stamp() == steps[-1]
 
 
 def test_a_signed_in_buyer_gets_a_private_page_with_their_email(cached, dbsession):

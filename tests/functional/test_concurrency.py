@@ -1,5 +1,6 @@
-"""One charge per checkout, against live waitress processes (not WebTest), and a process killed
-between the charge and the commit. Runs on PostgreSQL too when TEST_DATABASE_URL points there."""
+"""One charge per checkout, against live waitress processes (not WebTest), a process killed between
+the charge and the commit, and an owner's change seen at once by another process's page cache. Runs
+on PostgreSQL too when TEST_DATABASE_URL points there."""
 from concurrent.futures import ThreadPoolExecutor
 import os
 from pathlib import Path
@@ -15,8 +16,11 @@ import requests
 from sqlalchemy import select
 
 from album_store.models import Purchase
-from tests.conftest import standin_only
-from tests.factories import make_album
+from bs4 import BeautifulSoup
+
+from tests.conftest import PASSWORD, standin_only
+from tests.factories import make_album, make_owner
+from tests.paying import shown_price
 
 pytestmark = pytest.mark.stripe
 
@@ -69,8 +73,8 @@ class LiveStore:
 def live_stores(tmp_path, app_settings, dbsession):
     started = []
 
-    def start():
-        store = LiveStore(tmp_path, app_settings)
+    def start(**overrides):
+        store = LiveStore(tmp_path, {**app_settings, **overrides})
         started.append(store)
         return store
 
@@ -80,9 +84,11 @@ def live_stores(tmp_path, app_settings, dbsession):
 
 
 def browser_session(store, slug):
-    """A buyer's browser: a session cookie and the album form's CSRF token."""
+    """A buyer's browser: a session cookie, and the album form's CSRF token and price fields."""
     session = requests.Session()
-    session.get(f"{store.url}/albums/{slug}", timeout=10).raise_for_status()
+    page = session.get(f"{store.url}/albums/{slug}", timeout=10)
+    page.raise_for_status()
+    session.shown = shown_price(page)
     return session, session.get(f"{store.url}/csrf-token", timeout=10).json()["token"]  # as static/csrf.js does
 
 
@@ -100,7 +106,8 @@ def test_three_identical_posts_at_once_on_two_processes_make_one_charge(live_sto
     make_album(dbsession, slug="rush", price_cents=1100)
     first, second = live_stores(), live_stores()
     session, csrf = browser_session(first, "rush")
-    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "fast@example.com"}
+    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "fast@example.com",
+              **session.shown}
 
     def post(store):
         # The same browser (cookie) posting the same checkout, as a double click and a retry would.
@@ -126,7 +133,8 @@ def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(live
     session, csrf = browser_session(store, "killed")
     # Stripe makes the charge, then its answer takes 30 s: the process dies while it waits.
     faults.inject(count=1, status=0, when="after", delay=30)
-    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "killed@example.com"}
+    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "killed@example.com",
+              **session.shown}
     with ThreadPoolExecutor(1) as pool:
         pending_post = pool.submit(requests.post, f"{store.url}/albums/killed/buy", data=fields,
                                    cookies=session.cookies, allow_redirects=False, timeout=60)
@@ -146,3 +154,56 @@ def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(live
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
     [purchase] = all_purchases(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id == charged[0].id
+
+
+# --- the page cache, across processes ----------------------------------------------------------
+def form_fields(page, form_id):
+    """What a browser submits for the form: its inputs, selects and textareas as they are filled."""
+    form = BeautifulSoup(page.text, "html.parser").find("form", id=form_id)
+    fields = {field["name"]: field.get("value", "") for field in form.find_all("input") if field.get("name")}
+    for select_field in form.find_all("select"):
+        chosen = select_field.find("option", selected=True) or select_field.find("option")
+        fields[select_field["name"]] = chosen.get("value", chosen.get_text())
+    fields.update({area["name"]: area.get_text() for area in form.find_all("textarea")})
+    return form["action"], fields
+
+
+def shown_by(store, slug):
+    """An anonymous visitor's GET of the album page on ``store``: (the price shown, served from the cache?)."""
+    page = requests.get(f"{store.url}/albums/{slug}", timeout=10)
+    page.raise_for_status()
+    price = BeautifulSoup(page.text, "html.parser").find(class_="buy-box__price").get_text(strip=True)
+    return price, page.headers.get("X-Page-Cache") == "hit"
+
+
+def test_a_price_change_reaches_every_process_page_cache_at_once(live_stores, dbsession):
+    album = make_album(dbsession, slug="everywhere", price_cents=999)
+    owner = make_owner(dbsession)
+    first, second = live_stores(**{"store.page_cache_seconds": "300"}), live_stores(**{"store.page_cache_seconds": "300"})
+    for store in (first, second):
+        shown_by(store, "everywhere")
+        assert shown_by(store, "everywhere") == ("$9.99", True), "both processes keep the page"
+
+    # The owner raises the price through the first process, as in the browser.
+    owner_browser = requests.Session()
+    login = owner_browser.get(f"{first.url}/account/login", timeout=10)
+    token = BeautifulSoup(login.text, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
+    fields = {"csrf_token": token, "email": owner.email, "password": PASSWORD, "next": ""}
+    signed_in = owner_browser.post(f"{first.url}/account/login", data=fields, allow_redirects=False, timeout=10)
+    assert signed_in.status_code == 303, signed_in.text[:500]
+    edit = owner_browser.get(f"{first.url}/admin/albums/{album.id}/edit", timeout=10)
+    edit.raise_for_status()
+    action, fields = form_fields(edit, "album-form")
+    fields["price"] = "12.00"
+    saved = owner_browser.post(first.url + action, data=fields, allow_redirects=False, timeout=10)
+    assert saved.status_code == 303, saved.text[:500]
+
+    assert shown_by(second, "everywhere") == ("$12.00", False), "the other process's very next GET"
+    assert shown_by(first, "everywhere") == ("$12.00", False)
+    assert shown_by(second, "everywhere") == ("$12.00", True), "and it is cached again"
+
+    # Another host changes it in the database: both processes' next GET show it.
+    dbsession.refresh(album)
+    album.price_cents = 1500
+    dbsession.commit()
+    assert [shown_by(store, "everywhere")[0] for store in (second, first)] == ["$15.00", "$15.00"]

@@ -8,6 +8,7 @@ from album_store.models import Purchase, User
 from album_store.models.meta import utcnow
 from tests.conftest import PASSWORD, StoreTestApp
 from tests.factories import links_in, make_album, make_user
+from tests.paying import shown_price
 
 pytestmark = pytest.mark.stripe
 
@@ -114,6 +115,7 @@ def test_an_owned_album_says_in_your_library_instead_of_offering_a_second_copy(t
     make_user(dbsession, "ana@example.com", PASSWORD)
     testapp.login("ana@example.com")
     csrf = testapp.csrf_token("owned")
+    stale_page = shown_price(testapp.get("/albums/owned"))  # a second tab, opened before buying
     testapp.buy("owned", status=303)
 
     page = testapp.get("/albums/owned")
@@ -122,7 +124,8 @@ def test_an_owned_album_says_in_your_library_instead_of_offering_a_second_copy(t
 
     # A stale page's button posted anyway: refused before any charge.
     token = testapp.new_card_token()
-    fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": "ana@example.com", "csrf_token": csrf}
+    fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": "ana@example.com", "csrf_token": csrf,
+              **stale_page}
     refused = testapp.post("/albums/owned/buy", fields, status=409)
     assert "already in your library" in refused.text and "nothing was charged" in refused.text
     assert len(purchases(dbsession)) == 1

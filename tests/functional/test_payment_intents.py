@@ -74,13 +74,13 @@ def test_the_policy_allows_stripe_js_and_its_api_and_nothing_else(store, album, 
 def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(store, album, dbsession, stripe_client):
     buyer = store.buyer
     first, csrf = buyer.start("blue-skies", email="ana@example.com")
-    again = buyer.post_json(first.request.path, {"attempt_id": first.request.json["attempt_id"], "email": "ana@example.com"}, csrf)
+    again = buyer.post_json(first.request.path, first.request.json, csrf)  # the same fields: attempt id, email, price
     assert first.json["client_secret"] == again.json["client_secret"], "a double click: the same PaymentIntent"
     assert buyer.confirm_at_stripe(first.json["client_secret"]) == "succeeded"
     done = buyer.confirm(first.json["confirm_url"], csrf)
     assert done.json == {"status": "paid", "receipt_url": first.json["confirm_url"].replace("/confirm", "")}
     assert buyer.confirm(first.json["confirm_url"], csrf).json["status"] == "paid"
-    replay = buyer.post_json(first.request.path, {"attempt_id": first.request.json["attempt_id"], "email": "ana@example.com"}, csrf)
+    replay = buyer.post_json(first.request.path, first.request.json, csrf)
     assert replay.json == done.json, "the same attempt after paying: its receipt"
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and [i.id for i in intents_of(stripe_client, purchase)] == [purchase.stripe_payment_intent_id]
@@ -112,7 +112,7 @@ def test_3d_secure_cancelled_is_not_paid_and_the_buyer_tries_again_without_reloa
         "a failed purchase's PaymentIntent can never take money later"
 
     # The page keeps its form: the answer names the next attempt.
-    retry = buyer.post_json(started.request.path, {"attempt_id": failed.json["attempt_id"], "email": "buyer@example.com"}, csrf)
+    retry = buyer.post_json(started.request.path, {**started.request.json, "attempt_id": failed.json["attempt_id"]}, csrf)
     assert retry.json["client_secret"] != started.json["client_secret"]
     assert buyer.confirm_at_stripe(retry.json["client_secret"], VISA) == "succeeded"
     assert buyer.confirm(retry.json["confirm_url"], csrf).json["status"] == "paid"
@@ -243,6 +243,7 @@ def test_a_signed_in_buyer_pays_with_their_email_prefilled_and_the_purchase_is_t
     page = store.get("/albums/blue-skies")
     assert page.html.find(class_="buy-box--owned") and not page.html.find("form", id="card-payment")
     attempt = store.get("/payment-attempt").json["attempt_id"]  # a page opened before it was bought
-    again = store.buyer.post_json("/albums/blue-skies/payment-intent", {"attempt_id": attempt}, store.csrf_token())
+    shown = {"shown_amount": album.price_cents, "shown_currency": album.currency}
+    again = store.buyer.post_json("/albums/blue-skies/payment-intent", {"attempt_id": attempt, **shown}, store.csrf_token())
     assert again.status_int == 409 and "already in your library" in again.json["error"]
     assert len(purchases(dbsession)) == 1

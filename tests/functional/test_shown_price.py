@@ -1,0 +1,131 @@
+"""The price the buyer saw travels with the payment: when it is no longer the album's price, nothing is
+charged, nothing is recorded, and the buyer is shown the new price and can pay it (409). Without a
+price, or with a malformed one, 400. Each test runs in both payment flows (``shop``)."""
+import secrets
+
+import pytest
+from sqlalchemy import select
+
+from album_store.models import Purchase
+from tests.factories import make_album
+from tests.paying import VISA, shown_price
+
+pytestmark = pytest.mark.stripe
+
+
+def purchases(dbsession):
+    dbsession.expire_all()
+    return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
+
+
+@pytest.fixture
+def album(dbsession):
+    # A slug of its own: the stand-in lives for the whole session, and its charges are searched by slug.
+    return make_album(dbsession, slug=f"price-{secrets.token_hex(4)}", title="Blue Skies", price_cents=999)
+
+
+def made_at_stripe(stripe_client, album):
+    """Every charge and PaymentIntent Stripe has for the album (by the metadata the store sends)."""
+    query = {"query": f"metadata['album_slug']:'{album.slug}'"}
+    return (list(stripe_client.v1.charges.search(params=query).data)
+            + list(stripe_client.v1.payment_intents.search(params=query).data))
+
+
+def set_price(dbsession, album, cents):
+    """The owner's change, made in the database (as another process or host would)."""
+    album.price_cents = cents
+    dbsession.commit()
+
+
+def pay_from_the_409(shop, flow, refused):
+    """What the buyer does next on the page the 409 left them on."""
+    if flow == "checkout_js":
+        # The re-rendered album page: its Buy button and form, as Checkout posts them.
+        form = refused.html.find("form", class_="buy-form")
+        fields = {field["name"]: field["value"] for field in form.find_all("input")}
+        fields.update(stripeToken=shop.buyer.token(VISA), stripeTokenType="card", stripeEmail="buyer@example.com")
+        return shop.post(form["action"], fields, status="*")
+    # card-payment.js: the same page, now showing the answer's price, and the answer's attempt id.
+    body = refused.json
+    shown = {"shown_amount": body["amount"], "shown_currency": body["currency"]}
+    started, csrf = shop.buyer.start(shown_slug(refused), attempt_id=body["attempt_id"], shown=shown)
+    assert started.json["status"] == "confirm", started.json
+    shop.buyer.confirm_at_stripe(started.json["client_secret"], VISA)
+    return shop.buyer.confirm(started.json["confirm_url"], csrf)
+
+
+def shown_slug(response):
+    return response.request.path.split("/")[2]
+
+
+def test_a_price_changed_since_the_page_opened_charges_nothing_then_the_new_price_is_paid(shop, flow, album, dbsession, stripe_client):
+    opened = shop.buyer.shown_price(album.slug)  # the buyer opens the page at $9.99 ...
+    assert opened["shown_amount"] in (999, "999")
+    set_price(dbsession, album, 1200)  # ... the owner raises the price ...
+    payment = shop.pay(album.slug, shown=opened)  # ... and the buyer pays from that page.
+
+    assert payment.status == 409, payment
+    assert f"The price of Blue Skies changed from $9.99 to $12.00" in payment.message
+    assert "nothing was charged" in payment.message
+    assert purchases(dbsession) == [] and made_at_stripe(stripe_client, album) == []
+    refused = payment.response
+    if flow == "checkout_js":
+        assert refused.content_type == "text/html" and "The Buy button below charges the new price" in payment.message
+        assert shown_price(refused) == {"shown_amount": "1200", "shown_currency": "usd"}
+        assert refused.html.find("script", class_="stripe-button")["data-amount"] == "1200"
+        assert "$12.00" in refused.html.find(class_="buy-box__price").get_text()
+    else:
+        body = refused.json
+        assert (body["status"], body["amount"], body["currency"], body["price_label"]) == ("price_changed", 1200, "usd", "$12.00")
+        assert body["attempt_id"].startswith("att_")
+
+    paid = pay_from_the_409(shop, flow, refused)
+    assert paid.status_int in (200, 303) and (flow == "checkout_js" or paid.json["status"] == "paid"), paid
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.amount_cents) == ("paid", 1200)
+    assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount == 1200
+
+
+@pytest.mark.parametrize("shown", [
+    {},
+    {"shown_amount": "999"},
+    {"shown_currency": "usd"},
+    {"shown_amount": "9.99", "shown_currency": "usd"},
+    {"shown_amount": "-999", "shown_currency": "usd"},
+    {"shown_amount": "0", "shown_currency": "usd"},
+    {"shown_amount": "999", "shown_currency": "dollars"},
+    {"shown_amount": "1" * 12, "shown_currency": "usd"},
+], ids=["none", "no currency", "no amount", "decimal", "negative", "zero", "bad currency", "too long"])
+def test_a_payment_without_a_well_formed_shown_price_is_a_400_and_records_nothing(shop, album, dbsession, stripe_client, shown):
+    payment = shop.pay(album.slug, shown=shown)
+    assert payment.status == 400, payment
+    assert "did not say which price it showed you" in payment.message and "nothing was charged" in payment.message
+    assert purchases(dbsession) == [] and made_at_stripe(stripe_client, album) == []
+
+
+@pytest.mark.parametrize("shown", [
+    {"shown_amount": "1", "shown_currency": "usd"},
+    {"shown_amount": "999", "shown_currency": "eur"},
+], ids=["lower amount", "other currency"])
+def test_a_tampered_shown_price_is_a_409_and_is_never_charged(shop, album, dbsession, stripe_client, shown):
+    payment = shop.pay(album.slug, shown=shown)
+    assert payment.status == 409 and "to $9.99" in payment.message, payment
+    assert purchases(dbsession) == [] and made_at_stripe(stripe_client, album) == []
+
+
+def test_the_same_checkout_again_after_a_price_change_finds_its_purchase_instead_of_a_409(shop, flow, album, dbsession, stripe_client):
+    """A double click or a retry whose first request already made the purchase: that purchase passed
+    the check, and telling the buyer "nothing was charged" could be false."""
+    if flow == "checkout_js":
+        token = shop.buyer.token(VISA)
+        first = shop.buy(album.slug, token=token, status=303)
+        set_price(dbsession, album, 1200)
+        again = shop.buy(album.slug, token=token, shown={"shown_amount": "999", "shown_currency": "usd"}, status=303)
+        assert again.location == first.location
+    else:
+        first, csrf = shop.buyer.start(album.slug)
+        set_price(dbsession, album, 1200)
+        again = shop.buyer.post_json(first.request.path, first.request.json, csrf)
+        assert again.json.get("client_secret") == first.json["client_secret"], again.json
+    [purchase] = purchases(dbsession)
+    assert purchase.amount_cents == 999
