@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ...models import Purchase, PurchaseStatus, User, buyer_album_key, normalize_email
-from ...stripe_amounts import StripeAmountError, check_chargeable
+from ...stripe_amounts import StripeAmountError, minimum_charge, to_stripe_amount
 from .settlement import log_state
 
 log = logging.getLogger("album_store.services.purchases")
@@ -75,7 +75,12 @@ class Attempts:
 
     def _insert(self, album, *, email, user, token, attempt_id):
         try:
-            check_chargeable(album.price_cents, album.currency)
+            # Only what is known to fail: a sum Stripe's unit cannot express, or one under its
+            # published minimum (the owner's form refuses both; an older price may still be either).
+            to_stripe_amount(album.price_cents, album.currency)
+            minimum = minimum_charge(album.currency)
+            if minimum is not None and album.price_cents < minimum:
+                raise StripeAmountError(f"under Stripe's minimum of {minimum}")
         except StripeAmountError as error:
             log.error("album %s cannot be sold at %s %s: %s", album.id, album.price_cents, album.currency, error)
             raise PriceNotChargeable(str(error)) from error
