@@ -391,3 +391,20 @@ def ini_file(tmp_path, app_settings):
     path = tmp_path / "cli.ini"
     path.write_text("\n".join(lines).replace("%", "%%") + "\n")
     return path
+
+
+@pytest.fixture
+def live_stores(tmp_path, app_settings, dbsession):
+    """Start stores served by waitress in processes of their own (tests/live.py); stopped after the test."""
+    started = []
+
+    def start(**overrides):
+        from tests.live import LiveStore
+
+        store = LiveStore(tmp_path, {**app_settings, **overrides})
+        started.append(store)
+        return store
+
+    yield start
+    for store in started:
+        store.stop()

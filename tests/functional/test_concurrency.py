@@ -20,81 +20,9 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import PASSWORD, standin_only
 from tests.factories import make_album, make_owner
-from tests.paying import shown_price
+from tests.live import all_purchases, browser_session
 
 pytestmark = pytest.mark.stripe
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveStore:
-    """``pserve`` on a free loopback port, with the suite's settings (same database, same Stripe)."""
-
-    def __init__(self, tmp_path, app_settings):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        ini = tmp_path / f"live-{self.port}.ini"
-        lines = ["[app:main]", "use = egg:album_store"]
-        lines += [f"{key} = {str(value).replace('%', '%%')}" for key, value in app_settings.items() if "." in key]
-        lines += ["", "[server:main]", "use = egg:waitress#main", f"listen = 127.0.0.1:{self.port}", "threads = 4"]
-        ini.write_text("\n".join(lines) + "\n")
-        self.log = open(tmp_path / f"live-{self.port}.log", "w")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("pserve")), str(ini)], stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(self.url + "/favicon.ico", timeout=1)
-                return
-            except requests.ConnectionError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the store did not start; see {self.log.name}")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-@pytest.fixture
-def live_stores(tmp_path, app_settings, dbsession):
-    started = []
-
-    def start(**overrides):
-        store = LiveStore(tmp_path, {**app_settings, **overrides})
-        started.append(store)
-        return store
-
-    yield start
-    for store in started:
-        store.stop()
-
-
-def browser_session(store, slug):
-    """A buyer's browser: a session cookie, and the album form's CSRF token and price fields."""
-    session = requests.Session()
-    page = session.get(f"{store.url}/albums/{slug}", timeout=10)
-    page.raise_for_status()
-    session.shown = shown_price(page)
-    return session, session.get(f"{store.url}/csrf-token", timeout=10).json()["token"]  # as static/csrf.js does
-
-
-def all_purchases(dbsession):
-    dbsession.expire_all()
-    return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
 
 
 def succeeded_charges(stripe_client, purchase):
