@@ -419,3 +419,35 @@ def test_every_status_change_goes_through_the_transition_table(make_app, dbsessi
     assert ("pending", "paid") in moves and ("pending", "failed") in moves
     for previous, new in moves:
         assert previous == "-" and new == "pending" or (previous, new) in TRANSITIONS, (previous, new)
+
+
+def test_a_charge_left_pending_at_stripe_is_paid_only_when_stripe_says_so(testapp, dbsession, standin, stripe_client, post_event, outbox):
+    """Some payments stay ``pending`` at Stripe for a while: the buyer sees the pending receipt, nothing
+    is delivered, and the charge.succeeded that follows settles it."""
+    make_album(dbsession, slug="slow-bank", price_cents=1900)
+    email = unique_email("slow")
+    page = testapp.buy("slow-bank", token="tok_standin_pending", email=email, status=503)
+    assert "Being confirmed" in page.text
+    purchase = only_purchase(dbsession)
+    assert purchase.status == "pending" and testapp.get(f"/purchases/{purchase.id}").status_int == 200
+    [charge] = charges_for(stripe_client, email)
+    assert charge.status == "pending"
+    post_event(event("charge.succeeded", {"id": charge.id, "object": "charge"}))  # a lie: it is still pending
+    assert only_purchase(dbsession).status == "pending" and outbox == []
+
+    process.settle_charge(standin.url, charge.id, "succeeded")
+    assert post_event(event("charge.succeeded", {"id": charge.id, "object": "charge"})).json["outcome"] == "settled"
+    assert only_purchase(dbsession).status == "paid" and len(outbox) == 1
+
+
+def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession, standin, stripe_client, post_event, new_card_token):
+    make_album(dbsession, slug="slow-fail", price_cents=1900)
+    email = unique_email("slowfail")
+    testapp.buy("slow-fail", token="tok_standin_pending", email=email, status=503)
+    [charge] = charges_for(stripe_client, email)
+    process.settle_charge(standin.url, charge.id, "failed")
+    assert post_event(event("charge.failed", {"id": charge.id, "object": "charge"})).json["outcome"] == "failed"
+    assert only_purchase(dbsession).status == "failed"
+    # Nothing was taken, so the buyer may pay again at once.
+    testapp.buy("slow-fail", token=new_card_token(), email=email, status=303)
+    assert money_held(stripe_client, email) == 1900

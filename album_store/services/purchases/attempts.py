@@ -90,10 +90,10 @@ class Attempts:
             album_id=album.id,
             user_id=owner.id if owner is not None else None,
             email=email,
+            # status: pending, the model's default (settlement.py makes every later change)
             amount_cents=album.price_cents,  # the database's price, as the page showed it (checked by the view)
             currency=album.currency,
             description=f"{album.title} by {album.artist}"[:500],
-            status=PurchaseStatus.PENDING,
             buyer_album_key=key,
             checkout_token=token,
             attempt_id=attempt_id,
