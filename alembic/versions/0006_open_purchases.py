@@ -7,8 +7,10 @@ Create Date: 2026-12-01 11:00:00
 ``buyer_album_key`` ("{album_id}:{email}") is set while a purchase is pending or paid and cleared
 when it fails or is refunded; its unique constraint lets the database refuse a second open checkout
 of one album by one buyer, whichever process it arrives on. Existing open purchases get it, the
-oldest first (a later duplicate keeps NULL: the owner can refund it). ``description`` is what Stripe
-is told, fixed when the purchase is recorded.
+oldest first. A later one of the same buyer and album, bought before this rule, gets a key of its own
+(``legacy:{id}``): it was bought knowingly under the old rules, so it is not taken for a duplicate
+(a paid purchase without a key), which reconcile would refund. ``description`` is what Stripe is
+told, fixed when the purchase is recorded.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -33,10 +35,10 @@ def upgrade():
     for purchase_id, album_id, email, status, title, artist in rows:
         key = None
         if status in ("pending", "paid"):
-            candidate = f"{album_id}:{email.strip().lower()}"
-            if candidate not in taken:
-                taken.add(candidate)
-                key = candidate
+            key = f"{album_id}:{email.strip().lower()}"
+            if key in taken:
+                key = f"legacy:{purchase_id}"
+            taken.add(key)
         connection.execute(
             sa.text("UPDATE purchases SET description = :description, buyer_album_key = :key WHERE id = :id"),
             {"description": f"{title} by {artist}"[:500], "key": key, "id": purchase_id},
