@@ -110,10 +110,6 @@ def receipt(context, request):
     return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase)}
 
 
-#: How often a pending receipt reloads itself while the payment is being confirmed.
-PENDING_REFRESH_SECONDS = 10
-
-
 def download_url(request, purchase):
     """A fresh signed download link for a paid purchase whose album has its file, else None."""
     downloads = request.find_service(IDownloadService)

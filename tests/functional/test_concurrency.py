@@ -2,21 +2,14 @@
 the charge and the commit, and an owner's change seen at once by another process's page cache. Runs
 on PostgreSQL too when TEST_DATABASE_URL points there."""
 from concurrent.futures import ThreadPoolExecutor
-import os
-from pathlib import Path
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from sqlalchemy import select
 
-from album_store.models import Purchase
 from bs4 import BeautifulSoup
 
 from tests.conftest import PASSWORD, standin_only

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 import requests
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from album_store.models import Purchase
 from album_store.models.meta import utcnow

@@ -11,7 +11,7 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...models import PurchaseStatus
-from ..payments import CardDeclined, PaymentUnavailable
+from ..payments import PaymentUnavailable
 from .checkout import StillPending, declined, payment_details
 from .settlement import RecordingFailed
 
