@@ -19,6 +19,7 @@ from ..stripe_amounts import from_stripe_amount, to_stripe_amount
 if TYPE_CHECKING:  # the SDK's own request types: mypy checks our params against them (tests/unit/test_types.py)
     from stripe._base_address import BaseAddresses
     from stripe.params import ChargeCreateParams, PaymentIntentCreateParams, RefundCreateParams
+    from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItemPriceDataProductData
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,28 @@ class PaymentIntent:
         return self.status in ("requires_payment_method", "requires_confirmation", "requires_action")
 
 
+@dataclass(frozen=True)
+class CheckoutSession:
+    """What the store keeps of a Stripe Checkout Session (the checkout_session flow: Stripe's hosted page)."""
+
+    id: str
+    url: str | None  # the hosted payment page, while the session is open
+    status: str  # open, complete, expired
+    payment_status: str  # unpaid, paid, no_payment_required
+    amount_total_cents: int | None
+    currency: str
+    metadata: dict
+    payment_intent: PaymentIntent | None  # once the buyer paid (or tried to)
+
+    @property
+    def open(self):
+        return self.status == "open"
+
+    @property
+    def expired(self):
+        return self.status == "expired"
+
+
 class IPaymentService(Interface):
     publishable_key = Attribute("The publishable key the browser uses (pk_…).")
     checkout_js_url = Attribute("Where the browser loads Checkout's script from.")
@@ -157,6 +180,22 @@ class IPaymentService(Interface):
         A charge refunded already (from Stripe's dashboard, say) is no error: the charge says so.
         Raises :class:`RefundRefused` or :class:`PaymentUnavailable`.
         """
+
+    def create_checkout_session(*, amount_cents, currency, name, description, image_url, customer_email,
+                                receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
+                                idempotency_key):
+        """Create a hosted Checkout Session for one album; return a :class:`CheckoutSession` (its ``url``).
+
+        The same ``idempotency_key`` again gives back the same session. Raises :class:`PaymentUnavailable`.
+        """
+
+    def retrieve_checkout_session(session_id):
+        """Return the :class:`CheckoutSession` (its PaymentIntent and charge expanded) as Stripe has it now,
+        or None."""
+
+    def expire_checkout_session(session_id):
+        """Expire an open session so it can never be paid; return it as Stripe has it after (``expired``, or
+        ``complete`` if the buyer paid first)."""
 
     def verify_webhook(payload, signature):
         """Verify a webhook's raw body against its ``Stripe-Signature``; return a :class:`StripeEvent`.
@@ -310,6 +349,68 @@ class StripePaymentService:
             raise PaymentUnavailable("Stripe does not know the PaymentIntent.")
         return intent
 
+    # --- Checkout Sessions (the checkout_session flow: Stripe's hosted payment page) ------------------
+    def create_checkout_session(self, *, amount_cents, currency, name, description, image_url, customer_email,
+                                receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
+                                idempotency_key):
+        texts = {key: str(value) for key, value in metadata.items()}
+        product: "SessionCreateParamsLineItemPriceDataProductData" = {"name": name, "description": description}
+        if image_url:
+            product["images"] = [image_url]
+        params: "SessionCreateParams" = {
+            "mode": "payment",
+            "ui_mode": "hosted_page",  # API 2026-03-25.dahlia's name for Stripe's own page ("hosted" is refused)
+            "line_items": [{
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's
+                    "product_data": product,
+                },
+            }],
+            "client_reference_id": client_reference_id,
+            "metadata": texts,
+            "payment_intent_data": {"description": description, "metadata": texts},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": int(expires_at.timestamp()),
+        }
+        if receipt_email:
+            params["payment_intent_data"]["receipt_email"] = receipt_email
+        if customer_email:
+            params["customer_email"] = customer_email
+        session = self._unavailable_on_error(
+            lambda: self.client.v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key}),
+            "create a Checkout Session", idempotency_key=idempotency_key,
+        )
+        return _to_checkout_session(session)
+
+    def retrieve_checkout_session(self, session_id):
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["payment_intent", "payment_intent.latest_charge"]}
+            )
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise PaymentUnavailable("Stripe refused to show the Checkout Session.") from error
+        except stripe.StripeError as error:
+            raise PaymentUnavailable("Stripe could not be reached.") from error
+        return _to_checkout_session(session)
+
+    def expire_checkout_session(self, session_id):
+        try:
+            self.client.v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError as error:
+            # Complete already (the buyer paid first), or expired: what counts is its state now.
+            log.info("Checkout Session %s not expired: %s", session_id, error.user_message)
+        except stripe.StripeError as error:
+            raise PaymentUnavailable("Stripe could not be reached to expire the Checkout Session.") from error
+        session = self.retrieve_checkout_session(session_id)
+        if session is None:
+            raise PaymentUnavailable("Stripe does not know the Checkout Session.")
+        return session
+
     def _unavailable_on_error(self, call, action, *, idempotency_key=None):
         """Run a Stripe call that takes no card; any error of Stripe's is :class:`PaymentUnavailable`."""
         try:
@@ -420,6 +521,21 @@ def _to_payment_intent(intent):
         error_code=getattr(error, "code", None) if error is not None else None,
         decline_code=getattr(error, "decline_code", None) if error is not None else None,
         error_message=getattr(error, "message", None) if error is not None else None,
+    )
+
+
+def _to_checkout_session(session):
+    intent = getattr(session, "payment_intent", None)
+    total = getattr(session, "amount_total", None)
+    return CheckoutSession(
+        id=session.id,
+        url=getattr(session, "url", None),
+        status=session.status,
+        payment_status=session.payment_status,
+        amount_total_cents=from_stripe_amount(total, session.currency) if total is not None else None,
+        currency=session.currency,
+        metadata=session.metadata.to_dict() if getattr(session, "metadata", None) is not None else {},
+        payment_intent=_to_payment_intent(intent) if intent is not None and not isinstance(intent, str) else None,
     )
 
 
