@@ -38,6 +38,8 @@ def includeme(config):
     # the page, start the payment (pending purchase + PaymentIntent), then confirm it.
     config.add_route("payment_attempt", "/payment-attempt")
     config.add_route("album_payment_intent", "/albums/{slug}/payment-intent", factory=".resources.published_album_factory")
+    # The checkout_session flow: the Buy form posts here; the answer sends the buyer to Stripe's page.
+    config.add_route("album_checkout_session", "/albums/{slug}/checkout-session", factory=".resources.published_album_factory")
     config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")
     config.add_route("purchase_confirm", "/purchases/{id}/confirm", factory=".resources.purchase_factory")
     config.add_route("stripe_webhook", "/stripe/webhook")

@@ -174,8 +174,16 @@ def content_security_policy(settings):
     ``checkout_js``: Checkout's origin (its script, its modal's frame and what it fetches).
     ``payment_intents``: Stripe.js's origin (its script and its frames: the card field and the 3-D
     Secure check) and the Stripe API it calls (``stripe.api_base``, or Stripe's own).
+    ``checkout_session``: nothing of Stripe's on the page; the Buy form may lead to Stripe's hosted page.
     """
-    if settings.get("store.payment_flow") == "payment_intents":
+    form_targets = []
+    if settings.get("store.payment_flow") == "checkout_session":
+        # No Stripe script on our pages at all: the Buy form posts here, and the answer redirects
+        # to Stripe's hosted page, which form-action must allow (browsers check a form's redirects).
+        hosted = _origin(settings.get("stripe.api_base") or "") or "https://checkout.stripe.com"
+        scripts, frames, connects, form_targets = [], [], [], [hosted]
+        styles, images = "'self'", "'self' data:"
+    elif settings.get("store.payment_flow") == "payment_intents":
         stripe_js = _origin(settings["stripe.js_url"])
         api = _origin(settings.get("stripe.api_base") or "") or "https://api.stripe.com"
         scripts, frames, connects = [stripe_js], [stripe_js], [api]
@@ -199,9 +207,9 @@ def content_security_policy(settings):
         "script-src": sources("'self'", *scripts),
         "style-src": styles,
         "img-src": images,
-        "frame-src": sources(*frames),
+        "frame-src": sources(*frames) or "'none'",
         "connect-src": sources("'self'", *connects),
-        "form-action": "'self'",
+        "form-action": sources("'self'", *form_targets),
         "frame-ancestors": "'none'",
         "base-uri": "'self'",
         "object-src": "'none'",

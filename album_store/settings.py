@@ -75,9 +75,11 @@ REQUIRED_SECRETS = (
 #: How the album page takes a card (README: "Choosing a payment flow").
 #: ``checkout_js``: legacy Checkout's button and a charge (the Charges API; not SCA-ready).
 #: ``payment_intents``: a card Element from Stripe.js and a PaymentIntent (3-D Secure when the card needs it).
+#: ``checkout_session``: Stripe's hosted payment page (a Checkout Session); Stripe's recommendation.
 CHECKOUT_JS = "checkout_js"
 PAYMENT_INTENTS = "payment_intents"
-PAYMENT_FLOWS = (CHECKOUT_JS, PAYMENT_INTENTS)
+CHECKOUT_SESSION = "checkout_session"
+PAYMENT_FLOWS = (CHECKOUT_JS, PAYMENT_INTENTS, CHECKOUT_SESSION)
 
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "xxxx", "your-", "your_")
 

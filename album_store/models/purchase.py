@@ -63,6 +63,11 @@ class Purchase(Base):
     # POST of it, a double click or a retry, finds this purchase), and its one PaymentIntent.
     attempt_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The checkout_session flow: the hosted Checkout Session the buyer pays on (one per purchase), and
+    # a hash of the buying browser's CSRF token, so that browser (a double click, a return from the
+    # payment page) is sent back to the same session rather than told someone else is paying.
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    browser_key: Mapped[str | None] = mapped_column(String(64))
     stripe_charge_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     card_brand: Mapped[str | None] = mapped_column(String(32))
     card_last4: Mapped[str | None] = mapped_column(String(4))
@@ -110,6 +115,16 @@ class Purchase(Base):
     def payment_intent_idempotency_key(self):
         """The key of the one PaymentIntent this purchase may have (the payment_intents flow)."""
         return f"purchase:{self.reference}:payment_intent"
+
+    @property
+    def checkout_session_idempotency_key(self):
+        """The key of the one Checkout Session this purchase may have (the checkout_session flow)."""
+        return f"purchase:{self.reference}:checkout_session"
+
+    @property
+    def uses_checkout_session(self):
+        """Bought on Stripe's hosted page (settled through its Checkout Session)."""
+        return self.browser_key is not None
 
     @property
     def uses_payment_intent(self):

@@ -60,6 +60,7 @@ class StripeEvent:
     object_id: str
     charge_id: str | None  # the charge the event is about (a dispute's charge, a charge's own id)
     payment_intent_id: str | None = None  # the PaymentIntent it is about (its own events, its charge's)
+    checkout_session_id: str | None = None  # the Checkout Session it is about (checkout.session.*)
 
 
 @dataclass(frozen=True)
@@ -467,8 +468,10 @@ class StripePaymentService:
             object_id = obj.id
         except (AttributeError, KeyError) as error:
             raise InvalidWebhook("not a Stripe event") from error
-        charge_id = payment_intent_id = None
-        if object_id.startswith("pi_"):
+        charge_id = payment_intent_id = checkout_session_id = None
+        if object_id.startswith("cs_"):
+            checkout_session_id = object_id
+        elif object_id.startswith("pi_"):
             payment_intent_id = object_id
         else:
             if object_id.startswith(("ch_", "py_")):
@@ -477,7 +480,7 @@ class StripePaymentService:
                 charge_id = _id_of(getattr(obj, "charge", None))
             payment_intent_id = _id_of(getattr(obj, "payment_intent", None))
         return StripeEvent(id=event_id, type=event_type, object_id=object_id, charge_id=charge_id,
-                           payment_intent_id=payment_intent_id)
+                           payment_intent_id=payment_intent_id, checkout_session_id=checkout_session_id)
 
 
 def _id_of(value):

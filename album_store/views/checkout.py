@@ -56,13 +56,7 @@ def buy_album(context, request):
             "Please use the Buy button and enter your card again."
         )
     except StillPending as pending:
-        # The charge may have been made: the buyer sees its pending receipt (which updates itself),
-        # can open it again from this browser, and a second checkout of the album is not charged.
-        remember_purchase(request, pending.purchase)
-        response = render_to_response("album_store:templates/checkout/receipt.pt", receipt(pending.purchase, request), request)
-        response.status = 503
-        response.headers["Retry-After"] = "10"
-        return response
+        return pending_receipt(request, pending.purchase)
     except PaymentUnavailable:
         response = render_to_response(
             "album_store:templates/checkout/unavailable.pt", {"album": album}, request
@@ -72,6 +66,17 @@ def buy_album(context, request):
         return response
     remember_purchase(request, purchase)
     return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
+
+
+def pending_receipt(request, purchase):
+    """Stripe has not answered (or its answer could not be recorded): a 503 with the purchase's pending
+    receipt, which updates itself; this browser may open it again, and a second checkout of the album
+    is not charged."""
+    remember_purchase(request, purchase)
+    response = render_to_response("album_store:templates/checkout/receipt.pt", receipt(purchase, request), request)
+    response.status = 503
+    response.headers["Retry-After"] = "10"
+    return response
 
 
 def already_bought(request, album, purchase):
@@ -107,6 +112,9 @@ def buy_album_get(context, request):
 @view_config(route_name="purchase", renderer="album_store:templates/checkout/receipt.pt")
 def receipt(context, request):
     purchase = context
+    if purchase.status == "pending" and purchase.uses_checkout_session:
+        # Back from Stripe's hosted page (or reloading the pending receipt): ask Stripe, never the query.
+        request.find_service(IPurchaseService).confirm_checkout_session(purchase)
     return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase)}
 
 

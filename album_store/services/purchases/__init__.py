@@ -7,6 +7,7 @@ exist without a record of it. The parts, each in its own module:
   one open purchase per buyer and album, which the database enforces);
 - :mod:`.checkout` charges a Checkout token (the ``checkout_js`` flow);
 - :mod:`.intents` runs a PaymentIntent that the buyer's browser confirms (``payment_intents``);
+- :mod:`.sessions` sends the buyer to Stripe's hosted page, a Checkout Session (``checkout_session``);
 - :mod:`.settlement` is the only code that changes a purchase's status, by its transition table;
 - :mod:`.reconcile` settles from Stripe's side what was left pending (and repairs what was given up
   too early);
@@ -28,6 +29,7 @@ from .checkout import CheckoutCharges, StillPending
 from .intents import PaymentIncomplete, PaymentIntentFlow
 from .library import Library
 from .reconcile import Reconciler
+from .sessions import CheckoutSessionFlow
 from .refunds import NotRefundable, Refunds
 from .settlement import TRANSITIONS, Settlement, log_state
 from .stripe_events import HANDLED_EVENTS, StripeEvents
@@ -67,6 +69,20 @@ class IPurchaseService(Interface):
         :class:`CheckoutTokenReused` or :class:`AlreadyBought`.
         """
 
+    def start_checkout_session(album, *, email, browser_key, urls, user=None):
+        """Begin the checkout_session checkout of ``album`` from the browser ``browser_key``.
+
+        Returns ``(purchase, url)``: the hosted page to send the buyer to, or ``(purchase, None)`` once
+        paid. The same browser starting again while it is open gets the same session back. Raises
+        :class:`CardDeclined`, :class:`StillPending` or :class:`AlreadyBought`.
+        """
+
+    def confirm_checkout_session(purchase):
+        """The buyer came back from the hosted page: settle ``purchase`` by its session at Stripe."""
+
+    def checkout_session_url(purchase):
+        """The open hosted page of a pending checkout_session purchase, or None."""
+
     def confirm_payment_intent(purchase):
         """After the browser confirmed: settle ``purchase`` by what its PaymentIntent says at Stripe.
 
@@ -102,8 +118,9 @@ class PurchaseService:
         self.attempts = Attempts(dbsession, self.settlement)
         self.checkout = CheckoutCharges(self.settlement, payments)
         self.intents = PaymentIntentFlow(self.settlement, payments)
-        self.reconciler = Reconciler(dbsession, self.settlement, payments, self.intents)
-        self.events = StripeEvents(dbsession, self.settlement, payments, self.intents)
+        self.sessions = CheckoutSessionFlow(self.settlement, payments)
+        self.reconciler = Reconciler(dbsession, self.settlement, payments, self.intents, self.sessions)
+        self.events = StripeEvents(dbsession, self.settlement, payments, self.intents, self.sessions)
         self.refunds = Refunds(self.settlement, payments, audit)
         self._library = Library(dbsession)
 
@@ -115,6 +132,19 @@ class PurchaseService:
 
     def confirm_payment_intent(self, purchase):
         return self.intents.confirm(purchase)
+
+    def start_checkout_session(self, album, *, email, browser_key, urls, user=None):
+        purchase = self._record(album, email=email, user=user, browser_key=browser_key)
+        return self.sessions.go_on(purchase, urls(purchase))
+
+    def confirm_checkout_session(self, purchase):
+        return self.sessions.confirm(purchase)
+
+    def checkout_session_url(self, purchase):
+        try:
+            return self.sessions.session_url(purchase)
+        except PaymentUnavailable:
+            return None
 
     def _record(self, album, **attempt):
         """This attempt's purchase; never a second open one of this album for the same buyer."""
@@ -142,7 +172,9 @@ class PurchaseService:
         if holder.status != PurchaseStatus.PENDING:
             return
         try:
-            if holder.uses_payment_intent:
+            if holder.uses_checkout_session:
+                self.sessions.give_way(holder)
+            elif holder.uses_payment_intent:
                 self.intents.give_way(holder)
             else:
                 self.checkout.charge(holder)

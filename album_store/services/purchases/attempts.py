@@ -48,7 +48,7 @@ class Attempts:
         self.db = dbsession
         self.settlement = settlement
 
-    def record(self, album, *, email, user, token=None, attempt_id=None):
+    def record(self, album, *, email, user, token=None, attempt_id=None, browser_key=None):
         """The pending purchase of this attempt: found if it was recorded before, else committed now.
 
         Raises :class:`CheckoutTokenReused` when the token or attempt id belongs to another album or
@@ -59,7 +59,8 @@ class Attempts:
         for _ in range(3):
             existing = self._find(token, attempt_id)
             if existing is None:
-                existing = self._insert(album, email=email, user=user, token=token, attempt_id=attempt_id)
+                existing = self._insert(album, email=email, user=user, token=token, attempt_id=attempt_id,
+                                        browser_key=browser_key)
             if existing is not None:
                 break
         else:
@@ -69,11 +70,13 @@ class Attempts:
         return existing
 
     def _find(self, token, attempt_id):
+        if token is None and attempt_id is None:
+            return None  # a Checkout Session's attempt: found by its buyer and album (BuyerHasOne)
         if token is not None:
             return self.db.scalars(select(Purchase).where(Purchase.checkout_token == token)).one_or_none()
         return self.db.scalars(select(Purchase).where(Purchase.attempt_id == attempt_id)).one_or_none()
 
-    def _insert(self, album, *, email, user, token, attempt_id):
+    def _insert(self, album, *, email, user, token, attempt_id, browser_key=None):
         try:
             # Only what is known to fail: a sum Stripe's unit cannot express, or one under its
             # published minimum (the owner's form refuses both; an older price may still be either).
@@ -97,6 +100,7 @@ class Attempts:
             buyer_album_key=key,
             checkout_token=token,
             attempt_id=attempt_id,
+            browser_key=browser_key,
         )
         self.db.add(purchase)
         try:

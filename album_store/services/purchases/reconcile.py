@@ -31,11 +31,12 @@ NOT_CHARGED = "The payment did not go through; nothing was charged."
 
 
 class Reconciler:
-    def __init__(self, dbsession, settlement, payments, intents):
+    def __init__(self, dbsession, settlement, payments, intents, sessions):
         self.db = dbsession
         self.settlement = settlement
         self.payments = payments
         self.intents = intents
+        self.sessions = sessions
 
     def run(self, *, min_age=timedelta(minutes=10), search_lag=timedelta(hours=1), repair_window=timedelta(days=7)):
         """Settle what can be settled; return the ids of the purchases whose status changed."""
@@ -69,6 +70,8 @@ class Reconciler:
             return False
         give_up = purchase.created_at <= old_enough_to_give_up
         try:
+            if purchase.uses_checkout_session:
+                return self._settle_pending_session(purchase)
             if purchase.uses_payment_intent:
                 return self._settle_pending_intent(purchase, give_up=give_up)
             charge = self.payments.find_charge(purchase_ref=purchase.reference)
@@ -92,6 +95,16 @@ class Reconciler:
                 return False
             return self.settlement.fail(purchase, code="no_payment", message=NOT_COMPLETED)
         return self.intents.settle(purchase, intent, abandoned=True) is not None
+
+    def _settle_pending_session(self, purchase):
+        """Paid if its session was paid; left unpaid for so long, the session is expired and it fails.
+        A session is retrieved by its id (never searched); one never created was never paid."""
+        if not purchase.stripe_checkout_session_id:
+            return self.settlement.fail(purchase, code="no_payment", message=NOT_COMPLETED)
+        session = self.payments.retrieve_checkout_session(purchase.stripe_checkout_session_id)
+        if session is None:
+            return False
+        return self.sessions.settle(purchase, session, abandoned=True) is not None
 
     def _repair_failed(self, purchase_id):
         purchase = self.db.get(Purchase, purchase_id)

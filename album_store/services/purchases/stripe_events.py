@@ -21,15 +21,18 @@ log = logging.getLogger("album_store.services.purchases")
 CHARGE_EVENTS = ("charge.succeeded", "charge.refunded", "charge.failed")
 DISPUTE_EVENTS = ("charge.dispute.created",)
 PAYMENT_INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
-HANDLED_EVENTS = CHARGE_EVENTS + DISPUTE_EVENTS + PAYMENT_INTENT_EVENTS
+CHECKOUT_SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
+                           "checkout.session.async_payment_failed", "checkout.session.expired")
+HANDLED_EVENTS = CHARGE_EVENTS + DISPUTE_EVENTS + PAYMENT_INTENT_EVENTS + CHECKOUT_SESSION_EVENTS
 
 
 class StripeEvents:
-    def __init__(self, dbsession, settlement, payments, intents):
+    def __init__(self, dbsession, settlement, payments, intents, sessions):
         self.db = dbsession
         self.settlement = settlement
         self.payments = payments
         self.intents = intents
+        self.sessions = sessions
 
     def handle(self, event):
         """Act on a verified event, once; return what was done (for the log and the reply).
@@ -52,12 +55,25 @@ class StripeEvents:
                 purchase_id = purchase.id
                 if event.type in DISPUTE_EVENTS:
                     outcome = self._flag_dispute(purchase, charge)
-                elif purchase.uses_payment_intent and not charge.succeeded:
-                    # One failed try of a PaymentIntent: the PaymentIntent decides, once it is canceled.
+                elif (purchase.uses_payment_intent or purchase.uses_checkout_session) and not charge.succeeded:
+                    # One failed try of a PaymentIntent (or on the hosted page, which stays open):
+                    # the PaymentIntent, or the session, decides once it is over.
                     outcome = "left to its PaymentIntent"
                 else:
                     before = purchase.status
                     outcome = _outcome(event.type, before, self.settlement.settle_by_charge(purchase, charge))
+        elif event.type in CHECKOUT_SESSION_EVENTS and event.checkout_session_id:
+            session = self.payments.retrieve_checkout_session(event.checkout_session_id)  # re-fetched, not trusted
+            purchase = self._purchase_for_session(session) if session is not None else None
+            outcome = "not ours"
+            if purchase is not None:
+                purchase_id = purchase.id
+                before = purchase.status
+                self.sessions.settle(purchase, session)
+                if purchase.status != before:
+                    outcome = _outcome(event.type, before, purchase.status)
+                else:
+                    outcome = "still open" if session.open else "already settled"
         elif event.type in PAYMENT_INTENT_EVENTS and event.payment_intent_id:
             intent = self.payments.retrieve_payment_intent(event.payment_intent_id)
             purchase = self._purchase_for_intent(intent) if intent is not None else None
@@ -109,6 +125,20 @@ class StripeEvents:
             return None
         if (intent.amount_cents, intent.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
             log.error("PaymentIntent %s does not match purchase %s's amount; ignored", intent.id, purchase.id)
+            return None
+        return purchase
+
+    def _purchase_for_session(self, session):
+        reference = session.metadata.get("purchase_ref")
+        query = select(Purchase).where(
+            Purchase.reference == reference if reference else Purchase.stripe_checkout_session_id == session.id
+        )
+        purchase = self.db.scalars(query).one_or_none()
+        if purchase is None or purchase.stripe_checkout_session_id not in (None, session.id):
+            return None
+        if session.amount_total_cents is not None and (session.amount_total_cents, session.currency.lower()) != (
+                purchase.amount_cents, purchase.currency.lower()):
+            log.error("Checkout Session %s does not match purchase %s's amount; ignored", session.id, purchase.id)
             return None
         return purchase
 

@@ -1,0 +1,87 @@
+"""The checkout_session flow: the Buy form posts here, and the buyer goes on to Stripe's hosted page.
+
+``POST /albums/{slug}/checkout-session`` (CSRF, the shown price, the email of a guest) records the
+pending purchase, creates its one Checkout Session and answers 303 to the session's page. Stripe
+sends the buyer back to the receipt (``success_url``), which settles the purchase by retrieving the
+session (views/checkout.py ``receipt``), or to the album page (``cancel_url``).
+"""
+import hashlib
+
+from pyramid.csrf import get_csrf_token
+from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.view import view_config
+
+from ..covers import cover_url
+from ..forms import EMAIL
+from ..security import may_view_purchase, remember_purchase
+from ..services.mail import public_url
+from ..services.payments import CardDeclined, PaymentUnavailable
+from ..services.purchases import AlreadyBought, IPurchaseService, PriceNotChargeable, StillPending
+from ..settings import CHECKOUT_SESSION
+from .checkout import NOT_CHARGEABLE, already_bought, pending_receipt
+from .shown_price import require_shown_price
+
+
+def browser_key(request):
+    """Names the buying browser without keeping its CSRF token: the same browser, coming back to buy the
+    same album while its hosted page is open, is sent to that page again."""
+    return hashlib.sha256(get_csrf_token(request).encode()).hexdigest()
+
+
+def session_urls(request, album):
+    """Where Stripe sends the buyer afterwards (on ``store.url`` when set, never the Host header)."""
+    def urls(purchase):
+        return {
+            # Stripe fills in {CHECKOUT_SESSION_ID}; the receipt never trusts it (it retrieves the
+            # purchase's own session), it only tells a person where they came from.
+            "success_url": public_url(request, "purchase", id=purchase.id) + "?session_id={CHECKOUT_SESSION_ID}",
+            "cancel_url": public_url(request, "album", slug=album.slug),
+            "image_url": cover_url(request, album, 300, absolute=True) if album.cover_key else None,
+        }
+
+    return urls
+
+
+@view_config(route_name="album_checkout_session", request_method="POST", require_csrf=True)
+def start_checkout_session(context, request):
+    album = context
+    if request.registry.settings["store.payment_flow"] != CHECKOUT_SESSION:
+        raise HTTPConflict("This store takes payments differently now, so nothing was charged. "
+                           "Please go back to the album, reload it and pay there.")
+    email = request.user.email if request.user is not None else request.POST.get("email", "").strip()
+    if not EMAIL.match(email) or len(email) > 254:
+        raise HTTPBadRequest("Please enter a valid email address for your receipt; nothing was charged.")
+    require_shown_price(request, album, request.POST)
+    purchases = request.find_service(IPurchaseService)
+    key = browser_key(request)
+    try:
+        purchase, url = purchases.start_checkout_session(
+            album, email=email, user=request.user, browser_key=key, urls=session_urls(request, album))
+    except AlreadyBought as bought:
+        holder = bought.purchase
+        if holder.status == "pending" and holder.uses_checkout_session and (
+                holder.browser_key == key or may_view_purchase(request, holder)):
+            # This browser's own checkout, still open (a double click, a return to the album page).
+            remember_purchase(request, holder)
+            url = purchases.checkout_session_url(holder)
+            return HTTPSeeOther(url or request.route_url("purchase", id=holder.id))
+        return already_bought(request, album, holder)
+    except PriceNotChargeable:
+        raise HTTPConflict(NOT_CHARGEABLE.format(title=album.title))
+    except CardDeclined as declined:
+        raise HTTPConflict(f"{declined.user_message} Please press Buy again.")
+    except StillPending as pending:
+        return pending_receipt(request, pending.purchase)
+    except PaymentUnavailable:
+        response = render_to_response("album_store:templates/checkout/unavailable.pt", {"album": album}, request)
+        response.status = 503
+        response.headers["Retry-After"] = "60"
+        return response
+    remember_purchase(request, purchase)
+    return HTTPSeeOther(url or request.route_url("purchase", id=purchase.id))
+
+
+@view_config(route_name="album_checkout_session", request_method="GET")
+def checkout_session_get(context, request):
+    return HTTPSeeOther(request.route_url("album", slug=context.slug))
