@@ -224,25 +224,104 @@ def owner_fuzz_app(fuzz_app, dbsession):
 
 
 def _with_album_id(route, dbsession):
+    return route.replace("/albums/1/", f"/albums/{_fuzz_album_id(dbsession) or 1}/")
+
+
+def catalog_snapshot(dbsession):
+    """Everything an owner's form could change: albums, tracks, purchases, and the audit trail."""
+    from album_store.models import Base
+
+    dbsession.expire_all()
+    tables = ("albums", "tracks", "purchases", "audit_events")
+    return {name: sorted(tuple(row) for row in dbsession.execute(select(Base.metadata.tables[name])).all()) for name in tables}
+
+
+def the_fuzz_album(dbsession):
     from album_store.models import Album
 
-    album_id = dbsession.scalar(select(Album.id).where(Album.slug == "fuzz")) or 1
-    return route.replace("/albums/1/", f"/albums/{album_id}/")
+    dbsession.expire_all()
+    return dbsession.scalars(select(Album).where(Album.id == _fuzz_album_id(dbsession))).one_or_none()
+
+
+def _fuzz_album_id(dbsession):
+    from album_store.models import Album
+
+    # The album made by the fixture keeps its id when a valid edit changed its address.
+    return dbsession.scalar(select(func.min(Album.id)))
 
 
 @FUZZ
 @given(route=st.sampled_from(ADMIN_ROUTES), query=st.dictionaries(st.sampled_from(FIELDS) | text, text, max_size=5))
 def test_the_owners_pages_answer_any_query_without_a_500(owner_fuzz_app, dbsession, route, query):
+    before = catalog_snapshot(dbsession)
     response = owner_fuzz_app.get(_with_album_id(route, dbsession), params=query, expect_errors=True)
     assert response.status_int < 500, (route, query, response.status)
+    assert response.status_int in (200, 400, 404), (route, query, response.status)
+    if response.status_int != 200:
+        assert what_it_says(response), (route, query, response.status, "a refusal says what is wrong")
+    assert catalog_snapshot(dbsession) == before, "a GET changed the catalog"
+
+
+#: The album form's fields, valid now and then, so that some posts are changes the store must make.
+album_details = st.fixed_dictionaries({}, optional={
+    "title": st.sampled_from(["Fuzzed Title", "  Spaced Out  "]) | text,
+    "artist": st.just("Fuzz Artist") | text,
+    "price": st.sampled_from(["12.34", "9", "0.49", "12.345", "-1", "1e3"]) | text,
+    "currency": st.sampled_from(["usd", "eur", "isk", "xxx"]),
+    "year": st.sampled_from(["", "1999", "1800"]) | text,
+    "description": st.just("") | text,
+    "slug": st.sampled_from(["", "fuzzed-slug", "Bad Slug!"]) | text,
+})
+
+
+def _valid_album_post(fields):
+    """The values a valid album form sets, or None when the store must refuse it."""
+    from album_store.forms import AlbumForm
+    from webob.multidict import MultiDict
+
+    form = AlbumForm(MultiDict(fields), store_currency="usd")
+    return form if form.validate() else None
 
 
 @FUZZ
-@given(route=st.sampled_from(ADMIN_ROUTES), fields=st.dictionaries(st.sampled_from(FIELDS) | text, text, max_size=8))
+@example(route="/admin/albums/1/edit", fields={"title": "Fuzzed Title", "artist": "Fuzz Artist", "price": "12.34", "currency": "usd"})
+@example(route="/admin/albums/1/edit", fields={"title": "", "artist": "Fuzz Artist", "price": "12.34", "currency": "usd"})
+@example(route="/admin/albums/new", fields={"title": "Fuzzed Title", "artist": "Fuzz Artist", "price": "0.49", "currency": "usd"})
+@given(route=st.sampled_from(ADMIN_ROUTES),
+       fields=st.builds(lambda other, details: {**other, **details},
+                        st.dictionaries(st.sampled_from(FIELDS) | text, text, max_size=6), album_details))
 def test_the_owners_forms_answer_any_post_without_a_500(owner_fuzz_app, dbsession, route, fields):
+    from album_store.models import Album
+
     fields = {**fields, "csrf_token": owner_fuzz_app.form_csrf_token("/admin/albums")}
+    before = catalog_snapshot(dbsession)
+    album_ids = set(dbsession.scalars(select(Album.id)))
     response = owner_fuzz_app.post(_with_album_id(route, dbsession), fields, expect_errors=True)
-    assert response.status_int < 500, (route, fields, response.status)
+    status = response.status_int
+    assert status < 500, (route, fields, response.status)
+    after = catalog_snapshot(dbsession)
+    event(f"{route} answered {status}{' (changed)' if after != before else ''}")
+    if 400 <= status < 500:
+        assert after == before, (route, fields, response.status, "a refused form changed the catalog")
+        assert what_it_says(response), (route, fields, response.status, "a refusal says what is wrong")
+        return
+    assert status in (200, 303), (route, fields, response.status)
+    if after != before:  # a change: the answer redirects, and the change is in the audit trail with it
+        assert status == 303, (route, fields, response.status)
+        assert len(after["audit_events"]) > len(before["audit_events"]), (route, "a change without its audit event")
+    valid = _valid_album_post(fields)
+    if route == "/admin/albums/1/edit":
+        album = the_fuzz_album(dbsession)
+        assert (status == 303) == (valid is not None), (fields, response.status)
+        if valid is not None:
+            assert (album.title, album.artist, album.price_cents, album.currency) == (
+                valid.title.data, valid.artist.data, valid.price_cents, valid.currency.data), "the saved album is what was posted"
+    elif route == "/admin/albums/new" and status == 303:
+        [new_album] = [a for a in dbsession.scalars(select(Album)) if a.id not in album_ids]
+        assert valid is not None and (new_album.title, new_album.price_cents) == (valid.title.data, valid.price_cents)
+        assert not new_album.is_published, "a new album starts unpublished"
+    elif route == "/admin/albums/1/archive":
+        assert status == 303 and the_fuzz_album(dbsession).is_archived == (fields.get("action") != "restore")
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | text, lambda inner: st.lists(inner, max_size=3)
