@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from album_store.models import Purchase
-from tests.conftest import STRIPE_MODE, StoreTestApp, real_stripe_only, standin_only
-from tests.factories import make_album
+from tests.conftest import PASSWORD, STRIPE_MODE, StoreTestApp, real_stripe_only, standin_only
+from tests.factories import make_album, make_user
 
 #: Where each flow's payment is made at Stripe (for fault injection).
 STRIPE_PATH = {"checkout_js": "/v1/charges", "payment_intents": "/v1/payment_intents"}
@@ -175,6 +175,22 @@ def test_only_the_buyer_sees_the_receipt(shop, dbsession, new_card_token):
     assert "receipt" in page.text
     stranger.get("/purchases/999999", status=404)
     stranger.get("/purchases/not-a-number", status=404)
+
+    # A past buyer of another album: their browser remembers their own purchase, not this one.
+    make_album(dbsession, slug="another")
+    other_buyer = StoreTestApp(shop.app, new_card_token)
+    their_receipt = other_buyer.pay("another", email="other@example.com").receipt_url
+    other_buyer.get(their_receipt, status=200)
+    assert "receipt" in other_buyer.get(receipt_url, status=404).text
+    # A signed-in buyer with purchases of their own: their account does not open this receipt either.
+    make_user(dbsession, "account@example.com", PASSWORD)
+    account = StoreTestApp(shop.app, new_card_token)
+    account.login("account@example.com")
+    own = account.pay("another")
+    assert own.paid, own.message
+    account.get(own.receipt_url, status=200)
+    assert "receipt" in account.get(receipt_url, status=404).text
+    assert "receipt" in account.get(their_receipt, status=404).text
 
 
 def test_stripe_unreachable_is_a_503_and_the_purchase_waits_for_reconcile(make_app, flow, dbsession):
