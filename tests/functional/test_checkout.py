@@ -157,7 +157,8 @@ def test_buying_an_unpublished_or_unknown_album_is_404(testapp, dbsession):
     make_album(dbsession, slug="draft", is_published=False)
     csrf = testapp.csrf_token("on-sale")
     for slug in ("draft", "missing"):
-        testapp.post(f"/albums/{slug}/buy", {"csrf_token": csrf, "stripeToken": "tok_visa", "stripeEmail": "a@example.com"}, status=404)
+        page = testapp.post(f"/albums/{slug}/buy", {"csrf_token": csrf, "stripeToken": "tok_visa", "stripeEmail": "a@example.com"}, status=404)
+        assert "There is no album at this address" in page.text, "the album's refusal, not a missing route's"
     assert purchases(dbsession) == []
 
 
