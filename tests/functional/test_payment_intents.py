@@ -10,6 +10,7 @@ from album_store.models import Purchase
 from tests.conftest import StoreTestApp, standin_only
 from tests.factories import make_album
 from tests.paying import THREE_D_SECURE, VISA
+from tests.stripe_reads import charges_for, payment_intents_for
 
 pytestmark = pytest.mark.stripe
 
@@ -30,7 +31,7 @@ def album(dbsession):
 
 
 def intents_of(stripe_client, purchase):
-    return stripe_client.v1.payment_intents.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+    return payment_intents_for(stripe_client, purchase)
 
 
 def test_the_album_page_has_the_card_form_and_stripe_js_but_no_checkout_button(store, album, app_settings):
@@ -84,8 +85,7 @@ def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(st
     assert replay.json == done.json, "the same attempt after paying: its receipt"
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and [i.id for i in intents_of(stripe_client, purchase)] == [purchase.stripe_payment_intent_id]
-    charges = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
-    assert [c.id for c in charges] == [purchase.stripe_charge_id]
+    assert [c.id for c in charges_for(stripe_client, purchase)] == [purchase.stripe_charge_id]
 
 
 @standin_only
