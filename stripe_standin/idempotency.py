@@ -88,13 +88,26 @@ class IdempotencyCache:
         self.max_entries = max_entries
         self._entries = collections.OrderedDict()
         self._executing = set()  # keys of requests still in flight
+        self.log = collections.deque(maxlen=max_entries)  # every request with a key, replays too
 
     def clear(self):
         self._entries.clear()
+        self.log.clear()
         # Keys in flight stay: their requests are still running.
 
     def __len__(self):
         return len(self._entries)
+
+    def note(self, method, path, key, status, body=None, replayed=False):
+        """Remember a request made with an idempotency key, and its answer's object id (for tests:
+        ``GET /_standin/idempotency``)."""
+        object_id = None
+        try:
+            object_id = json.loads(body).get("id") if body else None
+        except (ValueError, AttributeError):
+            pass
+        self.log.append({"method": method, "path": path, "idempotency_key": key, "status": status,
+                         "id": object_id, "replayed": replayed})
 
     def in_flight(self, key):
         return key in self._executing

@@ -236,6 +236,15 @@ def set_search_lag(url, seconds, timeout=5.0):
     return json.loads(body)["seconds"]
 
 
+def idempotent_requests(url, path=None, timeout=5.0):
+    """The API requests the stand-in received with an ``Idempotency-Key``, oldest first (replays too):
+    ``[{"method", "path", "idempotency_key", "status", "id", "replayed"}]``, only those to ``path``
+    (e.g. ``/v1/refunds``) when given (``GET /_standin/idempotency``)."""
+    query = "?" + urllib.parse.urlencode({"path": path}) if path else ""
+    _, body = _request("GET", url.rstrip("/") + "/_standin/idempotency" + query, timeout=timeout)
+    return json.loads(body)["data"]
+
+
 def settle_charge(url, charge_id, outcome="succeeded", timeout=5.0):
     """A charge made with the stand-in's ``tok_standin_pending`` stays
     ``pending`` (as some payment methods do on Stripe) until this: ``outcome``

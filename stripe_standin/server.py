@@ -224,6 +224,7 @@ async def _v1(request, handler, state, request_id):
             if entry.fingerprint != fp:
                 return mismatch_error(key).to_response(
                     headers={"Idempotency-Key": key})
+            cache.note(request.method, request.path, key, entry.status, entry.body, replayed=True)
             return web.Response(
                 body=entry.body, status=entry.status,
                 content_type=entry.content_type,
@@ -241,6 +242,8 @@ async def _v1(request, handler, state, request_id):
                 cache.put(slot, Entry(fp, response.status, response.body,
                                       response.content_type, request_id))
         response.headers["Idempotency-Key"] = key
+        cache.note(request.method, request.path, key, response.status,
+                   response.body if isinstance(response, web.Response) else None)
 
     if fault is not None:  # when == "after"
         if fault.delay and not delayed:
@@ -386,6 +389,15 @@ async def webhooks_release(request):
     return web.json_response({"data": released})
 
 
+async def idempotency_get(request):
+    """Read-only, for tests: each API request made with an ``Idempotency-Key`` (replays too), oldest
+    first, optionally only those to ``?path=``: method, path, key, status, the answer's object id and
+    whether it was replayed. Stripe shows the same in its dashboard's request log."""
+    path = request.query.get("path")
+    log = request.app[STATE].idempotency.log
+    return web.json_response({"data": [entry for entry in log if path is None or entry["path"] == path]})
+
+
 async def search_lag_get(request):
     return web.json_response({"seconds": SEARCH_INDEX.lag})
 
@@ -433,6 +445,7 @@ def build_app():
     router.add_post("/_standin/faults", faults_add)
     router.add_delete("/_standin/faults", faults_clear)
     router.add_get("/_standin/search_lag", search_lag_get)
+    router.add_get("/_standin/idempotency", idempotency_get)
     router.add_get("/_standin/webhooks", webhooks_get)
     router.add_post("/_standin/charges/{id}/settle", charge_settle)
     router.add_post("/_standin/webhooks", webhooks_set)

@@ -91,12 +91,72 @@ def test_a_signed_in_buyer_gets_a_private_page_with_their_email(cached, dbsessio
     assert page.html.find("script", class_="stripe-button")["data-email"] == "ana@example.com"
 
 
-def test_errors_and_posts_are_never_cached(cached, dbsession):
-    make_album(dbsession, slug="real")
+def test_a_signed_in_visitors_page_is_never_served_to_a_guest_who_comes_after(cached, dbsession):
+    from tests.functional.test_accounts import PASSWORD, make_user
+
+    make_album(dbsession, slug="owned", title="Owned Album")
+    make_album(dbsession, slug="other", title="Other Album")
+    make_user(dbsession, "ana@example.com", PASSWORD)
+    ana = StoreTestApp(cached.app, cached.new_card_token)
+    ana.login("ana@example.com", PASSWORD)
+    ana.buy("owned", status=303)
+    # Ana loads the pages first: her copies hold her session's token, her email and her library.
+    pages = ("/", "/albums", "/albums/owned", "/albums/other")
+    for path in pages:
+        page = ana.get(path)
+        assert set(page.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}, path
+        assert "Sign out" in page.text and ana.cookies["csrf_token"] in page.text, path
+    assert "In your library" in ana.get("/albums/owned").text
+    assert ana.get("/albums/other").html.find("script", class_="stripe-button")["data-email"] == "ana@example.com"
+    secrets = ("ana@example.com", "In your library", "Sign out", "Library", ana.cookies["csrf_token"])
+    guest = StoreTestApp(cached.app, cached.new_card_token)
+    for path in pages:
+        for _ in range(2):  # rendered for the guest, then the page cache's copy of that
+            page = guest.get(path)
+            assert set(page.headers["Cache-Control"].split(", ")) == {"public", "max-age=60"}, path
+            assert [secret for secret in secrets if secret in page.text] == [], path
+    assert guest.get("/albums/owned").html.find("form", class_="buy-form"), "the guest is offered the album"
+
+
+def not_cacheable(response):
+    """Answered by the store itself, and for no cache to keep: not the page cache's copy, not public."""
+    cache_control = response.headers.get("Cache-Control", "")
+    return "X-Page-Cache" not in response.headers and "public" not in cache_control and "max-age" not in cache_control
+
+
+def test_errors_and_posts_are_never_cached(cached, dbsession, new_card_token):
+    from tests.factories import make_owner
+    from tests.paying import shown_price
+
+    album = make_album(dbsession, slug="real", title="Before the edit", price_cents=999)
     for _ in range(2):
         missing = cached.get("/albums/missing", status=404)
         assert "X-Page-Cache" not in missing.headers and "public" not in missing.headers.get("Cache-Control", "")
     assert set(cached.get("/csrf-token").headers["Cache-Control"].split(", ")) == {"private", "no-store"}
+
+    shopper = StoreTestApp(cached.app, new_card_token)
+    shopper.get("/albums/real")
+    assert shopper.get("/albums/real").headers["X-Page-Cache"] == "hit", "the album page is in the page cache"
+    # A buy POST, twice with the same checkout (a double click): each answered by the store, neither kept.
+    token = new_card_token()
+    receipts = [shopper.buy("real", token=token, status=303) for _ in range(2)]
+    assert all(not_cacheable(answer) for answer in receipts)
+    assert receipts[0].location == receipts[1].location
+    assert not_cacheable(receipts[0].follow()), "a receipt is the buyer's alone"
+    assert cached.get("/albums/real/buy", status=303).location == "http://localhost/albums/real", "no POST's answer served to a GET"
+
+    # The owner's POST changes the album: the next visitor gets the new page, not the copy kept before it.
+    owner = make_owner(dbsession)
+    owner_browser = StoreTestApp(cached.app, new_card_token)
+    owner_browser.login(owner.email)
+    fields = {"title": "After the edit", "artist": album.artist, "price": "9.99", "currency": "usd", "year": "2020",
+              "description": "", "slug": "real", "csrf_token": owner_browser.form_csrf_token(f"/admin/albums/{album.id}/edit")}
+    saved = owner_browser.post(f"/admin/albums/{album.id}/edit", fields, status=303)
+    assert not_cacheable(saved)
+    guest = StoreTestApp(cached.app, new_card_token)
+    page = guest.get("/albums/real")
+    assert "X-Page-Cache" not in page.headers and "After the edit" in page.text and "Before the edit" not in page.text
+    assert shown_price(page) == {"shown_amount": "999", "shown_currency": "usd"}
 
 
 def test_static_files_have_versioned_urls_and_a_long_lifetime(testapp, dbsession):

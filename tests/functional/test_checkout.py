@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from album_store.models import Purchase
-from tests.conftest import STRIPE_MODE, StoreTestApp, real_stripe_only, standin_only
-from tests.factories import make_album
+from tests.conftest import PASSWORD, STRIPE_MODE, StoreTestApp, real_stripe_only, standin_only
+from tests.factories import make_album, make_user
+from tests.stripe_reads import charges_for, ids, payment_intents_for
 
 #: Where each flow's payment is made at Stripe (for fault injection).
 STRIPE_PATH = {"checkout_js": "/v1/charges", "payment_intents": "/v1/payment_intents"}
@@ -108,8 +109,8 @@ def test_posting_the_same_checkout_twice_charges_once(testapp, dbsession, stripe
     assert first.location == second.location
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid"
-    charges = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"})
-    assert len([c for c in charges.data if c.status == "succeeded"]) == 1
+    charges = charges_for(stripe_client, purchase)
+    assert [c.id for c in charges if c.status == "succeeded"] == [purchase.stripe_charge_id]
 
 
 def test_a_checkout_token_used_for_another_album_is_refused(testapp, dbsession, new_card_token):
@@ -157,7 +158,8 @@ def test_buying_an_unpublished_or_unknown_album_is_404(testapp, dbsession):
     make_album(dbsession, slug="draft", is_published=False)
     csrf = testapp.csrf_token("on-sale")
     for slug in ("draft", "missing"):
-        testapp.post(f"/albums/{slug}/buy", {"csrf_token": csrf, "stripeToken": "tok_visa", "stripeEmail": "a@example.com"}, status=404)
+        page = testapp.post(f"/albums/{slug}/buy", {"csrf_token": csrf, "stripeToken": "tok_visa", "stripeEmail": "a@example.com"}, status=404)
+        assert "There is no album at this address" in page.text, "the album's refusal, not a missing route's"
     assert purchases(dbsession) == []
 
 
@@ -175,6 +177,22 @@ def test_only_the_buyer_sees_the_receipt(shop, dbsession, new_card_token):
     assert "receipt" in page.text
     stranger.get("/purchases/999999", status=404)
     stranger.get("/purchases/not-a-number", status=404)
+
+    # A past buyer of another album: their browser remembers their own purchase, not this one.
+    make_album(dbsession, slug="another")
+    other_buyer = StoreTestApp(shop.app, new_card_token)
+    their_receipt = other_buyer.pay("another", email="other@example.com").receipt_url
+    other_buyer.get(their_receipt, status=200)
+    assert "receipt" in other_buyer.get(receipt_url, status=404).text
+    # A signed-in buyer with purchases of their own: their account does not open this receipt either.
+    make_user(dbsession, "account@example.com", PASSWORD)
+    account = StoreTestApp(shop.app, new_card_token)
+    account.login("account@example.com")
+    own = account.pay("another")
+    assert own.paid, own.message
+    account.get(own.receipt_url, status=200)
+    assert "receipt" in account.get(receipt_url, status=404).text
+    assert "receipt" in account.get(their_receipt, status=404).text
 
 
 def test_stripe_unreachable_is_a_503_and_the_purchase_waits_for_reconcile(make_app, flow, dbsession):
@@ -253,11 +271,9 @@ def test_a_lost_answer_retried_by_the_sdk_charges_once(shop, flow, dbsession, fa
     assert shop.pay("retry").paid
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid"
-    found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"})
-    assert [c.id for c in found.data] == [purchase.stripe_charge_id]
+    assert ids(charges_for(stripe_client, purchase)) == [purchase.stripe_charge_id]
     if flow == "payment_intents":
-        intents = stripe_client.v1.payment_intents.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"})
-        assert [i.id for i in intents.data] == [purchase.stripe_payment_intent_id]
+        assert ids(payment_intents_for(stripe_client, purchase)) == [purchase.stripe_payment_intent_id]
 
 
 def test_every_demo_album_charges_exactly_what_its_button_shows(shop, flow, dbsession, stripe_client):
@@ -307,7 +323,7 @@ def test_the_database_failing_after_the_charge_loses_nothing(make_app, flow, dbs
     assert payment.status == 503 and "not be charged again" in payment.message
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
-    found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+    found = charges_for(stripe_client, purchase)  # the store has no charge id yet: only search finds it
     assert [c.status for c in found] == ["succeeded"], "the charge exists at Stripe"
 
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
@@ -348,7 +364,7 @@ def test_a_retry_after_a_rename_sends_the_same_charge_and_shows_the_receipt(make
     assert "idempotency" not in caplog.text
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and page.location.endswith(f"/purchases/{purchase.id}")
-    found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+    found = charges_for(stripe_client, purchase)
     assert [c.id for c in found] == [purchase.stripe_charge_id]
     assert found[0].description == "Old Title by Test Artist"
 

@@ -15,13 +15,13 @@ from bs4 import BeautifulSoup
 from tests.conftest import PASSWORD, standin_only
 from tests.factories import make_album, make_owner
 from tests.live import all_purchases, browser_session
+from tests.stripe_reads import charges_for
 
 pytestmark = pytest.mark.stripe
 
 
 def succeeded_charges(stripe_client, purchase):
-    found = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"})
-    return [charge for charge in found.data if charge.status == "succeeded"]
+    return [charge for charge in charges_for(stripe_client, purchase) if charge.status == "succeeded"]
 
 
 @standin_only

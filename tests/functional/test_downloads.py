@@ -89,26 +89,30 @@ def test_a_refunded_purchase_cannot_download(testapp, dbsession, bought):
     assert purchases(dbsession)[0].download_count == 0
 
 
+#: The download route's own refusal (a missing route would say "There is nothing at this address.").
+NO_DOWNLOAD = "There is no download at this address."
+
+
 @pytest.mark.parametrize("status", ["pending", "failed"])
 def test_an_unpaid_purchase_has_no_download(testapp, dbsession, bought, status):
     purchase, link = bought
     set_status(dbsession, purchase, status)
-    testapp.get(link, status=404)
+    assert "There is no download at this address." in testapp.get(link, status=404).text
 
 
 def test_a_stranger_cannot_download_without_the_link(app, dbsession, bought, app_settings):
     purchase, link = bought
     stranger = StoreTestApp(app)
     token = link.rsplit("/", 1)[1]
-    stranger.get("/downloads/" + token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), status=404)  # altered
-    stranger.get("/downloads/not-a-token", status=404)
+    assert NO_DOWNLOAD in stranger.get("/downloads/" + token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), status=404).text  # altered
+    assert NO_DOWNLOAD in stranger.get("/downloads/not-a-token", status=404).text
     # A token of the store, but made for another purpose (the receipt link), opens nothing here.
     receipt_token = issued_token(app_settings, "receipt", purchase.reference, seconds_ago=0)
-    stranger.get(f"/downloads/{receipt_token}", status=404)
+    assert NO_DOWNLOAD in stranger.get(f"/downloads/{receipt_token}", status=404).text
     # Nor does a genuine token of another store.
     foreign = issued_token({"store.secret": "another-store-secret-0123456789-abcdef"}, "download", purchase.reference, seconds_ago=0)
-    stranger.get(f"/downloads/{foreign}", status=404)
-    stranger.get(f"/purchases/{purchase.id}", status=404)
+    assert NO_DOWNLOAD in stranger.get(f"/downloads/{foreign}", status=404).text
+    assert "There is no receipt at this address for you." in stranger.get(f"/purchases/{purchase.id}", status=404).text
     assert purchases(dbsession)[0].download_count == 0
 
 

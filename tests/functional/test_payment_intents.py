@@ -10,6 +10,7 @@ from album_store.models import Purchase
 from tests.conftest import StoreTestApp, standin_only
 from tests.factories import make_album
 from tests.paying import THREE_D_SECURE, VISA
+from tests.stripe_reads import charges_for, payment_intents_for
 
 pytestmark = pytest.mark.stripe
 
@@ -30,7 +31,7 @@ def album(dbsession):
 
 
 def intents_of(stripe_client, purchase):
-    return stripe_client.v1.payment_intents.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
+    return payment_intents_for(stripe_client, purchase)
 
 
 def test_the_album_page_has_the_card_form_and_stripe_js_but_no_checkout_button(store, album, app_settings):
@@ -84,8 +85,7 @@ def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(st
     assert replay.json == done.json, "the same attempt after paying: its receipt"
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and [i.id for i in intents_of(stripe_client, purchase)] == [purchase.stripe_payment_intent_id]
-    charges = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{purchase.reference}'"}).data
-    assert [c.id for c in charges] == [purchase.stripe_charge_id]
+    assert [c.id for c in charges_for(stripe_client, purchase)] == [purchase.stripe_charge_id]
 
 
 @standin_only
@@ -172,16 +172,20 @@ def test_someone_elses_purchase_cannot_be_confirmed(store, album, dbsession, new
     started, _ = store.buyer.start("blue-skies")
     stranger = StoreTestApp(store.app, new_card_token)
     _, _, csrf = stranger.buyer.card_form("blue-skies")
-    assert stranger.buyer.confirm(started.json["confirm_url"], csrf).status_int == 404
+    refused = stranger.buyer.confirm(started.json["confirm_url"], csrf)
+    # The purchase's own refusal (a deleted route's 404 would say "There is nothing at this address.").
+    assert (refused.status_int, refused.json["error"]) == (404, "There is no receipt at this address for you.")
+    assert purchases(dbsession)[0].status == "pending"
 
 
 def test_each_flow_refuses_the_others_addresses(store, testapp, album, dbsession):
     page = store.buy("blue-skies", token="tok_visa", status=409)
     assert "reload" in page.text and "nothing was charged" in page.text
     csrf = testapp.csrf_token("blue-skies")
-    testapp.post_json("/albums/blue-skies/payment-intent", {"attempt_id": "att_" + "x" * 32, "email": "a@example.com"},
-                      headers={"X-CSRF-Token": csrf}, status=404)
-    store.get("/albums/blue-skies/payment-intent", status=404)
+    refused = testapp.post_json("/albums/blue-skies/payment-intent", {"attempt_id": "att_" + "x" * 32, "email": "a@example.com"},
+                                headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, status=404)
+    assert refused.json["error"] == "This store takes cards with Checkout's button on the album page."
+    assert "only takes the album page's card payments" in store.get("/albums/blue-skies/payment-intent", status=404).text
     assert purchases(dbsession) == []
 
 

@@ -64,6 +64,10 @@ def test_the_signed_receipt_link_opens_only_its_own_receipt(testapp, app, dbsess
     stranger.get(f"/purchases/{bob.id}?t={token}", status=404)  # Ana's link, Bob's receipt
     stranger.get(f"/purchases/{ana.id}?t={token[:-3]}abc", status=404)
     stranger.get(f"/purchases/{ana.id}", status=404)
+    # Ana herself, a past buyer: her browser and her link open her receipt, never Bob's.
+    testapp.get(f"/purchases/{ana.id}", status=200)
+    assert "receipt" in testapp.get(f"/purchases/{bob.id}?t={token}", status=404).text
+    assert "receipt" in testapp.get(f"/purchases/{bob.id}", status=404).text
 
 
 def test_one_purchase_one_mail_and_none_for_a_declined_card(testapp, dbsession, outbox, new_card_token):

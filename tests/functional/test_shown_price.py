@@ -9,6 +9,7 @@ from sqlalchemy import select
 from album_store.models import Purchase
 from tests.factories import make_album
 from tests.paying import VISA, shown_price
+from tests.stripe_reads import wait_for_search
 
 pytestmark = pytest.mark.stripe
 
@@ -25,10 +26,12 @@ def album(dbsession):
 
 
 def made_at_stripe(stripe_client, album):
-    """Every charge and PaymentIntent Stripe has for the album (by the metadata the store sends)."""
-    query = {"query": f"metadata['album_slug']:'{album.slug}'"}
-    return (list(stripe_client.v1.charges.search(params=query).data)
-            + list(stripe_client.v1.payment_intents.search(params=query).data))
+    """Every charge and PaymentIntent Stripe has for the album (by the metadata the store sends). Only ever
+    expected empty here, after a refusal: read once (``deadline=0``), since waiting for nothing to appear
+    proves nothing against Stripe's lagging search either; the purchases table is the real check."""
+    query = f"metadata['album_slug']:'{album.slug}'"
+    return (wait_for_search(stripe_client.v1.charges.search, query, deadline=0)
+            + wait_for_search(stripe_client.v1.payment_intents.search, query, deadline=0))
 
 
 def set_price(dbsession, album, cents):

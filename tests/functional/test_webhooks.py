@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from album_store.models import Purchase, WebhookEvent
 from tests.conftest import standin_only
 from tests.factories import make_album, stripe_signature
+from tests.stripe_reads import charges_for
 
 pytestmark = pytest.mark.stripe
 
@@ -138,7 +139,7 @@ def test_charge_succeeded_settles_a_purchase_whose_buyer_never_came_back(make_ap
     make_app(**{"stripe.max_network_retries": "0"}).buy("tab-closed", status=503)
     pending = current(dbsession)
     assert pending.status == "pending"
-    [charge] = stripe_client.v1.charges.search(params={"query": f"metadata['purchase_ref']:'{pending.reference}'"}).data
+    [charge] = charges_for(stripe_client, pending)
     assert post_event(event("charge.succeeded", {"id": charge.id, "object": "charge"})).json["outcome"] == "settled"
     purchase = current(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id == charge.id and purchase.paid_at

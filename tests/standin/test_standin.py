@@ -411,6 +411,21 @@ def test_same_key_same_parameters_replays_the_first_response(client):
     assert len(all_charges(client)) == 1
 
 
+def test_the_keys_requests_were_made_with_can_be_read_back(url, client):
+    from stripe_standin.process import idempotent_requests
+
+    token = card_token(client)
+    first = charge(client, token, key="purchase-43", metadata={"purchase_id": "43"})
+    charge(client, token, key="purchase-43", metadata={"purchase_id": "43"})
+    refund = client.v1.refunds.create(params={"charge": first.id}, options={"idempotency_key": "purchase-43-refund"})
+    logged = [(r["method"], r["path"], r["idempotency_key"], r["status"], r["id"], r["replayed"])
+              for r in idempotent_requests(url) if r["path"] != "/v1/tokens"]  # the SDK keys every POST it may retry
+    assert logged == [("POST", "/v1/charges", "purchase-43", 200, first.id, False),
+                      ("POST", "/v1/charges", "purchase-43", 200, first.id, True),
+                      ("POST", "/v1/refunds", "purchase-43-refund", 200, refund.id, False)]
+    assert [r["id"] for r in idempotent_requests(url, "/v1/refunds")] == [refund.id]
+
+
 def test_replays_a_card_error_without_charging_again(client):
     with pytest.raises(stripe.CardError) as first:
         charge(client, "tok_chargeDeclined", key="purchase-7")

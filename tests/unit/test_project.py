@@ -10,23 +10,54 @@ from tests.conftest import STRIPE_MODE, InternetAccessError
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def test_ci_runs_the_readme_test_command():
-    readme = (ROOT / "README.md").read_text()
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert "make run" in readme and "make test" in readme
-    assert re.search(r"^make test\b", ci, re.M) or re.search(r"\bmake test\b", ci)
-    targets = re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M)
-    assert {"run", "test"} <= set(targets)
+RECORDER = """#!/bin/sh
+# Records one call: its arguments and the environment CI gives it.
+printf '%s|TEST_DATABASE_URL=%s|ALBUM_STORE_REQUIRE_BROWSER=%s\\n' "$*" "${TEST_DATABASE_URL-}" "${ALBUM_STORE_REQUIRE_BROWSER-}" >> "$CALLS"
+"""
+FAKE_BASH = """#!/bin/sh
+# devtools/test_postgresql.sh stands in for itself: a URL, no database; any other script runs for real.
+if [ "$1" = devtools/test_postgresql.sh ]; then
+  echo "$*" | sed 's/^/postgres: /' >> "$CALLS"
+  [ "$2" = create ] && echo "postgresql+psycopg:///$3?host=/fake"
+  exit 0
+fi
+exec /bin/bash "$@"
+"""
 
 
-def test_ci_runs_the_suite_on_sqlite_and_postgresql_with_the_browser_tests_required():
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert "make browser" in ci and "ALBUM_STORE_REQUIRE_BROWSER=1" in ci
-    assert "devtools/test_postgresql.sh create" in ci
-    assert re.search(r"^pass SQLite .*\bmake test$", ci, re.M)
-    assert re.search(r'^pass PostgreSQL .*\benv TEST_DATABASE_URL="\$database_url" make test$', ci, re.M)
-    targets = re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M)
-    assert {"browser", "screenshots"} <= set(targets)
+def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_required(tmp_path):
+    """Runs .ci/run itself, with a ``make`` that only records its calls (and no real PostgreSQL)."""
+    import os
+    import subprocess
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name, script in (("make", RECORDER), ("bash", FAKE_BASH)):
+        (fake / name).write_text(script)
+        (fake / name).chmod(0o755)
+    calls = tmp_path / "calls"
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "CALLS": str(calls), "CI_DATABASE": "ci_check"}
+    env.pop("TEST_DATABASE_URL", None)
+    run = subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert calls.read_text().splitlines() == [
+        "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1",
+        "postgres: devtools/test_postgresql.sh create ci_check",
+        "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1",
+        "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1",
+        "postgres: devtools/test_postgresql.sh drop ci_check",
+    ]
+    assert "== SQLite: exit 0" in run.stdout and "== PostgreSQL: exit 0" in run.stdout
+
+
+def test_make_test_runs_the_whole_pytest_suite():
+    """The README's ``make test``: what make would run (``-n``) ends with pytest over the whole suite."""
+    import subprocess
+
+    dry = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1] == ".venv/bin/python -m pytest"
+    assert "make test" in (ROOT / "README.md").read_text()
 
 
 def test_playwright_never_downloads_a_browser():

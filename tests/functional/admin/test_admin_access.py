@@ -77,7 +77,8 @@ def test_buyers_posts_are_refused_with_403_and_change_nothing(buyer_app, dbsessi
     before = snapshot(dbsession)
     csrf = buyer_app.form_csrf_token("/library")
     for path, fields in POST_ACTIONS:
-        buyer_app.post(path.format(**records), {**fields, "csrf_token": csrf}, status=403)
+        page = buyer_app.post(path.format(**records), {**fields, "csrf_token": csrf}, status=403)
+        assert "This page is for the store's owner." in page.text, path  # the permission's 403, not the CSRF token's
     assert snapshot(dbsession) == before
 
 

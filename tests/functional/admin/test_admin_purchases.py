@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 import webob
 
 from album_store.models import AuditEvent, Purchase
-from tests.conftest import StoreTestApp
+from tests.conftest import StoreTestApp, standin_only
 from tests.factories import give_album_file, make_album, make_purchase, stripe_signature
 
 
@@ -208,15 +208,49 @@ def test_stripes_charge_refunded_event_afterwards_changes_nothing_more(owner_app
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 1
 
 
+def refund_requests(standin, purchase):
+    """The refund requests Stripe received for the purchase's key, as the stand-in logs them."""
+    from stripe_standin.process import idempotent_requests
+
+    return [r for r in idempotent_requests(standin.url, "/v1/refunds") if r["idempotency_key"] == f"purchase:{purchase.reference}:refund"]
+
+
 @pytest.mark.stripe
-def test_a_refund_whose_answer_was_lost_is_replayed_not_repeated(owner_app, dbsession, stripe_client, bought):
+def test_a_refund_whose_answer_was_lost_is_replayed_not_repeated(owner_app, dbsession, stripe_client, bought, standin):
     purchase, _ = bought
     # The first attempt reached Stripe but its answer never came back: Stripe has the refund, we don't.
-    stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id}, options={"idempotency_key": purchase.refund_idempotency_key})
+    first = stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id}, options={"idempotency_key": purchase.refund_idempotency_key})
     assert current(dbsession).status == "paid"
     owner_app.post(f"/admin/purchases/{purchase.id}/refund", {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=303)
     assert current(dbsession).status == "refunded"
     assert len(refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == 1
+    # The store's request carried the purchase's key, so Stripe replayed the first refund: the stand-in logs the key
+    # each refund request came with (Stripe's own log is its dashboard, which a test cannot read).
+    if standin is not None:
+        assert [(r["replayed"], r["id"]) for r in refund_requests(standin, purchase)] == [(False, first.id), (True, first.id)]
+
+
+@standin_only
+@pytest.mark.stripe
+def test_a_refund_after_a_partial_one_whose_answer_was_lost_refunds_the_rest_once(
+        make_app, owner, dbsession, stripe_client, bought, faults, standin):
+    """$2.50 refunded in Stripe's dashboard, then the owner's full refund: its answer is lost (a 503), the owner
+    clicks again. The retry must be the same request with the same key, replayed: $12.50 back in all, never more."""
+    purchase, _ = bought
+    stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id, "amount": 250})  # the dashboard: no key of ours
+    store = make_app(**{"stripe.max_network_retries": "0"})
+    store.login(owner.email)
+    refund = {"confirm": "refund", "csrf_token": store.form_csrf_token("/admin")}
+    faults.inject(count=1, status=500, when="after", path_prefix="/v1/refunds", method="POST")  # refunded, answer lost
+    assert "trying again is safe" in store.post(f"/admin/purchases/{purchase.id}/refund", refund, status=503).text
+    assert current(dbsession).status == "paid"
+    store.post(f"/admin/purchases/{purchase.id}/refund", refund, status=303)
+    refunded = current(dbsession)
+    assert (refunded.status, refunded.amount_refunded_cents) == ("refunded", 1250)
+    assert sorted(r.amount for r in refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == [250, 1000]
+    assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount_refunded == 1250
+    [lost, retried] = refund_requests(standin, purchase)
+    assert (lost["replayed"], retried["replayed"], retried["id"]) == (False, True, lost["id"]), "the retry is Stripe's replay"
 
 
 @pytest.mark.stripe
