@@ -430,7 +430,7 @@ class StandinCheckoutSession(StripeObject):
         intent = self._payment_intent
         if intent is None:
             pi = None
-        elif "payment_intent" in expand:
+        elif any(e == "payment_intent" or e.startswith("payment_intent.") for e in expand):
             pi = intent._export(expand=[e[len("payment_intent."):] for e in expand
                                         if e.startswith("payment_intent.")])
         else:
