@@ -1,4 +1,5 @@
-"""Serves the stand-in for legacy Checkout: ``/checkout.js`` and its modal.
+"""Serves the stand-in for legacy Checkout: ``/checkout.js`` and its modal (and the hosted
+payment page's ``/checkout/pay.css`` and ``pay.js``: see ``checkout_page.py``).
 
 ``/checkout.js`` runs on the store's page (under the store's strict CSP); the
 modal (``/checkout/modal`` + ``modal.css`` + ``modal.js``) runs in an iframe
@@ -46,3 +47,7 @@ def add_routes(router):
     router.add_get("/checkout/modal.css", _asset("modal.css", "text/css"))
     router.add_get("/checkout/modal.js", _asset(
         "modal.js", "application/javascript"))
+    # The hosted payment page of Checkout Sessions (checkout_page.py).
+    router.add_get("/checkout/pay.css", _asset("pay.css", "text/css"))
+    router.add_get("/checkout/pay.js", _asset(
+        "pay.js", "application/javascript"))

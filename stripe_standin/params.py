@@ -57,6 +57,12 @@ ENDPOINTS = [
     ("GET", rf"/v1/payment_intents/{_ID}", "PaymentIntentRetrieveParams"),
     ("POST", rf"/v1/payment_intents/{_ID}/confirm", "PaymentIntentConfirmParams"),
     ("POST", rf"/v1/payment_intents/{_ID}/cancel", "PaymentIntentCancelParams"),
+    # Checkout Sessions (``stripe.params.checkout``): the hosted payment page's API.
+    ("POST", r"/v1/checkout/sessions", "checkout.SessionCreateParams"),
+    ("GET", r"/v1/checkout/sessions", "checkout.SessionListParams"),
+    ("GET", rf"/v1/checkout/sessions/{_ID}", "checkout.SessionRetrieveParams"),
+    ("POST", rf"/v1/checkout/sessions/{_ID}/expire", "checkout.SessionExpireParams"),
+    ("GET", rf"/v1/checkout/sessions/{_ID}/line_items", "checkout.SessionListLineItemsParams"),
 ]
 _COMPILED = [(method, re.compile(f"^{pattern}$"), name) for method, pattern, name in ENDPOINTS]
 
@@ -180,10 +186,16 @@ def _typeddict(cls):
     return Node(fields=lambda: _fields_of(cls))
 
 
+def params_type(type_name):
+    """The params TypedDict named ``type_name`` in ``stripe.params`` (``checkout.SessionCreateParams``
+    for one in a sub-package)."""
+    return functools.reduce(getattr, type_name.split("."), stripe.params)
+
+
 @functools.lru_cache(maxsize=None)
 def known(type_name):
     """The top-level parameter names a params type knows (for tests and the docs)."""
-    return frozenset(_fields_of(getattr(stripe.params, type_name)))
+    return frozenset(_fields_of(params_type(type_name)))
 
 
 def params_type_for(method, path):
@@ -218,7 +230,7 @@ def check(method, path, data, publishable=False):
     name = params_type_for(method, path)
     if name is None or not isinstance(data, dict):
         return
-    fields = _fields_of(getattr(stripe.params, name))
+    fields = _fields_of(params_type(name))
     allowed = BROWSER_ONLY.get(name, set()) if publishable else set()
     for key, value in data.items():
         if key in allowed:

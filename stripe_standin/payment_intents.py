@@ -461,8 +461,12 @@ def _confirm(intent, pm, public=False):
     _charge(intent, pm, public=public)
 
 
-def _charge(intent, pm, public=False):
-    """Charge the PaymentIntent's card: succeeded, or a 402 card_error leaving it awaiting another card."""
+def _charge(intent, pm, public=False, pending=False):
+    """Charge the PaymentIntent's card: succeeded, or a 402 card_error leaving it awaiting another card.
+
+    ``pending``: the payment's outcome comes later (a delayed payment method, as Checkout's
+    ``async_payment_*`` flow): the charge stays ``pending`` and the PaymentIntent ``processing``
+    until :func:`settle`."""
     number = getattr(pm, "_card_number", None)
     decline = cards.decline_for(pm)
     if decline is None and number is not None and pm._charging_is_declined():
@@ -509,9 +513,55 @@ def _charge(intent, pm, public=False):
                           payment_method=pm._export())
     charge._authorized = True
     charge._initialize_charge()
+    if pending:
+        charge.status = "pending"
+        intent._status = "processing"
+        maybe_webhook("charge.pending", charge)
+        maybe_webhook("payment_intent.processing", intent)
+        return
     intent._status = "succeeded"
     maybe_webhook("charge.succeeded", charge)
     maybe_webhook("payment_intent.succeeded", intent)
+
+
+def settle(intent, outcome):
+    """A ``processing`` PaymentIntent's delayed outcome: ``succeeded`` or ``failed`` (with the events)."""
+    charge = intent.latest_charge
+    if intent.status != "processing" or charge is None or charge.status != "pending":
+        raise _unexpected_state(intent, "settle")
+    if outcome == "succeeded":
+        charge.status = "succeeded"
+        intent._status = "succeeded"
+        maybe_webhook("charge.succeeded", charge)
+        maybe_webhook("payment_intent.succeeded", intent)
+        return
+    if outcome != "failed":
+        raise invalid_param("outcome", "outcome must be succeeded or failed")
+    code, decline_code, message, _ = cards.DECLINES["4000000000000002"]
+    charge.status = "failed"
+    charge.captured = False
+    charge.failure_code = code
+    charge.failure_message = message
+    charge.outcome = _outcome(cards.DECLINES["4000000000000002"], None)
+    intent._status = "requires_payment_method"
+    intent.payment_method = None
+    intent._last_payment_error = {"type": "card_error", "code": code, "decline_code": decline_code,
+                                  "message": message, "charge": charge.id,
+                                  "doc_url": "https://stripe.com/docs/error-codes/" + code.replace("_", "-")}
+    maybe_webhook("charge.failed", charge)
+    maybe_webhook("payment_intent.payment_failed", intent)
+
+
+def fail_authentication(intent, pm):
+    """The buyer failed the 3-D Secure challenge: the PaymentIntent waits for another payment method."""
+    intent._status = "requires_payment_method"
+    intent.next_action = None
+    intent.payment_method = None
+    intent._last_payment_error = {
+        "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
+        "message": AUTHENTICATION_FAILURE, "payment_method": pm._export(),
+        "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure"}
+    maybe_webhook("payment_intent.payment_failed", intent)
 
 
 async def authenticate_payment_intent(request):
@@ -530,14 +580,7 @@ async def authenticate_payment_intent(request):
         except StripeError:
             pass  # declined after authentication: the PaymentIntent says why (last_payment_error)
     else:
-        intent._status = "requires_payment_method"
-        intent.next_action = None
-        intent.payment_method = None
-        intent._last_payment_error = {
-            "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
-            "message": AUTHENTICATION_FAILURE, "payment_method": pm._export(),
-            "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure"}
-        maybe_webhook("payment_intent.payment_failed", intent)
+        fail_authentication(intent, pm)
     return json_response(intent._export(public=public))
 
 

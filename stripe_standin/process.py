@@ -303,3 +303,154 @@ def register_webhook(url, webhook_id, target_url, secret, events=None,
     _request("POST", url.rstrip("/") + "/_config/webhooks/"
              + urllib.parse.quote(webhook_id, safe=""), fields,
              timeout=timeout)
+
+
+# ------------------------------------------------------------ Checkout Sessions' hosted page
+
+class CheckoutPageError(StandinError):
+    """The hosted payment page answered with a message instead of a redirect to ``success_url``:
+    a declined card, a failed 3-D Secure check, a field error, an expired or complete session.
+    ``.message`` is the page's message, ``.status`` its HTTP status, ``.field_errors`` the
+    per-field messages ({"number": …}), ``.page`` the HTML."""
+
+    def __init__(self, message, status, page, field_errors=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.page = page
+        self.field_errors = field_errors or {}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_PAGE_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def _page_request(url, fields=None, timeout=10.0):
+    """(status, Location or None, HTML) of a GET, or of a form POST when ``fields`` are given."""
+    data = urllib.parse.urlencode(fields).encode() if fields is not None else None
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    if data is not None:
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        parts = urllib.parse.urlsplit(url)
+        req.add_header("Origin", f"{parts.scheme}://{parts.netloc}")  # as a browser sends it
+    try:
+        with _PAGE_OPENER.open(req, timeout=timeout) as resp:
+            return resp.status, resp.headers.get("Location"), resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Location"), exc.read().decode("utf-8", "replace")
+
+
+def _parse_page(text):
+    """The page's forms ({id: {"action", "fields": {name: value}, "readonly": {names}}}), its
+    message (``#cs-error`` or the closed-session notice) and its field errors."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.forms, self.form, self.capture, self.texts = {}, None, None, {}
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form":
+                self.form = self.forms.setdefault(a.get("id", ""), {
+                    "action": a.get("action", ""), "fields": {}, "readonly": set()})
+            elif tag == "input" and self.form is not None and a.get("name"):
+                self.form["fields"][a["name"]] = a.get("value") or ""
+                if "readonly" in a:
+                    self.form["readonly"].add(a["name"])
+            if a.get("id") in ("cs-error", "cs-closed") or (a.get("id") or "").endswith("-error"):
+                self.capture = a["id"]
+                self.texts.setdefault(self.capture, "")
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.form = None
+            if tag in ("p", "section"):
+                self.capture = None
+
+        def handle_data(self, data):
+            if self.capture is not None:
+                self.texts[self.capture] += data
+
+    parser = Parser()
+    parser.feed(text)
+    texts = {k: " ".join(v.split()) for k, v in parser.texts.items()}
+    message = texts.get("cs-error") or texts.get("cs-closed") or ""
+    fields = {k[len("cs-"):-len("-error")]: v for k, v in texts.items()
+              if k.startswith("cs-") and k.endswith("-error") and k != "cs-error" and v}
+    return parser.forms, message, fields
+
+
+def _page_error(status, text, default):
+    _, message, field_errors = _parse_page(text)
+    if field_errors:
+        message = (message + " " if message else "") + "; ".join(
+            f"{k}: {v}" for k, v in field_errors.items())
+    return CheckoutPageError(message or default, status, text, field_errors)
+
+
+def pay_checkout_session(session_url, card="4242424242424242", email=None,
+                         authenticate=True, exp="12/34", cvc="123", timeout=10.0):
+    """Pay a Checkout Session's hosted page over HTTP as a browser would, and return the URL the
+    buyer's browser is then sent to (``success_url`` with the session id filled in).
+
+    GETs the page at ``session_url`` (the session's ``url``), fills its form (``email`` only when
+    the page asks for one: default ``buyer@example.com``; a ``customer_email`` is prefilled and
+    read-only), posts it and, for a 3-D Secure card, answers the bank check with Complete
+    (``authenticate=True``) or Fail authentication. Raises :class:`CheckoutPageError` with the
+    page's message when the page answers with one instead (a declined card, failed
+    authentication, a field error, an expired or complete session)."""
+    status, _, text = _page_request(session_url, timeout=timeout)
+    forms, message, _ = _parse_page(text)
+    form = forms.get("cs-pay-form")
+    if status != 200 or form is None:
+        raise _page_error(status, text, f"no payment form at {session_url} ({status})")
+    fields = dict(form["fields"])
+    if "email" not in form["readonly"]:
+        fields["email"] = email or "buyer@example.com"
+    fields.update(number=card, exp=exp, cvc=cvc)
+    action = urllib.parse.urljoin(session_url, form["action"])
+    status, location, text = _page_request(action, fields, timeout=timeout)
+    if status == 303 and location:
+        target = urllib.parse.urljoin(action, location)
+        if urllib.parse.urlsplit(target).path != urllib.parse.urlsplit(session_url).path:
+            return target
+        # Back to the page: the bank asks for 3-D Secure.
+        status, _, text = _page_request(target, timeout=timeout)
+        forms, _, _ = _parse_page(text)
+        check = forms.get("cs-3ds-form")
+        if check is None:
+            raise _page_error(status, text, "expected the 3-D Secure step")
+        answer = dict(check["fields"], result="complete" if authenticate else "fail")
+        action = urllib.parse.urljoin(target, check["action"])
+        status, location, text = _page_request(action, answer, timeout=timeout)
+        if status == 303 and location:
+            return urllib.parse.urljoin(action, location)
+    raise _page_error(status, text, f"the payment page answered {status}")
+
+
+def expire_checkout_session(url, session_id, timeout=5.0):
+    """Make an open Checkout Session expire now, as when its ``expires_at`` passes (its
+    ``checkout.session.expired`` event goes out; an unpaid PaymentIntent is canceled). Returns
+    the session (``POST /_standin/checkout/sessions/{id}/expire_now``)."""
+    _, body = _request("POST", url.rstrip("/") + "/_standin/checkout/sessions/"
+                       + urllib.parse.quote(session_id, safe="") + "/expire_now", {},
+                       timeout=timeout)
+    return json.loads(body)
+
+
+def settle_checkout_session(url, session_id, outcome="succeeded", timeout=5.0):
+    """A session paid with the stand-in's delayed test card (4000 0099 0000 0004) is ``complete``
+    with ``payment_status: unpaid`` until this: ``outcome`` ``succeeded`` (``paid``,
+    ``checkout.session.async_payment_succeeded``) or ``failed``
+    (``checkout.session.async_payment_failed``). Returns the session, its PaymentIntent expanded
+    (``POST /_standin/checkout/sessions/{id}/settle``)."""
+    _, body = _request("POST", url.rstrip("/") + "/_standin/checkout/sessions/"
+                       + urllib.parse.quote(session_id, safe="") + "/settle",
+                       {"outcome": outcome}, timeout=timeout)
+    return json.loads(body)

@@ -1,7 +1,8 @@
 """The stand-in's aiohttp application: localstripe's routes plus our layer.
 
 ``build_app()`` makes a fresh ``aiohttp.web.Application`` whose routes are
-ours first (tokens, charges, refunds, search, fault injection, checkout.js)
+ours first (tokens, charges, refunds, search, PaymentIntents, Checkout Sessions and their hosted
+page, fault injection, checkout.js)
 and then every localstripe route we do not replace. Middlewares, outermost
 first: ours (faults, idempotency, request ids, Stripe-shaped errors), then
 localstripe's error and auth middlewares. localstripe's
@@ -25,7 +26,8 @@ import localstripe
 from localstripe import resources as ls_resources
 from localstripe import server as ls_server
 
-from . import PINNED_LOCALSTRIPE, charges, checkout, params, payment_intents, stripe_js
+from . import (PINNED_LOCALSTRIPE, charges, checkout, checkout_page, checkout_sessions, params,
+               payment_intents, stripe_js)
 from .errors import StripeError
 from .faults import FaultError, Faults
 from .search_lag import INDEX as SEARCH_INDEX
@@ -424,6 +426,7 @@ OVERRIDES = [
     ("GET", "/v1/charges/search", charges.search_charges),
     ("POST", "/v1/refunds", charges.create_refund),
     *payment_intents.ROUTES,
+    *checkout_sessions.ROUTES,
     *stripe_js.ROUTES,
 ]
 
@@ -453,6 +456,7 @@ def build_app():
     router.add_post("/_standin/webhooks/release", webhooks_release)
     router.add_post("/_standin/search_lag", search_lag_set)
     checkout.add_routes(router)
+    checkout_page.add_routes(router)
 
     taken = set()
     for method, path, handler in OVERRIDES:
