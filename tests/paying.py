@@ -71,7 +71,7 @@ def _outcome(response):
 
 def shown_price(page):
     """The price fields the album page's form sends, as its browser code reads them; ``{}`` without a
-    form (an owned album, a 404). checkout_js: the form's hidden inputs; payment_intents: the card
+    form (an owned album, a 404). checkout_js and checkout_session: the form's hidden inputs; payment_intents: the card
     form's ``data-amount`` (an integer, as card-payment.js sends it) and ``data-currency``."""
     if hasattr(page, "html"):  # a WebTest response
         html = page.html if page.content_type == "text/html" else None
@@ -82,7 +82,7 @@ def shown_price(page):
     card_form = html.find("form", id="card-payment") if html else None
     if card_form is not None:
         return {"shown_amount": int(card_form["data-amount"]), "shown_currency": card_form["data-currency"]}
-    checkout_form = html.find("form", class_="buy-form") if html else None
+    checkout_form = html.find("form", class_="buy-form") or html.find("form", id="hosted-checkout") if html else None
     if checkout_form is None:
         return {}
     inputs = (checkout_form.find("input", attrs={"name": name}) for name in ("shown_amount", "shown_currency"))

@@ -92,8 +92,10 @@ def _already_started(request, fields):
 
 
 @view_config(context=PriceChanged, route_name="album_buy", renderer="album_store:templates/catalog/album.pt")
+@view_config(context=PriceChanged, route_name="album_checkout_session", renderer="album_store:templates/catalog/album.pt")
 def price_changed_page(exc, request):
-    """checkout_js: the album page again, at the current price, saying why nothing was charged."""
+    """checkout_js and checkout_session: the album page again, at the current price, saying why nothing
+    was charged."""
     request.response.status = 409
     return album_page(request, exc.album, price_changed=exc.message("Buy"))
 
