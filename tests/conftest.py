@@ -286,16 +286,24 @@ def payment_intents_app(app_settings, db_engine):
     return main({}, **{**app_settings, "store.payment_flow": "payment_intents"})
 
 
-@pytest.fixture(params=["checkout_js", "payment_intents"])
+@pytest.fixture(scope="session")
+def checkout_session_app(app_settings, db_engine):
+    """The store with ``store.payment_flow = checkout_session`` (Stripe's hosted page)."""
+    return main({}, **{**app_settings, "store.payment_flow": "checkout_session"})
+
+
+@pytest.fixture(params=["checkout_js", "payment_intents", "checkout_session"])
 def flow(request):
-    """Both payment flows: a test taking it (or ``shop``) runs once for each."""
+    """Every payment flow: a test taking it (or ``shop``) runs once for each."""
     return request.param
 
 
 @pytest.fixture
-def shop(flow, app, payment_intents_app, dbsession, new_card_token):
+def shop(flow, request, dbsession, new_card_token):
     """A browser on the store in the test's payment flow (``shop.pay(slug, card=…)``)."""
-    return StoreTestApp(payment_intents_app if flow == "payment_intents" else app, new_card_token)
+    app = request.getfixturevalue({"checkout_js": "app", "payment_intents": "payment_intents_app",
+                                   "checkout_session": "checkout_session_app"}[flow])
+    return StoreTestApp(app, new_card_token)
 
 
 @pytest.fixture

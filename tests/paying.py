@@ -16,7 +16,7 @@ the same cards become Stripe's magic tokens and PaymentMethods.
 from dataclasses import dataclass
 import re
 
-from album_store.settings import PAYMENT_INTENTS
+from album_store.settings import CHECKOUT_SESSION, PAYMENT_INTENTS
 
 VISA = "4242424242424242"
 THREE_D_SECURE = "4000002500003155"
@@ -106,6 +106,9 @@ class Buyer:
         if self.flow == PAYMENT_INTENTS:
             return self._pay_with_payment_intent(slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra,
                                                  shown=shown)
+        if self.flow == CHECKOUT_SESSION:
+            return self._pay_on_the_hosted_page(slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra,
+                                                shown=shown)
         token = card if card.startswith("tok_") else self.token(card)
         return _outcome(self.store.buy(slug, token=token, email=email, csrf=csrf, status="*", shown=shown, **(extra or {})))
 
@@ -182,6 +185,40 @@ class Buyer:
     def confirm(self, confirm_url, csrf):
         """card-payment.js's last step: the store settles the purchase by its PaymentIntent."""
         return self.post_json(confirm_url, {}, csrf)
+
+    # --- the checkout_session flow ---------------------------------------------------------------------
+    def press_buy(self, slug, email="buyer@example.com", *, csrf=True, extra=None, shown=None):
+        """The album page's Buy form: the store's answer (a 303 to Stripe's hosted page, or why not)."""
+        page = self.store.get(f"/albums/{slug}")
+        fields = {"email": email, **(shown_price(page) if shown is None else shown), **(extra or {})}
+        if csrf:
+            fields["csrf_token"] = self.store.csrf_token()
+        return self.store.post(f"/albums/{slug}/checkout-session", fields, status="*")
+
+    def _pay_on_the_hosted_page(self, slug, card, email, *, csrf, authenticate, extra, shown):
+        """Press Buy, pay on Stripe's hosted page (the stand-in's, over HTTP as a browser would), and
+        follow Stripe back to the store's receipt."""
+        from urllib.parse import urlsplit
+
+        from stripe_standin import process
+
+        answer = self.press_buy(slug, email, csrf=csrf, extra=extra, shown=shown)
+        if answer.status_int != 303 or urlsplit(answer.location).netloc == "localhost":
+            return _outcome(answer)
+        try:
+            back = process.pay_checkout_session(answer.location, card=card, email=email,
+                                                authenticate=bool(authenticate))
+        except process.CheckoutPageError as error:
+            # Stripe's page said no (declined, 3-D Secure failed): the buyer reads it there; the store
+            # heard nothing and the purchase waits, its page still open.
+            return Payment("declined", error.status, error.message, None, error)
+        parts = urlsplit(back)
+        receipt = self.store.get(parts.path + (f"?{parts.query}" if parts.query else ""), status="*")
+        if receipt.status_int == 200 and receipt.html.find(class_="receipt__badge", string="Paid"):
+            return Payment("paid", 303, "", parts._replace(query="").geturl(), receipt)
+        if receipt.status_int == 200:  # back on the receipt, which says the payment is being confirmed
+            return Payment("pending", 200, receipt.html.find("main").get_text(" ", strip=True), None, receipt)
+        return _outcome(receipt)
 
     def _pay_with_payment_intent(self, slug, card, email, *, csrf, authenticate, extra, shown):
         started, token = self.start(slug, email, csrf=csrf, extra=extra, shown=shown)
