@@ -35,7 +35,56 @@ Gaps of localstripe 1.15.10 it closes (see shared/STRIPE.md):
   (``search_lag.py``), webhooks can be delayed, duplicated, reordered or
   held until released (``webhook_delivery.py``);
 - a legacy Checkout ``/checkout.js`` (simple embed and
-  ``StripeCheckout.configure``) with its modal in an iframe.
+  ``StripeCheckout.configure``) with its modal in an iframe;
+- **Checkout Sessions**, which localstripe lacks (``checkout_sessions.py``,
+  ``checkout_page.py``):
+
+  - ``POST /v1/checkout/sessions``, ``GET /v1/checkout/sessions/{id}``
+    (``expand[]``: ``payment_intent``, ``payment_intent.latest_charge``,
+    ``line_items``), ``GET /v1/checkout/sessions`` (``payment_intent``,
+    ``status``, ``customer_details[email]``, ``created``, paging),
+    ``POST /v1/checkout/sessions/{id}/expire``,
+    ``GET /v1/checkout/sessions/{id}/line_items``; parameters checked against
+    the SDK's ``checkout.SessionCreateParams`` etc., ``Idempotency-Key``
+    replays. ``mode=payment`` with inline ``price_data`` only; ``ui_mode``
+    ``hosted_page`` only (the pinned SDK lists ``elements``,
+    ``embedded_page``, ``form``, ``hosted_page``; the old ``hosted`` /
+    ``embedded`` / ``custom`` get Stripe's "Invalid ui_mode: must be one of
+    …"); ``expires_at`` 30 min to 24 h ahead; ``success_url`` required,
+    ``cancel_url`` optional, as on Stripe;
+  - the session object: ``cs_test_…``, ``url`` (``{base}/checkout/pay/{id}``
+    while open, null once complete or expired, as on Stripe), ``status``
+    ``open``/``complete``/``expired``, ``payment_status``, ``payment_intent``
+    (null until the buyer first submits a card), amounts,
+    ``total_details.amount_tax``, ``automatic_tax``, ``customer_details``
+    (once paid), ``client_reference_id``, ``metadata``, ``expires_at``…;
+  - tax: with ``automatic_tax[enabled]=true`` a fixed **20 % test rate** per
+    line item, rounded half up to the minor unit: ``exclusive`` adds it,
+    ``inclusive`` holds ``amount × 20/120`` of the price; each line item then
+    needs a ``tax_behavior`` (Stripe's refusal otherwise);
+  - the hosted page at the session's ``url``: plainly a local test page, the
+    store's name (``branding_settings[display_name]``, else
+    ``metadata[store_name]``), the items, tax and total, email (read-only with
+    ``customer_email``), card fields checked as the modal checks them, the
+    same test cards (4242 pays, the decline cards show their message and the
+    session stays open, 4000 0025 0000 3155 asks for a 3-D Secure "bank
+    check" to complete or fail), "Cancel and go back" to ``cancel_url``;
+    plain form posts (no JavaScript needed) with a per-session anti-forgery
+    value; paying makes the PaymentIntent (``amount_total``,
+    ``payment_intent_data``'s description, receipt_email, metadata) and its
+    charge, completes the session and redirects (303) to ``success_url`` with
+    ``{CHECKOUT_SESSION_ID}`` filled in. The stand-in's own delayed card
+    4000 0099 0000 0004 completes it ``unpaid`` until
+    ``POST /_standin/checkout/sessions/{id}/settle``;
+  - expiry on the expire call, when ``expires_at`` passes (checked on each
+    read and by a timer) or with ``POST /_standin/checkout/sessions/{id}/
+    expire_now``; an unpaid PaymentIntent is canceled;
+  - events through the webhook delivery controls:
+    ``checkout.session.completed``, ``.expired``,
+    ``.async_payment_succeeded``, ``.async_payment_failed``, besides the
+    PaymentIntent's and charge's own;
+  - helpers in :mod:`stripe_standin.process`: ``pay_checkout_session``,
+    ``expire_checkout_session``, ``settle_checkout_session``.
 
 Run it with ``python -m stripe_standin --port 0``, or from Python with
 :func:`stripe_standin.process.start_standin`.
@@ -43,10 +92,13 @@ Run it with ``python -m stripe_standin --port 0``, or from Python with
 
 PINNED_LOCALSTRIPE = "1.15.10"
 
-from .process import (StandinError, StandinProcess, clear_faults,  # noqa: E402
-                      inject_fault, register_webhook, reset, set_search_lag,
+from .process import (CheckoutPageError, StandinError,  # noqa: E402
+                      StandinProcess, clear_faults, expire_checkout_session,
+                      inject_fault, pay_checkout_session, register_webhook,
+                      reset, set_search_lag, settle_checkout_session,
                       start_standin)
 
-__all__ = ["PINNED_LOCALSTRIPE", "StandinError", "StandinProcess",
-           "clear_faults", "inject_fault", "register_webhook", "reset",
-           "set_search_lag", "start_standin"]
+__all__ = ["PINNED_LOCALSTRIPE", "CheckoutPageError", "StandinError",
+           "StandinProcess", "clear_faults", "expire_checkout_session",
+           "inject_fault", "pay_checkout_session", "register_webhook", "reset",
+           "set_search_lag", "settle_checkout_session", "start_standin"]

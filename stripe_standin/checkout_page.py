@@ -239,6 +239,7 @@ def render(session, *, errors=None, message=None, email=None):
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{_e(name)} — {NOTICE}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/checkout/pay.css">
 <script src="/checkout/pay.js" defer></script>
 </head>
@@ -275,7 +276,7 @@ def _headers(session=None):
 
 
 def _missing(session_id):
-    text = (f"<!doctype html><html lang=en><meta charset=utf-8><title>No such checkout session</title>"
+    text = (f"<!doctype html><html lang=en><meta charset=utf-8><title>No such checkout session</title><link rel=icon href=data:,>"
             f'<link rel="stylesheet" href="/checkout/pay.css"><main class="page"><p class="notice">{NOTICE}.</p>'
             f'<section class="closed" id="cs-closed" data-status="missing"><h2>No such checkout session</h2>'
             f"<p>{_e(session_id)} is not a checkout session of this stand-in.</p></section></main>")

@@ -70,6 +70,7 @@ class State:
         self.idempotency.clear()
         SEARCH_INDEX.clear()
         DELIVERY.reset()
+        DELIVERY.forget_in_flight()
 
 
 def searchable_objects():

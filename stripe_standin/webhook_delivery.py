@@ -25,7 +25,9 @@ event). Control it with ``POST /_standin/webhooks`` (JSON or form fields), or
 ``GET /_standin/webhooks`` shows the settings and the held events (id, type);
 ``DELETE /_standin/webhooks`` — and ``DELETE /_standin/faults`` (the suite's
 ``faults`` fixture, after each test), and ``DELETE /_config/data`` — go back
-to the default and drop held events undelivered.
+to the default and drop held events undelivered; ``DELETE /_config/data`` also
+drops the deliveries still on their way (the usual ~1 s), so that a test's
+late events never reach the next test's webhook.
 """
 
 import asyncio
@@ -86,7 +88,13 @@ class Delivery:
     FIELDS = {"delay", "duplicate", "hold", "hold_count", "order", "seed"}
 
     def __init__(self):
+        self.generation = 0  # bumped by forget_in_flight(): deliveries scheduled before are dropped
         self.reset()
+
+    def forget_in_flight(self):
+        """Drop the deliveries already scheduled but not yet sent (``DELETE /_config/data``): an
+        event of the data just forgotten must not reach a webhook registered afterwards."""
+        self.generation += 1
 
     def reset(self):
         self.delay = 0.0
@@ -167,7 +175,10 @@ class Delivery:
         return [{"id": e.id, "type": e.type} for e in chosen]
 
     async def _send_later(self, events):
+        generation = self.generation
         await asyncio.sleep(BASE_DELAY + self.delay)
+        if generation != self.generation:
+            return
         for event in events:
             await self._deliver(event)
 
