@@ -13,12 +13,11 @@ from urllib.parse import urlsplit
 from pyramid.paster import get_appsettings
 
 from album_store.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD
+from album_store.services.purchases import HANDLED_EVENTS
 from stripe_standin.process import register_webhook, start_standin
 
-WEBHOOK_EVENTS = [
-    "charge.succeeded", "charge.refunded", "charge.dispute.created",
-    "payment_intent.succeeded", "payment_intent.payment_failed",
-]
+#: The store's own list of the events it acts on (the same list to add in Stripe's dashboard).
+WEBHOOK_EVENTS = list(HANDLED_EVENTS)
 
 
 def store_url(ini):

@@ -184,7 +184,7 @@ class IPaymentService(Interface):
 
     def create_checkout_session(*, amount_cents, currency, name, description, image_url, customer_email,
                                 receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
-                                idempotency_key):
+                                idempotency_key, store_name=None):
         """Create a hosted Checkout Session for one album; return a :class:`CheckoutSession` (its ``url``).
 
         The same ``idempotency_key`` again gives back the same session. Raises :class:`PaymentUnavailable`.
@@ -353,7 +353,7 @@ class StripePaymentService:
     # --- Checkout Sessions (the checkout_session flow: Stripe's hosted payment page) ------------------
     def create_checkout_session(self, *, amount_cents, currency, name, description, image_url, customer_email,
                                 receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
-                                idempotency_key):
+                                idempotency_key, store_name=None):
         texts = {key: str(value) for key, value in metadata.items()}
         product: "SessionCreateParamsLineItemPriceDataProductData" = {"name": name, "description": description}
         if image_url:
@@ -380,6 +380,8 @@ class StripePaymentService:
             params["payment_intent_data"]["receipt_email"] = receipt_email
         if customer_email:
             params["customer_email"] = customer_email
+        if store_name:
+            params["branding_settings"] = {"display_name": store_name}  # the name the hosted page shows
         session = self._unavailable_on_error(
             lambda: self.client.v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key}),
             "create a Checkout Session", idempotency_key=idempotency_key,

@@ -38,6 +38,7 @@ def session_urls(request, album):
             "success_url": public_url(request, "purchase", id=purchase.id) + "?session_id={CHECKOUT_SESSION_ID}",
             "cancel_url": public_url(request, "album", slug=album.slug),
             "image_url": cover_url(request, album, 300, absolute=True) if album.cover_key else None,
+            "store_name": request.registry.settings["store.name"],
         }
 
     return urls

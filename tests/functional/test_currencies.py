@@ -29,9 +29,13 @@ def test_stripe_is_charged_its_own_unit_and_the_purchase_is_paid(shop, flow, dbs
     caplog.set_level(logging.INFO)
     make_album(dbsession, slug="harbour-lights", title="Harbour Lights", price_cents=price, currency=currency)
     page = shop.get("/albums/harbour-lights")
-    button = page.html.find("script", class_="stripe-button") if flow == "checkout_js" else page.html.find("form", id="card-payment")
-    # CONTRACT.md: data-amount is the album's price in the database (the store's unit).
-    assert (button["data-amount"], button["data-currency"]) == (str(price), currency)
+    if flow == "checkout_session":  # no Stripe button on the page: the form says what it shows
+        form = page.html.find("form", id="hosted-checkout")
+        assert [form.find("input", attrs={"name": n})["value"] for n in ("shown_amount", "shown_currency")] == [str(price), currency]
+    else:
+        button = page.html.find("script", class_="stripe-button") if flow == "checkout_js" else page.html.find("form", id="card-payment")
+        # CONTRACT.md: data-amount is the album's price in the database (the store's unit).
+        assert (button["data-amount"], button["data-currency"]) == (str(price), currency)
 
     payment = shop.pay("harbour-lights")
     assert payment.paid, payment
@@ -41,7 +45,7 @@ def test_stripe_is_charged_its_own_unit_and_the_purchase_is_paid(shop, flow, dbs
     assert (purchase.status, purchase.amount_cents, purchase.currency) == ("paid", price, currency)
     charge = stripe_client.v1.charges.retrieve(purchase.stripe_charge_id)
     assert (charge.amount, charge.currency, charge.status) == (at_stripe, currency, "succeeded")
-    if flow == "payment_intents":
+    if flow != "checkout_js":
         intent = stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
         assert (intent.amount, intent.currency, intent.status) == (at_stripe, currency, "succeeded")
     # The store compared the charge it read back with the purchase, in its own unit: no mismatch logged.

@@ -48,6 +48,18 @@ def pay_from_the_409(shop, flow, refused):
         fields = {field["name"]: field["value"] for field in form.find_all("input")}
         fields.update(stripeToken=shop.buyer.token(VISA), stripeTokenType="card", stripeEmail="buyer@example.com")
         return shop.post(form["action"], fields, status="*")
+    if flow == "checkout_session":
+        # The re-rendered album page's Buy form, then Stripe's hosted page at the new price.
+        from urllib.parse import urlsplit
+
+        from stripe_standin import process
+
+        form = refused.html.find("form", id="hosted-checkout")
+        fields = {field["name"]: field["value"] for field in form.find_all("input") if field.get("name") != "email"}
+        fields.update(email="buyer@example.com", csrf_token=shop.csrf_token())
+        to_stripe = shop.post(form["action"], fields, status=303)
+        back = urlsplit(process.pay_checkout_session(to_stripe.location, card=VISA))
+        return shop.get(f"{back.path}?{back.query}", status="*")
     # card-payment.js: the same page, now showing the answer's price, and the answer's attempt id.
     body = refused.json
     shown = {"shown_amount": body["amount"], "shown_currency": body["currency"]}
@@ -72,10 +84,11 @@ def test_a_price_changed_since_the_page_opened_charges_nothing_then_the_new_pric
     assert "nothing was charged" in payment.message
     assert purchases(dbsession) == [] and made_at_stripe(stripe_client, album) == []
     refused = payment.response
-    if flow == "checkout_js":
+    if flow in ("checkout_js", "checkout_session"):
         assert refused.content_type == "text/html" and "The Buy button below charges the new price" in payment.message
         assert shown_price(refused) == {"shown_amount": "1200", "shown_currency": "usd"}
-        assert refused.html.find("script", class_="stripe-button")["data-amount"] == "1200"
+        if flow == "checkout_js":
+            assert refused.html.find("script", class_="stripe-button")["data-amount"] == "1200"
         assert "$12.00" in refused.html.find(class_="buy-box__price").get_text()
     else:
         body = refused.json
@@ -83,7 +96,7 @@ def test_a_price_changed_since_the_page_opened_charges_nothing_then_the_new_pric
         assert body["attempt_id"].startswith("att_")
 
     paid = pay_from_the_409(shop, flow, refused)
-    assert paid.status_int in (200, 303) and (flow == "checkout_js" or paid.json["status"] == "paid"), paid
+    assert paid.status_int in (200, 303) and (flow != "payment_intents" or paid.json["status"] == "paid"), paid
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.amount_cents) == ("paid", 1200)
     assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount == 1200
@@ -125,6 +138,15 @@ def test_the_same_checkout_again_after_a_price_change_finds_its_purchase_instead
         set_price(dbsession, album, 1200)
         again = shop.buy(album.slug, token=token, shown={"shown_amount": "999", "shown_currency": "usd"}, status=303)
         assert again.location == first.location
+    elif flow == "checkout_session":
+        # Stripe's page was made at $9.99 and says so; Buy again from the stale album page is refused
+        # (409, the new price), and Buy at the new price sends this browser back to that same page,
+        # where it pays what the page shows.
+        first = shop.buyer.press_buy(album.slug)
+        set_price(dbsession, album, 1200)
+        shop.buyer.press_buy(album.slug, shown={"shown_amount": "999", "shown_currency": "usd"}).mustcontain("$12.00")
+        again = shop.buyer.press_buy(album.slug)
+        assert again.status_int == 303 and again.location == first.location
     else:
         first, csrf = shop.buyer.start(album.slug)
         set_price(dbsession, album, 1200)

@@ -117,6 +117,7 @@ class CheckoutSessionFlow:
             cancel_url=urls["cancel_url"],
             expires_at=purchase.created_at + SESSION_LIFETIME,
             idempotency_key=purchase.checkout_session_idempotency_key,
+            store_name=urls.get("store_name"),
         )
         if purchase.stripe_checkout_session_id != session.id:
             purchase_id = purchase.id
