@@ -46,7 +46,8 @@ def go_to_stripe(shopper, email="ana@example.com"):
 
 def pay_on_stripe(page, number):
     page.locator("#cs-number").fill(number)
-    page.locator("#cs-exp").fill(future_expiry())
+    page.locator("#cs-exp").fill("")
+    page.locator("#cs-exp").press_sequentially(future_expiry()[0])
     page.locator("#cs-cvc").fill("123")
     page.locator("#cs-pay").click()
 
