@@ -172,8 +172,12 @@ def content_security_policy(settings):
     """Only the store's own origin, plus what the album page's payment flow needs from Stripe.
 
     ``checkout_js``: Checkout's origin (its script, its modal's frame and what it fetches).
-    ``payment_intents``: Stripe.js's origin (its script and its frames: the card field and the 3-D
-    Secure check) and the Stripe API it calls (``stripe.api_base``, or Stripe's own).
+    ``payment_intents``: Stripe.js's origin (its script and its frames: the Payment Element and the
+    3-D Secure check) and the Stripe API it calls (``stripe.api_base``, or Stripe's own). With Stripe's
+    own Stripe.js, exactly Stripe's documented policy for it: ``script-src``/``frame-src``
+    js.stripe.com and *.js.stripe.com, ``frame-src`` hooks.stripe.com (3-D Secure), ``connect-src``
+    api.stripe.com; nothing for the page's styles or images (the element draws in its own frame), and
+    nothing of maps.googleapis.com (only the Address Element's autocomplete needs it).
     ``checkout_session``: nothing of Stripe's on the page; the Buy form may lead to Stripe's hosted page.
     """
     form_targets = []

@@ -75,13 +75,22 @@ _COMPILED = [(method, re.compile(f"^{pattern}$"), name) for method, pattern, nam
 #   carries it (``token.email``).
 # - ``client_secret`` on confirm: a publishable key may only confirm a PaymentIntent with its client
 #   secret (the server-side confirm needs none, so its type has none); retrieve's type has it already.
+# - The Payment Element's ``confirmPayment`` (the confirm request Stripe.js sends from its frame, as
+#   recorded from real Stripe.js): the card goes inline, ``payment_method_data[card][number|exp_month|
+#   exp_year|cvc]`` (the server-side ``payment_method_data`` has no ``card``: raw card numbers come only
+#   from Stripe.js), with Stripe.js's telemetry inside ``payment_method_data``
+#   (``payment_method_data[payment_user_agent]``, ``[time_on_page]``…) and
+#   ``expected_payment_method_type`` (the method the buyer chose in the element: ``card``).
+#   A bracketed name allows that sub-tree; the handler checks what is inside.
 _TELEMETRY = {"key", "payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer",
               "pasted_fields"}
 BROWSER_ONLY = {
     "TokenCreateParams": _TELEMETRY | {"email"},
     "PaymentMethodCreateParams": _TELEMETRY,
     "PaymentIntentRetrieveParams": {"key"},
-    "PaymentIntentConfirmParams": {"key", "client_secret"},
+    "PaymentIntentConfirmParams": {"key", "client_secret", "expected_payment_method_type",
+                                   "payment_method_data[card]"}
+    | {f"payment_method_data[{name}]" for name in _TELEMETRY - {"key"}},
 }
 
 
@@ -205,7 +214,7 @@ def params_type_for(method, path):
     return None
 
 
-def _check(value, node, path):
+def _check(value, node, path, allowed=frozenset()):
     if node.free:
         return
     if isinstance(value, dict):
@@ -213,15 +222,17 @@ def _check(value, node, path):
             fields = node.fields()
             for key, sub in value.items():
                 name = f"{path}[{key}]"
+                if name in allowed:
+                    continue
                 if key not in fields:
                     raise unknown_param(name)
-                _check(sub, fields[key], name)
+                _check(sub, fields[key], name, allowed)
         elif node.item is not None:
             for key, sub in value.items():
-                _check(sub, node.item, f"{path}[{key}]")
+                _check(sub, node.item, f"{path}[{key}]", allowed)
     elif isinstance(value, list) and node.item is not None:
         for i, sub in enumerate(value):
-            _check(sub, node.item, f"{path}[{i}]")
+            _check(sub, node.item, f"{path}[{i}]", allowed)
 
 
 def check(method, path, data, publishable=False):
@@ -237,4 +248,4 @@ def check(method, path, data, publishable=False):
             continue
         if key not in fields:
             raise unknown_param(key)
-        _check(value, fields[key], key)
+        _check(value, fields[key], key, allowed)

@@ -74,8 +74,9 @@ CREATE_PARAMS = {"amount", "currency", "allowed_payment_method_types", "excluded
 UNSUPPORTED_PARAMS = {"application_fee_amount", "on_behalf_of", "transfer_data", "mandate_data", "radar_options",
                       "payment_method_data", "off_session", "error_on_requires_action", "mandate",
                       "payment_method_configuration"}
-CONFIRM_PARAMS = {"payment_method", "client_secret", "return_url", "use_stripe_sdk", "receipt_email",
-                  "setup_future_usage", "payment_method_options", "shipping"}
+CONFIRM_PARAMS = {"payment_method", "payment_method_data", "client_secret", "return_url", "use_stripe_sdk",
+                  "receipt_email", "setup_future_usage", "payment_method_options", "shipping",
+                  "expected_payment_method_type"}
 PAYMENT_METHOD_FIELDS = {"type", "card", "billing_details", "metadata"}
 #: What Stripe answers a browser (publishable key + client secret) about a PaymentIntent.
 PUBLIC_FIELDS = ("id", "object", "amount", "canceled_at", "cancellation_reason", "capture_method", "client_secret",
@@ -153,34 +154,54 @@ def resolve_payment_method(pm_id, param="payment_method"):
         raise no_such("PaymentMethod", pm_id, param=param)
 
 
+_BROWSER_TELEMETRY = ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields")
+
+
+def _card_payment_method(data, prefix=""):
+    """A card PaymentMethod from ``POST /v1/payment_methods``'s fields, or from a confirm's
+    ``payment_method_data`` (``prefix``: the parameter names Stripe reports, ``payment_method_data[…]``)."""
+    def name(key):
+        return f"{prefix}[{key}]" if prefix else key
+
+    data = dict(data)
+    for key in _BROWSER_TELEMETRY:
+        data.pop(key, None)
+    if prefix:
+        data.pop("allow_redisplay", None)  # a known field of payment_method_data; nothing to keep here
+    for key in data:
+        if key not in PAYMENT_METHOD_FIELDS:
+            raise unknown_param(name(key))
+    kind = data.get("type")
+    if kind in (None, ""):
+        raise missing_param(name("type"))
+    if kind != "card":
+        raise StripeError(400, f"The local Stripe stand-in only makes card PaymentMethods (got `{kind}`).",
+                          param=name("type"))
+    card = data.get("card")
+    if not isinstance(card, dict):
+        raise missing_param(name("card"))
+    if prefix:  # the whole card sub-tree passed the browser-only allow-list: check it here
+        for key in card:
+            if key not in ("number", "exp_month", "exp_year", "cvc"):
+                raise unknown_param(f"{prefix}[card][{key}]")
+    billing = data.get("billing_details") or {}
+    if not isinstance(billing, dict):
+        raise invalid_param(name("billing_details"), "Invalid object")
+    email = billing.get("email")
+    if email not in (None, "") and not (isinstance(email, str) and EMAIL_RE.match(email)):
+        raise invalid_param(name("billing_details") + "[email]", f"Invalid email address: {email}",
+                            code="email_invalid")
+    number, exp_month, exp_year, cvc = cards.validate_card(
+        {k: v for k, v in card.items() if k in ("number", "exp_month", "exp_year", "cvc")})
+    return StandinPaymentMethod(number, exp_month, exp_year, cvc, billing_details=billing,
+                                metadata=to_metadata(data))
+
+
 async def create_payment_method(request):
     data = await read_params(request)
     pop_expand(data)
-    for key in ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "key"):
-        data.pop(key, None)
-    for key in data:
-        if key not in PAYMENT_METHOD_FIELDS:
-            raise unknown_param(key)
-    kind = data.get("type")
-    if kind in (None, ""):
-        raise missing_param("type")
-    if kind != "card":
-        raise StripeError(400, f"The local Stripe stand-in only makes card PaymentMethods (got `{kind}`).",
-                          param="type")
-    card = data.get("card")
-    if not isinstance(card, dict):
-        raise missing_param("card")
-    billing = data.get("billing_details") or {}
-    if not isinstance(billing, dict):
-        raise invalid_param("billing_details", "Invalid object")
-    email = billing.get("email")
-    if email not in (None, "") and not (isinstance(email, str) and EMAIL_RE.match(email)):
-        raise invalid_param("billing_details[email]", f"Invalid email address: {email}", code="email_invalid")
-    number, exp_month, exp_year, cvc = cards.validate_card(
-        {k: v for k, v in card.items() if k in ("number", "exp_month", "exp_year", "cvc")})
-    pm = StandinPaymentMethod(number, exp_month, exp_year, cvc, billing_details=billing,
-                              metadata=to_metadata(data))
-    return json_response(pm._export())
+    data.pop("key", None)
+    return json_response(_card_payment_method(data)._export())
 
 
 # ---------------------------------------------------------------- payment intents
@@ -423,22 +444,40 @@ async def confirm_payment_intent(request):
     expand = pop_expand(data)
     intent = _retrieve(request.match_info["id"])
     public = _is_publishable(request)
+    data.pop("key", None)
     for key in data:
-        if key in ("payment_method_data", "mandate_data", "off_session"):
-            raise StripeError(400, f"The local Stripe stand-in does not support `{key}`: create the PaymentMethod "
-                                   "first (POST /v1/payment_methods) and confirm with payment_method.", param=key)
+        if key in ("mandate_data", "off_session"):
+            raise StripeError(400, f"The local Stripe stand-in does not support `{key}`.", param=key)
         if key not in CONFIRM_PARAMS:
             raise unknown_param(key)
     if public:
         _check_client_secret(intent, data)
     if intent.status not in ("requires_payment_method", "requires_confirmation"):
         raise _unexpected_state(intent, "confirm")
-    pm_id = data.get("payment_method") or intent.payment_method
-    if not pm_id:
-        raise StripeError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. "
-                               "To confirm the PaymentIntent with a customer, specify a payment_method.",
-                          code="payment_intent_unexpected_state", param="payment_method")
-    pm = resolve_payment_method(pm_id)
+    pm_data = data.get("payment_method_data")
+    if pm_data is not None:
+        # The Payment Element's confirmPayment: the card inline, a new PaymentMethod made from it.
+        if data.get("payment_method"):
+            raise StripeError(400, "You cannot specify both `payment_method` and `payment_method_data`.",
+                              param="payment_method_data")
+        if not isinstance(pm_data, dict):
+            raise invalid_param("payment_method_data", "Invalid object")
+        pm = _card_payment_method(pm_data, prefix="payment_method_data")
+    else:
+        pm_id = data.get("payment_method") or intent.payment_method
+        if not pm_id:
+            raise StripeError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. "
+                                   "To confirm the PaymentIntent with a customer, specify a payment_method.",
+                              code="payment_intent_unexpected_state", param="payment_method")
+        pm = resolve_payment_method(pm_id)
+    expected = data.get("expected_payment_method_type")
+    if expected not in (None, "") and expected != pm.type:
+        raise invalid_param("expected_payment_method_type",
+                            f"The PaymentMethod is of type {pm.type}, not the expected {expected}.")
+    if pm.type not in intent.payment_method_types:
+        raise invalid_param("payment_method",
+                            f"The PaymentMethod type {pm.type} is not allowed for this PaymentIntent "
+                            f"(allowed: {', '.join(intent.payment_method_types)}).")
     receipt_email = to_str(data, "receipt_email", 512)
     if receipt_email is not None:
         if not EMAIL_RE.match(receipt_email):

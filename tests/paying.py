@@ -1,9 +1,10 @@
 """Paying for an album over HTTP as a buyer's browser does it, in either payment flow.
 
 ``checkout_js``: Checkout's modal makes a token; the album form posts it to the buy route.
-``payment_intents``: card-payment.js posts the page's attempt id to the start address, Stripe.js makes
-the PaymentMethod and confirms the PaymentIntent with the publishable key and the client secret (3-D
-Secure answered as the buyer would), then card-payment.js asks the store to confirm.
+``payment_intents``: card-payment.js posts the page's attempt id to the start address, the Payment
+Element's frame confirms the PaymentIntent with the publishable key and the client secret, the card
+inline (``payment_method_data``) as Stripe.js sends it (3-D Secure answered as the buyer would), then
+card-payment.js asks the store to confirm.
 
 Both send the price the album page showed (``shown_amount``, ``shown_currency``), read from the page
 as the browser has it: the checkout_js form's hidden inputs, the card form's data attributes.
@@ -146,12 +147,6 @@ class Buyer:
                   **(extra or {})}
         return self.post_json(action, fields, token if csrf else None), token
 
-    def payment_method(self, number):
-        if self.real_stripe:
-            return MAGIC[number][1]
-        card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
-        return self.stripe_js().v1.payment_methods.create(params={"type": "card", "card": card}).id
-
     def stripe_js(self):
         """What Stripe.js does in the page: the publishable key only."""
         import stripe
@@ -159,16 +154,36 @@ class Buyer:
         base = {"api": self.settings["stripe.api_base"]} if self.settings["stripe.api_base"] else {}
         return stripe.StripeClient(self.settings["stripe.publishable_key"], base_addresses=base, max_network_retries=0)
 
-    def confirm_at_stripe(self, client_secret, card=VISA, *, authenticate=True):
-        """``stripe.confirmCardPayment``: the PaymentIntent's status afterwards. ``authenticate``: the
-        buyer completes (True) or fails (False) the 3-D Secure check, or leaves it open (None)."""
+    def element_confirm_params(self, card, return_url):
+        """What the Payment Element's frame sends to confirm (``stripe.confirmPayment``): the card inline
+        as ``payment_method_data``, ``expected_payment_method_type``, ``use_stripe_sdk`` and the page's
+        ``confirmParams`` (``return_url``, the buyer's email). Stripe's test mode takes no raw card
+        numbers from here: there the card is its magic PaymentMethod."""
+        params = {"return_url": return_url or "http://localhost/purchases/0", "use_stripe_sdk": True}
+        if self.real_stripe:
+            return {**params, "payment_method": MAGIC[card][1]}
+        return {
+            **params,
+            "payment_method_data": {
+                "type": "card",
+                "card": {"number": card, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
+                "billing_details": {"email": "buyer@example.com"},
+                "payment_user_agent": "stripe-standin; payment-element",
+            },
+            "expected_payment_method_type": "card",
+        }
+
+    def confirm_at_stripe(self, client_secret, card=VISA, *, authenticate=True, return_url=None):
+        """``stripe.confirmPayment`` in the Payment Element: the PaymentIntent's status afterwards.
+        ``authenticate``: the buyer completes (True) or fails (False) the 3-D Secure check, or leaves it
+        open (None)."""
         import stripe
 
         intent_id = re.match(r"^(pi_[A-Za-z0-9]+)_secret_", client_secret).group(1)
         client = self.stripe_js()
         try:
             intent = client.v1.payment_intents.confirm(
-                intent_id, params={"client_secret": client_secret, "payment_method": self.payment_method(card)}
+                intent_id, params={"client_secret": client_secret, **self.element_confirm_params(card, return_url)}
             )
         except stripe.CardError:
             return "requires_payment_method"
@@ -224,5 +239,6 @@ class Buyer:
         started, token = self.start(slug, email, csrf=csrf, extra=extra, shown=shown)
         if started.status_int != 200 or started.json.get("status") != "confirm":
             return _outcome(started)
-        self.confirm_at_stripe(started.json["client_secret"], card, authenticate=authenticate)
+        self.confirm_at_stripe(started.json["client_secret"], card, authenticate=authenticate,
+                               return_url=started.json.get("return_url"))
         return _outcome(self.confirm(started.json["confirm_url"], token))

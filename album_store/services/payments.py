@@ -298,8 +298,11 @@ class StripePaymentService:
         params: "PaymentIntentCreateParams" = {
             "amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's (ISK ×100)
             "currency": currency,
-            # Only what the card Element confirms; no redirect-based methods that need a return_url.
-            # (API 2026-10-28.endive has no payment_method_types: it says allowed_payment_method_types.)
+            # Cards only: the Payment Element shows the PaymentIntent's payment_method_types, so this
+            # keeps it to "Card" (the methods the store's receipts, refunds and tests know). Not
+            # automatic_payment_methods: that would offer whatever the Dashboard turns on, redirect-based
+            # methods included. (API 2026-10-28.endive has no payment_method_types: it says
+            # allowed_payment_method_types.)
             "allowed_payment_method_types": ["card"],
             "description": description,
             "metadata": {key: str(value) for key, value in metadata.items()},

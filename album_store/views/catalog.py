@@ -88,9 +88,9 @@ def album_page(request, album, *, error=None, price_changed=None):
     flow = request.registry.settings["store.payment_flow"]
     card_payment = None
     if flow == PAYMENT_INTENTS:
-        # The card form: static/card-payment.js mounts Stripe.js's card Element in it, and asks for
-        # this page's attempt id when the buyer first presses Pay (the page itself is cached for
-        # every visitor, so it cannot carry one).
+        # The card form: when the buyer first presses Pay, static/card-payment.js asks for this
+        # page's attempt id (the page itself is cached for every visitor, so it cannot carry one),
+        # starts the payment and mounts Stripe.js's Payment Element for its PaymentIntent.
         card_payment = {
             "action": request.route_path("album_payment_intent", slug=album.slug),
             "stripe_js_url": payments.stripe_js_url,

@@ -1,4 +1,5 @@
-"""Buying: the POST that Checkout submits, and the receipt it leads to."""
+"""Buying: the POST that Checkout submits, and the receipt it leads to (where the Payment Element's
+``return_url`` comes back to, too)."""
 import logging
 import re
 
@@ -10,7 +11,8 @@ from ..forms import EMAIL
 from ..security import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.downloads import IDownloadService
-from ..services.purchases import AlreadyBought, CheckoutTokenReused, IPurchaseService, PriceNotChargeable, StillPending
+from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete,
+                                  PriceNotChargeable, StillPending)
 from ..settings import CHECKOUT_JS
 from .catalog import album_page
 from .shown_price import require_shown_price
@@ -112,10 +114,33 @@ def buy_album_get(context, request):
 @view_config(route_name="purchase", renderer="album_store:templates/checkout/receipt.pt")
 def receipt(context, request):
     purchase = context
+    if "payment_intent" in request.GET:
+        return settle_on_return(request, purchase)
     if purchase.status == "pending" and purchase.uses_checkout_session:
         # Back from Stripe's hosted page (or reloading the pending receipt): ask Stripe, never the query.
         request.find_service(IPurchaseService).confirm_checkout_session(purchase)
     return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase)}
+
+
+def settle_on_return(request, purchase):
+    """The Payment Element's ``return_url`` (``?payment_intent=…&payment_intent_client_secret=…&
+    redirect_status=…``, added by Stripe.js after a payment method that redirects): settle the purchase
+    from its own PaymentIntent, retrieved at Stripe (the query string is never trusted: not its id, not
+    its status), then show the receipt at its plain address, so the client secret leaves the address bar
+    and a reload asks nothing of Stripe."""
+    if purchase.uses_payment_intent and purchase.status == "pending":
+        try:
+            request.find_service(IPurchaseService).confirm_payment_intent(purchase)
+        except (CardDeclined, PaymentIncomplete, PaymentUnavailable) as outcome:
+            # Failed (the receipt says why), not finished, or Stripe not reachable: the receipt shows
+            # the purchase as it is now (pending receipts update themselves; reconcile settles them).
+            log.info("purchase %s: back from Stripe, not paid (%s)", purchase.id, type(outcome).__name__)
+    return HTTPSeeOther(request.route_url("purchase", id=purchase.id, _query=_kept_query(request)))
+
+
+def _kept_query(request):
+    """The receipt's own query (the signed ``t`` of a receipt link), without Stripe's additions."""
+    return {"t": request.GET["t"]} if "t" in request.GET else {}
 
 
 def download_url(request, purchase):

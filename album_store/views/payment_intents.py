@@ -4,9 +4,12 @@
    as it is open (the album page is cached for every visitor, so it cannot carry one itself).
 1. ``POST /albums/{slug}/payment-intent`` {attempt_id, email, shown_amount, shown_currency}: the
    pending purchase and its PaymentIntent's client secret (the same ones again for the same attempt
-   id); a 409 ``price_changed`` with the current price when the page showed another (``shown_price``).
-2. The page confirms the PaymentIntent with Stripe.js (``confirmCardPayment``: 3-D Secure if the
-   card needs it).
+   id), and the ``return_url`` for Stripe.js (the receipt); a 409 ``price_changed`` with the current
+   price when the page showed another (``shown_price``).
+2. The page mounts Stripe.js's Payment Element for that client secret and confirms the PaymentIntent
+   in it (``confirmPayment`` with ``redirect: 'if_required'``: 3-D Secure if the card needs it; a
+   method that redirects comes back to the receipt, ``GET /purchases/{id}?payment_intent=…``, which
+   settles the purchase the same way as step 3).
 3. ``POST /purchases/{id}/confirm``: the server retrieves the PaymentIntent and settles the purchase
    by what Stripe says, never by what the page says.
 
@@ -122,6 +125,9 @@ def start_payment(context, request):
         "status": "confirm",
         "client_secret": intent.client_secret,
         "confirm_url": request.route_url("purchase_confirm", id=purchase.id),
+        # confirmPayment's return_url: a method that redirects comes back to the receipt, which
+        # settles the purchase from the PaymentIntent (views/checkout.py, settle_on_return).
+        "return_url": receipt_url,
     }
 
 

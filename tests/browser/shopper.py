@@ -2,6 +2,7 @@
 
 ``Shopper`` speaks the store's language (open the catalog, open an album, pay with a card) so a test
 reads like the journey it checks; ``CheckoutModal`` is Checkout's window (the stand-in's iframe);
+``PaymentForm`` the payment_intents flow's card form with Stripe.js's Payment Element;
 ``BrowserWatch`` records what a shopper would never want to see: JavaScript errors, Content Security
 Policy violations, requests to anywhere but the store and Stripe (the stand-in), store pages without
 a Content-Security-Policy header.
@@ -147,6 +148,76 @@ class CheckoutModal:
         return navigation.value
 
 
+class PaymentForm:
+    """The album page's card form in the payment_intents flow: an email field, then Stripe.js's Payment
+    Element (the stand-in's frame: a "Card" tab, number, expiry, security code), which the first Pay
+    brings (it needs the attempt's PaymentIntent); the second Pay pays."""
+
+    FRAME = "#payment-element iframe"
+    CHALLENGE = "iframe.stripe-standin-3ds-frame"
+
+    def __init__(self, shopper):
+        self.shopper = shopper
+        self.page = shopper.page
+        self.frame = self.page.frame_locator(self.FRAME)
+        self.card_number = self.frame.get_by_label("Card number")
+        self.expiry = self.frame.get_by_label("Expiration date")
+        self.cvc = self.frame.get_by_label("Security code")
+
+    def open(self, title):
+        """The album page from the catalog, its form ready (Stripe.js loaded, Pay enabled)."""
+        self.shopper.open_catalog()
+        self.shopper.open_album(title)
+        self.page.locator("#card-payment").wait_for(state="visible")
+        self.page.wait_for_function("() => !document.getElementById('card-pay').disabled")
+        return self
+
+    def mounted(self):
+        return self.page.locator(self.FRAME).count() > 0
+
+    def start(self, *, email="shopper@example.com"):
+        """The first Pay: the store starts the attempt and the Payment Element appears for it."""
+        email_field = self.page.locator("#card-email")
+        if email is not None and not email_field.get_attribute("readonly"):
+            email_field.fill(email)
+        self.pay()
+        self.card_number.wait_for()
+        self.shopper.arrived("payment-element")
+        return self
+
+    def fill(self, card, *, email="shopper@example.com"):
+        """Type the card into the Payment Element (brought first, with the email, if it is not there)."""
+        if not self.mounted():
+            self.start(email=email)
+        self.card_number.fill("")
+        self.card_number.press_sequentially(card.replace(" ", ""))
+        typed, shown = future_expiry()
+        self.expiry.fill("")
+        self.expiry.press_sequentially(typed)
+        assert self.expiry.input_value() == shown, "the element writes the expiry as MM / YY"
+        self.cvc.fill("")
+        self.cvc.press_sequentially("123")
+        return self
+
+    def pay(self):
+        self.page.locator("#card-pay").click()
+        return self
+
+    def error(self):
+        errors = self.page.locator("#card-errors")
+        errors.filter(has_text=re.compile(r"\S")).wait_for()
+        return errors.inner_text()
+
+    def challenge(self):
+        return self.page.frame_locator(self.CHALLENGE)
+
+    def answer_challenge(self, button):
+        """Press a button of the bank's 3-D Secure challenge. Sent as a DOM click: the challenge's frame
+        is removed as it answers, and a real click into a cross-site frame that vanishes under it can
+        leave the DevTools protocol waiting for the click's acknowledgement for ever."""
+        self.challenge().get_by_role("button", name=button).dispatch_event("click")
+
+
 class Shopper:
     """A person using the store in one browser tab."""
 
@@ -165,8 +236,10 @@ class Shopper:
 
     def assert_fits_the_screen(self):
         frames = [("page", self.page.main_frame)]
-        if self.page.locator(CheckoutModal.IFRAME).count():
-            frames.append(("checkout modal", self.page.locator(CheckoutModal.IFRAME).element_handle().content_frame()))
+        for label, selector in (("checkout modal", CheckoutModal.IFRAME), ("payment element", PaymentForm.FRAME),
+                                ("3-D Secure challenge", PaymentForm.CHALLENGE)):
+            if self.page.locator(selector).count():
+                frames.append((label, self.page.locator(selector).element_handle().content_frame()))
         for label, frame in frames:
             widths = frame.evaluate(
                 "() => ({scroll: document.documentElement.scrollWidth, visible: document.documentElement.clientWidth,"
@@ -220,6 +293,10 @@ class Shopper:
 
     def card_error(self):
         return self.page.locator(".buy-box .alert--error").inner_text()
+
+    def payment_form(self, title):
+        """The payment_intents flow: the album's page, its card form ready (see :class:`PaymentForm`)."""
+        return PaymentForm(self).open(title)
 
     # --- accounts: a buyer's, or the store owner's ------------------------------------------------
     def sign_in(self, email, password):

@@ -41,7 +41,8 @@ def test_the_album_page_has_the_card_form_and_stripe_js_but_no_checkout_button(s
     assert (form["data-key"], form["data-amount"], form["data-currency"]) == (app_settings["stripe.publishable_key"], "999", "usd")
     assert form["data-attempt-url"] == "/payment-attempt"
     assert form.find("input", attrs={"name": "csrf_token"}) is not None, "filled in by csrf.js"
-    assert form.find(id="card-element") and form.find(id="card-errors")["role"] == "alert"
+    assert form.find(id="payment-element").has_attr("hidden"), "the Payment Element comes with the first Pay"
+    assert form.find(id="card-errors")["role"] == "alert"
     assert form.find("button", id="card-pay").get_text(strip=True) == "Pay $9.99"
     scripts = [s["src"].split("?")[0] for s in page.html.find_all("script")]
     assert scripts == ["/static/csrf.js", app_settings["stripe.js_url"], "/static/card-payment.js"]
@@ -86,6 +87,48 @@ def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(st
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and [i.id for i in intents_of(stripe_client, purchase)] == [purchase.stripe_payment_intent_id]
     assert [c.id for c in charges_for(stripe_client, purchase)] == [purchase.stripe_charge_id]
+
+
+def test_the_start_answer_names_the_receipt_as_return_url(store, album, dbsession):
+    started, _ = store.buyer.start("blue-skies", email="ana@example.com")
+    [purchase] = purchases(dbsession)
+    assert started.json["status"] == "confirm"
+    assert started.json["return_url"] == f"http://localhost/purchases/{purchase.id}"
+    assert started.json["confirm_url"] == started.json["return_url"] + "/confirm"
+
+
+def test_coming_back_to_return_url_settles_the_purchase_from_its_payment_intent(store, album, dbsession):
+    """A method that redirects comes back to return_url with Stripe.js's query: the receipt settles the
+    purchase by retrieving its own PaymentIntent, then shows itself at its plain address."""
+    buyer = store.buyer
+    started, _ = buyer.start("blue-skies")
+    assert buyer.confirm_at_stripe(started.json["client_secret"], return_url=started.json["return_url"]) == "succeeded"
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "pending", "nobody told the store yet"
+    secret = started.json["client_secret"]
+    back = store.get(started.json["return_url"], params={
+        "payment_intent": purchase.stripe_payment_intent_id, "payment_intent_client_secret": secret,
+        "redirect_status": "succeeded"}, status=303)
+    assert back.location == started.json["return_url"], "the client secret leaves the address bar"
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid"
+    assert "Thank you! Blue Skies is yours." in back.follow().text
+
+
+def test_return_url_never_trusts_its_query_string(store, album, dbsession):
+    """An unpaid PaymentIntent stays unpaid whatever the query says (another id, redirect_status=succeeded)."""
+    buyer = store.buyer
+    other, _ = buyer.start("blue-skies", email="someone@example.com")
+    started, _ = buyer.start("blue-skies", email="ana@example.com")
+    assert buyer.confirm_at_stripe(other.json["client_secret"]) == "succeeded"  # another purchase's PaymentIntent paid
+    back = store.get(started.json["return_url"], params={
+        "payment_intent": other.json["client_secret"].split("_secret_")[0], "redirect_status": "succeeded"}, status=303)
+    unpaid = [p for p in purchases(dbsession) if p.email == "ana@example.com"]
+    assert [p.status for p in unpaid] == ["pending"]
+    assert "We are confirming your payment" in back.follow().text
+    # The receipt of a purchase this browser may not see stays a 404, with or without the query.
+    store.reset()
+    store.get(started.json["return_url"], params={"payment_intent": "pi_x"}, status=404)
 
 
 @standin_only

@@ -1,5 +1,6 @@
 """The stand-in's PaymentMethods, PaymentIntents and Stripe.js, through the real SDK as the store and
 Stripe.js use them (the secret key on the server, the publishable key + client secret in the browser)."""
+import json
 import re
 import urllib.parse
 
@@ -254,18 +255,113 @@ def test_payment_intent_events_are_recorded(url, client, browser):
     assert "charge.succeeded" in by_type and "charge.failed" in by_type
 
 
+# --- the Payment Element's confirm (what its frame sends) ------------------------------------------
+def element_confirm(url, intent, number="4242424242424242", **extra):
+    """POST …/confirm as the stand-in's Payment Element frame sends it (real Stripe.js's shape: the card
+    inline in payment_method_data, its telemetry there, expected_payment_method_type, use_stripe_sdk)."""
+    data = {
+        "return_url": "http://localhost:6543/purchases/7",
+        "payment_method_data[billing_details][email]": "ana@example.com",
+        "payment_method_data[type]": "card",
+        "payment_method_data[card][number]": number,
+        "payment_method_data[card][cvc]": "123",
+        "payment_method_data[card][exp_month]": "12",
+        "payment_method_data[card][exp_year]": "2034",
+        "payment_method_data[payment_user_agent]": "stripe-standin; payment-element",
+        "payment_method_data[time_on_page]": "4321",
+        "expected_payment_method_type": "card",
+        "use_stripe_sdk": "true",
+        "key": PUBLISHABLE_KEY,
+        "client_secret": intent.client_secret,
+        **extra,
+    }
+    data = {k: v for k, v in data.items() if v is not None}
+    status, _, body = http("POST", f"{url}/v1/payment_intents/{intent.id}/confirm", data=data)
+    return status, json.loads(body)
+
+
+def test_the_payment_elements_confirm_pays_with_the_card_inline(url, client):
+    intent = create_intent(client)
+    status, body = element_confirm(url, intent)
+    assert status == 200, body
+    assert body["status"] == "succeeded" and body["payment_method"].startswith("pm_")
+    assert "metadata" not in body, "a browser gets the public fields only"
+    paid = client.v1.payment_intents.retrieve(intent.id, params={"expand": ["latest_charge"]})
+    charge = paid.latest_charge
+    assert charge.payment_method_details.card.last4 == "4242" and charge.billing_details.email == "ana@example.com"
+    method = client.v1.payment_methods.retrieve(paid.payment_method)
+    assert method.card.last4 == "4242" and method.type == "card"
+
+
+def test_the_payment_elements_confirm_with_3d_secure_and_with_a_declined_card(url, client):
+    secure = create_intent(client)
+    status, body = element_confirm(url, secure, "4000002500003155")
+    assert status == 200 and body["status"] == "requires_action"
+    assert body["next_action"]["type"] == "use_stripe_sdk"
+    assert json.loads(authenticate(url, secure, success=True))["status"] == "succeeded"
+
+    declined = create_intent(client, ref="ref002")
+    status, body = element_confirm(url, declined, "4000000000000002")
+    assert status == 402
+    error = body["error"]
+    assert (error["type"], error["code"], error["decline_code"]) == ("card_error", "card_declined", "generic_decline")
+    assert error["message"] == "Your card was declined." and error["payment_intent"]["status"] == "requires_payment_method"
+
+
+@pytest.mark.parametrize("extra, param", [
+    ({"payment_method_data[card][colour]": "blue"}, "payment_method_data[card][colour]"),
+    ({"payment_method_data[colour]": "blue"}, "payment_method_data[colour]"),
+    ({"colour": "blue"}, "colour"),
+    ({"expected_payment_method_type": "sepa_debit"}, "expected_payment_method_type"),
+    ({"payment_method": "pm_card_visa"}, "payment_method_data"),
+])
+def test_the_payment_elements_confirm_refuses_what_stripe_refuses(url, client, extra, param):
+    intent = create_intent(client)
+    status, body = element_confirm(url, intent, **extra)
+    assert status == 400 and body["error"]["param"] == param, body
+    assert client.v1.payment_intents.retrieve(intent.id).status == "requires_payment_method"
+
+
+def test_card_numbers_inline_and_the_frames_telemetry_only_from_a_browser(url, client):
+    """A server (secret key) cannot send payment_method_data[card] nor Stripe.js's names: on Stripe they are
+    not parameters of the server-side confirm."""
+    intent = create_intent(client)
+    for params, param in (
+        ({"payment_method_data": {"type": "card", "card": {"number": "4242424242424242"}}}, "payment_method_data[card]"),
+        ({"payment_method_data": {"type": "card", "payment_user_agent": "x"}}, "payment_method_data[payment_user_agent]"),
+        ({"payment_method": "pm_card_visa", "expected_payment_method_type": "card"}, "expected_payment_method_type"),
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            client.v1.payment_intents.confirm(intent.id, params=params)
+        assert refused.value.param == param
+
+
+def test_browser_only_names_of_the_payment_elements_confirm_are_listed():
+    from stripe_standin import params
+
+    allowed = params.BROWSER_ONLY["PaymentIntentConfirmParams"]
+    assert {"key", "client_secret", "expected_payment_method_type", "payment_method_data[card]",
+            "payment_method_data[payment_user_agent]", "payment_method_data[time_on_page]"} <= allowed
+    known = params.known("PaymentIntentConfirmParams")
+    for name in ("return_url", "use_stripe_sdk", "receipt_email", "payment_method_data"):
+        assert name in known, "sent as a server-side parameter, not a browser-only one"
+    assert not {name for name in allowed if "[" not in name} & known
+
+
 # --- Stripe.js ------------------------------------------------------------------------------------
 def test_stripe_js_is_served_as_javascript(url):
     status, headers, body = http("GET", f"{url}/js.stripe.com/v3/")
     assert status == 200 and headers["Content-Type"].startswith("application/javascript")
     source = body.decode()
     assert "stripe-standin Stripe.js v3" in source and "localstripe" not in source
-    for name in ("confirmCardPayment", "retrievePaymentIntent", "createPaymentMethod", "/_authenticate", "/confirm"):
+    for name in ("confirmCardPayment", "retrievePaymentIntent", "createPaymentMethod", "/_authenticate", "/confirm",
+                 "confirmPayment", "/elements/payment", "if_required", "submit"):
         assert name in source
     assert "event.origin !== ORIGIN" in source
 
 
-@pytest.mark.parametrize("name", ["js.stripe.com/v3/", "js.stripe.com/v3/elements/card.js", "js.stripe.com/v3/three-d-secure.js"])
+@pytest.mark.parametrize("name", ["js.stripe.com/v3/", "js.stripe.com/v3/elements/card.js", "js.stripe.com/v3/elements/payment.js",
+                                  "js.stripe.com/v3/three-d-secure.js"])
 def test_stripe_js_needs_no_csp_exceptions(url, name):
     source = http("GET", f"{url}/{name}")[2].decode()
     code = re.sub(r"/\*.*?\*/", "", source, flags=re.S)
@@ -278,6 +374,7 @@ def test_stripe_js_needs_no_csp_exceptions(url, name):
 
 @pytest.mark.parametrize("path, ids", [
     ("js.stripe.com/v3/elements/card", ("number", "exp", "cvc")),
+    ("js.stripe.com/v3/elements/payment", ("method-card", "standin-note", "number", "exp", "cvc")),
     ("js.stripe.com/v3/three-d-secure", ("tds-complete", "tds-fail", "tds-close")),
 ])
 def test_stripe_js_frames_are_served_by_the_standin(url, path, ids):

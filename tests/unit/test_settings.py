@@ -131,6 +131,9 @@ def test_the_policy_follows_the_flow():
     assert intents["script-src"] == "'self' https://js.stripe.com https://*.js.stripe.com"
     assert intents["frame-src"] == "https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com"
     assert intents["connect-src"] == "'self' https://api.stripe.com"
+    # The Payment Element draws in its own frame: nothing for the page's styles or images, no inline code.
+    assert (intents["style-src"], intents["img-src"]) == ("'self'", "'self' data:")
+    assert "unsafe" not in content_security_policy(load_settings({"store.payment_flow": "payment_intents"}, environ={}))
     demo = policy(**{"store.payment_flow": "payment_intents", "stripe.api_base": "http://127.0.0.1:12111",
                      "stripe.js_url": "http://127.0.0.1:12111/js.stripe.com/v3/"})
     assert demo["script-src"] == "'self' http://127.0.0.1:12111" and demo["frame-src"] == "http://127.0.0.1:12111"

@@ -9,6 +9,24 @@
  *   stripe.confirmCardPayment(clientSecret, {payment_method: {card: card, billing_details: {email}}})
  *     .then(function (result) { … result.paymentIntent or result.error … });
  *
+ * The Payment Element (the Card Element's successor; the Card Element stays for pages still using it):
+ *
+ *   var elements = stripe.elements({clientSecret: 'pi_…_secret_…', appearance: {variables: {…}}});
+ *   var payment = elements.create('payment');   // an iframe served by the stand-in: card only
+ *   payment.mount('#payment-element');
+ *   payment.on('change', function (e) { … e.complete, e.empty, e.value.type … });
+ *   elements.submit().then(function (r) { … r.error (validation) … });
+ *   stripe.confirmPayment({elements: elements, confirmParams: {return_url, receipt_email,
+ *     payment_method_data: {billing_details: {email}}}, redirect: 'if_required'})
+ *     .then(function (result) { … result.paymentIntent or result.error … });
+ *
+ * confirmPayment: the element's frame confirms the PaymentIntent itself (the card goes inline as
+ * payment_method_data, as real Stripe.js sends it, with the publishable key and the client secret),
+ * then 3-D Secure as for confirmCardPayment. With redirect 'always' (the default) a successful payment
+ * goes on to return_url?payment_intent=…&payment_intent_client_secret=…&redirect_status=succeeded;
+ * with 'if_required' a card never redirects and the promise resolves instead. The stand-in has only
+ * cards: no wallets, no other methods, and no deferred intents (elements({mode}) without a clientSecret).
+ *
  * confirmCardPayment: the card frame makes the PaymentMethod at the stand-in (POST
  * /v1/payment_methods with the publishable key); this script confirms the PaymentIntent with the
  * client secret; when the card needs 3-D Secure it shows the bank's challenge (another stand-in
@@ -225,6 +243,223 @@
   };
   CardElement.prototype.destroy = function () { this.unmount(); this._destroyed = true; };
 
+  // ------------------------------------------------------------ the Payment Element
+
+  var APPEARANCE_VARIABLES = ['colorPrimary', 'colorText', 'colorDanger', 'colorBackground', 'fontSizeBase',
+    'borderRadius', 'fontFamily'];
+
+  function PaymentElement(group, options) {
+    this._group = group;
+    this._options = options || {};
+    this._handlers = {};
+    this._container = null;
+    this._iframe = null;
+    this._requests = {};
+    this._seq = 0;
+    this._frameUp = false;  // the frame's script runs (it takes messages)
+    this._ready = false;    // the frame has loaded the PaymentIntent and shows the card fields
+    this._queue = [];
+    this._onMessage = this._onMessage.bind(this);
+  }
+
+  PaymentElement.prototype.mount = function (target) {
+    var container = typeof target === 'string' ? document.querySelector(target) : target;
+    if (!container || !(container instanceof window.Element)) {
+      throw IntegrationError('Invalid DOM element. Make sure to call mount() with a valid DOM element or selector.');
+    }
+    if (this._destroyed) throw IntegrationError('This Element has already been destroyed. Please create a new one.');
+    if (this._iframe) throw IntegrationError('This Element is already mounted. Use `unmount()` first.');
+    var params = new URLSearchParams();
+    params.set('key', this._group._stripe._key);
+    params.set('origin', window.location.origin);
+    var variables = (this._group._appearance && this._group._appearance.variables) || {};
+    APPEARANCE_VARIABLES.forEach(function (name) {
+      if (typeof variables[name] === 'string' && variables[name].length < 100) params.set(name, variables[name]);
+    });
+    if (this._options.readOnly) params.set('readOnly', 'true');
+
+    var iframe = document.createElement('iframe');
+    iframe.name = '__privateStripeFrame' + (++frames);
+    iframe.title = 'Secure payment input frame';
+    iframe.setAttribute('frameborder', '0');
+    iframe.setAttribute('allowtransparency', 'true');
+    iframe.setAttribute('scrolling', 'no');
+    iframe.setAttribute('allow', 'payment *');
+    iframe.src = BASE + '/js.stripe.com/v3/elements/payment?' + params.toString();
+    css(iframe, { border: '0', margin: '0', padding: '0', width: '100%', minWidth: '100%', height: '180px',
+      display: 'block', overflow: 'hidden', background: 'transparent', colorScheme: 'normal' });
+    window.addEventListener('message', this._onMessage, false);
+    container.classList.add('StripeElement', 'StripeElement--empty');
+    container.appendChild(iframe);
+    this._container = container;
+    this._iframe = iframe;
+  };
+
+  PaymentElement.prototype._post = function (message) {
+    if (!this._iframe) return;
+    if (!this._frameUp) { this._queue.push(message); return; }
+    this._iframe.contentWindow.postMessage(message, ORIGIN);
+  };
+
+  PaymentElement.prototype._emit = function (name, event) {
+    (this._handlers[name] || []).slice().forEach(function (handler) { handler(event); });
+  };
+
+  // A request to the frame, answered by a message with the same requestId.
+  PaymentElement.prototype._ask = function (type, fields) {
+    var self = this;
+    if (!this._iframe) {
+      return Promise.resolve({ error: { type: 'validation_error', code: 'element_not_mounted',
+        message: 'The Payment Element is not mounted.' } });
+    }
+    return new Promise(function (resolve) {
+      var id = 'request-' + (++self._seq);
+      self._requests[id] = resolve;
+      var message = { type: type, requestId: id };
+      Object.keys(fields || {}).forEach(function (k) { message[k] = fields[k]; });
+      self._post(message);
+    });
+  };
+
+  PaymentElement.prototype._onMessage = function (event) {
+    if (!this._iframe || event.origin !== ORIGIN || event.source !== this._iframe.contentWindow) return;
+    var data = event.data;
+    if (!data || typeof data !== 'object' || typeof data.type !== 'string') return;
+    var classes = this._container.classList;
+    if (data.type === 'stripe-standin:payment-frame-up') {
+      this._frameUp = true;
+      this._iframe.contentWindow.postMessage({ type: 'stripe-standin:payment-init',
+        clientSecret: this._group._clientSecret }, ORIGIN);
+      var queued = this._queue;
+      this._queue = [];
+      queued.forEach(this._post, this);
+    } else if (data.type === 'stripe-standin:payment-ready') {
+      this._ready = true;
+      this._emit('ready', { elementType: 'payment' });
+    } else if (data.type === 'stripe-standin:payment-loaderror') {
+      this._emit('loaderror', { elementType: 'payment', error: data.error });
+    } else if (data.type === 'stripe-standin:payment-height') {
+      if (typeof data.height === 'number' && data.height > 0 && data.height < 800) this._iframe.style.height = data.height + 'px';
+    } else if (data.type === 'stripe-standin:payment-change') {
+      classes.toggle('StripeElement--empty', !!data.empty);
+      classes.toggle('StripeElement--complete', !!data.complete);
+      this._emit('change', { elementType: 'payment', empty: !!data.empty, complete: !!data.complete,
+        collapsed: false, value: { type: 'card' } });
+    } else if (data.type === 'stripe-standin:payment-focus') {
+      classes.add('StripeElement--focus');
+      this._emit('focus', { elementType: 'payment' });
+    } else if (data.type === 'stripe-standin:payment-blur') {
+      classes.remove('StripeElement--focus');
+      this._emit('blur', { elementType: 'payment' });
+    } else if (data.type === 'stripe-standin:payment-answer' && typeof data.requestId === 'string') {
+      var resolve = this._requests[data.requestId];
+      if (resolve) {
+        delete this._requests[data.requestId];
+        resolve(data);
+      }
+    }
+  };
+
+  PaymentElement.prototype.on = function (name, handler) {
+    (this._handlers[name] = this._handlers[name] || []).push(handler);
+    if (name === 'ready' && this._ready) handler({ elementType: 'payment' });
+    return this;
+  };
+  PaymentElement.prototype.off = CardElement.prototype.off;
+  PaymentElement.prototype.focus = function () { this._post({ type: 'stripe-standin:focus' }); };
+  PaymentElement.prototype.blur = function () { this._post({ type: 'stripe-standin:blur' }); };
+  PaymentElement.prototype.clear = function () { this._post({ type: 'stripe-standin:clear' }); };
+  PaymentElement.prototype.collapse = function () { return this; };  // one method only: nothing to collapse
+  PaymentElement.prototype.update = function (options) {
+    if (options && Object.prototype.hasOwnProperty.call(options, 'readOnly')) {
+      this._post({ type: 'stripe-standin:update', options: { readOnly: !!options.readOnly } });
+    }
+  };
+  PaymentElement.prototype.unmount = function () {
+    window.removeEventListener('message', this._onMessage, false);
+    if (this._iframe && this._iframe.parentNode) this._iframe.parentNode.removeChild(this._iframe);
+    if (this._container) {
+      this._container.classList.remove('StripeElement', 'StripeElement--empty', 'StripeElement--complete',
+        'StripeElement--focus');
+    }
+    var pending = this._requests;
+    this._requests = {};
+    Object.keys(pending).forEach(function (id) {
+      pending[id]({ error: { type: 'validation_error', code: 'element_not_mounted', message: 'The Payment Element was removed.' } });
+    });
+    this._iframe = null;
+    this._container = null;
+    this._frameUp = false;
+    this._ready = false;
+    this._queue = [];
+  };
+  PaymentElement.prototype.destroy = function () {
+    this.unmount();
+    this._destroyed = true;
+    if (this._group._payment === this) this._group._payment = null;
+  };
+
+  // ------------------------------------------------------------ elements()
+
+  var CLIENT_SECRET = /^(pi_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/;
+
+  function Elements(stripe, options) {
+    options = options || {};
+    if (options.clientSecret !== undefined && !CLIENT_SECRET.test(String(options.clientSecret))) {
+      throw IntegrationError('Invalid value for elements(): clientSecret should be a client secret of the form ' +
+        '${id}_secret_${secret}. You specified: ' + options.clientSecret + '.');
+    }
+    this._stripe = stripe;
+    this._clientSecret = options.clientSecret || null;
+    this._mode = options.mode || null;
+    this._appearance = options.appearance || null;
+    this._payment = null;
+  }
+
+  Elements.prototype.create = function (type, options) {
+    var stripe = this._stripe;
+    if (type === 'card') {
+      if (stripe._card && !stripe._card._destroyed) throw IntegrationError('Can only create one Element of type card.');
+      stripe._card = new CardElement(stripe, options);
+      return stripe._card;
+    }
+    if (type === 'payment') {
+      if (!this._clientSecret) {
+        throw IntegrationError('In order to create a payment element, you must pass a valid PaymentIntent client ' +
+          'secret when creating the Elements group (the local Stripe stand-in has no deferred intents: ' +
+          'elements({mode}) without a clientSecret).');
+      }
+      if (this._payment && !this._payment._destroyed) throw IntegrationError('Can only create one Element of type payment.');
+      this._payment = new PaymentElement(this, options);
+      return this._payment;
+    }
+    throw IntegrationError('The local Stripe stand-in only makes the `payment` and `card` Elements, not `' + type + '`.');
+  };
+
+  Elements.prototype.getElement = function (type) {
+    if (type === 'card') return this._stripe._card && !this._stripe._card._destroyed ? this._stripe._card : null;
+    if (type === 'payment') return this._payment && !this._payment._destroyed ? this._payment : null;
+    return null;
+  };
+
+  Elements.prototype.update = function (options) {
+    if (options && options.appearance) this._appearance = options.appearance;
+  };
+
+  Elements.prototype.fetchUpdates = function () { return Promise.resolve({}); };
+
+  // Validates the Payment Element (its frame shows what is missing); resolves {} or {error}.
+  Elements.prototype.submit = function () {
+    var payment = this.getElement('payment');
+    if (!payment || !payment._iframe) {
+      return Promise.resolve({ error: { type: 'validation_error', code: 'element_not_mounted',
+        message: 'elements.submit(): the Payment Element is not mounted.' } });
+    }
+    return payment._ask('stripe-standin:payment-submit').then(function (answer) {
+      return answer.error ? { error: answer.error } : {};
+    });
+  };
+
   // ------------------------------------------------------------ 3-D Secure
 
   // The bank's challenge over the page; resolves to true (completed) or false (failed or cancelled).
@@ -286,19 +521,8 @@
     this._card = null;
   }
 
-  Stripe.prototype.elements = function () {
-    var stripe = this;
-    return {
-      create: function (type, options) {
-        if (type !== 'card') throw IntegrationError('The local Stripe stand-in only makes the `card` Element, not `' + type + '`.');
-        if (stripe._card && !stripe._card._destroyed) throw IntegrationError('Can only create one Element of type card.');
-        stripe._card = new CardElement(stripe, options);
-        return stripe._card;
-      },
-      getElement: function (type) {
-        return type === 'card' && stripe._card && !stripe._card._destroyed ? stripe._card : null;
-      }
-    };
+  Stripe.prototype.elements = function (options) {
+    return new Elements(this, options);
   };
 
   Stripe.prototype._paymentMethodId = function (paymentMethod) {
@@ -355,6 +579,61 @@
     });
   };
   Stripe.prototype.handleCardPayment = Stripe.prototype.confirmCardPayment;  // its old name
+
+  // The PaymentIntent's redirect after a successful payment, as Stripe.js makes it.
+  function returnTo(returnUrl, intent) {
+    var url = new URL(returnUrl, window.location.href);
+    url.searchParams.set('payment_intent', intent.id);
+    url.searchParams.set('payment_intent_client_secret', intent.client_secret);
+    url.searchParams.set('redirect_status', intent.status === 'succeeded' ? 'succeeded' : intent.status);
+    window.location.assign(url.toString());
+    return new Promise(function () {});  // the page is going away
+  }
+
+  Stripe.prototype.confirmPayment = function (options) {
+    var stripe = this;
+    options = options || {};
+    var elements = options.elements;
+    if (!(elements instanceof Elements)) {
+      return Promise.reject(IntegrationError('stripe.confirmPayment(): expected either `elements` or `clientSecret`, but got neither.'));
+    }
+    var clientSecret = options.clientSecret || elements._clientSecret;
+    var match = CLIENT_SECRET.exec(clientSecret || '');
+    if (!match) return Promise.reject(IntegrationError('stripe.confirmPayment(): the Elements group has no clientSecret.'));
+    var redirect = options.redirect === undefined ? 'always' : options.redirect;
+    if (redirect !== 'always' && redirect !== 'if_required') {
+      return Promise.reject(IntegrationError('Invalid value for confirmPayment: redirect should be one of the following strings: always, if_required. You specified: ' + redirect + '.'));
+    }
+    var confirmParams = options.confirmParams || {};
+    if (redirect === 'always' && !confirmParams.return_url) {
+      return Promise.reject(IntegrationError('stripe.confirmPayment(): the `confirmParams.return_url` argument is required unless passing `redirect: \'if_required\'`'));
+    }
+    var payment = elements.getElement('payment');
+    if (!payment || !payment._iframe) {
+      return Promise.reject(IntegrationError('stripe.confirmPayment(): the Payment Element of this Elements group is not mounted.'));
+    }
+    var path = '/v1/payment_intents/' + match[1];
+    // The frame checks the card (as elements.submit()) and confirms with it: the card number never
+    // leaves the frame. confirmParams go to Stripe as they are (it refuses what it does not know).
+    return payment._ask('stripe-standin:payment-confirm', { clientSecret: clientSecret, confirmParams: confirmParams })
+      .then(function (answer) {
+        if (answer.error) return { error: answer.error };  // validation: nothing reached Stripe
+        var confirmed = { status: answer.status, body: answer.body || {} };
+        if (confirmed.status === 200 && confirmed.body.status === 'requires_action') {
+          return challenge(confirmed.body).then(function (success) {
+            return api('POST', path + '/_authenticate', {
+              key: stripe._key, client_secret: clientSecret, success: success ? 'true' : 'false'
+            });
+          }).then(intentOutcome);
+        }
+        return intentOutcome(confirmed);
+      }).then(function (result) {
+        if (result.paymentIntent && redirect === 'always' && confirmParams.return_url) {
+          return returnTo(confirmParams.return_url, result.paymentIntent);
+        }
+        return result;
+      });
+  };
 
   Stripe.prototype.retrievePaymentIntent = function (clientSecret) {
     var match = /^(pi_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/.exec(clientSecret || '');
