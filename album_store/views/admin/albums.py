@@ -28,7 +28,9 @@ def _edit_url(request, album, anchor=None):
 @view_config(route_name="admin_albums", renderer=TEMPLATES + "albums.pt", permission="admin")
 def album_list(context, request):
     form = AlbumSearchForm(request.GET)
+    refused = None
     if not form.validate():
+        refused = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
         form = AlbumSearchForm()
         request.response.status = 400
     page = page_number(request)
@@ -36,7 +38,7 @@ def album_list(context, request):
     pages = page_count(total, page)
     query = {"q": form.q.data or "", "status": form.status.data or ""}
     return {
-        "form": form, "rows": rows, "total": total, "page": page, "pages": pages,
+        "form": form, "refused": refused, "rows": rows, "total": total, "page": page, "pages": pages,
         "pager": page_links(request, "admin_albums", page, pages, query), "statuses": ALBUM_STATUSES,
     }
 
