@@ -208,6 +208,8 @@ class MoneyModel(RuleBasedStateMachine):
         charge = self._charge_of(purchase)
         assert charge is not None and charge.status == "succeeded" and charge.amount == purchase.amount_cents, (
             f"{what}: the buyer is told purchase {purchase.id} is paid, but Stripe has {charge and charge.status}")
+        # ... and the store itself believes it (a refunded purchase is not "paid", whatever its charge did).
+        assert purchase.status == "paid", f"{what}: the buyer is told purchase {purchase.id} is paid; it is {purchase.status}"
 
     def _follow_receipt(self, browser, location, what):
         receipt = self._send(browser, "get", location.replace("http://localhost", ""))
