@@ -33,7 +33,7 @@ test: $(VENV)/.installed-test
 # The money model (tests/functional/test_money_model.py) for much longer: hundreds of random runs of the
 # store against Stripe, each failure printed as a shrunk sequence of steps (ALBUM_STORE_MODEL_EXAMPLES/_STEPS).
 soak: $(VENV)/.installed-test
-	ALBUM_STORE_SOAK=1 $(BIN)/python -m pytest -q tests/functional/test_money_model.py
+	ALBUM_STORE_SOAK=1 $(BIN)/python -m pytest -q -o faulthandler_timeout=0 tests/functional/test_money_model.py
 
 # Chromium for the browser tests, from Debian's packages (needs root; nothing to do when installed).
 browser:
