@@ -264,9 +264,12 @@ class MoneyModel(RuleBasedStateMachine):
         if page is None or not page.shown:
             return  # off sale (404), or already owned (no Buy button): nothing to press
         expected = self._price_is_stale(page, album)
-        # "slow_bank": the stand-in's token whose charge stays pending until the bank answers (one per store:
-        # posted again, it is the same checkout, or another album's and refused).
-        token = "tok_standin_pending" if card == "slow_bank" else self.world.new_card_token(GOOD if card == "good" else DECLINED)
+        # "slow_bank": the stand-in's token whose charge stays pending until the bank answers. It is one
+        # fixed token, so each example uses it once (a Checkout token is single-use); after that, a good card.
+        if card == "slow_bank" and "tok_standin_pending" not in self.shown_for:
+            token = "tok_standin_pending"
+        else:
+            token = self.world.new_card_token(DECLINED if card == "declined" else GOOD)
         kind = "checkout" if stripe == "answers" else "checkout_lossy"
         app = browser.apps[kind]
         fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": browser.email, **page.shown,
