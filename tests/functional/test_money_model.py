@@ -498,6 +498,18 @@ class MoneyModel(RuleBasedStateMachine):
 
     @invariant()
     def check(self):
+        """What holds at every moment, whatever is still in flight (run after each step and at the end).
+
+        Only the weak form of "Stripe's money = what the store says is owned" holds mid-run: a charge made
+        while its answer was lost, or refunded in Stripe's dashboard, is the store's news only once its
+        webhook or reconcile has run. So: every charge names a purchase (recorded before Stripe is asked);
+        it is for the price the page showed; nothing is paid or refunded in the store without a succeeded
+        charge of its amount; once the store has had a success event it never goes back to pending or
+        failed; once it has had the charge.refunded of a full refund it is refunded, and a partial refund
+        it was told of stays recorded; one paid purchase per album and buyer; downloads exactly for paid
+        purchases. The responses are checked as they come (:meth:`_send`, :meth:`_told_paid`); the exact
+        equality at the end (:meth:`_check_exactly`).
+        """
         self._read_both_sides()
         by_ref = {p.reference: p for p in self.purchases}
         by_id = {p.id: p for p in self.purchases}
