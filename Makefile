@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test bench install-dev install-test lock clean browser screenshots
+.PHONY: run test soak bench install-dev install-test lock clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: $(VENV)/.installed-dev
 # TEST_DATABASE_URL=postgresql+psycopg:///NAME?host=/var/run/postgresql runs it on PostgreSQL.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# The money model (tests/functional/test_money_model.py) for much longer: hundreds of random runs of the
+# store against Stripe, each failure printed as a shrunk sequence of steps (ALBUM_STORE_MODEL_EXAMPLES/_STEPS).
+soak: $(VENV)/.installed-test
+	ALBUM_STORE_SOAK=1 $(BIN)/python -m pytest -q -o faulthandler_timeout=0 tests/functional/test_money_model.py
 
 # Chromium for the browser tests, from Debian's packages (needs root; nothing to do when installed).
 browser:

@@ -149,8 +149,10 @@
       dropAttempt();
     }
     if (answer.status === 409 && body.status === 'price_changed') takeNewPrice(body);
-    // Paid, or being confirmed (Stripe did not answer; its receipt page updates itself): the receipt.
-    if ((body.status === 'paid' || body.status === 'pending') && body.receipt_url) return goTo(body.receipt_url);
+    // Paid, being confirmed (Stripe did not answer; its receipt page updates itself) or refunded since: the receipt.
+    if ((body.status === 'paid' || body.status === 'pending' || body.status === 'refunded') && body.receipt_url) {
+      return goTo(body.receipt_url);
+    }
     var message = body.error || fallback ||
       'Something went wrong (error ' + answer.status + '). Nothing was charged. Please try again.';
     if (answer.status === 402) message = 'Your card was not charged. ' + message + ' You can try again, or use another card.';

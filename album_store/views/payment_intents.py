@@ -120,7 +120,7 @@ def start_payment(context, request):
     remember_purchase(request, purchase)
     receipt_url = request.route_url("purchase", id=purchase.id)
     if intent is None:
-        return {"status": "paid", "receipt_url": receipt_url}
+        return _settled(request, purchase, receipt_url)
     return {
         "status": "confirm",
         "client_secret": intent.client_secret,
@@ -149,7 +149,16 @@ def confirm_payment(context, request):
     except PaymentUnavailable:
         request.response.headers["Retry-After"] = "60"
         return _answer(request, 503, status="pending", error=UNAVAILABLE, receipt_url=receipt_url)
-    return {"status": "paid", "receipt_url": receipt_url}
+    return _settled(request, purchase, receipt_url)
+
+
+def _settled(request, purchase, receipt_url):
+    """The answer for an attempt that is settled already: paid, or refunded since (the money went back,
+    so the buyer is never told "paid" for it). Either way nothing more was charged; the receipt says which."""
+    if purchase.status == "paid":
+        return {"status": "paid", "receipt_url": receipt_url}
+    return _answer(request, 409, status=purchase.status, receipt_url=receipt_url,
+                   error="This payment was refunded, so nothing more was charged.")
 
 
 @view_config(route_name="album_payment_intent", request_method="GET")

@@ -451,3 +451,28 @@ def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession,
     # Nothing was taken, so the buyer may pay again at once.
     testapp.buy("slow-fail", token=new_card_token(), email=email, status=303)
     assert money_held(stripe_client, email) == 1900
+
+
+# --- 6. found by the money model (test_money_model.py) -------------------------------------------------
+def test_a_card_form_posted_again_after_its_purchase_was_refunded_is_not_told_paid(
+        payment_intents_app, dbsession, stripe_client, post_event, new_card_token):
+    """The tab that paid presses Pay again (or its confirm is retried) after the owner refunded the purchase:
+    nothing more is charged, and the answer says refunded, never "paid"."""
+    from tests.conftest import StoreTestApp
+
+    make_album(dbsession, slug="refunded-tab", price_cents=1100)
+    email = unique_email("tab")
+    buyer = StoreTestApp(payment_intents_app, new_card_token).buyer
+    started, csrf = buyer.start("refunded-tab", email)
+    assert buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"
+    assert buyer.confirm(started.json["confirm_url"], csrf).json["status"] == "paid"
+    purchase = only_purchase(dbsession)
+    stripe_client.v1.refunds.create(params={"payment_intent": purchase.stripe_payment_intent_id})
+    assert post_event(event("charge.refunded", {"id": purchase.stripe_charge_id, "object": "charge"})).json["outcome"] == "refunded"
+
+    again, _ = buyer.start("refunded-tab", email, attempt_id=purchase.attempt_id)
+    assert (again.status_int, again.json["status"]) == (409, "refunded"), again.json
+    assert again.json["receipt_url"].endswith(f"/purchases/{purchase.id}")
+    confirmed = buyer.confirm(started.json["confirm_url"], csrf)
+    assert (confirmed.status_int, confirmed.json["status"]) == (409, "refunded"), confirmed.json
+    assert money_held(stripe_client, email) == 0 and only_purchase(dbsession).status == "refunded"
