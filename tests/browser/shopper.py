@@ -214,7 +214,9 @@ class PaymentForm:
     def answer_challenge(self, button):
         """Press a button of the bank's 3-D Secure challenge. Sent as a DOM click: the challenge's frame
         is removed as it answers, and a real click into a cross-site frame that vanishes under it can
-        leave the DevTools protocol waiting for the click's acknowledgement for ever."""
+        leave the DevTools protocol waiting for the click's acknowledgement for ever. A DOM click sent
+        before the frame's script has bound its buttons would be lost, so wait until it says it is ready."""
+        self.challenge().locator("html[data-ready]").wait_for(state="attached")
         self.challenge().get_by_role("button", name=button).dispatch_event("click")
 
 
