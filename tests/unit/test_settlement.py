@@ -39,6 +39,8 @@ def test_the_store_ends_as_stripe_has_the_money(status, stripe_charge):
     kept = stripe_charge.succeeded and stripe_charge.amount_refunded_cents < stripe_charge.amount_cents
     if stripe_charge.status == "pending":
         assert target == status, "a pending charge decides nothing"
+    elif status == PurchaseStatus.REFUNDED:
+        assert target == status, "a refund is final (the store made it, or recorded Stripe's)"
     elif kept:
         assert target == PurchaseStatus.PAID
     elif stripe_charge.succeeded:
