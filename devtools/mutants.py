@@ -1,0 +1,120 @@
+"""`make mutants`: which mutants count towards the score, and the score of the last run.
+
+mutmut 3 (configured in pyproject.toml, ``[tool.mutmut]``) mutates the files of the money and access
+guarantees into ``mutants/``. :data:`GUARANTEES` names the functions whose mutants are run and
+scored: every function of a file (``module.*``), or only those of it that hold a guarantee.
+
+``python -m devtools.mutants --names`` prints the mutant name patterns for ``mutmut run``;
+``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
+module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
+"""
+from collections import Counter, defaultdict
+import fnmatch
+import json
+from pathlib import Path
+import sys
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: module → the functions scored (mutmut's mangled names: ``x_function``, ``xǁClassǁmethod``). Only the
+#: functions that hold a money or access guarantee: a whole file is about 2,900 mutants, some 8 hours
+#: with one worker here. Log lines (``log_state``), wiring (``includeme``, ``__init__``, factories
+#: of services) and the parts of security.py that are not about purchases are left out.
+GUARANTEES = {
+    "album_store.services.purchases.settlement": [
+        "x_decide", "xǁSettlementǁsettle_by_charge", "xǁSettlementǁsettle_by_intent", "xǁSettlementǁfail",
+        "xǁSettlementǁ_record_payment", "xǁSettlementǁrefund_duplicate", "xǁSettlementǁ_move",
+    ],
+    "album_store.services.purchases.attempts": ["xǁAttemptsǁrecord", "xǁAttemptsǁ_find", "xǁAttemptsǁ_confirmed_account"],
+    "album_store.services.purchases.checkout": ["xǁCheckoutChargesǁcharge", "xǁCheckoutChargesǁgo_on", "x_payment_details"],
+    "album_store.services.purchases.intents": [
+        "xǁPaymentIntentFlowǁconfirm", "xǁPaymentIntentFlowǁsettle", "xǁPaymentIntentFlowǁgo_on", "xǁPaymentIntentFlowǁgive_way",
+    ],
+    "album_store.services.payments": ["xǁStripePaymentServiceǁcharge", "xǁStripePaymentServiceǁrefund", "x__to_charge"],
+    "album_store.stripe_amounts": ["x_to_stripe_amount", "x_from_stripe_amount", "x_minimum_charge", "x_check_chargeable"],
+    "album_store.services.purchases.reconcile": [
+        "xǁReconcilerǁ_settle_pending", "xǁReconcilerǁ_repair_failed", "xǁReconcilerǁ_settle_pending_intent",
+    ],
+    "album_store.services.purchases.stripe_events": ["xǁStripeEventsǁhandle", "xǁStripeEventsǁ_purchase_for_charge"],
+    # Decorated with @view_config: mutmut 3 does not mutate decorated functions (its logic is in
+    # payments.verify_webhook and stripe_events, above).
+    "album_store.views.webhooks": [],
+    "album_store.security": ["x_may_view_purchase", "x_receipt_token_matches"],
+    "album_store.resources": ["x_purchase_factory", "x_download_factory"],
+    "album_store.services.downloads": ["xǁDownloadServiceǁpurchase_for", "xǁDownloadServiceǁrecord_download"],
+    "album_store.caching": ["xǁPageCacheǁget", "xǁPageCacheǁput", "x_page_cache_tween_factory"],
+    "album_store.views.shown_price": ["x_require_shown_price", "x_shown_price", "x__already_started"],
+    "album_store.settings": ["x_check_production_settings", "x_check_payment_flow", "x_is_placeholder", "x__key_mode"],
+}
+
+KILLED = {1, 3}
+TIMEOUT = {36, -24, 24, 152, 255}
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+
+
+def patterns():
+    return [f"{module}.{function}__mutmut_*" for module, functions in GUARANTEES.items() for function in functions]
+
+
+def module_of(name):
+    return next((module for module in GUARANTEES if name.startswith(module + ".")), None)
+
+
+def results():
+    """{mutant name: mutmut's exit code} for every scored mutant (None: not run yet)."""
+    wanted = patterns()
+    found = {}
+    for meta in (ROOT / "mutants" / "album_store").rglob("*.py.meta"):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if any(fnmatch.fnmatchcase(name, p) for p in wanted):
+                found[name] = code
+    return found
+
+
+def report(out=sys.stdout):
+    found = results()
+    if not found:
+        print("No mutmut results in mutants/: run `make mutants` first.", file=out)
+        return 1
+    per_module = defaultdict(Counter)
+    survivors, no_tests, not_run = [], [], []
+    for name, code in sorted(found.items()):
+        counts = per_module[module_of(name)]
+        counts["total"] += 1
+        if code in KILLED or code in TIMEOUT:
+            counts["killed"] += 1
+            counts["timeout"] += code in TIMEOUT
+        elif code in SURVIVED:
+            survivors.append(name)
+        elif code in NO_TESTS:
+            no_tests.append(name)
+        elif code is None:
+            not_run.append(name)
+        else:
+            survivors.append(f"{name} (exit code {code})")
+    width = max(len(m) for m in GUARANTEES)
+    print(f"{'module':<{width}}  killed / total       %", file=out)
+    total = Counter()
+    for module in GUARANTEES:
+        counts = per_module.get(module)
+        if not counts:
+            print(f"{module:<{width}}  (no mutants)", file=out)
+            continue
+        total.update(counts)
+        print(f"{module:<{width}}  {counts['killed']:>6} / {counts['total']:<6}  {100 * counts['killed'] / counts['total']:5.1f}", file=out)
+    print(f"{'total':<{width}}  {total['killed']:>6} / {total['total']:<6}  {100 * total['killed'] / total['total']:5.1f}"
+          f"   ({total['timeout']} of the killed by a timeout)", file=out)
+    for title, names in (("survived", survivors), ("no test reaches it", no_tests), ("not run yet", not_run)):
+        if names:
+            print(f"\n{title} ({len(names)}; `mutmut show NAME` shows the change):", file=out)
+            for name in names:
+                print(f"  {name}", file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--names"]:
+        print(" ".join(patterns()))
+    else:
+        sys.exit(report())
