@@ -145,6 +145,47 @@ def test_a_new_payment_intent_attempt_replaces_one_nobody_paid(payment_intents_a
     assert money_held(stripe_client, email) == 1300
 
 
+def test_a_payment_intent_paid_at_stripe_but_never_confirmed_is_paid_when_a_new_tab_checks_out(
+        payment_intents_app, dbsession, stripe_client, new_card_token):
+    """The first tab paid at Stripe and was closed before telling the store; a second tab of the same
+    address finds that payment: the first purchase becomes paid, and nothing is charged again."""
+    from tests.conftest import StoreTestApp
+
+    make_album(dbsession, slug="paid-tab", price_cents=1300)
+    email = unique_email("paidtab")
+    first_tab = StoreTestApp(payment_intents_app, new_card_token)
+    started, _ = first_tab.buyer.start("paid-tab", email)
+    assert first_tab.buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"
+    first = only_purchase(dbsession)
+    assert first.status == "pending"
+
+    payment = StoreTestApp(payment_intents_app, new_card_token).pay("paid-tab", email=email)
+    assert payment.outcome == "conflict" and "Nothing was charged" in payment.message, payment
+    dbsession.refresh(first)
+    assert [p.status for p in all_purchases(dbsession)] == ["paid"]
+    assert money_held(stripe_client, email) == 1300
+
+
+def test_a_declined_payment_intent_keeps_its_decline_when_a_new_tab_replaces_it(
+        payment_intents_app, dbsession, stripe_client, new_card_token):
+    """A first attempt declined at Stripe (the tab closed before the store heard): a new checkout of the
+    same address records the first as declined — the owner sees why — and charges the new card."""
+    from tests.conftest import StoreTestApp
+
+    make_album(dbsession, slug="declined-tab", price_cents=1300)
+    email = unique_email("declinedtab")
+    first_tab = StoreTestApp(payment_intents_app, new_card_token)
+    started, _ = first_tab.buyer.start("declined-tab", email)
+    assert first_tab.buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002") == "requires_payment_method"
+    first = only_purchase(dbsession)
+
+    payment = StoreTestApp(payment_intents_app, new_card_token).pay("declined-tab", email=email)
+    assert payment.paid, payment
+    statuses = {p.id: (p.status, p.failure_code) for p in all_purchases(dbsession)}
+    assert statuses[first.id][0] == "failed" and statuses[first.id][1] not in ("replaced", "not_completed"), statuses
+    assert money_held(stripe_client, email) == 1300
+
+
 def test_a_payment_intent_being_authenticated_is_not_replaced(payment_intents_app, dbsession, stripe_client, new_card_token):
     from tests.conftest import StoreTestApp
     from tests.paying import THREE_D_SECURE
