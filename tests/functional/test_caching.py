@@ -128,3 +128,13 @@ def test_a_one_second_cache_still_serves_the_second_visitor_from_memory(make_app
     first = shop.get("/albums/brief")
     assert "X-Page-Cache" not in first.headers and "max-age=1" in first.headers["Cache-Control"]
     assert shop.get("/albums/brief").headers["X-Page-Cache"] == "hit"
+
+
+def test_a_zero_second_cache_keeps_no_page_in_memory(make_app, dbsession, monkeypatch):
+    """``store.page_cache_seconds = 0`` turns the process's page cache off: every visit is rendered."""
+    monkeypatch.setattr("album_store.caching.time.monotonic", lambda: 1000.0)
+    shop = make_app(**{"store.page_cache_seconds": "0"})
+    make_album(dbsession, slug="uncached")
+    for _ in range(2):
+        assert "X-Page-Cache" not in shop.get("/albums/uncached").headers
+    assert len(shop.app.registry.page_cache) == 0
