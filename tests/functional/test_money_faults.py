@@ -379,7 +379,9 @@ def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(make
     statuses = {p.id: p.status for p in all_purchases(dbsession)}
     assert statuses[first.id] == "refunded" and sorted(statuses.values()) == ["paid", "refunded"]
     assert money_held(stripe_client, email) == 800, "the buyer paid once in the end"
-    assert "purchase_duplicate" in caplog.text
+    # The owner's log says which purchase was a duplicate, of which album, and that it was refunded.
+    assert (f"purchase_duplicate purchase_id={first.id} album_id={first.album_id}: the buyer already has this album; "
+            "refunding it") in caplog.messages
 
 
 def test_a_late_charge_succeeded_for_an_album_bought_again_meanwhile_is_refunded_at_once(
