@@ -384,6 +384,34 @@ def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(make
             "refunding it") in caplog.messages
 
 
+def test_a_duplicate_whose_refund_stripe_could_not_take_is_refunded_by_the_next_reconcile(
+        make_app, dbsession, faults, stripe_client, ini_file, caplog):
+    make_album(dbsession, slug="dup-retry", price_cents=800)
+    email = unique_email("dupretry")
+    faults.inject(count=1, status=500, when="after")
+    faults.search_lag(3600)
+    make_app(**{"stripe.max_network_retries": "0"}).buy("dup-retry", email=email, status=503)
+    first = only_purchase(dbsession)
+    backdate(dbsession, first, hours=2)
+    reconcile(ini_file)
+    make_app().buy("dup-retry", email=email, status=303)
+    faults.search_lag(0)
+    # The first charge turns up, and Stripe cannot take its refund right now (nor when the same run
+    # comes back to the duplicates it left paid).
+    faults.inject(count=2, status=500, path_prefix="/v1/refunds", method="POST", should_retry=False)
+    reconcile(ini_file)
+
+    assert sorted(p.status for p in all_purchases(dbsession)) == ["paid", "paid"]
+    assert money_held(stripe_client, email) == 1600
+    failed = [m for m in caplog.messages if "the duplicate's refund failed" in m][0]
+    assert failed.startswith(f"purchase {first.id}: the duplicate's refund failed (") and failed.endswith("); reconcile tries again")
+    assert "None" not in failed, "the log says what Stripe answered"
+
+    reconcile(ini_file)
+    statuses = {p.id: p.status for p in all_purchases(dbsession)}
+    assert statuses[first.id] == "refunded" and money_held(stripe_client, email) == 800
+
+
 def test_a_late_charge_succeeded_for_an_album_bought_again_meanwhile_is_refunded_at_once(
         make_app, dbsession, faults, stripe_client, ini_file, post_event):
     make_album(dbsession, slug="dup-hook", price_cents=800)
