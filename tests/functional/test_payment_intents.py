@@ -129,6 +129,20 @@ def test_a_declined_attempt_cannot_be_reused(store, album, dbsession):
     assert [p.status for p in purchases(dbsession)] == ["failed"]
 
 
+def test_confirming_a_declined_attempt_again_repeats_why_it_failed(store, album, dbsession):
+    """A second confirm of a declined attempt (a double click, a retry after a lost answer) says the
+    same: declined, with the card's reason, and a new attempt id for the next Pay."""
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002")
+    first = buyer.confirm(started.json["confirm_url"], csrf)
+    again = buyer.confirm(started.json["confirm_url"], csrf)
+    assert (again.status_int, again.json["status"]) == (402, "failed")
+    assert again.json["error"] == first.json["error"] and "declined" in again.json["error"]
+    assert again.json["attempt_id"] not in (started.request.json["attempt_id"], first.json["attempt_id"])
+    assert [p.status for p in purchases(dbsession)] == ["failed"]
+
+
 def test_confirming_before_paying_at_stripe_changes_nothing(store, album, dbsession):
     buyer = store.buyer
     started, csrf = buyer.start("blue-skies")
