@@ -207,12 +207,14 @@ def reconcile(ini_file):
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
 
 
-def test_reconcile_settles_a_payment_whose_buyer_closed_the_tab(store, album, dbsession, ini_file):
+def test_reconcile_settles_a_payment_whose_buyer_closed_the_tab(store, album, dbsession, ini_file, capsys):
     buyer = store.buyer
     started, _ = buyer.start("blue-skies")
     assert buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"  # then the tab closed
     assert purchases(dbsession)[0].status == "pending"
+    capsys.readouterr()
     reconcile(ini_file)
+    assert capsys.readouterr().out.strip() == "Reconciled 1 purchase.", "the owner is told what it settled"
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id and purchase.card_last4 == "4242"
 
@@ -239,6 +241,27 @@ def test_a_lost_answer_to_creating_the_payment_intent_is_found_by_reconcile(make
     [purchase] = purchases(dbsession)
     assert purchase.status == "failed" and purchase.stripe_payment_intent_id == intent.id
     assert stripe_client.v1.payment_intents.retrieve(intent.id).status == "canceled"
+
+
+@standin_only
+def test_reconcile_gives_up_a_payment_stripe_never_received_only_after_the_search_lag(
+        make_app, album, dbsession, faults, ini_file, capsys):
+    """Stripe never got the request for the PaymentIntent: while its search may still lag, reconcile
+    leaves the purchase pending (and says it changed nothing); after that, it fails it as "no payment",
+    which the owner sees on the purchase."""
+    from album_store.cli import main as cli
+
+    no_retries = make_app(**{"store.payment_flow": "payment_intents", "stripe.max_network_retries": "0"})
+    faults.inject(count=1, status=500, when="before", path_prefix="/v1/payment_intents", method="POST")
+    assert no_retries.pay("blue-skies").status == 503
+    capsys.readouterr()
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+    assert purchases(dbsession)[0].status == "pending" and capsys.readouterr().out.strip() == "Reconciled 0 purchases."
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0", "--search-lag-minutes", "0"]) == 0
+    assert capsys.readouterr().out.strip() == "Reconciled 1 purchase."
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.failure_code, purchase.failure_message) == (
+        "failed", "no_payment", "The payment was not completed.")
 
 
 # --- signed-in buyers ----------------------------------------------------------------------------
