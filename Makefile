@@ -53,8 +53,10 @@ $(VENV)/.installed-mutants: pyproject.toml constraints.txt | $(VENV)/.installed-
 	$(PIP) -e '.[test,mutants]'
 	@touch $@
 
+# `make mutants MODULES="settlement settings"` runs only the modules whose name contains a word.
+MODULES ?=
 mutants: $(VENV)/.installed-mutants
-	set -f; $(BIN)/mutmut run --max-children 1 $$($(BIN)/python -m devtools.mutants --names)
+	set -f; $(BIN)/mutmut run --max-children 1 $$($(BIN)/python -m devtools.mutants --names $(MODULES))
 	$(BIN)/python -m devtools.mutants
 
 # Re-pin every dependency after changing pyproject.toml: a fresh venv, the dev extras, then freeze.

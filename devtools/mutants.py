@@ -4,7 +4,8 @@ mutmut 3 (configured in pyproject.toml, ``[tool.mutmut]``) mutates the files of 
 guarantees into ``mutants/``. :data:`GUARANTEES` names the functions whose mutants are run and
 scored: every function of a file (``module.*``), or only those of it that hold a guarantee.
 
-``python -m devtools.mutants --names`` prints the mutant name patterns for ``mutmut run``;
+``python -m devtools.mutants --names [MODULE …]`` prints the mutant name patterns for ``mutmut run``
+(of the modules whose dotted name contains one of the words, when given);
 ``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
 module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
 """
@@ -53,8 +54,11 @@ SURVIVED = {0}
 NO_TESTS = {5, 33}
 
 
-def patterns():
-    return [f"{module}.{function}__mutmut_*" for module, functions in GUARANTEES.items() for function in functions]
+def patterns(modules=()):
+    """mutmut's name patterns for the scored functions; of the modules whose name contains one of
+    ``modules``, when given (``make mutants MODULES="settlement settings"``)."""
+    return [f"{module}.{function}__mutmut_*" for module, functions in GUARANTEES.items() for function in functions
+            if not modules or any(part in module for part in modules)]
 
 
 def module_of(name):
@@ -114,7 +118,7 @@ def report(out=sys.stdout):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--names"]:
-        print(" ".join(patterns()))
+    if sys.argv[1:2] == ["--names"]:
+        print(" ".join(patterns(sys.argv[2:])))
     else:
         sys.exit(report())
