@@ -188,6 +188,11 @@ def test_a_refund_asks_first_then_refunds_through_stripe_once_and_ends_the_downl
     # The confirmation page posted again (a double click, the back button): no second refund.
     confirm.forms["refund-form"].submit(status=303)
     assert len(refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == 1
+    # The refund was made under the purchase's own key: any retry of it (a lost answer) is Stripe's
+    # replay of this very refund, never a second request.
+    replayed = stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id},
+                                               options={"idempotency_key": f"purchase:{purchase.reference}:refund"})
+    assert replayed.id == refund.id
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 1
 
 
