@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 import webob
 
 from album_store.models import AuditEvent, Purchase
-from tests.conftest import StoreTestApp
+from tests.conftest import StoreTestApp, standin_only
 from tests.factories import give_album_file, make_album, make_purchase, stripe_signature
 
 
@@ -250,6 +250,19 @@ def test_stripe_unreachable_during_a_refund_changes_nothing_and_says_so(make_app
     assert "trying again is safe" in page.text
     assert current(dbsession).status == "paid"
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+@standin_only
+def test_a_refund_stripe_refuses_shows_stripes_reason_changes_nothing_and_is_logged(owner_app, dbsession, bought, faults, caplog):
+    purchase, _ = bought
+    reason = "This charge is disputed and cannot be refunded."
+    faults.inject(count=1, status=400, path_prefix="/v1/refunds", method="POST", message=reason)
+    page = owner_app.post(f"/admin/purchases/{purchase.id}/refund",
+                          {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409)
+    assert reason in page.text
+    assert current(dbsession).status == "paid"
+    assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    assert f"Stripe refused to refund {purchase.stripe_charge_id}: {reason}" in caplog.messages
 
 
 @pytest.mark.stripe
