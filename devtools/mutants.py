@@ -77,28 +77,30 @@ def results():
 
 
 def report(out=sys.stdout):
+    """The score per module and in total: killed / mutants run (a timeout counts as killed), then
+    every survivor by name; mutants not run yet are counted, not listed."""
     found = results()
     if not found:
         print("No mutmut results in mutants/: run `make mutants` first.", file=out)
         return 1
     per_module = defaultdict(Counter)
-    survivors, no_tests, not_run = [], [], []
+    survivors, no_tests = [], []
     for name, code in sorted(found.items()):
         counts = per_module[module_of(name)]
         counts["total"] += 1
+        if code is None:
+            counts["not run"] += 1
+            continue
+        counts["run"] += 1
         if code in KILLED or code in TIMEOUT:
             counts["killed"] += 1
             counts["timeout"] += code in TIMEOUT
-        elif code in SURVIVED:
-            survivors.append(name)
         elif code in NO_TESTS:
             no_tests.append(name)
-        elif code is None:
-            not_run.append(name)
         else:
-            survivors.append(f"{name} (exit code {code})")
+            survivors.append(name if code in SURVIVED else f"{name} (exit code {code})")
     width = max(len(m) for m in GUARANTEES)
-    print(f"{'module':<{width}}  killed / total       %", file=out)
+    print(f"{'module':<{width}}  killed / run      %   (not run yet, of all)", file=out)
     total = Counter()
     for module in GUARANTEES:
         counts = per_module.get(module)
@@ -106,15 +108,20 @@ def report(out=sys.stdout):
             print(f"{module:<{width}}  (no mutants)", file=out)
             continue
         total.update(counts)
-        print(f"{module:<{width}}  {counts['killed']:>6} / {counts['total']:<6}  {100 * counts['killed'] / counts['total']:5.1f}", file=out)
-    print(f"{'total':<{width}}  {total['killed']:>6} / {total['total']:<6}  {100 * total['killed'] / total['total']:5.1f}"
-          f"   ({total['timeout']} of the killed by a timeout)", file=out)
-    for title, names in (("survived", survivors), ("no test reaches it", no_tests), ("not run yet", not_run)):
+        print(_row(module, counts, width), file=out)
+    print(_row("total", total, width) + f"   {total['timeout']} killed by a timeout", file=out)
+    for title, names in (("survived", survivors), ("no test reaches it", no_tests)):
         if names:
-            print(f"\n{title} ({len(names)}; `mutmut show NAME` shows the change):", file=out)
+            print(f"\n{title} ({len(names)}; `.venv/bin/mutmut show NAME` shows the change):", file=out)
             for name in names:
                 print(f"  {name}", file=out)
     return 0
+
+
+def _row(label, counts, width):
+    score = f"{100 * counts['killed'] / counts['run']:5.1f}" if counts["run"] else "   - "
+    return (f"{label:<{width}}  {counts['killed']:>6} / {counts['run']:<6} {score}   "
+            f"({counts['not run']} of {counts['total']})")
 
 
 if __name__ == "__main__":
