@@ -75,6 +75,23 @@ def test_one_purchase_one_mail_and_none_for_a_declined_card(testapp, dbsession, 
     assert len(outbox) == 1
 
 
+def test_the_receipt_link_opens_a_receipt_whatever_its_number_and_a_number_past_any_record_is_a_404(
+        app, dbsession, app_settings):
+    """Receipt numbers grow for as long as the shop runs: the emailed link of purchase 2,147,483,647 (the
+    largest the database's integer holds) still opens it; a larger number is a 404, never an error."""
+    from tests.factories import issued_token, make_purchase
+
+    album = make_album(dbsession, slug="late-in-life", title="Late in Life")
+    purchase = make_purchase(dbsession, album)
+    dbsession.execute(text("UPDATE purchases SET id = :big WHERE id = :id"), {"big": 2**31 - 1, "id": purchase.id})
+    dbsession.commit()
+    token = issued_token(app_settings, "receipt", purchase.reference, seconds_ago=0)
+    stranger = StoreTestApp(app)
+    assert "Late in Life" in stranger.get(f"/purchases/{2**31 - 1}?t={token}", status=200).text
+    stranger.get(f"/purchases/{2**31}?t={token}", status=404)
+    stranger.get(f"/purchases/{2**32}?t={token}", status=404)
+
+
 def test_the_mail_goes_out_only_after_the_paid_purchase_is_committed(make_app, dbsession, db_engine):
     make_album(dbsession, slug="committed")
 
