@@ -63,7 +63,8 @@ def test_the_signed_receipt_link_opens_only_its_own_receipt(testapp, app, dbsess
     stranger.get(local(ana_receipt), status=200)
     stranger.get(f"/purchases/{bob.id}?t={token}", status=404)  # Ana's link, Bob's receipt
     stranger.get(f"/purchases/{ana.id}?t={token[:-3]}abc", status=404)
-    stranger.get(f"/purchases/{ana.id}", status=404)
+    refused = stranger.get(f"/purchases/{ana.id}", status=404)
+    assert refused.html.find("article").find_all("p")[1].text == "There is no receipt at this address for you."
 
 
 def test_one_purchase_one_mail_and_none_for_a_declined_card(testapp, dbsession, outbox, new_card_token):
