@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test soak bench install-dev install-test lock clean browser screenshots
+.PHONY: run test soak bench install-dev install-test lock clean browser screenshots mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,14 +50,28 @@ bench: $(VENV)/.installed-dev
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run
 
+# Mutation testing of the money and access guarantees (mutmut, one worker; see docs/mutants.md):
+# mutates the modules and functions named in devtools/mutants.py, runs the fast tests that reach each
+# mutant, then prints the score per module and the surviving mutants. Results are kept in mutants/
+# (ignored by git); not part of `make test` or CI: it takes the better part of an hour here.
+$(VENV)/.installed-mutants: pyproject.toml constraints.txt | $(VENV)/.installed-test
+	$(PIP) -e '.[test,mutants]'
+	@touch $@
+
+# `make mutants MODULES="settlement settings"` runs only the modules whose name contains a word.
+MODULES ?=
+mutants: $(VENV)/.installed-mutants
+	set -f; $(BIN)/mutmut run --max-children 1 $$($(BIN)/python -m devtools.mutants --names $(MODULES))
+	$(BIN)/python -m devtools.mutants
+
 # Re-pin every dependency after changing pyproject.toml: a fresh venv, the dev extras, then freeze.
 lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	.venv-lock/bin/python -m pip install --disable-pip-version-check -q -e '.[dev,mutants]'
 	( echo "# Pinned by 'make lock' from pyproject.toml; 'make run' and 'make test' install with it."; \
 	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^album.store' ) > constraints.txt
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) album_store.sqlite* .pytest_cache test-artifacts
+	rm -rf $(VENV) album_store.sqlite* .pytest_cache test-artifacts mutants

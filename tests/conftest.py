@@ -17,6 +17,7 @@ import re
 import secrets
 import socket
 
+from hypothesis import settings as hypothesis_settings
 import pytest
 from pyramid.paster import get_appsettings
 from sqlalchemy import make_url, text
@@ -44,6 +45,9 @@ def _stripe_mode(environ):
 
 
 STRIPE_MODE = _stripe_mode(os.environ)
+# `make mutants` (pyproject.toml, [tool.mutmut]): the same examples every run, so a score is repeatable,
+# and no deadline, since mutmut's trampolines make every call of a mutated module slower.
+hypothesis_settings.register_profile("mutants", derandomize=True, deadline=None)
 REAL_STRIPE = {
     "stripe.secret_key": os.environ.get("STRIPE_SECRET_KEY", ""),
     "stripe.publishable_key": os.environ.get("STRIPE_PUBLISHABLE_KEY", "pk_test_unset"),

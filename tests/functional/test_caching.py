@@ -178,3 +178,23 @@ def test_the_page_cache_forgets_after_its_lifetime_and_keeps_the_newest(monkeypa
     assert cache.get("b") is None and cache.get("a") is not None
     clock[0] += 11
     assert cache.get("a") is None and len(cache) == 1
+
+
+def test_a_one_second_cache_still_serves_the_second_visitor_from_memory(make_app, dbsession, monkeypatch):
+    """The shortest cache the owner can set is still a cache: a busy page is rendered once per second."""
+    monkeypatch.setattr("album_store.caching.time.monotonic", lambda: 1000.0)  # both visits within the second
+    shop = make_app(**{"store.page_cache_seconds": "1"})
+    make_album(dbsession, slug="brief")
+    first = shop.get("/albums/brief")
+    assert "X-Page-Cache" not in first.headers and "max-age=1" in first.headers["Cache-Control"]
+    assert shop.get("/albums/brief").headers["X-Page-Cache"] == "hit"
+
+
+def test_a_zero_second_cache_keeps_no_page_in_memory(make_app, dbsession, monkeypatch):
+    """``store.page_cache_seconds = 0`` turns the process's page cache off: every visit is rendered."""
+    monkeypatch.setattr("album_store.caching.time.monotonic", lambda: 1000.0)
+    shop = make_app(**{"store.page_cache_seconds": "0"})
+    make_album(dbsession, slug="uncached")
+    for _ in range(2):
+        assert "X-Page-Cache" not in shop.get("/albums/uncached").headers
+    assert len(shop.app.registry.page_cache) == 0

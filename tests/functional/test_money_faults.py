@@ -145,6 +145,47 @@ def test_a_new_payment_intent_attempt_replaces_one_nobody_paid(payment_intents_a
     assert money_held(stripe_client, email) == 1300
 
 
+def test_a_payment_intent_paid_at_stripe_but_never_confirmed_is_paid_when_a_new_tab_checks_out(
+        payment_intents_app, dbsession, stripe_client, new_card_token):
+    """The first tab paid at Stripe and was closed before telling the store; a second tab of the same
+    address finds that payment: the first purchase becomes paid, and nothing is charged again."""
+    from tests.conftest import StoreTestApp
+
+    make_album(dbsession, slug="paid-tab", price_cents=1300)
+    email = unique_email("paidtab")
+    first_tab = StoreTestApp(payment_intents_app, new_card_token)
+    started, _ = first_tab.buyer.start("paid-tab", email)
+    assert first_tab.buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"
+    first = only_purchase(dbsession)
+    assert first.status == "pending"
+
+    payment = StoreTestApp(payment_intents_app, new_card_token).pay("paid-tab", email=email)
+    assert payment.outcome == "conflict" and "Nothing was charged" in payment.message, payment
+    dbsession.refresh(first)
+    assert [p.status for p in all_purchases(dbsession)] == ["paid"]
+    assert money_held(stripe_client, email) == 1300
+
+
+def test_a_declined_payment_intent_keeps_its_decline_when_a_new_tab_replaces_it(
+        payment_intents_app, dbsession, stripe_client, new_card_token):
+    """A first attempt declined at Stripe (the tab closed before the store heard): a new checkout of the
+    same address records the first as declined — the owner sees why — and charges the new card."""
+    from tests.conftest import StoreTestApp
+
+    make_album(dbsession, slug="declined-tab", price_cents=1300)
+    email = unique_email("declinedtab")
+    first_tab = StoreTestApp(payment_intents_app, new_card_token)
+    started, _ = first_tab.buyer.start("declined-tab", email)
+    assert first_tab.buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002") == "requires_payment_method"
+    first = only_purchase(dbsession)
+
+    payment = StoreTestApp(payment_intents_app, new_card_token).pay("declined-tab", email=email)
+    assert payment.paid, payment
+    statuses = {p.id: (p.status, p.failure_code) for p in all_purchases(dbsession)}
+    assert statuses[first.id][0] == "failed" and statuses[first.id][1] not in ("replaced", "not_completed"), statuses
+    assert money_held(stripe_client, email) == 1300
+
+
 def test_a_payment_intent_being_authenticated_is_not_replaced(payment_intents_app, dbsession, stripe_client, new_card_token):
     from tests.conftest import StoreTestApp
     from tests.paying import THREE_D_SECURE
@@ -338,7 +379,37 @@ def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(make
     statuses = {p.id: p.status for p in all_purchases(dbsession)}
     assert statuses[first.id] == "refunded" and sorted(statuses.values()) == ["paid", "refunded"]
     assert money_held(stripe_client, email) == 800, "the buyer paid once in the end"
-    assert "purchase_duplicate" in caplog.text
+    # The owner's log says which purchase was a duplicate, of which album, and that it was refunded.
+    assert (f"purchase_duplicate purchase_id={first.id} album_id={first.album_id}: the buyer already has this album; "
+            "refunding it") in caplog.messages
+
+
+def test_a_duplicate_whose_refund_stripe_could_not_take_is_refunded_by_the_next_reconcile(
+        make_app, dbsession, faults, stripe_client, ini_file, caplog):
+    make_album(dbsession, slug="dup-retry", price_cents=800)
+    email = unique_email("dupretry")
+    faults.inject(count=1, status=500, when="after")
+    faults.search_lag(3600)
+    make_app(**{"stripe.max_network_retries": "0"}).buy("dup-retry", email=email, status=503)
+    first = only_purchase(dbsession)
+    backdate(dbsession, first, hours=2)
+    reconcile(ini_file)
+    make_app().buy("dup-retry", email=email, status=303)
+    faults.search_lag(0)
+    # The first charge turns up, and Stripe cannot take its refund right now (nor when the same run
+    # comes back to the duplicates it left paid).
+    faults.inject(count=2, status=500, path_prefix="/v1/refunds", method="POST", should_retry=False)
+    reconcile(ini_file)
+
+    assert sorted(p.status for p in all_purchases(dbsession)) == ["paid", "paid"]
+    assert money_held(stripe_client, email) == 1600
+    failed = [m for m in caplog.messages if "the duplicate's refund failed" in m][0]
+    assert failed.startswith(f"purchase {first.id}: the duplicate's refund failed (") and failed.endswith("); reconcile tries again")
+    assert "None" not in failed, "the log says what Stripe answered"
+
+    reconcile(ini_file)
+    statuses = {p.id: p.status for p in all_purchases(dbsession)}
+    assert statuses[first.id] == "refunded" and money_held(stripe_client, email) == 800
 
 
 def test_a_late_charge_succeeded_for_an_album_bought_again_meanwhile_is_refunded_at_once(

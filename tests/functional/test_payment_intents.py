@@ -172,6 +172,20 @@ def test_a_declined_attempt_cannot_be_reused(store, album, dbsession):
     assert [p.status for p in purchases(dbsession)] == ["failed"]
 
 
+def test_confirming_a_declined_attempt_again_repeats_why_it_failed(store, album, dbsession):
+    """A second confirm of a declined attempt (a double click, a retry after a lost answer) says the
+    same: declined, with the card's reason, and a new attempt id for the next Pay."""
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002")
+    first = buyer.confirm(started.json["confirm_url"], csrf)
+    again = buyer.confirm(started.json["confirm_url"], csrf)
+    assert (again.status_int, again.json["status"]) == (402, "failed")
+    assert again.json["error"] == first.json["error"] and "declined" in again.json["error"]
+    assert again.json["attempt_id"] not in (started.request.json["attempt_id"], first.json["attempt_id"])
+    assert [p.status for p in purchases(dbsession)] == ["failed"]
+
+
 def test_confirming_before_paying_at_stripe_changes_nothing(store, album, dbsession):
     buyer = store.buyer
     started, csrf = buyer.start("blue-skies")
@@ -240,12 +254,14 @@ def reconcile(ini_file):
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
 
 
-def test_reconcile_settles_a_payment_whose_buyer_closed_the_tab(store, album, dbsession, ini_file):
+def test_reconcile_settles_a_payment_whose_buyer_closed_the_tab(store, album, dbsession, ini_file, capsys):
     buyer = store.buyer
     started, _ = buyer.start("blue-skies")
     assert buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"  # then the tab closed
     assert purchases(dbsession)[0].status == "pending"
+    capsys.readouterr()
     reconcile(ini_file)
+    assert capsys.readouterr().out.strip() == "Reconciled 1 purchase.", "the owner is told what it settled"
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id and purchase.card_last4 == "4242"
 
@@ -272,6 +288,27 @@ def test_a_lost_answer_to_creating_the_payment_intent_is_found_by_reconcile(make
     [purchase] = purchases(dbsession)
     assert purchase.status == "failed" and purchase.stripe_payment_intent_id == intent.id
     assert stripe_client.v1.payment_intents.retrieve(intent.id).status == "canceled"
+
+
+@standin_only
+def test_reconcile_gives_up_a_payment_stripe_never_received_only_after_the_search_lag(
+        make_app, album, dbsession, faults, ini_file, capsys):
+    """Stripe never got the request for the PaymentIntent: while its search may still lag, reconcile
+    leaves the purchase pending (and says it changed nothing); after that, it fails it as "no payment",
+    which the owner sees on the purchase."""
+    from album_store.cli import main as cli
+
+    no_retries = make_app(**{"store.payment_flow": "payment_intents", "stripe.max_network_retries": "0"})
+    faults.inject(count=1, status=500, when="before", path_prefix="/v1/payment_intents", method="POST")
+    assert no_retries.pay("blue-skies").status == 503
+    capsys.readouterr()
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
+    assert purchases(dbsession)[0].status == "pending" and capsys.readouterr().out.strip() == "Reconciled 0 purchases."
+    assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0", "--search-lag-minutes", "0"]) == 0
+    assert capsys.readouterr().out.strip() == "Reconciled 1 purchase."
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.failure_code, purchase.failure_message) == (
+        "failed", "no_payment", "The payment was not completed.")
 
 
 # --- signed-in buyers ----------------------------------------------------------------------------

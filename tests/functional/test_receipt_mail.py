@@ -63,7 +63,8 @@ def test_the_signed_receipt_link_opens_only_its_own_receipt(testapp, app, dbsess
     stranger.get(local(ana_receipt), status=200)
     stranger.get(f"/purchases/{bob.id}?t={token}", status=404)  # Ana's link, Bob's receipt
     stranger.get(f"/purchases/{ana.id}?t={token[:-3]}abc", status=404)
-    stranger.get(f"/purchases/{ana.id}", status=404)
+    refused = stranger.get(f"/purchases/{ana.id}", status=404)
+    assert refused.html.find("article").find_all("p")[1].text == "There is no receipt at this address for you."
     # Ana herself, a past buyer: her browser and her link open her receipt, never Bob's.
     testapp.get(f"/purchases/{ana.id}", status=200)
     assert "receipt" in testapp.get(f"/purchases/{bob.id}?t={token}", status=404).text
@@ -77,6 +78,23 @@ def test_one_purchase_one_mail_and_none_for_a_declined_card(testapp, dbsession, 
     testapp.buy("once", token=token, status=303)  # the same checkout posted twice
     testapp.buy("once", token="tok_chargeDeclined", email="someone-else@example.com", status=402)
     assert len(outbox) == 1
+
+
+def test_the_receipt_link_opens_a_receipt_whatever_its_number_and_a_number_past_any_record_is_a_404(
+        app, dbsession, app_settings):
+    """Receipt numbers grow for as long as the shop runs: the emailed link of purchase 2,147,483,647 (the
+    largest the database's integer holds) still opens it; a larger number is a 404, never an error."""
+    from tests.factories import issued_token, make_purchase
+
+    album = make_album(dbsession, slug="late-in-life", title="Late in Life")
+    purchase = make_purchase(dbsession, album)
+    dbsession.execute(text("UPDATE purchases SET id = :big WHERE id = :id"), {"big": 2**31 - 1, "id": purchase.id})
+    dbsession.commit()
+    token = issued_token(app_settings, "receipt", purchase.reference, seconds_ago=0)
+    stranger = StoreTestApp(app)
+    assert "Late in Life" in stranger.get(f"/purchases/{2**31 - 1}?t={token}", status=200).text
+    stranger.get(f"/purchases/{2**31}?t={token}", status=404)
+    stranger.get(f"/purchases/{2**32}?t={token}", status=404)
 
 
 def test_the_mail_goes_out_only_after_the_paid_purchase_is_committed(make_app, dbsession, db_engine):

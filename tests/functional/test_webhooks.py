@@ -107,6 +107,31 @@ def test_events_for_charges_the_store_did_not_make_are_ignored(post_event, paid_
     assert current(dbsession).status == "paid"
 
 
+def test_a_refund_of_another_charge_naming_the_purchase_does_not_refund_it(post_event, paid_purchase, stripe_client, dbsession):
+    """A charge made by hand in Stripe's dashboard with the purchase's reference copied into its
+    metadata is not the purchase's charge: refunding it leaves the buyer's album paid."""
+    other = stripe_client.v1.charges.create(params={
+        "amount": 1200, "currency": "usd", "source": "tok_visa", "metadata": {"purchase_ref": paid_purchase.reference}})
+    stripe_client.v1.refunds.create(params={"charge": other.id})
+    assert post_event(event("charge.refunded", {"id": other.id, "object": "charge"})).json["outcome"] == "not ours"
+    purchase = current(dbsession)
+    assert (purchase.status, purchase.amount_refunded_cents, purchase.stripe_charge_id) == (
+        "paid", 0, paid_purchase.stripe_charge_id)
+
+
+def test_a_charge_of_another_amount_naming_a_pending_purchase_is_ignored_and_logged(
+        post_event, dbsession, stripe_client, caplog):
+    from tests.factories import make_purchase
+
+    album = make_album(dbsession, slug="mismatch", price_cents=1200)
+    pending = make_purchase(dbsession, album, status="pending")
+    other = stripe_client.v1.charges.create(params={
+        "amount": 500, "currency": "usd", "source": "tok_visa", "metadata": {"purchase_ref": pending.reference}})
+    assert post_event(event("charge.succeeded", {"id": other.id, "object": "charge"})).json["outcome"] == "not ours"
+    assert current(dbsession).status == "pending"
+    assert f"charge {other.id} does not match purchase {pending.id}'s amount; ignored" in caplog.messages
+
+
 @pytest.mark.parametrize("case", ["wrong secret", "stale", "missing", "tampered", "not json"])
 def test_a_bad_signature_is_a_400_and_changes_nothing(testapp, post_event, paid_purchase, stripe_client, dbsession, secret, case):
     stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})

@@ -75,6 +75,30 @@ def test_production_refuses_a_short_store_secret():
         production(STORE_SECRET="tooshortbutreal")
 
 
+def test_production_takes_a_store_secret_of_exactly_32_characters():
+    assert production(STORE_SECRET="a3f9" * 8)["store.secret"] == "a3f9" * 8
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        production(STORE_SECRET=("a3f9" * 8)[:31])
+
+
+@pytest.mark.parametrize("environ, refusal", [
+    ({"STORE_SECRET": "a3f9" * 7}, "Setting store.secret (environment STORE_SECRET) must be at least 32 characters."),
+    ({"STRIPE_SECRET_KEY": "rk_live_51HxYzAbCdEf"},
+     "Setting stripe.secret_key (environment STRIPE_SECRET_KEY) must start with sk_test_ or sk_live_."),
+    ({"STRIPE_PUBLISHABLE_KEY": "sk_live_51HxYzAbCdEf"},
+     "Setting stripe.publishable_key (environment STRIPE_PUBLISHABLE_KEY) must start with pk_test_ or pk_live_."),
+    ({"STRIPE_SECRET_KEY": "sk_test_51HxYzAbCdEf"},
+     "stripe.secret_key is a test key but stripe.publishable_key is a live key; use the pair from the same Stripe mode."),
+    ({"STRIPE_WEBHOOK_SECRET": "we_3f9a8b7c6d5e"},
+     "Setting stripe.webhook_secret (environment STRIPE_WEBHOOK_SECRET) must start with whsec_."),
+])
+def test_production_says_which_setting_to_fix_and_how(environ, refusal):
+    """The owner reads this refusal at start-up: the setting, its variable, and what a good value looks like."""
+    with pytest.raises(ConfigurationError) as refused:
+        production(**environ)
+    assert str(refused.value) == refusal
+
+
 def test_production_targets_postgresql_through_psycopg():
     from album_store.models import get_engine
 
@@ -104,7 +128,7 @@ def test_the_payment_flow_is_checkout_js_unless_set():
 @pytest.mark.parametrize("value", ["paymentintents", "checkout", "charges", "elements"])
 def test_an_unknown_payment_flow_refuses_to_start_naming_the_setting(value):
     with pytest.raises(ConfigurationError, match=r"store\.payment_flow \(environment STORE_PAYMENT_FLOW\) must be one of "
-                                                 r"checkout_js, payment_intents"):
+                                                 rf"checkout_js, payment_intents, not '{value}'\.$"):
         load_settings({}, environ={"STORE_PAYMENT_FLOW": value})
 
 

@@ -39,6 +39,8 @@ def test_the_store_ends_as_stripe_has_the_money(status, stripe_charge):
     kept = stripe_charge.succeeded and stripe_charge.amount_refunded_cents < stripe_charge.amount_cents
     if stripe_charge.status == "pending":
         assert target == status, "a pending charge decides nothing"
+    elif status == PurchaseStatus.REFUNDED:
+        assert target == status, "a refund is final (the store made it, or recorded Stripe's)"
     elif kept:
         # Refunded is final: the store refunds only through Stripe, so an unrefunded charge there is
         # Stripe's view lagging behind, not money to hand back to the buyer's library.

@@ -188,6 +188,11 @@ def test_a_refund_asks_first_then_refunds_through_stripe_once_and_ends_the_downl
     # The confirmation page posted again (a double click, the back button): no second refund.
     confirm.forms["refund-form"].submit(status=303)
     assert len(refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == 1
+    # The refund was made under the purchase's own key: any retry of it (a lost answer) is Stripe's
+    # replay of this very refund, never a second request.
+    replayed = stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id},
+                                               options={"idempotency_key": f"purchase:{purchase.reference}:refund"})
+    assert replayed.id == refund.id
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 1
 
 
@@ -279,6 +284,19 @@ def test_stripe_unreachable_during_a_refund_changes_nothing_and_says_so(make_app
     assert "trying again is safe" in page.text
     assert current(dbsession).status == "paid"
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+@standin_only
+def test_a_refund_stripe_refuses_shows_stripes_reason_changes_nothing_and_is_logged(owner_app, dbsession, bought, faults, caplog):
+    purchase, _ = bought
+    reason = "This charge is disputed and cannot be refunded."
+    faults.inject(count=1, status=400, path_prefix="/v1/refunds", method="POST", message=reason)
+    page = owner_app.post(f"/admin/purchases/{purchase.id}/refund",
+                          {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409)
+    assert reason in page.text
+    assert current(dbsession).status == "paid"
+    assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    assert f"Stripe refused to refund {purchase.stripe_charge_id}: {reason}" in caplog.messages
 
 
 @pytest.mark.stripe

@@ -1,0 +1,131 @@
+"""`make mutants`: which mutants count towards the score, and the score of the last run.
+
+mutmut 3 (configured in pyproject.toml, ``[tool.mutmut]``) mutates the files of the money and access
+guarantees into ``mutants/``. :data:`GUARANTEES` names the functions whose mutants are run and
+scored: every function of a file (``module.*``), or only those of it that hold a guarantee.
+
+``python -m devtools.mutants --names [MODULE …]`` prints the mutant name patterns for ``mutmut run``
+(of the modules whose dotted name contains one of the words, when given);
+``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
+module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
+"""
+from collections import Counter, defaultdict
+import fnmatch
+import json
+from pathlib import Path
+import sys
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: module → the functions scored (mutmut's mangled names: ``x_function``, ``xǁClassǁmethod``). Only the
+#: functions that hold a money or access guarantee: a whole file is about 2,900 mutants, some 8 hours
+#: with one worker here. Log lines (``log_state``), wiring (``includeme``, ``__init__``, factories
+#: of services) and the parts of security.py that are not about purchases are left out.
+GUARANTEES = {
+    "album_store.services.purchases.settlement": [
+        "x_decide", "xǁSettlementǁsettle_by_charge", "xǁSettlementǁsettle_by_intent", "xǁSettlementǁfail",
+        "xǁSettlementǁ_record_payment", "xǁSettlementǁrefund_duplicate", "xǁSettlementǁ_move",
+    ],
+    "album_store.services.purchases.attempts": ["xǁAttemptsǁrecord", "xǁAttemptsǁ_find", "xǁAttemptsǁ_confirmed_account"],
+    "album_store.services.purchases.checkout": ["xǁCheckoutChargesǁcharge", "xǁCheckoutChargesǁgo_on", "x_payment_details"],
+    "album_store.services.purchases.intents": [
+        "xǁPaymentIntentFlowǁconfirm", "xǁPaymentIntentFlowǁsettle", "xǁPaymentIntentFlowǁgo_on", "xǁPaymentIntentFlowǁgive_way",
+    ],
+    "album_store.services.payments": ["xǁStripePaymentServiceǁcharge", "xǁStripePaymentServiceǁrefund", "x__to_charge"],
+    "album_store.stripe_amounts": ["x_to_stripe_amount", "x_from_stripe_amount", "x_minimum_charge", "x_check_chargeable"],
+    "album_store.services.purchases.reconcile": [
+        "xǁReconcilerǁ_settle_pending", "xǁReconcilerǁ_repair_failed", "xǁReconcilerǁ_settle_pending_intent",
+    ],
+    "album_store.services.purchases.stripe_events": ["xǁStripeEventsǁhandle", "xǁStripeEventsǁ_purchase_for_charge"],
+    # Decorated with @view_config: mutmut 3 does not mutate decorated functions (its logic is in
+    # payments.verify_webhook and stripe_events, above).
+    "album_store.views.webhooks": [],
+    "album_store.security": ["x_may_view_purchase", "x_receipt_token_matches"],
+    "album_store.resources": ["x_purchase_factory", "x_download_factory"],
+    "album_store.services.downloads": ["xǁDownloadServiceǁpurchase_for", "xǁDownloadServiceǁrecord_download"],
+    "album_store.caching": ["xǁPageCacheǁget", "xǁPageCacheǁput", "x_page_cache_tween_factory"],
+    "album_store.views.shown_price": ["x_require_shown_price", "x_shown_price", "x__already_started"],
+    "album_store.settings": ["x_check_production_settings", "x_check_payment_flow", "x_is_placeholder", "x__key_mode"],
+}
+
+KILLED = {1, 3}
+TIMEOUT = {36, -24, 24, 152, 255}
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+
+
+def patterns(modules=()):
+    """mutmut's name patterns for the scored functions; of the modules whose name contains one of
+    ``modules``, when given (``make mutants MODULES="settlement settings"``)."""
+    return [f"{module}.{function}__mutmut_*" for module, functions in GUARANTEES.items() for function in functions
+            if not modules or any(part in module for part in modules)]
+
+
+def module_of(name):
+    return next((module for module in GUARANTEES if name.startswith(module + ".")), None)
+
+
+def results():
+    """{mutant name: mutmut's exit code} for every scored mutant (None: not run yet)."""
+    wanted = patterns()
+    found = {}
+    for meta in (ROOT / "mutants" / "album_store").rglob("*.py.meta"):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if any(fnmatch.fnmatchcase(name, p) for p in wanted):
+                found[name] = code
+    return found
+
+
+def report(out=sys.stdout):
+    """The score per module and in total: killed / mutants run (a timeout counts as killed), then
+    every survivor by name; mutants not run yet are counted, not listed."""
+    found = results()
+    if not found:
+        print("No mutmut results in mutants/: run `make mutants` first.", file=out)
+        return 1
+    per_module = defaultdict(Counter)
+    survivors, no_tests = [], []
+    for name, code in sorted(found.items()):
+        counts = per_module[module_of(name)]
+        counts["total"] += 1
+        if code is None:
+            counts["not run"] += 1
+            continue
+        counts["run"] += 1
+        if code in KILLED or code in TIMEOUT:
+            counts["killed"] += 1
+            counts["timeout"] += code in TIMEOUT
+        elif code in NO_TESTS:
+            no_tests.append(name)
+        else:
+            survivors.append(name if code in SURVIVED else f"{name} (exit code {code})")
+    width = max(len(m) for m in GUARANTEES)
+    print(f"{'module':<{width}}  killed / run      %   (not run yet, of all)", file=out)
+    total = Counter()
+    for module in GUARANTEES:
+        counts = per_module.get(module)
+        if not counts:
+            print(f"{module:<{width}}  (no mutants)", file=out)
+            continue
+        total.update(counts)
+        print(_row(module, counts, width), file=out)
+    print(_row("total", total, width) + f"   {total['timeout']} killed by a timeout", file=out)
+    for title, names in (("survived", survivors), ("no test reaches it", no_tests)):
+        if names:
+            print(f"\n{title} ({len(names)}; `.venv/bin/mutmut show NAME` shows the change):", file=out)
+            for name in names:
+                print(f"  {name}", file=out)
+    return 0
+
+
+def _row(label, counts, width):
+    score = f"{100 * counts['killed'] / counts['run']:5.1f}" if counts["run"] else "   - "
+    return (f"{label:<{width}}  {counts['killed']:>6} / {counts['run']:<6} {score}   "
+            f"({counts['not run']} of {counts['total']})")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--names"]:
+        print(" ".join(patterns(sys.argv[2:])))
+    else:
+        sys.exit(report())
