@@ -128,7 +128,7 @@ def test_the_payment_flow_is_checkout_js_unless_set():
 @pytest.mark.parametrize("value", ["paymentintents", "checkout", "charges", "elements"])
 def test_an_unknown_payment_flow_refuses_to_start_naming_the_setting(value):
     with pytest.raises(ConfigurationError, match=r"store\.payment_flow \(environment STORE_PAYMENT_FLOW\) must be one of "
-                                                 rf"checkout_js, payment_intents, not '{value}'\.$"):
+                                                 rf"checkout_js, payment_intents, checkout_session, not '{value}'\.$"):
         load_settings({}, environ={"STORE_PAYMENT_FLOW": value})
 
 
