@@ -77,3 +77,21 @@ def test_only_settlement_writes_a_status():
 def _is_purchase(node):
     name = ast.unparse(node)
     return "purchase" in name.lower() or name in ("holder", "existing")
+
+
+def test_a_succeeded_payment_intent_without_its_charge_decides_nothing():
+    """Its refunds cannot be known without the charge, so it is never taken as paid: the purchase is
+    left for the webhook or reconcile, which fetch it whole."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from album_store.services.payments import PaymentIntent, PaymentUnavailable
+    from album_store.services.purchases.settlement import Settlement
+
+    intent = PaymentIntent(id="pi_1", status="succeeded", amount_cents=999, currency="usd", client_secret=None,
+                           metadata={}, charge=None, error_code=None, decline_code=None, error_message=None)
+    purchase = SimpleNamespace(id=1, status=PurchaseStatus.PENDING, amount_cents=999)
+    with pytest.raises(PaymentUnavailable):
+        Settlement(None, None, None).settle_by_intent(purchase, intent)
+    assert purchase.status == PurchaseStatus.PENDING

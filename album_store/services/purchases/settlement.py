@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...models import Purchase, PurchaseStatus, buyer_album_key
 from ...models.meta import utcnow
-from ..payments import Charge, PaymentUnavailable, RefundRefused
+from ..payments import PaymentUnavailable, RefundRefused
 
 log = logging.getLogger("album_store.services.purchases")
 
@@ -114,13 +114,13 @@ class Settlement:
         raise RecordingFailed(f"purchase {purchase.id} kept changing while it was settled")
 
     def settle_by_intent(self, purchase, intent):
-        """A PaymentIntent that succeeded: settle by its charge (its refunds included)."""
-        charge = intent.charge or Charge(
-            id=None, amount_cents=intent.amount_cents, currency=intent.currency, status="succeeded",
-            card_brand=None, card_last4=None, amount_refunded_cents=0, metadata=intent.metadata,
-            payment_intent_id=intent.id,
-        )
-        return self.settle_by_charge(purchase, charge, payment_intent_id=intent.id)
+        """A PaymentIntent that succeeded: settle by its charge (its refunds included). Without its
+        charge (never expected: every read expands ``latest_charge``) nothing is decided, since the
+        refunds cannot be known; the purchase stays as it is for the webhook or reconcile."""
+        if intent.charge is None:
+            log.error("purchase %s: PaymentIntent %s came without its charge; left as it is", purchase.id, intent.id)
+            raise PaymentUnavailable("Stripe did not give the payment's charge.")
+        return self.settle_by_charge(purchase, intent.charge, payment_intent_id=intent.id)
 
     def fail(self, purchase, *, code, message, charge_id=None):
         """pending → failed (nothing was taken); False if the purchase is no longer pending."""
