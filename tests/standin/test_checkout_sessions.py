@@ -440,7 +440,9 @@ def test_delayed_payment_succeeds_later(client, url, hooks):
     settled = settle_checkout_session(url, session.id, "succeeded")
     assert settled["payment_status"] == "paid" and settled["payment_intent"]["status"] == "succeeded"
     types = [e.type for e in hooks.wait(7)]
-    assert types.index("checkout.session.completed") < types.index("checkout.session.async_payment_succeeded")
+    # Both are sent; like Stripe's, deliveries come in no guaranteed order (each about a second after
+    # its event), so the settle that follows payment at once may be delivered first.
+    assert {"checkout.session.completed", "checkout.session.async_payment_succeeded"} <= set(types)
     completed = [e for e in hooks.wait(7) if e.type == "checkout.session.completed"][0]
     assert completed.data.object.payment_status == "unpaid"
 
