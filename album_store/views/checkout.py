@@ -81,12 +81,24 @@ def pending_receipt(request, purchase):
     return response
 
 
+def whose(request, purchase):
+    """What this visitor may be told of the purchase their new checkout ran into: ``"owned"`` (their
+    account's, paid: it is in their library), ``"theirs"`` (their browser's or account's: they may see
+    its receipt) or None (anyone else, e.g. a stranger who typed the buyer's email: a neutral answer)."""
+    if not may_view_purchase(request, purchase):
+        return None
+    if purchase.status == "paid" and request.user is not None and purchase.user_id == request.user.id:
+        return "owned"
+    return "theirs"
+
+
 def already_bought(request, album, purchase):
     """A second checkout of an album its buyer has paid for, or is paying for: nothing is charged.
     Its buyer's browser or account is shown that purchase; anyone else (a stranger who typed the
     buyer's email) learns nothing about it beyond this neutral answer."""
-    if may_view_purchase(request, purchase):
-        if purchase.status == "paid" and request.user is not None and purchase.user_id == request.user.id:
+    relation = whose(request, purchase)
+    if relation is not None:
+        if relation == "owned":
             raise HTTPConflict(
                 f"{album.title} is already in your library, so nothing was charged. "
                 "You can download it again from your library at any time."

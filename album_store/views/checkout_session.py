@@ -14,12 +14,12 @@ from pyramid.view import view_config
 
 from ..covers import cover_url
 from ..forms import EMAIL
-from ..security import may_view_purchase, remember_purchase
+from ..security import remember_purchase
 from ..services.mail import public_url
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.purchases import AlreadyBought, IPurchaseService, PriceNotChargeable, StillPending
 from ..settings import CHECKOUT_SESSION
-from .checkout import NOT_CHARGEABLE, already_bought, pending_receipt
+from .checkout import NOT_CHARGEABLE, already_bought, pending_receipt, whose
 from .shown_price import require_shown_price
 
 
@@ -62,7 +62,7 @@ def start_checkout_session(context, request):
     except AlreadyBought as bought:
         holder = bought.purchase
         if holder.status == "pending" and holder.uses_checkout_session and (
-                holder.browser_key == key or may_view_purchase(request, holder)):
+                holder.browser_key == key or whose(request, holder)):
             # This browser's own checkout, still open (a double click, a return to the album page).
             remember_purchase(request, holder)
             url = purchases.checkout_session_url(holder)

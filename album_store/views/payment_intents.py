@@ -22,12 +22,12 @@ import re
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
-from ..security import may_view_purchase, remember_purchase
+from ..security import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..forms import EMAIL
 from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete,
                                   PriceNotChargeable, StillPending, new_attempt_id)
-from .checkout import ALREADY_BOUGHT, NOT_CHARGEABLE
+from .checkout import ALREADY_BOUGHT, NOT_CHARGEABLE, whose
 from ..settings import PAYMENT_INTENTS
 from .shown_price import require_shown_price
 
@@ -96,9 +96,10 @@ def start_payment(context, request):
         return _failed(request, declined)
     except AlreadyBought as bought:
         holder = bought.purchase
-        if not may_view_purchase(request, holder):
+        relation = whose(request, holder)
+        if relation is None:
             return _answer(request, 409, status="conflict", error=ALREADY_BOUGHT.format(title=album.title))
-        if holder.status == "paid" and request.user is not None and holder.user_id == request.user.id:
+        if relation == "owned":
             return _answer(request, 409, status="owned", library_url=request.route_url("library"),
                            error=f"{album.title} is already in your library, so nothing was charged.")
         return _answer(request, 409, status=holder.status, receipt_url=request.route_url("purchase", id=holder.id),
