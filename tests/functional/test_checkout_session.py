@@ -95,12 +95,21 @@ def test_paying_on_the_hosted_page_charges_the_database_price_and_shows_the_rece
     assert (charge.amount, charge.status, charge.metadata["purchase_ref"]) == (1250, "succeeded", purchase.reference)
 
 
-def test_the_receipt_trusts_stripe_not_the_query_string(store, dbsession):
+def test_the_receipt_trusts_stripe_not_the_query_string(store, session_app, dbsession, new_card_token):
     press_buy(store)
     purchase = only_purchase(dbsession)
     page = store.get(f"/purchases/{purchase.id}?session_id=cs_test_forged")
     assert "Being confirmed" in page.text
     assert only_purchase(dbsession).status == "pending"
+    # Nor the id of a real session that someone else paid: only this purchase's own session counts.
+    other = StoreTestApp(session_app, new_card_token)
+    paid = press_buy(other)
+    back = process.pay_checkout_session(paid.location, card=VISA)
+    other.get(local_path(back))
+    paid_session = back.split("session_id=")[1]
+    page = store.get(f"/purchases/{purchase.id}?session_id={paid_session}")
+    assert "Being confirmed" in page.text
+    assert {p.id: p.status for p in all_purchases(dbsession)}[purchase.id] == "pending"
 
 
 def test_a_declined_card_leaves_the_page_open_and_a_good_card_then_pays(store, dbsession, stripe_client):
@@ -129,6 +138,20 @@ def test_coming_back_to_buy_again_in_the_same_browser_reopens_the_same_page(stor
     email = email_of("twice")
     first = press_buy(store, email=email)
     again = press_buy(store, email=email)  # a double click, or back from "Cancel" to the album page
+    assert again.location == first.location
+    assert len(all_purchases(dbsession)) == 1
+
+
+def test_a_double_click_before_the_first_answer_is_sent_back_to_the_same_page(store, dbsession):
+    """The second press of a double click leaves before the first answer set this browser's session:
+    the browser is known by its CSRF token (kept by the cookie), and goes to the same page."""
+    email = email_of("double")
+    first = press_buy(store, email=email)
+    # As if the first answer had not arrived yet: no session cookie, only the CSRF cookie.
+    for cookie in [c for c in store.cookiejar if c.name == "album_store_session"]:
+        store.cookiejar.clear(cookie.domain, cookie.path, cookie.name)
+    assert "album_store_session" not in store.cookies and "csrf_token" in store.cookies
+    again = press_buy(store, email=email)
     assert again.location == first.location
     assert len(all_purchases(dbsession)) == 1
 
