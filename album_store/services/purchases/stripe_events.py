@@ -108,10 +108,7 @@ class StripeEvents:
             return None
         if purchase is None or (purchase.stripe_charge_id not in (None, charge.id)):
             return None
-        if (charge.amount_cents, charge.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
-            log.error("charge %s does not match purchase %s's amount; ignored", charge.id, purchase.id)
-            return None
-        return purchase
+        return _same_amount(purchase, "charge", charge.id, charge.amount_cents, charge.currency)
 
     def _purchase_for_intent(self, intent):
         reference = intent.metadata.get("purchase_ref")
@@ -123,10 +120,7 @@ class StripeEvents:
             return None
         if purchase.stripe_payment_intent_id not in (None, intent.id):
             return None
-        if (intent.amount_cents, intent.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
-            log.error("PaymentIntent %s does not match purchase %s's amount; ignored", intent.id, purchase.id)
-            return None
-        return purchase
+        return _same_amount(purchase, "PaymentIntent", intent.id, intent.amount_cents, intent.currency)
 
     def _purchase_for_session(self, session):
         reference = session.metadata.get("purchase_ref")
@@ -136,11 +130,9 @@ class StripeEvents:
         purchase = self.db.scalars(query).one_or_none()
         if purchase is None or purchase.stripe_checkout_session_id not in (None, session.id):
             return None
-        if session.amount_total_cents is not None and (session.amount_total_cents, session.currency.lower()) != (
-                purchase.amount_cents, purchase.currency.lower()):
-            log.error("Checkout Session %s does not match purchase %s's amount; ignored", session.id, purchase.id)
-            return None
-        return purchase
+        if session.amount_total_cents is None:  # no amount yet: nothing to compare
+            return purchase
+        return _same_amount(purchase, "Checkout Session", session.id, session.amount_total_cents, session.currency)
 
     def _flag_dispute(self, purchase, charge):
         """Not a status change: the owner answers the dispute in Stripe's dashboard."""
@@ -148,6 +140,15 @@ class StripeEvents:
             purchase.disputed_at = utcnow()
             log.warning("purchase_disputed purchase_id=%s charge_id=%s amount_cents=%s", purchase.id, charge.id, purchase.amount_cents)
         return "flagged"
+
+
+def _same_amount(purchase, kind, stripe_id, amount_cents, currency):
+    """``purchase`` if what Stripe holds is for its amount and currency; else None, logged: an object
+    naming a purchase it was not made for is ignored, never settled."""
+    if (amount_cents, currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+        log.error("%s %s does not match purchase %s's amount; ignored", kind, stripe_id, purchase.id)
+        return None
+    return purchase
 
 
 def _outcome(event_type, before, after):
