@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test soak bench install-dev install-test lock clean browser screenshots mutants
+.PHONY: run test soak bench install-dev install-test lock clean browser screenshots mutants mutants-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ $(VENV)/.installed-mutants: pyproject.toml constraints.txt | $(VENV)/.installed-
 MODULES ?=
 mutants: $(VENV)/.installed-mutants
 	set -f; $(BIN)/mutmut run --max-children 1 $$($(BIN)/python -m devtools.mutants --names $(MODULES))
+	$(BIN)/python -m devtools.mutants
+
+# Only the mutants without a result, or that survived: resumes a stopped run, or tries the survivors
+# against new tests (mutmut runs again every mutant it is named).
+mutants-pending: $(VENV)/.installed-mutants
+	set -f; names="$$($(BIN)/python -m devtools.mutants --pending $(MODULES))"; \
+	  if [ -n "$$names" ]; then $(BIN)/mutmut run --max-children 1 $$names; fi
 	$(BIN)/python -m devtools.mutants
 
 # Re-pin every dependency after changing pyproject.toml: a fresh venv, the dev extras, then freeze.

@@ -5,6 +5,7 @@ when it is set. ``store.require_secrets = true`` (set in production.ini) makes s
 missing or placeholder secrets and a live key paired with a test key.
 """
 import os
+import re
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool
@@ -22,6 +23,8 @@ ENVIRONMENT_OVERRIDES = {
     "store.currency": "STORE_CURRENCY",
     "store.secret": "STORE_SECRET",
     "store.payment_flow": "STORE_PAYMENT_FLOW",
+    "store.tax": "STORE_TAX",
+    "store.tax_code": "STORE_TAX_CODE",
     "store.url": "STORE_URL",
     "store.files_dir": "STORE_FILES_DIR",
     "store.covers_dir": "STORE_COVERS_DIR",
@@ -35,6 +38,9 @@ ENVIRONMENT_OVERRIDES = {
     "mail.default_sender": "MAIL_DEFAULT_SENDER",
 }
 
+#: Stripe's product tax code for digital audio works, downloaded, not a subscription, permanent rights.
+DIGITAL_AUDIO_TAX_CODE = "txcd_10401100"
+
 DEFAULTS = {
     "stripe.api_base": "",
     "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js",
@@ -44,6 +50,10 @@ DEFAULTS = {
     "store.name": "Album Store",
     "store.currency": "usd",
     "store.payment_flow": "checkout_js",
+    # Stripe Tax on the hosted page (checkout_session only): off, exclusive (added to the price at
+    # Stripe's page) or inclusive (the price includes it), with the albums' product tax code.
+    "store.tax": "off",
+    "store.tax_code": DIGITAL_AUDIO_TAX_CODE,
     "store.require_secrets": "false",
     "store.secure_cookies": "false",
     "store.max_body_bytes": str(256 * 1024),
@@ -80,6 +90,10 @@ CHECKOUT_JS = "checkout_js"
 PAYMENT_INTENTS = "payment_intents"
 CHECKOUT_SESSION = "checkout_session"
 PAYMENT_FLOWS = (CHECKOUT_JS, PAYMENT_INTENTS, CHECKOUT_SESSION)
+#: ``store.tax``: no tax, or Stripe Tax on Checkout Sessions with the price excluding or including it.
+TAX_OFF, TAX_EXCLUSIVE, TAX_INCLUSIVE = "off", "exclusive", "inclusive"
+TAX_SETTINGS = (TAX_OFF, TAX_EXCLUSIVE, TAX_INCLUSIVE)
+TAX_CODE = re.compile(r"txcd_\d{8}")
 
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "xxxx", "your-", "your_")
 
@@ -95,6 +109,7 @@ def load_settings(settings, environ=None):
             merged[key] = value
     merged["store.currency"] = merged["store.currency"].strip().lower()
     merged["store.payment_flow"] = check_payment_flow(merged["store.payment_flow"])
+    merged["store.tax"], merged["store.tax_code"] = check_tax(merged["store.tax"], merged["store.tax_code"])
     if not merged.get("store.secret") and not asbool(merged["store.require_secrets"]):
         # Development convenience only: a per-process secret (sessions end at restart).
         merged["store.secret"] = os.urandom(32).hex()
@@ -112,6 +127,22 @@ def check_payment_flow(value):
             f"{', '.join(PAYMENT_FLOWS)}, not {str(value).strip()!r}."
         )
     return flow
+
+
+def check_tax(value, code):
+    """``store.tax`` and ``store.tax_code``, normalised; a clear refusal to start for anything else."""
+    tax = str(value).strip().lower()
+    if tax not in TAX_SETTINGS:
+        raise ConfigurationError(
+            f"Setting store.tax (environment STORE_TAX) must be one of {', '.join(TAX_SETTINGS)}, not {str(value).strip()!r}."
+        )
+    code = str(code).strip()
+    if not TAX_CODE.fullmatch(code):
+        raise ConfigurationError(
+            f"Setting store.tax_code (environment STORE_TAX_CODE) must be one of Stripe's product tax codes "
+            f"(txcd_ and 8 digits, e.g. txcd_10401100), not {code!r}."
+        )
+    return tax, code
 
 
 def is_placeholder(value):

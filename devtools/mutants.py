@@ -5,7 +5,9 @@ guarantees into ``mutants/``. :data:`GUARANTEES` names the functions whose mutan
 scored: every function of a file (``module.*``), or only those of it that hold a guarantee.
 
 ``python -m devtools.mutants --names [MODULE …]`` prints the mutant name patterns for ``mutmut run``
-(of the modules whose dotted name contains one of the words, when given);
+(of the modules whose dotted name contains one of the words, when given). mutmut runs every mutant
+it is named again, results or not: ``--pending [MODULE …]`` names only the mutants that have no
+result yet or survived (to resume a stopped run, or to try the survivors against new tests);
 ``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
 module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
 """
@@ -124,8 +126,17 @@ def _row(label, counts, width):
             f"({counts['not run']} of {counts['total']})")
 
 
+def pending(modules=()):
+    """The scored mutants with no result yet, or that survived (of ``modules``, when given)."""
+    wanted = patterns(modules)
+    return sorted(name for name, code in results().items()
+                  if (code is None or code in SURVIVED) and any(fnmatch.fnmatchcase(name, p) for p in wanted))
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--names"]:
         print(" ".join(patterns(sys.argv[2:])))
+    elif sys.argv[1:2] == ["--pending"]:
+        print(" ".join(pending(sys.argv[2:])))
     else:
         sys.exit(report())

@@ -2,10 +2,15 @@ from datetime import datetime
 
 import uuid
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Index
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Index, case, cast
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, UTCDateTime, utcnow
+
+
+#: ``purchases.tax_behavior``: the tax was added to the album's price, or is part of it.
+TAX_EXCLUSIVE, TAX_INCLUSIVE = "exclusive", "inclusive"
 
 
 class PurchaseStatus:
@@ -35,6 +40,7 @@ class Purchase(Base):
         Index(
             "ix_purchases_sales",
             "status", "paid_at", "currency", "album_id", "amount_cents", "amount_refunded_cents",
+            "tax_behavior", "tax_cents",
         ),
         # A buyer's library (and "already owned?"), newest first, without scanning others' purchases.
         Index("ix_purchases_library", "user_id", "status", "paid_at"),
@@ -72,6 +78,12 @@ class Purchase(Base):
     card_brand: Mapped[str | None] = mapped_column(String(32))
     card_last4: Mapped[str | None] = mapped_column(String(4))
     amount_refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Stripe Tax (``store.tax``, the checkout_session flow only): how the price stood to the tax,
+    # fixed when the purchase is recorded (NULL: no tax asked), and the tax Stripe computed on the
+    # hosted page, recorded when the purchase is paid. ``exclusive`` tax was added to the price the
+    # album page showed; ``inclusive`` tax is part of it.
+    tax_behavior: Mapped[str | None] = mapped_column(String(16))
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -106,10 +118,29 @@ class Purchase(Base):
         """Stripe's idempotency key for refunding this purchase: one refund, however often asked."""
         return f"purchase:{self.reference}:refund"
 
-    @property
+    @hybrid_property
+    def charged_cents(self):
+        """What the buyer paid at Stripe: the price, plus the tax when it was added to it."""
+        return self.amount_cents + (self.tax_cents if self.tax_behavior == TAX_EXCLUSIVE else 0)
+
+    @charged_cents.inplace.expression
+    @classmethod
+    def _charged_cents_expression(cls):
+        return cls.amount_cents + case((cls.tax_behavior == TAX_EXCLUSIVE, cls.tax_cents), else_=0)
+
+    @hybrid_property
     def net_cents(self):
-        """What the store keeps of it: the amount paid less what went back."""
-        return self.amount_cents - self.amount_refunded_cents
+        """What the store keeps of it: what was paid less what went back, less the tax in what is
+        left (a partial refund gives back tax in proportion, as Stripe Tax reverses it)."""
+        kept = self.charged_cents - self.amount_refunded_cents
+        return kept - self.tax_cents * kept // self.charged_cents if self.tax_cents else kept
+
+    @net_cents.inplace.expression
+    @classmethod
+    def _net_cents_expression(cls):
+        kept = cls.charged_cents - cls.amount_refunded_cents
+        # The product in 64 bits: in 32 (PostgreSQL's integer) tax × amount overflows from about $1,000.
+        return case((cls.tax_cents == 0, kept), else_=kept - (cast(cls.tax_cents, BigInteger) * kept) // cls.charged_cents)
 
     @property
     def payment_intent_idempotency_key(self):

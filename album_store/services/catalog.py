@@ -158,7 +158,7 @@ class CatalogAdmin:
                 select(
                     Purchase.album_id,
                     func.count(case((Purchase.status == PurchaseStatus.PAID, 1))).label("sold"),
-                    func.sum(Purchase.amount_cents - Purchase.amount_refunded_cents).label("net"),
+                    func.sum(Purchase.net_cents).label("net"),
                 )
                 .where(
                     Purchase.album_id.in_([album.id for album in albums]),

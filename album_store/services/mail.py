@@ -109,7 +109,8 @@ class MailService:
         values = {
             "purchase": purchase,
             "album": album,
-            "amount": format_money(purchase.amount_cents, purchase.currency),
+            "amount": format_money(purchase.charged_cents, purchase.currency),
+            "tax_line": _tax_line(purchase),
             "paid_at": purchase.paid_at or purchase.created_at,
             "download_url": download_url,
             "receipt_url": public_url(self.request, "purchase", id=purchase.id, _query={"t": receipt_token(self.request, purchase)}),
@@ -136,3 +137,13 @@ class MailService:
 def includeme(config):
     config.registry.registerUtility(mailer_from_settings(config.get_settings()), IMailer)
     config.register_service_factory(lambda context, request: MailService(request), IMailService)
+
+
+def _tax_line(purchase):
+    """The receipt's tax, after the amount: Stripe Tax added it to the price, or it was included."""
+    if not purchase.tax_cents:
+        return ""
+    tax = format_money(purchase.tax_cents, purchase.currency)
+    if purchase.tax_behavior == "exclusive":
+        return f" ({format_money(purchase.amount_cents, purchase.currency)} + {tax} tax)"
+    return f" (includes {tax} tax)"

@@ -128,6 +128,8 @@ class CheckoutSession:
     currency: str
     metadata: dict
     payment_intent: PaymentIntent | None  # once the buyer paid (or tried to)
+    amount_subtotal_cents: int | None = None  # the line item's price, before any tax was added
+    amount_tax_cents: int = 0  # Stripe Tax's tax (added to the subtotal, or included in it)
 
     @property
     def open(self):
@@ -184,8 +186,11 @@ class IPaymentService(Interface):
 
     def create_checkout_session(*, amount_cents, currency, name, description, image_url, customer_email,
                                 receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
-                                idempotency_key, store_name=None):
+                                idempotency_key, store_name=None, tax_behavior=None, tax_code=None):
         """Create a hosted Checkout Session for one album; return a :class:`CheckoutSession` (its ``url``).
+
+        With ``tax_behavior`` (``exclusive`` or ``inclusive``) Stripe Tax computes the tax on the page
+        (``automatic_tax``), the line item carrying ``tax_code``.
 
         The same ``idempotency_key`` again gives back the same session. Raises :class:`PaymentUnavailable`.
         """
@@ -356,11 +361,13 @@ class StripePaymentService:
     # --- Checkout Sessions (the checkout_session flow: Stripe's hosted payment page) ------------------
     def create_checkout_session(self, *, amount_cents, currency, name, description, image_url, customer_email,
                                 receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
-                                idempotency_key, store_name=None):
+                                idempotency_key, store_name=None, tax_behavior=None, tax_code=None):
         texts = {key: str(value) for key, value in metadata.items()}
         product: "SessionCreateParamsLineItemPriceDataProductData" = {"name": name, "description": description}
         if image_url:
             product["images"] = [image_url]
+        if tax_behavior:
+            product["tax_code"] = tax_code
         params: "SessionCreateParams" = {
             "mode": "payment",
             "ui_mode": "hosted_page",  # API 2026-03-25.dahlia's name for Stripe's own page ("hosted" is refused)
@@ -385,6 +392,9 @@ class StripePaymentService:
             params["customer_email"] = customer_email
         if store_name:
             params["branding_settings"] = {"display_name": store_name}  # the name the hosted page shows
+        if tax_behavior:
+            params["automatic_tax"] = {"enabled": True}
+            params["line_items"][0]["price_data"]["tax_behavior"] = tax_behavior
         session = self._unavailable_on_error(
             lambda: self.client.v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key}),
             "create a Checkout Session", idempotency_key=idempotency_key,
@@ -535,6 +545,9 @@ def _to_payment_intent(intent):
 def _to_checkout_session(session):
     intent = getattr(session, "payment_intent", None)
     total = getattr(session, "amount_total", None)
+    subtotal = getattr(session, "amount_subtotal", None)
+    details = getattr(session, "total_details", None)
+    tax = getattr(details, "amount_tax", None) if details is not None else None
     return CheckoutSession(
         id=session.id,
         url=getattr(session, "url", None),
@@ -544,6 +557,8 @@ def _to_checkout_session(session):
         currency=session.currency,
         metadata=session.metadata.to_dict() if getattr(session, "metadata", None) is not None else {},
         payment_intent=_to_payment_intent(intent) if intent is not None and not isinstance(intent, str) else None,
+        amount_subtotal_cents=from_stripe_amount(subtotal, session.currency) if subtotal is not None else None,
+        amount_tax_cents=from_stripe_amount(tax, session.currency) if tax else 0,
     )
 
 

@@ -43,7 +43,8 @@ def _utc_day_postgresql(element, compiler, **kw):
 
 
 def net_cents():
-    return Purchase.amount_cents - Purchase.amount_refunded_cents
+    """A sale's net in SQL: paid less refunded, less the tax Stripe collected in what is left."""
+    return Purchase.net_cents
 
 
 def sold():
@@ -208,7 +209,8 @@ class Reports:
                     select(
                         Purchase.id, Purchase.reference, Purchase.created_at, Purchase.paid_at, Purchase.status,
                         Album.slug, Album.title, Purchase.email, Purchase.amount_cents, Purchase.amount_refunded_cents,
-                        Purchase.currency, Purchase.stripe_charge_id, Purchase.refunded_at,
+                        Purchase.currency, Purchase.stripe_charge_id, Purchase.refunded_at, Purchase.tax_cents,
+                        Purchase.charged_cents.label("charged_cents"), Purchase.net_cents.label("net_cents"),
                     )
                     .join(Album, Album.id == Purchase.album_id)
                     .where(*conditions)

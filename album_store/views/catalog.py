@@ -13,7 +13,7 @@ from ..money import format_money
 from ..services.media import IMediaStorage
 from ..services.payments import IPaymentService
 from ..services.purchases import IPurchaseService
-from ..settings import PAYMENT_INTENTS
+from ..settings import CHECKOUT_SESSION, PAYMENT_INTENTS
 
 PAGE_SIZE = 24
 FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
@@ -113,6 +113,8 @@ def album_page(request, album, *, error=None, price_changed=None):
         "price_changed": price_changed,
         "csrf_token": get_csrf_token(request) if error or price_changed else None,
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
+        # Stripe Tax on the hosted page: say before the buyer leaves whether tax comes on top.
+        "tax": request.registry.settings.get("store.tax", "off") if flow == CHECKOUT_SESSION else "off",
     }
 
 

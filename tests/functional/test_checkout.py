@@ -5,6 +5,8 @@ The tests taking ``shop`` or ``flow`` run in both payment flows (``checkout_js``
 the same acceptance tests for both. These talk HTTP through the real stripe SDK to the local stand-in
 (or to Stripe's test mode).
 """
+import logging
+
 import pytest
 from sqlalchemy import func, select
 
@@ -96,6 +98,26 @@ def test_a_declined_card_gets_402_with_stripes_message_and_a_way_to_retry(shop, 
         return
     assert purchase.status == "failed"
     assert purchase.failure_message.startswith(message[:20])
+
+
+@standin_only
+def test_a_declined_checkout_posted_again_repeats_why_and_charges_nothing(testapp, dbsession, new_card_token, stripe_client, caplog):
+    """A double click on a declined card, or the back button and Pay again with the same token: the
+    same purchase answers with the bank's reason again, its code kept for the owner, and the failed
+    charge named in the log; Stripe is not asked again."""
+    make_album(dbsession, slug="expired", price_cents=1099)
+    token = new_card_token("4000000000000069")
+    caplog.set_level(logging.INFO, logger="album_store")
+    first = testapp.buy("expired", token=token, status=402)
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.failure_code) == ("failed", "expired_card")
+    [failed_charge] = stripe_client.v1.charges.list(params={"limit": 100}).data[:1]
+    assert f"purchase_id={purchase.id} from=pending to=failed charge_id={failed_charge.id}" in caplog.text
+    again = testapp.buy("expired", token=token, status=402)
+    for page in (first, again):
+        assert "Your card has expired." in page.html.find(class_="alert--error").text
+    assert len(purchases(dbsession)) == 1
+    assert [c.id for c in stripe_client.v1.charges.list(params={"limit": 100}).data[:1]] == [failed_charge.id]
 
 
 @standin_only

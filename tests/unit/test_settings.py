@@ -132,6 +132,27 @@ def test_an_unknown_payment_flow_refuses_to_start_naming_the_setting(value):
         load_settings({}, environ={"STORE_PAYMENT_FLOW": value})
 
 
+def test_stripe_tax_is_off_unless_set_and_takes_the_digital_audio_code():
+    settings = load_settings({}, environ={})
+    assert (settings["store.tax"], settings["store.tax_code"]) == ("off", "txcd_10401100")
+    settings = load_settings({"store.tax": "Exclusive"}, environ={"STORE_TAX_CODE": " txcd_10000000 "})
+    assert (settings["store.tax"], settings["store.tax_code"]) == ("exclusive", "txcd_10000000")
+    assert load_settings({}, environ={"STORE_TAX": "inclusive"})["store.tax"] == "inclusive"
+
+
+@pytest.mark.parametrize("value", ["on", "true", "vat", ""])
+def test_an_unknown_tax_setting_refuses_to_start_naming_the_setting(value):
+    with pytest.raises(ConfigurationError, match=r"^Setting store\.tax \(environment STORE_TAX\) must be one of "
+                                                 rf"off, exclusive, inclusive, not '{value}'\.$"):
+        load_settings({"store.tax": value}, environ={})
+
+
+@pytest.mark.parametrize("code", ["10401100", "txcd_1040110", "txcd_104011000", "TXCD_10401100", "txcd_1040110x"])
+def test_a_tax_code_stripe_would_refuse_refuses_to_start(code):
+    with pytest.raises(ConfigurationError, match=rf"store\.tax_code \(environment STORE_TAX_CODE\) must be .* not '{code}'\.$"):
+        load_settings({"store.tax_code": code}, environ={})
+
+
 def test_stripe_js_is_stripes_own_unless_set():
     assert load_settings({}, environ={})["stripe.js_url"] == "https://js.stripe.com/v3/"
     settings = load_settings({}, environ={"STRIPE_JS_URL": "http://127.0.0.1:12111/js.stripe.com/v3/"})

@@ -21,6 +21,8 @@ from datetime import timedelta
 from zope.interface import Interface, implementer
 
 from ...models import PurchaseStatus
+from ...models.purchase import TAX_EXCLUSIVE, TAX_INCLUSIVE
+from ...settings import DIGITAL_AUDIO_TAX_CODE as DIGITAL_AUDIO
 from ..audit import IAuditLog
 from ..mail import IMailService
 from ..payments import CardDeclined, IPaymentService, PaymentUnavailable
@@ -113,12 +115,15 @@ class IPurchaseService(Interface):
 
 @implementer(IPurchaseService)
 class PurchaseService:
-    def __init__(self, dbsession, transaction_manager, payments, mail=None, audit=None):
+    def __init__(self, dbsession, transaction_manager, payments, mail=None, audit=None, *, tax="off",
+                 tax_code=DIGITAL_AUDIO):
         self.settlement = Settlement(dbsession, transaction_manager, payments, mail)
         self.attempts = Attempts(dbsession, self.settlement)
         self.checkout = CheckoutCharges(self.settlement, payments)
         self.intents = PaymentIntentFlow(self.settlement, payments)
-        self.sessions = CheckoutSessionFlow(self.settlement, payments)
+        # Stripe Tax applies to the hosted page only (``store.tax``; "off": no tax asked).
+        self.tax_behavior = tax if tax in (TAX_EXCLUSIVE, TAX_INCLUSIVE) else None
+        self.sessions = CheckoutSessionFlow(self.settlement, payments, tax_code=tax_code)
         self.reconciler = Reconciler(dbsession, self.settlement, payments, self.intents, self.sessions)
         self.events = StripeEvents(dbsession, self.settlement, payments, self.intents, self.sessions)
         self.refunds = Refunds(self.settlement, payments, audit)
@@ -134,7 +139,7 @@ class PurchaseService:
         return self.intents.confirm(purchase)
 
     def start_checkout_session(self, album, *, email, browser_key, urls, user=None):
-        purchase = self._record(album, email=email, user=user, browser_key=browser_key)
+        purchase = self._record(album, email=email, user=user, browser_key=browser_key, tax_behavior=self.tax_behavior)
         return self.sessions.go_on(purchase, urls(purchase))
 
     def confirm_checkout_session(self, purchase):
@@ -198,9 +203,11 @@ class PurchaseService:
 
 
 def purchase_service_factory(context, request):
+    settings = request.registry.settings
     return PurchaseService(
         request.dbsession, request.tm, request.find_service(IPaymentService), request.find_service(IMailService),
-        request.find_service(IAuditLog),
+        request.find_service(IAuditLog), tax=settings.get("store.tax", "off"),
+        tax_code=settings.get("store.tax_code", DIGITAL_AUDIO),
     )
 
 

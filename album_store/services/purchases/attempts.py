@@ -48,7 +48,7 @@ class Attempts:
         self.db = dbsession
         self.settlement = settlement
 
-    def record(self, album, *, email, user, token=None, attempt_id=None, browser_key=None):
+    def record(self, album, *, email, user, token=None, attempt_id=None, browser_key=None, tax_behavior=None):
         """The pending purchase of this attempt: found if it was recorded before, else committed now.
 
         Raises :class:`CheckoutTokenReused` when the token or attempt id belongs to another album or
@@ -60,7 +60,7 @@ class Attempts:
             existing = self._find(token, attempt_id)
             if existing is None:
                 existing = self._insert(album, email=email, user=user, token=token, attempt_id=attempt_id,
-                                        browser_key=browser_key)
+                                        browser_key=browser_key, tax_behavior=tax_behavior)
             if existing is not None:
                 break
         else:
@@ -76,7 +76,7 @@ class Attempts:
             return self.db.scalars(select(Purchase).where(Purchase.checkout_token == token)).one_or_none()
         return self.db.scalars(select(Purchase).where(Purchase.attempt_id == attempt_id)).one_or_none()
 
-    def _insert(self, album, *, email, user, token, attempt_id, browser_key=None):
+    def _insert(self, album, *, email, user, token, attempt_id, browser_key=None, tax_behavior=None):
         try:
             # Only what is known to fail: a sum Stripe's unit cannot express, or one under its
             # published minimum (the owner's form refuses both; an older price may still be either).
@@ -101,6 +101,8 @@ class Attempts:
             checkout_token=token,
             attempt_id=attempt_id,
             browser_key=browser_key,
+            # Stripe Tax (checkout_session only): fixed now, so a retried session sends the same.
+            tax_behavior=tax_behavior,
         )
         self.db.add(purchase)
         try:

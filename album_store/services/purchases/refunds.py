@@ -26,7 +26,7 @@ class Refunds:
             idempotency_key=purchase.refund_idempotency_key,
         )
         if self.audit is not None:  # committed with the refund's status change, below
-            amount = format_money(min(charge.amount_refunded_cents, purchase.amount_cents) - refunded_before, currency)
+            amount = format_money(min(charge.amount_refunded_cents, purchase.charged_cents) - refunded_before, currency)
             self.audit.record(
                 actor, "refund", f"Refunded {amount} of purchase {purchase_id} to {email} (charge {charge.id}).",
                 album_id=album_id, purchase_id=purchase_id,

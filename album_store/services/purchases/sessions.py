@@ -7,6 +7,11 @@ Coming back (the session's ``success_url``), from a webhook (``checkout.session.
 reconcile, the store retrieves the session itself — never trusting the query string or an event's
 body — and settles the purchase by what Stripe says: paid when the session's PaymentIntent
 succeeded, failed once the session has expired (it can then never be paid).
+
+With Stripe Tax (``store.tax``), the session asks for ``automatic_tax`` with the purchase's tax
+behaviour and the albums' product tax code; the tax Stripe computed is recorded when the purchase
+is paid, and the PaymentIntent must then hold the price plus that tax (``exclusive``) or the price
+(``inclusive``).
 """
 from datetime import timedelta
 import logging
@@ -28,9 +33,10 @@ EXPIRED = "The payment page expired before it was paid, so nothing was charged."
 
 
 class CheckoutSessionFlow:
-    def __init__(self, settlement, payments):
+    def __init__(self, settlement, payments, *, tax_code=None):
         self.settlement = settlement
         self.payments = payments
+        self.tax_code = tax_code  # Stripe's product tax code, for a purchase recorded with a tax behaviour
 
     def go_on(self, purchase, urls):
         """Return ``(purchase, url)``: the hosted page to send the buyer to, or ``(purchase, None)``
@@ -90,7 +96,12 @@ class CheckoutSessionFlow:
             session = self.payments.expire_checkout_session(session.id)
         intent = session.payment_intent
         if intent is not None and intent.succeeded:
-            self.settlement.settle_by_intent(purchase, intent)
+            if session.amount_subtotal_cents not in (None, purchase.amount_cents):
+                # Never expected: the session is created from the purchase's own amount.
+                log.error("purchase %s: Checkout Session %s is for %s, not the purchase's %s", purchase.id,
+                          session.id, session.amount_subtotal_cents, purchase.amount_cents)
+            # The tax Stripe computed on its page is known only now (the buyer's address decides it).
+            self.settlement.settle_by_intent(purchase, intent, tax_cents=session.amount_tax_cents)
             return "settled"
         if session.expired and purchase.status == PurchaseStatus.PENDING:
             self.settlement.fail(purchase, code="expired", message=EXPIRED)
@@ -118,6 +129,9 @@ class CheckoutSessionFlow:
             expires_at=purchase.created_at + SESSION_LIFETIME,
             idempotency_key=purchase.checkout_session_idempotency_key,
             store_name=urls.get("store_name"),
+            # Stripe Tax: as the purchase was recorded (store.tax then), so a retry sends the same.
+            tax_behavior=purchase.tax_behavior,
+            tax_code=self.tax_code if purchase.tax_behavior else None,
         )
         if purchase.stripe_checkout_session_id != session.id:
             purchase_id = purchase.id

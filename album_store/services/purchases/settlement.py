@@ -23,6 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...models import Purchase, PurchaseStatus, buyer_album_key
+from ...models.purchase import TAX_EXCLUSIVE
 from ...models.meta import utcnow
 from ..payments import PaymentUnavailable, RefundRefused
 
@@ -89,18 +90,20 @@ class Settlement:
         self.tm.begin()
 
     # --- what Stripe says ------------------------------------------------------------------------
-    def settle_by_charge(self, purchase, charge, *, payment_intent_id=None):
+    def settle_by_charge(self, purchase, charge, *, payment_intent_id=None, tax_cents=None):
         """Bring ``purchase`` in line with ``charge`` as Stripe has it now; return its status after.
 
         Safe to call again and from any process: a charge already recorded changes nothing, and a
         concurrent change is re-read before deciding again. A partial refund is recorded on a paid
-        purchase; a full one makes it refunded.
+        purchase; a full one makes it refunded. ``tax_cents``: the tax of its Checkout Session (Stripe
+        Tax), recorded with the payment; the charge then holds the price plus it, if it was added.
         """
         for _ in range(4):
-            target = decide(purchase.status, purchase.amount_cents, charge)
+            charged = charged_cents(purchase, tax_cents)
+            target = decide(purchase.status, charged, charge)
             refund_changed = (
                 purchase.status == PAID and target is None and charge.succeeded
-                and purchase.amount_refunded_cents != min(charge.amount_refunded_cents, purchase.amount_cents)
+                and purchase.amount_refunded_cents != min(charge.amount_refunded_cents, charged)
             )
             if target is None and not refund_changed:
                 return purchase.status
@@ -109,18 +112,18 @@ class Settlement:
                              charge_id=charge.id):
                     return purchase.status
                 continue
-            if self._record_payment(purchase, target or PAID, charge, payment_intent_id):
+            if self._record_payment(purchase, target or PAID, charge, payment_intent_id, tax_cents):
                 return purchase.status
         raise RecordingFailed(f"purchase {purchase.id} kept changing while it was settled")
 
-    def settle_by_intent(self, purchase, intent):
+    def settle_by_intent(self, purchase, intent, *, tax_cents=None):
         """A PaymentIntent that succeeded: settle by its charge (its refunds included). Without its
         charge (never expected: every read expands ``latest_charge``) nothing is decided, since the
         refunds cannot be known; the purchase stays as it is for the webhook or reconcile."""
         if intent.charge is None:
             log.error("purchase %s: PaymentIntent %s came without its charge; left as it is", purchase.id, intent.id)
             raise PaymentUnavailable("Stripe did not give the payment's charge.")
-        return self.settle_by_charge(purchase, intent.charge, payment_intent_id=intent.id)
+        return self.settle_by_charge(purchase, intent.charge, payment_intent_id=intent.id, tax_cents=tax_cents)
 
     def fail(self, purchase, *, code, message, charge_id=None):
         """pending → failed (nothing was taken); False if the purchase is no longer pending."""
@@ -131,16 +134,19 @@ class Settlement:
         }
         return self._move(purchase, FAILED, values, charge_id=charge_id, code=code)
 
-    def _record_payment(self, purchase, target, charge, payment_intent_id):
-        if (charge.amount_cents, charge.currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+    def _record_payment(self, purchase, target, charge, payment_intent_id, tax_cents=None):
+        charged = charged_cents(purchase, tax_cents)
+        if (charge.amount_cents, charge.currency.lower()) != (charged, purchase.currency.lower()):
             # Never expected: the payment is made from the purchase's own amount. Keep the record true.
             log.error("purchase %s: charge %s is %s %s but the purchase is %s %s", purchase.id, charge.id,
-                      charge.amount_cents, charge.currency, purchase.amount_cents, purchase.currency)
+                      charge.amount_cents, charge.currency, charged, purchase.currency)
         values = {
-            "amount_refunded_cents": min(charge.amount_refunded_cents, purchase.amount_cents),
+            "amount_refunded_cents": min(charge.amount_refunded_cents, charged),
             "failure_code": None,
             "failure_message": None,
         }
+        if tax_cents is not None and purchase.tax_behavior:
+            values["tax_cents"] = tax_cents
         if purchase.status in (PENDING, FAILED):
             values.update(paid_at=purchase.paid_at or utcnow(), card_brand=charge.card_brand, card_last4=charge.card_last4)
             if charge.id:
@@ -219,6 +225,14 @@ class Settlement:
                 logged["duplicate"] = "yes"
             log_state(purchase_id, previous, target, charge_id=charge_id, amount_cents=amount, currency=currency, **logged)
         return True
+
+
+def charged_cents(purchase, tax_cents=None):
+    """What Stripe should hold for ``purchase``: its price, plus the tax Stripe added on its hosted
+    page (``tax_cents``, the session's, when it is being recorded; else the one recorded)."""
+    if tax_cents is None or purchase.tax_behavior != TAX_EXCLUSIVE:
+        return purchase.charged_cents
+    return purchase.amount_cents + tax_cents
 
 
 class _KeyTaken(Exception):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ...models import Purchase, PurchaseStatus, WebhookEvent
 from ...models.meta import utcnow
+from .settlement import charged_cents
 
 log = logging.getLogger("album_store.services.purchases")
 
@@ -55,6 +56,8 @@ class StripeEvents:
                 purchase_id = purchase.id
                 if event.type in DISPUTE_EVENTS:
                     outcome = self._flag_dispute(purchase, charge)
+                elif _settled_by_session(purchase):
+                    outcome = self._by_session(purchase)
                 elif (purchase.uses_payment_intent or purchase.uses_checkout_session) and not charge.succeeded:
                     # One failed try of a PaymentIntent (or on the hosted page, which stays open):
                     # the PaymentIntent, or the session, decides once it is over.
@@ -87,6 +90,15 @@ class StripeEvents:
         log.info("stripe_event id=%s type=%s outcome=%s purchase_id=%s", event.id, event.type, outcome, purchase_id or "-")
         return outcome
 
+    def _by_session(self, purchase):
+        """A charge of a hosted-page purchase not paid yet: its session decides (and says the tax)."""
+        session = self.payments.retrieve_checkout_session(purchase.stripe_checkout_session_id)
+        if session is None:
+            return "not ours"
+        before = purchase.status
+        self.sessions.settle(purchase, session)
+        return _outcome("checkout.session", before, purchase.status) if purchase.status != before else "still open"
+
     def _on_payment_intent(self, purchase, intent):
         """``payment_intent.succeeded`` / ``.payment_failed``: the buyer may have closed the tab."""
         before = purchase.status
@@ -108,6 +120,8 @@ class StripeEvents:
             return None
         if purchase is None or (purchase.stripe_charge_id not in (None, charge.id)):
             return None
+        if _settled_by_session(purchase):
+            return purchase  # its session is fetched and checked instead (the tax is not known before)
         return _same_amount(purchase, "charge", charge.id, charge.amount_cents, charge.currency)
 
     def _purchase_for_intent(self, intent):
@@ -132,7 +146,12 @@ class StripeEvents:
             return None
         if session.amount_total_cents is None:  # no amount yet: nothing to compare
             return purchase
-        return _same_amount(purchase, "Checkout Session", session.id, session.amount_total_cents, session.currency)
+        if session.amount_subtotal_cents not in (None, purchase.amount_cents):
+            log.error("Checkout Session %s is for %s, not purchase %s's %s; ignored", session.id,
+                      session.amount_subtotal_cents, purchase.id, purchase.amount_cents)
+            return None
+        return _same_amount(purchase, "Checkout Session", session.id, session.amount_total_cents, session.currency,
+                            expected=charged_cents(purchase, session.amount_tax_cents))
 
     def _flag_dispute(self, purchase, charge):
         """Not a status change: the owner answers the dispute in Stripe's dashboard."""
@@ -142,10 +161,18 @@ class StripeEvents:
         return "flagged"
 
 
-def _same_amount(purchase, kind, stripe_id, amount_cents, currency):
-    """``purchase`` if what Stripe holds is for its amount and currency; else None, logged: an object
-    naming a purchase it was not made for is ignored, never settled."""
-    if (amount_cents, currency.lower()) != (purchase.amount_cents, purchase.currency.lower()):
+def _settled_by_session(purchase):
+    """A hosted-page purchase before it is paid: settled through its Checkout Session only."""
+    return (purchase.uses_checkout_session and purchase.stripe_checkout_session_id is not None
+            and purchase.status in (PurchaseStatus.PENDING, PurchaseStatus.FAILED))
+
+
+def _same_amount(purchase, kind, stripe_id, amount_cents, currency, *, expected=None):
+    """``purchase`` if what Stripe holds is for its amount (``expected``: what it was charged, the
+    price plus any tax added) and currency; else None, logged: an object naming a purchase it was
+    not made for is ignored, never settled."""
+    expected = purchase.charged_cents if expected is None else expected
+    if (amount_cents, currency.lower()) != (expected, purchase.currency.lower()):
         log.error("%s %s does not match purchase %s's amount; ignored", kind, stripe_id, purchase.id)
         return None
     return purchase

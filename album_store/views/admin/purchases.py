@@ -18,7 +18,7 @@ from . import PAGE_SIZE, TEMPLATES, page_count, page_links, page_number
 
 CSV_COLUMNS = (
     "id", "reference", "created_at", "paid_at", "status", "album_slug", "album_title", "email", "amount",
-    "refunded", "net", "currency", "stripe_charge_id", "refunded_at",
+    "tax", "charged", "refunded", "net", "currency", "stripe_charge_id", "refunded_at",
 )
 
 
@@ -70,11 +70,12 @@ def _csv_lines(rows):
     writer.writerow(CSV_COLUMNS)
     yield flush()
     for n, row in enumerate(rows, start=1):
-        amount, refunded = row.amount_cents, row.amount_refunded_cents
+        money = [format_amount_input(cents, row.currency) for cents in (
+            row.amount_cents, row.tax_cents, row.charged_cents, row.amount_refunded_cents, row.net_cents,
+        )]
         writer.writerow([_cell(value) for value in (
             row.id, row.reference, _iso(row.created_at), _iso(row.paid_at), row.status, row.slug, row.title, row.email,
-            format_amount_input(amount, row.currency), format_amount_input(refunded, row.currency),
-            format_amount_input(amount - refunded, row.currency), row.currency, row.stripe_charge_id or "", _iso(row.refunded_at),
+            *money, row.currency, row.stripe_charge_id or "", _iso(row.refunded_at),
         )])
         if n % 200 == 0:
             yield flush()
