@@ -46,6 +46,11 @@ AUTHENTICATION_REQUIRED = {
     "4000002500003155", "4000002760003184", "4000000000003220",
     "4000000000003063", "4000008260003178", "4000008400001629",
 }
+# The stand-in's own test card for a payment method whose outcome comes later (not a Stripe number):
+# the charge stays ``pending`` and its PaymentIntent ``processing`` (a hosted page completes
+# ``unpaid``) until the bank answers (``POST /_standin/payment_intents/{id}/settle``, or
+# ``/_standin/checkout/sessions/{id}/settle``).
+DELAYED_CARD = "4000009900000004"
 AUTHENTICATION_REQUIRED_DECLINE = (
     "card_declined", "authentication_required",
     "Your card was declined. This transaction requires authentication.", None)

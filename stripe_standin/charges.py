@@ -217,6 +217,16 @@ async def create_token(request):
 class StandinCharge(Charge):
     """localstripe's Charge with the fields Stripe's charge object has."""
 
+    def _update(self, **data):
+        """``POST /v1/charges/{id}`` (the dashboard editing a charge's metadata): as Stripe, a key set
+        to an empty string is removed (localstripe would keep it as "")."""
+        metadata = data.get("metadata")
+        super()._update(**data)
+        if isinstance(metadata, dict) and self.metadata:
+            for key, value in metadata.items():
+                if value == "":
+                    self.metadata.pop(key, None)
+
     @property
     def amount_captured(self):
         if self.status == "succeeded" and self.captured:

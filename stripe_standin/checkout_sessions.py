@@ -51,7 +51,7 @@ import stripe.params.checkout
 from localstripe.resources import StripeObject, random_id, store
 from localstripe.server import json_response
 
-from . import payment_intents
+from . import cards, payment_intents
 from .charges import (CURRENCIES, EMAIL_RE, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, format_amount, maybe_webhook,
                       pop_expand, read_params, to_bool, to_int, to_metadata, to_str)
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
@@ -92,7 +92,7 @@ EXPANDABLE = {"payment_intent", "line_items", "customer", "invoice", "payment_li
 TAX_CODE_RE = re.compile(r"^txcd_\d{8}$")
 #: The stand-in's own test card for a delayed payment method (not a Stripe number): the session
 #: completes ``unpaid`` and its payment settles later (``POST /_standin/checkout/sessions/{id}/settle``).
-DELAYED_CARD = "4000009900000004"
+DELAYED_CARD = cards.DELAYED_CARD
 
 
 def _unsupported(param, hint=""):

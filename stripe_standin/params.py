@@ -48,6 +48,7 @@ ENDPOINTS = [
     ("GET", r"/v1/charges", "ChargeListParams"),
     ("GET", r"/v1/charges/search", "ChargeSearchParams"),
     ("GET", rf"/v1/charges/{_ID}", "ChargeRetrieveParams"),
+    ("POST", rf"/v1/charges/{_ID}", "ChargeUpdateParams"),
     ("POST", r"/v1/refunds", "RefundCreateParams"),
     ("GET", rf"/v1/refunds/{_ID}", "RefundRetrieveParams"),
     ("POST", r"/v1/payment_methods", "PaymentMethodCreateParams"),

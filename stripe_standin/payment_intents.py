@@ -497,7 +497,8 @@ def _confirm(intent, pm, public=False):
             "source": "src_" + random_id(24)}}
         maybe_webhook("payment_intent.requires_action", intent)
         return
-    _charge(intent, pm, public=public)
+    # The delayed test card: processing until the bank answers (settle_payment_intent).
+    _charge(intent, pm, public=public, pending=getattr(pm, "_card_number", None) == cards.DELAYED_CARD)
 
 
 def _charge(intent, pm, public=False, pending=False):

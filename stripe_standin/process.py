@@ -256,6 +256,16 @@ def settle_charge(url, charge_id, outcome="succeeded", timeout=5.0):
     return json.loads(body)
 
 
+def settle_payment_intent(url, payment_intent_id, outcome="succeeded", timeout=5.0):
+    """A PaymentIntent confirmed with the stand-in's delayed test card (4000 0099 0000 0004) is
+    ``processing`` until this: ``outcome`` ``succeeded`` or ``failed``, with its events
+    (``POST /_standin/payment_intents/{id}/settle``). Returns the PaymentIntent."""
+    _, body = _request("POST", url.rstrip("/") + "/_standin/payment_intents/"
+                       + urllib.parse.quote(payment_intent_id, safe="") + "/settle",
+                       {"outcome": outcome}, timeout=timeout)
+    return json.loads(body)
+
+
 def set_webhook_delivery(url, *, delay=None, duplicate=None, hold=None,
                          hold_count=None, order=None, seed=None, timeout=5.0):
     """How signed webhooks go out (``POST /_standin/webhooks``; see

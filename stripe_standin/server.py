@@ -358,6 +358,20 @@ async def charge_settle(request):
     return web.json_response(charge._export())
 
 
+async def payment_intent_settle(request):
+    """A ``processing`` PaymentIntent (the delayed test card) gets the bank's answer: ``outcome``
+    ``succeeded`` or ``failed``, with its events."""
+    fields = await _fields(request)
+    try:
+        intent = payment_intents._retrieve(request.match_info["id"])
+        payment_intents.settle(intent, fields.get("outcome"))
+    except StripeError as exc:
+        return exc.to_response()
+    if SEARCH_INDEX.lag:
+        SEARCH_INDEX.refresh(searchable_objects())
+    return web.json_response(intent._export())
+
+
 async def webhooks_get(request):
     return web.json_response(DELIVERY.to_dict())
 
@@ -452,6 +466,7 @@ def build_app():
     router.add_get("/_standin/idempotency", idempotency_get)
     router.add_get("/_standin/webhooks", webhooks_get)
     router.add_post("/_standin/charges/{id}/settle", charge_settle)
+    router.add_post("/_standin/payment_intents/{id}/settle", payment_intent_settle)
     router.add_post("/_standin/webhooks", webhooks_set)
     router.add_delete("/_standin/webhooks", webhooks_reset)
     router.add_post("/_standin/webhooks/release", webhooks_release)

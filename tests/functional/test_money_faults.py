@@ -385,7 +385,7 @@ def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(make
 
 
 def test_a_duplicate_whose_refund_stripe_could_not_take_is_refunded_by_the_next_reconcile(
-        make_app, dbsession, faults, stripe_client, ini_file, caplog):
+        make_app, dbsession, faults, stripe_client, ini_file, caplog, standin):
     make_album(dbsession, slug="dup-retry", price_cents=800)
     email = unique_email("dupretry")
     faults.inject(count=1, status=500, when="after")
@@ -410,6 +410,14 @@ def test_a_duplicate_whose_refund_stripe_could_not_take_is_refunded_by_the_next_
     reconcile(ini_file)
     statuses = {p.id: p.status for p in all_purchases(dbsession)}
     assert statuses[first.id] == "refunded" and money_held(stripe_client, email) == 800
+    # Every try was the same refund, under the purchase's own key: one that Stripe took but whose
+    # answer was lost is replayed, never made twice.
+    from stripe_standin.process import idempotent_requests
+
+    charge_id = {p.id: p for p in all_purchases(dbsession)}[first.id].stripe_charge_id
+    [refund] = stripe_client.v1.refunds.list(params={"charge": charge_id}).data
+    made = [r for r in idempotent_requests(standin.url, "/v1/refunds") if r["id"] == refund.id]
+    assert made and {r["idempotency_key"] for r in made} == {f"purchase:{first.reference}:refund"}
 
 
 def test_a_late_charge_succeeded_for_an_album_bought_again_meanwhile_is_refunded_at_once(

@@ -5,16 +5,17 @@ hypothesis' stateful testing drives the real store (WebTest apps, in process) ag
 stand-in over HTTP: no mocks. The steps (rules) are what happens in the world:
 
 - buyers (two guests sharing an address, a signed-in member, a guest typing the member's address) open
-  an album page and keep the price it shows, pay in either flow (the checkout_js token posted to the
-  buy route; the payment_intents card form: start, Stripe.js's confirm, the store's confirm), with a
-  good or a declined card, double-click, try again after an error page, close the tab before the store
-  hears of the payment;
+  an album page and keep the price it shows, pay in any of the three flows (the checkout_js token
+  posted to the buy route; the payment_intents card form: start, Stripe.js's confirm, the store's
+  confirm; the checkout_session Buy button, then Stripe's hosted page and back), with a good or a
+  declined card, double-click, try again after an error page, close the tab before the store hears of
+  the payment, leave a hosted page unpaid;
 - Stripe loses its answer after it charged (or made the PaymentIntent), is down (nothing made), lets its
   search lag, delivers the webhooks it owes late, twice, out of order (:meth:`MoneyModel.stripe_delivers_an_event`
   picks any owed event, again and again if it likes);
 - the owner refunds from the admin or in Stripe's dashboard, changes a price in the database (as another
   process would), takes an album off sale and puts it back;
-- time: reconcile runs, purchases age.
+- time: reconcile runs, purchases age, hosted pages expire.
 
 After every step :meth:`MoneyModel.check` reads both sides and holds the store to what is true at
 every moment (each check says why it holds at every step); :meth:`MoneyModel.teardown` lets Stripe
@@ -116,6 +117,7 @@ def _stable_event_id(event_type, object_id):
     return "evt_" + hashlib.sha256(f"{event_type}:{object_id}".encode()).hexdigest()[:24]
 
 
+TALLIED_AWAY = r"/[0-9]+|/downloads/.*|/att_.*|\?session_id=.*"  # ids, kept out of the tally's lines
 TALLY = Counter()  # what the runs did, printed at the end (pytest -s): proof that the steps reach the store
 
 
@@ -175,7 +177,7 @@ class MoneyModel(RuleBasedStateMachine):
     # --- talking to the store ----------------------------------------------------------------------
     def _send(self, browser, method, url, *args, **kwargs):
         response = getattr(browser, method)(url, *args, status="*", **kwargs)
-        tally(f"{method.upper()} {re.sub(r'/[0-9]+|/downloads/.*|/att_.*', '/…', url)} {response.status_int}")
+        tally(f"{method.upper()} {re.sub(TALLIED_AWAY, '/…', url)} {response.status_int}")
         assert response.status_int != 500 and response.status_int < 500 or response.status_int == 503, (
             f"{method.upper()} {url} answered {response.status}: {response.text[:800]}")
         if response.status_int == 503:
@@ -205,7 +207,7 @@ class MoneyModel(RuleBasedStateMachine):
 
     def _told_paid(self, browser, receipt_url, what):
         """The buyer is being told "paid": Stripe must have said so already."""
-        match = re.search(r"/purchases/(\d+)$", receipt_url or "")
+        match = re.search(r"/purchases/(\d+)(?:\?session_id=[\w{}]+)?$", receipt_url or "")
         assert match, f"{what}: 'paid' without a receipt: {receipt_url}"
         purchase = self._purchase_where(Purchase.id == int(match.group(1)))
         assert purchase is not None
@@ -252,7 +254,7 @@ class MoneyModel(RuleBasedStateMachine):
         return None
 
     # --- buyers ------------------------------------------------------------------------------------
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), flow=st.sampled_from(["checkout", "intents"]))
+    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), flow=st.sampled_from(["checkout", "intents", "hosted"]))
     def open_album_page(self, buyer, album, flow):
         self._page(self.browsers[buyer], flow, album, fresh=True)
 
@@ -364,6 +366,56 @@ class MoneyModel(RuleBasedStateMachine):
             if body.get("attempt_id"):
                 page.attempt_id = body["attempt_id"]
 
+    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "declined"]),
+          stripe=st.sampled_from(["answers", "answer_lost", "down"]),
+          ending=st.sampled_from(["come_back", "come_back_twice", "close_tab", "leave_unpaid"]), double_click=st.booleans())
+    def pay_on_the_hosted_page(self, buyer, album, card, stripe, ending, double_click):
+        browser = self.browsers[buyer]
+        page = self._page(browser, "hosted", album)
+        if page is None or not page.shown:
+            return
+        expected = self._price_is_stale(page, album)
+        app = browser.apps["hosted" if stripe == "answers" else "hosted_lossy"]
+        fields = {"email": browser.email, **page.shown, "csrf_token": app.csrf_token()}
+        before = set(self.db.scalars(select(Purchase.id)).all())
+        self._inject(stripe, "/v1/checkout/sessions")
+        try:
+            answers = [self._send(app, "post", f"/albums/{album}/checkout-session", fields)]
+            if double_click:
+                answers.append(self._send(app, "post", f"/albums/{album}/checkout-session", fields))
+        finally:
+            self._clear_faults()
+        self.db.expire_all()
+        made = set(self.db.scalars(select(Purchase.id)).all()) - before
+        assert len(made) <= 1, f"one press of Buy (and its double click) recorded purchases {sorted(made)}"
+        for purchase_id in made:  # the price the page showed when this purchase was recorded
+            self.shown_for[f"purchase:{purchase_id}"] = int(page.shown["shown_amount"])
+        if expected:
+            assert not made, f"a {expected} page recorded a purchase"
+            assert answers[0].status_int == (404 if expected == "off sale" else 409), answers[0].status
+        hosted_page = None
+        for answer in answers:
+            assert answer.status_int in (303, 402, 404, 409, 503), f"{answer.status}: {answer.text[:300]}"
+            if answer.status_int == 303 and answer.location.startswith(self.world.standin_url):
+                hosted_page = answer.location
+            elif answer.status_int == 303 and "/purchases/" in answer.location:
+                self._follow_receipt(app, answer.location, f"{buyer} pressing Buy for {album}")
+        last = answers[-1]
+        if last.content_type == "text/html" and last.html.find("form", id="hosted-checkout") is not None:
+            page.shown = shown_price(last)
+        if hosted_page is None or ending == "leave_unpaid":
+            return
+        try:
+            back = process.pay_checkout_session(hosted_page, card=GOOD if card == "good" else DECLINED)
+        except process.CheckoutPageError:
+            return  # declined (the page stays open), or it expired or was paid meanwhile
+        tally(f"hosted page paid, then {ending}")
+        if ending == "close_tab":
+            browser.pages.pop(("hosted", album), None)
+            return
+        for _ in range(2 if ending == "come_back_twice" else 1):
+            self._follow_receipt(app, back, f"{buyer} back from the hosted page for {album}")
+
     # Buyers pay more often than anything else happens: each flow's rule twice in the table.
     @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "good", "declined"]),
           stripe=st.sampled_from(["answers", "answer_lost", "down"]), double_click=st.booleans())
@@ -376,6 +428,12 @@ class MoneyModel(RuleBasedStateMachine):
     def another_buyer_pays_with_the_card_form(self, buyer, album, card, stripe, ending, double_click):
         self.pay_with_card_form(buyer, album, card, stripe, ending, double_click)
 
+    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "good", "declined"]),
+          stripe=st.sampled_from(["answers", "answer_lost", "down"]),
+          ending=st.sampled_from(["come_back", "come_back_twice", "close_tab", "leave_unpaid"]), double_click=st.booleans())
+    def another_buyer_pays_on_the_hosted_page(self, buyer, album, card, stripe, ending, double_click):
+        self.pay_on_the_hosted_page(buyer, album, card, stripe, ending, double_click)
+
     # --- Stripe ------------------------------------------------------------------------------------
     @precondition(lambda self: self.owed)
     @rule(which=st.integers(0, 1000), same_event_id=st.booleans())
@@ -384,7 +442,7 @@ class MoneyModel(RuleBasedStateMachine):
         self._deliver(*self.owed[which % len(self.owed)], same_event_id=same_event_id)
 
     def _deliver(self, event_type, object_id, *, same_event_id=True):
-        kind = "payment_intent" if event_type.startswith("payment_intent.") else "charge"
+        kind = event_type.rpartition(".")[0] if event_type.startswith(("payment_intent.", "checkout.session.")) else "charge"
         payload = event(event_type, {"id": object_id, "object": kind},
                         _stable_event_id(event_type, object_id) if same_event_id else None)
         body, headers = signed(payload, self.world.webhook_secret)
@@ -393,12 +451,16 @@ class MoneyModel(RuleBasedStateMachine):
         # What the store has now been told, for the checks that hold from here on.
         if kind == "charge":
             charge = self.world.stripe.v1.charges.retrieve(object_id)
+        elif kind == "checkout.session":
+            session = self.world.stripe.v1.checkout.sessions.retrieve(object_id, params={"expand": ["payment_intent"]})
+            latest = session.payment_intent.latest_charge if session.payment_intent else None
+            charge = self.world.stripe.v1.charges.retrieve(getattr(latest, "id", latest)) if latest else None
         else:
             intent = self.world.stripe.v1.payment_intents.retrieve(object_id)
             latest = getattr(intent.latest_charge, "id", intent.latest_charge)
             charge = self.world.stripe.v1.charges.retrieve(latest) if latest else None
         if charge is not None and charge.status == "succeeded":
-            if event_type in ("charge.succeeded", "payment_intent.succeeded", "charge.refunded"):
+            if event_type in ("charge.succeeded", "payment_intent.succeeded", "charge.refunded", "checkout.session.completed"):
                 self.success_noticed.add(charge.id)
             if event_type == "charge.refunded" and charge.amount_refunded >= charge.amount:
                 self.refund_noticed.add(charge.id)
@@ -415,6 +477,15 @@ class MoneyModel(RuleBasedStateMachine):
     def stripe_search_lags(self, seconds):
         self.lag = seconds
         process.set_search_lag(self.world.standin_url, seconds)
+
+    @precondition(lambda self: any(p.status == "pending" and p.stripe_checkout_session_id for p in self.purchases))
+    @rule(which=st.integers(0, 1000))
+    def a_hosted_page_expires(self, which):
+        """Its ``expires_at`` passes: Stripe expires the session and owes ``checkout.session.expired``."""
+        waiting = [p for p in self.purchases if p.status == "pending" and p.stripe_checkout_session_id]
+        session_id = waiting[which % len(waiting)].stripe_checkout_session_id
+        if self.world.stripe.v1.checkout.sessions.retrieve(session_id).status == "open":
+            process.expire_checkout_session(self.world.standin_url, session_id)
 
     # --- the owner ---------------------------------------------------------------------------------
     @precondition(lambda self: any(p.status == "paid" for p in self.purchases))
@@ -495,6 +566,12 @@ class MoneyModel(RuleBasedStateMachine):
                 owed.append(("payment_intent.succeeded" if charge.status == "succeeded" else "payment_intent.payment_failed",
                              charge.payment_intent))
             self.owed += [o for o in owed if o not in self.owed]
+        for purchase in self.purchases:  # and about each hosted page that is over
+            if purchase.stripe_checkout_session_id:
+                status = self.world.stripe.v1.checkout.sessions.retrieve(purchase.stripe_checkout_session_id).status
+                owed = {"complete": "checkout.session.completed", "expired": "checkout.session.expired"}.get(status)
+                if owed and (owed, purchase.stripe_checkout_session_id) not in self.owed:
+                    self.owed.append((owed, purchase.stripe_checkout_session_id))
 
     @invariant()
     def check(self):
@@ -519,7 +596,7 @@ class MoneyModel(RuleBasedStateMachine):
             purchase = by_ref.get(ref_of(charge))
             assert purchase is not None, f"charge {charge.id} ({charge.status}) names no purchase: {charge.metadata}"
             # The amount charged is the amount the buyer's page showed (and the purchase's).
-            attempt = purchase.checkout_token or purchase.attempt_id
+            attempt = purchase.checkout_token or purchase.attempt_id or f"purchase:{purchase.id}"
             assert attempt in self.shown_for, f"purchase {purchase.id} comes from no page"
             assert charge.amount == self.shown_for[attempt] == purchase.amount_cents, (
                 f"charge {charge.id} is {charge.amount}; the page showed {self.shown_for[attempt]}, "
@@ -631,17 +708,18 @@ def reconcile_in_process(app, *, min_age, search_lag):
 
 @pytest.fixture(scope="module")
 def lossy_apps(app_settings, db_engine):
-    """The two flows with ``stripe.max_network_retries = 0``: an answer Stripe loses reaches the store.
+    """The three flows with ``stripe.max_network_retries = 0``: an answer Stripe loses reaches the store.
     Built once (``main()`` is slow), not per example."""
     lossy = {**app_settings, "stripe.max_network_retries": "0"}
     return {"checkout_lossy": main({}, **lossy),
-            "intents_lossy": main({}, **{**lossy, "store.payment_flow": "payment_intents"})}
+            "intents_lossy": main({}, **{**lossy, "store.payment_flow": "payment_intents"}),
+            "hosted_lossy": main({}, **{**lossy, "store.payment_flow": "checkout_session"})}
 
 
-def test_money_stays_right_whatever_happens(app, payment_intents_app, lossy_apps, db_engine, dbsession, stripe_client,
-                                            standin, new_card_token, files_dir, ini_file, app_settings):
+def test_money_stays_right_whatever_happens(app, payment_intents_app, checkout_session_app, lossy_apps, db_engine, dbsession,
+                                            stripe_client, standin, new_card_token, files_dir, ini_file, app_settings):
     MoneyModel.world = World(
-        apps={"checkout": app, "intents": payment_intents_app, **lossy_apps},
+        apps={"checkout": app, "intents": payment_intents_app, "hosted": checkout_session_app, **lossy_apps},
         engine=db_engine, stripe=stripe_client, standin_url=standin.url, new_card_token=new_card_token,
         files_dir=files_dir, ini_file=ini_file, tokens=SignedTokens(app_settings["store.secret"]),
         webhook_secret=app_settings["stripe.webhook_secret"],

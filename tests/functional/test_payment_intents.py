@@ -186,6 +186,27 @@ def test_confirming_a_declined_attempt_again_repeats_why_it_failed(store, album,
     assert [p.status for p in purchases(dbsession)] == ["failed"]
 
 
+@standin_only
+def test_a_payment_still_processing_at_stripe_is_being_confirmed_never_incomplete(store, album, dbsession, standin):
+    """A payment method whose bank answers later leaves the PaymentIntent ``processing``: the buyer is
+    told it is being confirmed (the pending receipt, retry later), not to pay again; once the bank says
+    yes, the same confirm says paid."""
+    from stripe_standin import process
+    from stripe_standin.cards import DELAYED_CARD
+
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    assert buyer.confirm_at_stripe(started.json["client_secret"], DELAYED_CARD) == "processing"
+    answer = buyer.confirm(started.json["confirm_url"], csrf)
+    assert (answer.status_int, answer.json["status"]) == (503, "pending") and answer.headers["Retry-After"]
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "pending" and answer.json["receipt_url"].endswith(f"/purchases/{purchase.id}")
+    process.settle_payment_intent(standin.url, purchase.stripe_payment_intent_id, "succeeded")
+    again = buyer.confirm(started.json["confirm_url"], csrf)
+    assert (again.status_int, again.json["status"]) == (200, "paid")
+    assert [p.status for p in purchases(dbsession)] == ["paid"]
+
+
 def test_confirming_before_paying_at_stripe_changes_nothing(store, album, dbsession):
     buyer = store.buyer
     started, csrf = buyer.start("blue-skies")

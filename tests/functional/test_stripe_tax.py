@@ -105,11 +105,12 @@ def test_tax_included_in_the_price_charges_the_price_and_says_how_much_tax_it_he
     assert receipt.find(class_="receipt__price") is None
 
 
-@pytest.mark.parametrize("first", ["charge.succeeded", "checkout.session.completed"])
+@pytest.mark.parametrize("first", ["charge.succeeded", "payment_intent.succeeded", "checkout.session.completed"])
 def test_a_buyer_who_never_came_back_is_settled_with_the_tax_whichever_event_comes_first(
         tax_apps, album, dbsession, app_settings, stripe_client, new_card_token, first):
-    """The charge (price + tax) names the purchase before the store knows the tax: it is settled
-    through its session, which says the tax, never ignored as the wrong amount nor paid without it."""
+    """The charge or PaymentIntent (price + tax) names the purchase before the store knows the tax: it
+    is settled through its session, which says the tax, never ignored as the wrong amount nor paid
+    without it."""
     store = shop(tax_apps, "exclusive", new_card_token)
     purchase = buy_and_pay(store, dbsession, come_back=False)
     assert purchase.status == "pending"
@@ -117,6 +118,7 @@ def test_a_buyer_who_never_came_back_is_settled_with_the_tax_whichever_event_com
         purchase.stripe_checkout_session_id, params={"expand": ["payment_intent"]}).payment_intent
     events = {
         "charge.succeeded": event("charge.succeeded", {"id": intent.latest_charge, "object": "charge"}),
+        "payment_intent.succeeded": event("payment_intent.succeeded", {"id": intent.id, "object": "payment_intent"}),
         "checkout.session.completed": event("checkout.session.completed", {
             "id": purchase.stripe_checkout_session_id, "object": "checkout.session", "payment_status": "paid"}),
     }

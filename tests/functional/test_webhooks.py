@@ -241,6 +241,24 @@ def test_a_refund_of_a_payment_intent_purchase_arrives_as_charge_refunded(intent
     assert current(dbsession).status == "refunded"
 
 
+@standin_only
+def test_a_refunded_charge_whose_purchase_reference_was_edited_away_is_found_by_its_payment_intent(
+        intents_store, post_event, stripe_client, dbsession):
+    """The charge's metadata edited in Stripe's dashboard (the purchase's reference removed): the store
+    still knows the charge by its PaymentIntent, and records the refund of that one purchase only."""
+    assert intents_store.pay("intents", email="first@example.com").paid
+    assert intents_store.pay("intents", email="second@example.com").paid
+    first, second = sorted(dbsession.scalars(select(Purchase)).all(), key=lambda p: p.id)
+    stripe_client.v1.charges.update(first.stripe_charge_id, params={"metadata": {"purchase_ref": ""}})
+    assert "purchase_ref" not in stripe_client.v1.charges.retrieve(first.stripe_charge_id).metadata
+    stripe_client.v1.refunds.create(params={"charge": first.stripe_charge_id})
+    reply = post_event(event("charge.refunded", {"id": first.stripe_charge_id, "object": "charge"}))
+    assert reply.json["outcome"] == "refunded"
+    dbsession.expire_all()
+    assert {p.email: p.status for p in dbsession.scalars(select(Purchase))} == {
+        "first@example.com": "refunded", "second@example.com": "paid"}
+
+
 @pytest.mark.parametrize("case", ["wrong secret", "tampered"])
 def test_a_payment_intent_event_with_a_bad_signature_changes_nothing(intents_store, testapp, post_event, dbsession, secret, case):
     buyer = intents_store.buyer

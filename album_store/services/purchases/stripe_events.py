@@ -91,7 +91,8 @@ class StripeEvents:
         return outcome
 
     def _by_session(self, purchase):
-        """A charge of a hosted-page purchase not paid yet: its session decides (and says the tax)."""
+        """A charge or PaymentIntent of a hosted-page purchase not paid yet: its session decides (and
+        says the tax)."""
         session = self.payments.retrieve_checkout_session(purchase.stripe_checkout_session_id)
         if session is None:
             return "not ours"
@@ -101,6 +102,8 @@ class StripeEvents:
 
     def _on_payment_intent(self, purchase, intent):
         """``payment_intent.succeeded`` / ``.payment_failed``: the buyer may have closed the tab."""
+        if _settled_by_session(purchase):
+            return self._by_session(purchase)
         before = purchase.status
         if intent.succeeded:
             return _outcome("payment_intent", before, self.settlement.settle_by_intent(purchase, intent))
@@ -130,10 +133,12 @@ class StripeEvents:
             Purchase.reference == reference if reference else Purchase.stripe_payment_intent_id == intent.id
         )
         purchase = self.db.scalars(query).one_or_none()
-        if purchase is None or not purchase.uses_payment_intent:
+        if purchase is None or not (purchase.uses_payment_intent or purchase.uses_checkout_session):
             return None
         if purchase.stripe_payment_intent_id not in (None, intent.id):
             return None
+        if _settled_by_session(purchase):
+            return purchase  # the hosted page's PaymentIntent: its session is fetched and checked instead
         return _same_amount(purchase, "PaymentIntent", intent.id, intent.amount_cents, intent.currency)
 
     def _purchase_for_session(self, session):
