@@ -61,12 +61,14 @@ $(VENV)/.installed-mutants: pyproject.toml constraints.txt | $(VENV)/.installed-
 # `make mutants MODULES="settlement settings"` runs only the modules whose name contains a word.
 MODULES ?=
 mutants: $(VENV)/.installed-mutants
+	@if [ -d mutants ]; then $(BIN)/python -m devtools.mutants --sync; fi
 	set -f; $(BIN)/mutmut run --max-children 1 $$($(BIN)/python -m devtools.mutants --names $(MODULES))
 	$(BIN)/python -m devtools.mutants
 
 # Only the mutants without a result, or that survived: resumes a stopped run, or tries the survivors
 # against new tests (mutmut runs again every mutant it is named).
 mutants-pending: $(VENV)/.installed-mutants
+	@if [ -d mutants ]; then $(BIN)/python -m devtools.mutants --sync; fi
 	set -f; names="$$($(BIN)/python -m devtools.mutants --pending $(MODULES))"; \
 	  if [ -n "$$names" ]; then $(BIN)/mutmut run --max-children 1 $$names; fi
 	$(BIN)/python -m devtools.mutants

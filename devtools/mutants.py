@@ -8,6 +8,7 @@ scored: every function of a file (``module.*``), or only those of it that hold a
 (of the modules whose dotted name contains one of the words, when given). mutmut runs every mutant
 it is named again, results or not: ``--pending [MODULE …]`` names only the mutants that have no
 result yet or survived (to resume a stopped run, or to try the survivors against new tests);
+``--sync`` copies the package's templates and static files into ``mutants/`` (mutmut does not);
 ``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
 module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
 """
@@ -126,6 +127,23 @@ def _row(label, counts, width):
             f"({counts['not run']} of {counts['total']})")
 
 
+def sync_package_data():
+    """Copy the package's files that are not Python (templates, static files) into ``mutants/``.
+    mutmut copies them only into an empty ``mutants/``: after a template changes, a kept copy would
+    test the old one (and the new tests fail on it)."""
+    import shutil
+
+    copied = 0
+    for source in (ROOT / "album_store").rglob("*"):
+        if source.is_file() and source.suffix not in (".py", ".pyc"):
+            target = ROOT / "mutants" / source.relative_to(ROOT)
+            if not target.exists() or target.stat().st_mtime != source.stat().st_mtime:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+                copied += 1
+    return copied
+
+
 def pending(modules=()):
     """The scored mutants with no result yet, or that survived (of ``modules``, when given)."""
     wanted = patterns(modules)
@@ -138,5 +156,7 @@ if __name__ == "__main__":
         print(" ".join(patterns(sys.argv[2:])))
     elif sys.argv[1:2] == ["--pending"]:
         print(" ".join(pending(sys.argv[2:])))
+    elif sys.argv[1:2] == ["--sync"]:
+        print(f"{sync_package_data()} template and static files copied into mutants/", file=sys.stderr)
     else:
         sys.exit(report())

@@ -71,6 +71,8 @@ def test_the_session_asks_stripe_tax_for_the_albums_digital_audio_code(tax_apps,
     press_buy(store)
     purchase = only_purchase(dbsession)
     assert (purchase.tax_behavior, purchase.tax_cents) == ("exclusive", 0)  # Stripe computes it on its page
+    confirming = store.get(f"/purchases/{purchase.id}").html.find(class_="receipt__amount").get_text()
+    assert confirming == "$12.50 plus any tax Stripe's page adds"
     session = stripe_client.v1.checkout.sessions.retrieve(purchase.stripe_checkout_session_id)
     assert session.automatic_tax.enabled is True
     [item] = stripe_client.v1.checkout.sessions.line_items.list(
