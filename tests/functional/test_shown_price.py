@@ -154,3 +154,17 @@ def test_the_same_checkout_again_after_a_price_change_finds_its_purchase_instead
         assert again.json.get("client_secret") == first.json["client_secret"], again.json
     [purchase] = purchases(dbsession)
     assert purchase.amount_cents == 999
+
+
+@pytest.mark.parametrize("attempt_id", [12345, ["att_x"], {"id": "att_x"}, True], ids=["number", "list", "object", "true"])
+def test_an_attempt_id_that_is_not_text_is_an_out_of_date_form_even_at_a_stale_price(
+        payment_intents_app, album, dbsession, new_card_token, attempt_id):
+    """The JSON start may carry any JSON value as its attempt id: it is refused (400, reload) before
+    the price is compared or the database asked "already started?" (where a number against the text
+    column is an error on PostgreSQL), whatever price the page showed; nothing is recorded."""
+    from tests.conftest import StoreTestApp
+
+    store = StoreTestApp(payment_intents_app, new_card_token)
+    answer, _ = store.buyer.start(album.slug, attempt_id=attempt_id, shown={"shown_amount": 1, "shown_currency": "usd"})
+    assert (answer.status_int, answer.json["status"]) == (400, "invalid") and "reload the page" in answer.json["error"]
+    assert purchases(dbsession) == []
