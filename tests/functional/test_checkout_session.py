@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import uuid
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from album_store.models import Purchase
 from album_store.models.meta import utcnow
@@ -175,6 +175,20 @@ def test_checkout_session_completed_settles_a_buyer_who_never_came_back(store, d
     assert post_event(completed).json["outcome"] == "settled"
     assert post_event(completed).json["outcome"] == "duplicate"
     assert only_purchase(dbsession).status == "paid"
+
+
+def test_session_events_are_kept_for_their_purchase_and_unknown_sessions_are_not_ours(store, dbsession, post_event):
+    from album_store.models import WebhookEvent
+
+    press_buy(store)
+    purchase = only_purchase(dbsession)
+    ours = event("checkout.session.expired", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"})
+    unknown = event("checkout.session.completed", {"id": "cs_test_unknown0000000000", "object": "checkout.session"})
+    assert post_event(ours).json["outcome"] == "still open"  # the event is not trusted: it is still open
+    assert post_event(unknown).json["outcome"] == "not ours"
+    dbsession.expire_all()
+    rows = {row.id: (row.outcome, row.purchase_id) for row in dbsession.scalars(select(WebhookEvent))}
+    assert rows == {ours["id"]: ("still open", purchase.id), unknown["id"]: ("not ours", None)}
 
 
 def test_an_expired_session_fails_the_purchase_and_nothing_can_be_paid(store, dbsession, post_event, stripe_client):

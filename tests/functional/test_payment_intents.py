@@ -1,6 +1,7 @@
 """What only the payment_intents flow has: the card form, the attempt id, 3-D Secure, the JSON endpoints,
 and settling PaymentIntents that the buyer left (reconcile). The shared acceptance tests are in
 test_checkout.py; these talk HTTP to the local stand-in (or Stripe's test mode where they can)."""
+import logging
 import re
 
 import pytest
@@ -172,13 +173,18 @@ def test_a_declined_attempt_cannot_be_reused(store, album, dbsession):
     assert [p.status for p in purchases(dbsession)] == ["failed"]
 
 
-def test_confirming_a_declined_attempt_again_repeats_why_it_failed(store, album, dbsession):
+def test_confirming_a_declined_attempt_again_repeats_why_it_failed(store, album, dbsession, stripe_client, caplog):
     """A second confirm of a declined attempt (a double click, a retry after a lost answer) says the
-    same: declined, with the card's reason, and a new attempt id for the next Pay."""
+    same: declined, with the card's reason, and a new attempt id for the next Pay. The owner's log
+    names the declined charge."""
     buyer = store.buyer
     started, csrf = buyer.start("blue-skies")
     buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002")
+    caplog.set_level(logging.INFO, logger="album_store")
     first = buyer.confirm(started.json["confirm_url"], csrf)
+    [purchase] = purchases(dbsession)
+    declined_charge = stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).latest_charge
+    assert declined_charge and f"purchase_id={purchase.id} from=pending to=failed charge_id={declined_charge}" in caplog.text
     again = buyer.confirm(started.json["confirm_url"], csrf)
     assert (again.status_int, again.json["status"]) == (402, "failed")
     assert again.json["error"] == first.json["error"] and "declined" in again.json["error"]
@@ -352,3 +358,42 @@ def test_a_signed_in_buyer_pays_with_their_email_prefilled_and_the_purchase_is_t
     again = store.buyer.post_json("/albums/blue-skies/payment-intent", {"attempt_id": attempt, **shown}, store.csrf_token())
     assert again.status_int == 409 and "already in your library" in again.json["error"]
     assert len(purchases(dbsession)) == 1
+
+
+def test_a_buyer_paying_just_as_reconcile_gives_up_on_their_payment_intent_is_paid(
+        store, album, dbsession, payment_intents_app, db_engine):
+    """Reconcile read the PaymentIntent still open, and cancels it as abandoned; the buyer's payment
+    got there first, so Stripe will not cancel it: the purchase is paid (never failed with the money
+    taken), and reconcile says it changed."""
+    from datetime import timedelta
+
+    import transaction
+
+    from album_store.models import get_tm_session
+    from album_store.services.payments import StripePaymentService
+    from album_store.services.purchases import PurchaseService
+
+    buyer = store.buyer
+    started, _ = buyer.start("blue-skies")
+    [purchase] = purchases(dbsession)
+    real = StripePaymentService.from_settings(payment_intents_app.registry.settings)
+
+    class TheBuyerPaysFirst:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def cancel_payment_intent(self, payment_intent_id):
+            assert buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"
+            return real.cancel_payment_intent(payment_intent_id)
+
+    manager = transaction.TransactionManager(explicit=True)
+    session = get_tm_session(payment_intents_app.registry["dbsession_factory"], manager)
+    try:
+        with manager:
+            changed = PurchaseService(session, manager, TheBuyerPaysFirst()).reconcile_pending(
+                min_age=timedelta(0), search_lag=timedelta(0))
+    finally:
+        session.close()
+    assert changed == [purchase.id]
+    [paid] = purchases(dbsession)
+    assert paid.status == "paid" and paid.stripe_charge_id

@@ -1,5 +1,6 @@
 """Stripe's webhooks, signed with a real HMAC header as Stripe signs them."""
 import json
+import logging
 import time
 import uuid
 
@@ -67,6 +68,23 @@ def test_a_full_refund_in_the_dashboard_marks_the_purchase_refunded(post_event, 
     assert reply.json["outcome"] == "refunded"
     purchase = current(dbsession)
     assert purchase.status == "refunded" and purchase.amount_refunded_cents == 1200 and purchase.refunded_at
+
+
+def test_each_event_is_kept_with_what_was_done_and_for_which_purchase(post_event, paid_purchase, stripe_client, dbsession, caplog):
+    """The owner (or whoever debugs a sale) can tell which events reached which purchase, and what
+    the store did: the webhook_events row and the stripe_event log line say the same."""
+    stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})
+    caplog.set_level(logging.INFO, logger="album_store")
+    refunded = event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"})
+    post_event(refunded)
+    stranger = event("charge.refunded", {"id": "ch_notours000000", "object": "charge"})
+    post_event(stranger)
+    dbsession.expire_all()
+    rows = {row.id: (row.type, row.outcome, row.purchase_id) for row in dbsession.scalars(select(WebhookEvent))}
+    assert rows == {refunded["id"]: ("charge.refunded", "refunded", paid_purchase.id),
+                    stranger["id"]: ("charge.refunded", "not ours", None)}
+    assert f"stripe_event id={refunded['id']} type=charge.refunded outcome=refunded purchase_id={paid_purchase.id}" in caplog.messages
+    assert f"stripe_event id={stranger['id']} type=charge.refunded outcome=not ours purchase_id=-" in caplog.messages
 
 
 def test_a_partial_refund_is_recorded_and_the_purchase_stays_paid(post_event, paid_purchase, stripe_client, dbsession):
@@ -215,6 +233,22 @@ def test_payment_intent_payment_failed_fails_the_purchase_and_cancels_its_paymen
     assert (purchase.status, purchase.failure_code) == ("failed", "insufficient_funds")
     assert purchase.failure_message == "Your card has insufficient funds."
     assert stripe_client.v1.payment_intents.retrieve(intent_id).status == "canceled"
+
+
+def test_a_failed_try_of_a_payment_intent_leaves_the_purchase_open_for_another_card(intents_store, post_event, dbsession, stripe_client):
+    """charge.failed for one declined card: the PaymentIntent is still waiting for another card, so
+    the purchase stays pending (never failed while it can still be paid), and a good card pays it."""
+    buyer = intents_store.buyer
+    started, csrf = buyer.start("intents")
+    assert buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002") == "requires_payment_method"
+    pending = current(dbsession)
+    failed_charge = stripe_client.v1.payment_intents.retrieve(pending.stripe_payment_intent_id).latest_charge
+    reply = post_event(event("charge.failed", {"id": failed_charge, "object": "charge"}))
+    assert reply.json["outcome"] == "left to its PaymentIntent"
+    assert current(dbsession).status == "pending"
+    assert buyer.confirm_at_stripe(started.json["client_secret"]) == "succeeded"
+    assert buyer.confirm(started.json["confirm_url"], csrf).json["status"] == "paid"
+    assert current(dbsession).status == "paid"
 
 
 def test_a_payment_intent_event_is_not_trusted_the_payment_intent_is_fetched_again(intents_store, post_event, dbsession):
