@@ -555,3 +555,33 @@ def test_a_card_form_posted_again_after_its_purchase_was_refunded_is_not_told_pa
     confirmed = buyer.confirm(started.json["confirm_url"], csrf)
     assert (confirmed.status_int, confirmed.json["status"]) == (409, "refunded"), confirmed.json
     assert money_held(stripe_client, email) == 0 and only_purchase(dbsession).status == "refunded"
+
+
+def test_a_payment_intent_purchase_given_up_on_whose_payment_arrives_later_is_repaired(
+        make_app, dbsession, faults, stripe_client, ini_file, caplog):
+    """The answer to the PaymentIntent's creation was lost and search lagged, so reconcile gave the
+    purchase up (no payment found); then the PaymentIntent turns up paid. The next reconcile makes the
+    purchase paid, with its charge, and says so in the log."""
+    make_album(dbsession, slug="late-intent", price_cents=1100)
+    store = make_app(**{"store.payment_flow": "payment_intents", "stripe.max_network_retries": "0"})
+    faults.inject(count=1, status=500, when="after", path_prefix="/v1/payment_intents", method="POST")
+    faults.search_lag(3600)
+    started, _ = store.buyer.start("late-intent", email=unique_email("late"))
+    assert started.status_int == 503
+    purchase = only_purchase(dbsession)
+    assert purchase.status == "pending" and purchase.stripe_payment_intent_id is None
+    backdate(dbsession, purchase, hours=2)
+    reconcile(ini_file, "--search-lag-minutes", "60")
+    dbsession.expire_all()
+    assert (only_purchase(dbsession).status, only_purchase(dbsession).failure_code) == ("failed", "no_payment")
+
+    # The PaymentIntent Stripe made is paid after all (as Stripe.js would, with its client secret).
+    [intent] = [i for i in stripe_client.v1.payment_intents.list(params={"limit": 100}).data
+                if i.metadata.to_dict().get("purchase_ref") == purchase.reference]
+    stripe_client.v1.payment_intents.confirm(intent.id, params={"payment_method": "pm_card_visa"})
+    faults.search_lag(0)
+    caplog.set_level(logging.INFO, logger="album_store")
+    reconcile(ini_file)
+    repaired = only_purchase(dbsession)
+    assert (repaired.status, repaired.stripe_payment_intent_id) == ("paid", intent.id) and repaired.stripe_charge_id
+    assert f"purchase {purchase.id} was failed but PaymentIntent {intent.id} succeeded; settling it" in caplog.messages
