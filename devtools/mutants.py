@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUARANTEES = {
     "album_store.services.purchases.settlement": [
         "x_decide", "xǁSettlementǁsettle_by_charge", "xǁSettlementǁsettle_by_intent", "xǁSettlementǁfail",
-        "xǁSettlementǁ_record_payment", "xǁSettlementǁrefund_duplicate", "xǁSettlementǁ_move",
+        "xǁSettlementǁ_record_payment", "xǁSettlementǁrefund_duplicate", "xǁSettlementǁ_move", "x_charged_cents",
     ],
     "album_store.services.purchases.attempts": ["xǁAttemptsǁrecord", "xǁAttemptsǁ_find", "xǁAttemptsǁ_confirmed_account"],
     "album_store.services.purchases.checkout": ["xǁCheckoutChargesǁcharge", "xǁCheckoutChargesǁgo_on", "x_payment_details"],
@@ -39,7 +39,9 @@ GUARANTEES = {
     "album_store.services.purchases.reconcile": [
         "xǁReconcilerǁ_settle_pending", "xǁReconcilerǁ_repair_failed", "xǁReconcilerǁ_settle_pending_intent",
     ],
-    "album_store.services.purchases.stripe_events": ["xǁStripeEventsǁhandle", "xǁStripeEventsǁ_purchase_for_charge"],
+    "album_store.services.purchases.stripe_events": [
+        "xǁStripeEventsǁhandle", "xǁStripeEventsǁ_purchase_for_charge", "x__same_amount", "x__settled_by_session",
+    ],
     # Decorated with @view_config: mutmut 3 does not mutate decorated functions (its logic is in
     # payments.verify_webhook and stripe_events, above).
     "album_store.views.webhooks": [],

@@ -174,6 +174,8 @@ def test_checkout_session_completed_settles_a_buyer_who_never_came_back(store, d
                                                      "payment_status": "paid"})
     assert post_event(completed).json["outcome"] == "settled"
     assert post_event(completed).json["outcome"] == "duplicate"
+    # The same news in another event (Stripe's async_payment_succeeded, say): nothing left to do.
+    assert post_event({**completed, "id": completed["id"] + "_again"}).json["outcome"] == "already settled"
     assert only_purchase(dbsession).status == "paid"
 
 

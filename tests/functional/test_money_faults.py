@@ -347,7 +347,7 @@ def test_a_purchase_failed_on_an_empty_search_is_repaired_by_the_webhook(make_ap
     assert len(outbox) == 1 and email in outbox[0].recipients
 
 
-def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(make_app, dbsession, faults, stripe_client, ini_file):
+def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(make_app, dbsession, faults, stripe_client, ini_file, caplog):
     make_album(dbsession, slug="repaired-later", price_cents=800)
     email = unique_email("later")
     faults.inject(count=1, status=500, when="after")
@@ -357,9 +357,13 @@ def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(m
     reconcile(ini_file)
     assert only_purchase(dbsession).status == "failed"
     faults.search_lag(0)  # search catches up
+    caplog.set_level(logging.INFO, logger="album_store")
     reconcile(ini_file)
-    assert only_purchase(dbsession).status == "paid"
+    repaired = only_purchase(dbsession)
+    assert repaired.status == "paid"
     assert money_held(stripe_client, email) == 800
+    # The owner's log says which purchase was repaired, by which charge.
+    assert f"purchase {repaired.id} was failed but charge {repaired.stripe_charge_id} succeeded; settling it" in caplog.messages
 
 
 def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(make_app, dbsession, faults, stripe_client, ini_file, caplog):
