@@ -173,6 +173,33 @@ def test_a_declined_attempt_cannot_be_reused(store, album, dbsession):
     assert [p.status for p in purchases(dbsession)] == ["failed"]
 
 
+def test_pressing_pay_again_after_a_decline_the_store_never_heard_of_says_why(store, album, dbsession):
+    """The card was declined in Stripe.js, and the answer never reached the store (the tab reloaded):
+    Pay again with the same attempt settles it from the PaymentIntent — declined, with the card's own
+    reason and a new attempt id — instead of offering the same PaymentIntent as if nothing happened."""
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    assert buyer.confirm_at_stripe(started.json["client_secret"], "4000000000009995") == "requires_payment_method"
+    again = buyer.post_json(started.request.path, started.request.json, csrf)
+    assert (again.status_int, again.json["status"]) == (402, "failed")
+    assert "insufficient funds" in again.json["error"] and again.json["attempt_id"] != started.request.json["attempt_id"]
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.failure_code) == ("failed", "insufficient_funds")
+
+
+@standin_only
+def test_pressing_pay_again_while_the_payment_is_processing_says_it_is_being_confirmed(store, album, dbsession):
+    from stripe_standin.cards import DELAYED_CARD
+
+    buyer = store.buyer
+    started, csrf = buyer.start("blue-skies")
+    assert buyer.confirm_at_stripe(started.json["client_secret"], DELAYED_CARD) == "processing"
+    again = buyer.post_json(started.request.path, started.request.json, csrf)
+    assert (again.status_int, again.json["status"]) == (503, "pending") and again.headers["Retry-After"]
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "pending" and again.json["receipt_url"].endswith(f"/purchases/{purchase.id}")
+
+
 def test_confirming_a_declined_attempt_again_repeats_why_it_failed(store, album, dbsession, stripe_client, caplog):
     """A second confirm of a declined attempt (a double click, a retry after a lost answer) says the
     same: declined, with the card's reason, and a new attempt id for the next Pay. The owner's log
