@@ -7,7 +7,8 @@ scored: every function of a file (``module.*``), or only those of it that hold a
 ``python -m devtools.mutants --names [MODULE …]`` prints the mutant name patterns for ``mutmut run``
 (of the modules whose dotted name contains one of the words, when given). mutmut runs every mutant
 it is named again, results or not: ``--pending [MODULE …]`` names only the mutants that have no
-result yet or survived (to resume a stopped run, or to try the survivors against new tests);
+result yet or survived (to resume a stopped run, or to try the survivors against new tests),
+``--not-run [MODULE …]`` only those with no result yet;
 ``--sync`` copies the package's templates and static files into ``mutants/`` (mutmut does not);
 ``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
 module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
@@ -146,11 +147,11 @@ def sync_package_data():
     return copied
 
 
-def pending(modules=()):
-    """The scored mutants with no result yet, or that survived (of ``modules``, when given)."""
+def pending(modules=(), *, survivors=True):
+    """The scored mutants with no result yet, or (``survivors``) that survived; of ``modules``, when given."""
     wanted = patterns(modules)
     return sorted(name for name, code in results().items()
-                  if (code is None or code in SURVIVED) and any(fnmatch.fnmatchcase(name, p) for p in wanted))
+                  if (code is None or (survivors and code in SURVIVED)) and any(fnmatch.fnmatchcase(name, p) for p in wanted))
 
 
 if __name__ == "__main__":
@@ -158,6 +159,8 @@ if __name__ == "__main__":
         print(" ".join(patterns(sys.argv[2:])))
     elif sys.argv[1:2] == ["--pending"]:
         print(" ".join(pending(sys.argv[2:])))
+    elif sys.argv[1:2] == ["--not-run"]:
+        print(" ".join(pending(sys.argv[2:], survivors=False)))
     elif sys.argv[1:2] == ["--sync"]:
         print(f"{sync_package_data()} template and static files copied into mutants/", file=sys.stderr)
     else:

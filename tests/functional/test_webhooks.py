@@ -221,6 +221,8 @@ def test_payment_intent_succeeded_settles_a_purchase_whose_buyer_closed_the_tab(
     assert post_event(payload).json["outcome"] == "duplicate"
     again = intent_event("payment_intent.succeeded", pending.stripe_payment_intent_id)
     assert post_event(again).json["outcome"] == "already settled"
+    kept = dbsession.get(WebhookEvent, payload["id"])
+    assert (kept.type, kept.outcome, kept.purchase_id) == ("payment_intent.succeeded", "settled", purchase.id)
 
 
 def test_payment_intent_payment_failed_fails_the_purchase_and_cancels_its_payment_intent(intents_store, post_event, dbsession, stripe_client):
