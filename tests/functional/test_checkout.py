@@ -267,7 +267,7 @@ def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_
 
 
 @standin_only
-def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(make_app, dbsession, faults, ini_file, stripe_client):
+def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(make_app, dbsession, faults, ini_file, stripe_client, capsys):
     from album_store.cli import main as cli
 
     make_album(dbsession, slug="lost-answer", price_cents=2500)
@@ -279,12 +279,15 @@ def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(make_app
     assert purchase.status == "pending"
 
     # Too recent for reconcile's default grace period: a checkout may still be in flight.
+    capsys.readouterr()
     assert cli(["reconcile", str(ini_file)]) == 0
     assert purchases(dbsession)[0].status == "pending"
+    assert capsys.readouterr().out.strip() == "Reconciled 0 purchases."
 
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0"]) == 0
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and purchase.amount_cents == 2500
+    assert capsys.readouterr().out.strip() == "Reconciled 1 purchase.", "the owner is told what it settled"
     charge = stripe_client.v1.charges.retrieve(purchase.stripe_charge_id)
     assert charge.amount == 2500 and charge.metadata["purchase_id"] == str(purchase.id)
 

@@ -347,7 +347,8 @@ def test_a_purchase_failed_on_an_empty_search_is_repaired_by_the_webhook(make_ap
     assert len(outbox) == 1 and email in outbox[0].recipients
 
 
-def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(make_app, dbsession, faults, stripe_client, ini_file, caplog):
+def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(make_app, dbsession, faults, stripe_client, ini_file, caplog,
+                                                                               capsys):
     make_album(dbsession, slug="repaired-later", price_cents=800)
     email = unique_email("later")
     faults.inject(count=1, status=500, when="after")
@@ -356,9 +357,13 @@ def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(m
     backdate(dbsession, only_purchase(dbsession), hours=2)
     reconcile(ini_file)
     assert only_purchase(dbsession).status == "failed"
+    capsys.readouterr()
+    reconcile(ini_file)  # search still lags: nothing found, nothing changed, and it says so
+    assert only_purchase(dbsession).status == "failed" and capsys.readouterr().out.strip() == "Reconciled 0 purchases."
     faults.search_lag(0)  # search catches up
     caplog.set_level(logging.INFO, logger="album_store")
     reconcile(ini_file)
+    assert capsys.readouterr().out.strip() == "Reconciled 1 purchase."
     repaired = only_purchase(dbsession)
     assert repaired.status == "paid"
     assert money_held(stripe_client, email) == 800
