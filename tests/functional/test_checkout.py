@@ -264,6 +264,9 @@ def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_
     assert cli(["reconcile", str(ini_file), "--min-age-minutes", "0", "--search-lag-minutes", "0"]) == 0
     [purchase] = purchases(dbsession)
     assert purchase.status == "failed" and purchase.stripe_charge_id is None
+    # What the buyer's receipt then says.
+    assert purchase.failure_message == ("The payment did not go through; nothing was charged." if flow == "checkout_js"
+                                        else "The payment was not completed.")
 
 
 @standin_only

@@ -315,14 +315,16 @@ def test_webhooks_held_then_delivered_twice_in_reverse_order_end_refunded(live_s
 
 
 # --- 4. "no charge" is not concluded from a lagging search, and is repaired -------------------------
-def test_reconcile_does_not_fail_a_young_purchase_while_search_may_lag(make_app, dbsession, faults, stripe_client, ini_file):
+def test_reconcile_does_not_fail_a_young_purchase_while_search_may_lag(make_app, dbsession, faults, stripe_client, ini_file, capsys):
     make_album(dbsession, slug="lagging", price_cents=800)
     email = unique_email("lag")
     faults.inject(count=1, status=500, when="after")
     faults.search_lag(3600)  # Stripe's search will not catch up with the charge for a while
     make_app(**{"stripe.max_network_retries": "0"}).buy("lagging", email=email, status=503)
+    capsys.readouterr()
     reconcile(ini_file)
     assert only_purchase(dbsession).status == "pending", "an empty search of a young purchase proves nothing"
+    assert capsys.readouterr().out.strip() == "Reconciled 0 purchases."
     faults.search_lag(0)
     reconcile(ini_file)
     purchase = only_purchase(dbsession)
