@@ -424,3 +424,20 @@ def test_each_state_change_is_one_log_line_without_card_data_or_secrets(shop, fl
     ]
     assert app_settings["stripe.secret_key"] not in caplog.text
     assert "4242424242424242" not in caplog.text and "_secret_" not in caplog.text
+
+
+@standin_only
+@pytest.mark.parametrize("kind", ["used", "unknown"])
+def test_a_card_token_used_before_or_unknown_asks_for_the_card_again(testapp, dbsession, new_card_token, stripe_client, kind):
+    """Checkout's token is single-use: one already charged elsewhere (another shop's tab, a retry
+    from an old page) or one Stripe does not know is not a payment error of ours: the buyer is asked
+    to enter the card again, with a 402 on the album page, and that purchase records why."""
+    make_album(dbsession, slug="token-again", price_cents=1100)
+    token = new_card_token() if kind == "used" else "tok_" + "0" * 24
+    if kind == "used":
+        stripe_client.v1.charges.create(params={"amount": 500, "currency": "usd", "source": token})
+    page = testapp.buy("token-again", token=token, email="again@example.com", status=402)
+    assert ("Your card details expired before the payment went through. Please enter them again."
+            in page.html.find(class_="alert--error").text)
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.failure_code) == ("failed", "token_already_used" if kind == "used" else "resource_missing")
