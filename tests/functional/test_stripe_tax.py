@@ -216,3 +216,21 @@ def test_the_databases_net_is_the_models_net(db_engine, amount, behavior, tax_sh
     assert (sql_net, sql_charged) == (purchase.net_cents, purchase.charged_cents)
     assert 0 <= purchase.net_cents <= kept
     assert purchase.net_cents == kept - tax * kept // purchase.charged_cents
+
+
+def test_the_price_refunded_at_stripe_before_the_store_heard_of_the_payment_leaves_it_paid(
+        tax_apps, album, dbsession, app_settings, stripe_client, new_card_token):
+    """Paid ($15.00 with tax), then $12.50 refunded in Stripe's dashboard before any news reached the
+    store: when the session's event arrives, the tax is still held, so the purchase is paid with
+    $12.50 refunded — judged against the price plus the session's tax, not the price alone."""
+    store = shop(tax_apps, "exclusive", new_card_token)
+    purchase = buy_and_pay(store, dbsession, come_back=False)
+    intent = stripe_client.v1.checkout.sessions.retrieve(
+        purchase.stripe_checkout_session_id, params={"expand": ["payment_intent"]}).payment_intent
+    stripe_client.v1.refunds.create(params={"charge": intent.latest_charge, "amount": 1250})
+    completed = event("checkout.session.completed", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"})
+    body, headers = signed(completed, app_settings["stripe.webhook_secret"])
+    store.post("/stripe/webhook", body, headers=headers)
+    dbsession.expire_all()
+    purchase = only_purchase(dbsession)
+    assert (purchase.status, purchase.tax_cents, purchase.amount_refunded_cents) == ("paid", 250, 1250)
