@@ -530,14 +530,21 @@ def test_a_charge_left_pending_at_stripe_is_paid_only_when_stripe_says_so(testap
     assert only_purchase(dbsession).status == "paid" and len(outbox) == 1
 
 
-def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession, standin, stripe_client, post_event, new_card_token):
+def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession, standin, stripe_client, post_event, new_card_token,
+                                                              caplog):
     make_album(dbsession, slug="slow-fail", price_cents=1900)
     email = unique_email("slowfail")
     testapp.buy("slow-fail", token="tok_standin_pending", email=email, status=503)
     [charge] = charges_for(stripe_client, email)
     process.settle_charge(standin.url, charge.id, "failed")
+    caplog.set_level(logging.INFO, logger="album_store")
     assert post_event(event("charge.failed", {"id": charge.id, "object": "charge"})).json["outcome"] == "failed"
-    assert only_purchase(dbsession).status == "failed"
+    failed = only_purchase(dbsession)
+    # Why, for the buyer's receipt and the owner's list, and which charge, in the owner's log.
+    assert (failed.status, failed.failure_code, failed.failure_message) == (
+        "failed", "charge_failed", "The payment did not go through; nothing was charged.")
+    assert any(m.startswith(f"purchase_state purchase_id={failed.id} from=pending to=failed charge_id={charge.id} ")
+               for m in caplog.messages)
     # Nothing was taken, so the buyer may pay again at once.
     testapp.buy("slow-fail", token=new_card_token(), email=email, status=303)
     assert money_held(stripe_client, email) == 1900
