@@ -19,6 +19,7 @@ from pyramid_mailer.mailer import DebugMailer, DummyMailer, Mailer
 from pyramid_mailer.message import Attachment, Message
 from zope.interface import Interface, implementer
 
+from ..models.purchase import TAX_EXCLUSIVE
 from ..money import format_money
 from ..security import receipt_token
 from .downloads import IDownloadService
@@ -144,6 +145,6 @@ def _tax_line(purchase):
     if not purchase.tax_cents:
         return ""
     tax = format_money(purchase.tax_cents, purchase.currency)
-    if purchase.tax_behavior == "exclusive":
+    if purchase.tax_behavior == TAX_EXCLUSIVE:
         return f" ({format_money(purchase.amount_cents, purchase.currency)} + {tax} tax)"
     return f" (includes {tax} tax)"

@@ -71,12 +71,7 @@ class StripeEvents:
             outcome = "not ours"
             if purchase is not None:
                 purchase_id = purchase.id
-                before = purchase.status
-                self.sessions.settle(purchase, session)
-                if purchase.status != before:
-                    outcome = _outcome(event.type, before, purchase.status)
-                else:
-                    outcome = "still open" if session.open else "already settled"
+                outcome = self._settle_session(purchase, session, event.type)
         elif event.type in PAYMENT_INTENT_EVENTS and event.payment_intent_id:
             intent = self.payments.retrieve_payment_intent(event.payment_intent_id)
             purchase = self._purchase_for_intent(intent) if intent is not None else None
@@ -96,9 +91,15 @@ class StripeEvents:
         session = self.payments.retrieve_checkout_session(purchase.stripe_checkout_session_id)
         if session is None:
             return "not ours"
+        return self._settle_session(purchase, session, "checkout.session")
+
+    def _settle_session(self, purchase, session, event_type):
+        """Settle ``purchase`` by its session as Stripe has it now; say what that did."""
         before = purchase.status
         self.sessions.settle(purchase, session)
-        return _outcome("checkout.session", before, purchase.status) if purchase.status != before else "still open"
+        if purchase.status != before:
+            return _outcome(event_type, before, purchase.status)
+        return "still open" if session.open else "already settled"
 
     def _on_payment_intent(self, purchase, intent):
         """``payment_intent.succeeded`` / ``.payment_failed``: the buyer may have closed the tab."""
