@@ -530,6 +530,37 @@ def test_a_charge_left_pending_at_stripe_is_paid_only_when_stripe_says_so(testap
     assert only_purchase(dbsession).status == "paid" and len(outbox) == 1
 
 
+def test_reconcile_leaves_a_charge_still_pending_at_stripe_pending_and_says_it_changed_nothing(testapp, dbsession, stripe_client, standin,
+                                                                                                 ini_file, capsys, outbox):
+    make_album(dbsession, slug="slow-reconcile", price_cents=1900)
+    email = unique_email("slowrec")
+    testapp.buy("slow-reconcile", token="tok_standin_pending", email=email, status=503)
+    capsys.readouterr()
+    reconcile(ini_file)
+    assert only_purchase(dbsession).status == "pending" and outbox == []
+    assert capsys.readouterr().out.strip() == "Reconciled 0 purchases."
+    [charge] = charges_for(stripe_client, email)
+    process.settle_charge(standin.url, charge.id, "succeeded")
+    reconcile(ini_file)
+    assert only_purchase(dbsession).status == "paid" and capsys.readouterr().out.strip() == "Reconciled 1 purchase."
+
+
+def test_reconcile_while_stripe_is_down_changes_nothing_and_says_so(make_app, dbsession, faults, standin, ini_file, capsys, caplog):
+    make_album(dbsession, slug="down-reconcile", price_cents=800)
+    faults.inject(count=1, status=500, when="after")
+    make_app(**{"stripe.max_network_retries": "0"}).buy("down-reconcile", email=unique_email("down"), status=503)
+    purchase = only_purchase(dbsession)
+    backdate(dbsession, purchase, hours=2)  # old enough to give up on, were Stripe to say "no charge"
+    capsys.readouterr()
+    faults.inject(count=50, status=503)
+    caplog.set_level(logging.WARNING, logger="album_store")
+    reconcile(ini_file)
+    process.clear_faults(standin.url)
+    assert only_purchase(dbsession).status == "pending", "Stripe not answering proves nothing"
+    assert capsys.readouterr().out.strip() == "Reconciled 0 purchases."
+    assert f"reconcile: Stripe unavailable; purchase {purchase.id} stays pending" in caplog.messages
+
+
 def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession, standin, stripe_client, post_event, new_card_token,
                                                               caplog):
     make_album(dbsession, slug="slow-fail", price_cents=1900)
