@@ -10,6 +10,9 @@ it is named again, results or not: ``--pending [MODULE …]`` names only the mut
 result yet or survived (to resume a stopped run, or to try the survivors against new tests),
 ``--not-run [MODULE …]`` only those with no result yet;
 ``--sync`` copies the package's templates and static files into ``mutants/`` (mutmut does not);
+``--carry-over OLD_DIR`` copies into ``mutants/`` the results of an earlier run kept in ``OLD_DIR``
+for every mutant whose code is the same there, in an unchanged function, and that was killed (mutmut
+numbers a function's mutants afresh when its settings change, so results cannot be kept by name);
 ``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
 module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
 """
@@ -147,6 +150,53 @@ def sync_package_data():
     return copied
 
 
+def _functions(path):
+    """{name: source} of every function and method in a mutmut-generated file, its name removed
+    (``x_f__mutmut_3`` is written ``def x_f__mutmut_3(…)``; the body is what identifies a mutant)."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found = {}
+    for node in tree.body:
+        for item in (node.body if isinstance(node, ast.ClassDef) else [node]):
+            if isinstance(item, ast.FunctionDef):
+                name, item.name = item.name, "f"
+                found[name] = ast.unparse(item)
+    return found
+
+
+def carry_over(old_dir):
+    """Copy the killed results of ``old_dir`` (a kept ``mutants/``) into ``mutants/`` for each mutant
+    of a scored function whose original (``__mutmut_orig``) and mutated code are both the same there.
+    A killed mutant stays killed: the tests only grew since. Survivors are not carried (they run
+    again). Returns how many results were carried."""
+    old_dir, carried = Path(old_dir), 0
+    for meta_path in (ROOT / "mutants" / "album_store").rglob("*.py.meta"):
+        old_meta_path = old_dir / meta_path.relative_to(ROOT / "mutants")
+        if not old_meta_path.exists():
+            continue
+        source = meta_path.with_suffix("")
+        new_code, old_code = _functions(source), _functions(old_meta_path.with_suffix(""))
+        old_meta = json.loads(old_meta_path.read_text())["exit_code_by_key"]
+        old_by_code = {}
+        for key, code in old_meta.items():
+            short = key.rpartition(".")[2]
+            function = short.rpartition("__mutmut_")[0]
+            if code in KILLED | TIMEOUT and short in old_code:
+                old_by_code[(function, old_code.get(function + "__mutmut_orig"), old_code[short])] = code
+        meta = json.loads(meta_path.read_text())
+        for key, code in meta["exit_code_by_key"].items():
+            short = key.rpartition(".")[2]
+            function = short.rpartition("__mutmut_")[0]
+            if code is None and short in new_code:
+                found = old_by_code.get((function, new_code.get(function + "__mutmut_orig"), new_code[short]))
+                if found is not None:
+                    meta["exit_code_by_key"][key] = found
+                    carried += 1
+        meta_path.write_text(json.dumps(meta, indent=4))
+    return carried
+
+
 def pending(modules=(), *, survivors=True):
     """The scored mutants with no result yet, or (``survivors``) that survived; of ``modules``, when given."""
     wanted = patterns(modules)
@@ -161,6 +211,8 @@ if __name__ == "__main__":
         print(" ".join(pending(sys.argv[2:])))
     elif sys.argv[1:2] == ["--not-run"]:
         print(" ".join(pending(sys.argv[2:], survivors=False)))
+    elif sys.argv[1:2] == ["--carry-over"]:
+        print(f"{carry_over(sys.argv[2])} results carried over from {sys.argv[2]}", file=sys.stderr)
     elif sys.argv[1:2] == ["--sync"]:
         print(f"{sync_package_data()} template and static files copied into mutants/", file=sys.stderr)
     else:
