@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, Index
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, UTCDateTime, utcnow
@@ -38,6 +38,9 @@ class Album(Base):
     tracks: Mapped[list["Track"]] = relationship(
         back_populates="album", order_by="Track.position", cascade="all, delete-orphan"
     )
+    formats: Mapped[list["AlbumFormat"]] = relationship(
+        back_populates="album", order_by="AlbumFormat.format", cascade="all, delete-orphan"
+    )
 
     @property
     def is_archived(self):
@@ -56,6 +59,8 @@ class Track(Base):
     __table_args__ = (
         UniqueConstraint("album_id", "position", name="uq_tracks_album_id_position"),
         CheckConstraint("duration_seconds >= 0", name="duration_not_negative"),
+        CheckConstraint("preview_start_seconds >= 0", name="preview_start_not_negative"),
+        CheckConstraint("audio_progress BETWEEN 0 AND 100", name="audio_progress_percent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,5 +68,49 @@ class Track(Base):
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     duration_seconds: Mapped[int] = mapped_column(Integer)
+    # The owner's upload (relative to ``store.files_dir``), probed as one of AUDIO_FORMATS; the
+    # browser preview the job queue made of it, named by its content's hash.
+    audio_filename: Mapped[str | None] = mapped_column(String(255))
+    audio_format: Mapped[str | None] = mapped_column(String(8))
+    preview_start_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    preview_filename: Mapped[str | None] = mapped_column(String(255))
+    # Where the work on the audio stands, for the owner's editor (services/audio.py writes it).
+    audio_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    audio_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    audio_error: Mapped[str | None] = mapped_column(Text)
 
     album: Mapped[Album] = relationship(back_populates="tracks")
+
+    @property
+    def is_lossless(self):
+        return self.audio_format in LOSSLESS_FORMATS
+
+
+#: What an owner may upload as a track's audio (by its probed content), and which of them are lossless.
+AUDIO_FORMATS = ("wav", "flac", "aiff", "mp3")
+LOSSLESS_FORMATS = ("wav", "flac", "aiff")
+
+
+class AlbumFormat(Base):
+    """One album's download ZIP in one format, built by the job queue from the tracks' masters.
+    ``content_key`` is the hash of everything it was built from (audio, titles, cover): the ZIP is
+    built again only when that changes."""
+
+    __tablename__ = "album_formats"
+    __table_args__ = (
+        UniqueConstraint("album_id", "format", name="uq_album_formats_album_id_format"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    album_id: Mapped[int] = mapped_column(ForeignKey("albums.id", ondelete="CASCADE"))
+    format: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  # queued, working, ready, failed
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    content_key: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    album: Mapped[Album] = relationship(back_populates="formats")
