@@ -13,6 +13,7 @@ def main(global_config, **settings):
         config.include(".security")
         config.include(".caching")
         config.include(".services")
+        config.include(".jobs")
         config.include(".routes")
         config.include(".templating")
         config.scan(".views")

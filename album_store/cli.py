@@ -1,4 +1,4 @@
-"""The ``album-store`` command: initdb, create-admin, reconcile."""
+"""The ``album-store`` command: initdb, create-admin, reconcile, worker."""
 import argparse
 from contextlib import contextmanager
 from datetime import timedelta
@@ -135,7 +135,39 @@ def cmd_reconcile(args):
             service = request.find_service(IPurchaseService)
             settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes),
                                                 search_lag=timedelta(minutes=args.search_lag_minutes))
+        _run_jobs_kept_in_memory(env["registry"])
     print(f"Reconciled {len(settled)} purchase{'s' if len(settled) != 1 else ''}.")
+    return 0
+
+
+def _run_jobs_kept_in_memory(registry):
+    """With ``jobs.backend = memory`` no worker shares this process's queue: run what it queued (the
+    receipts of what reconcile settled) before it exits."""
+    from .jobs import IJobQueue
+
+    queue = registry.getUtility(IJobQueue)
+    if queue.in_memory:
+        queue.run_pending()
+
+
+def cmd_worker(args):
+    """Run the job queue: mail, previews, download formats (album_store/jobs.py)."""
+    from pyramid.paster import bootstrap
+
+    from .jobs import IJobQueue
+
+    load(args.config)
+    with bootstrap(args.config) as env:
+        queue = env["registry"].getUtility(IJobQueue)
+        if args.until_empty:
+            ran = queue.run_pending()
+            print(f"Ran {ran} job{'s' if ran != 1 else ''}; the queue is empty.")
+            return 0
+        if queue.in_memory:
+            print("jobs.backend = memory: a worker shares no queue with the store; use sqlite or redis.", file=sys.stderr)
+            return 2
+        # Threads: the jobs wait on ffmpeg and the mail server, not on Python.
+        queue.huey.create_consumer(workers=args.workers, worker_type="thread", check_worker_health=True).run()
     return 0
 
 
@@ -166,6 +198,11 @@ def build_parser():
              "a purchase younger than this is not marked failed just because search found no payment yet",
     )
     reconcile.set_defaults(func=cmd_reconcile)
+    worker = sub.add_parser("worker", help="run the job queue (mail, previews, download formats) until stopped")
+    worker.add_argument("config")
+    worker.add_argument("--workers", type=int, default=2, help="jobs run at the same time (default 2)")
+    worker.add_argument("--until-empty", action="store_true", help="run the queued jobs, then exit")
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 

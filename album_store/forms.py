@@ -190,6 +190,15 @@ class DownloadFileForm(Form):
                      description="A ZIP archive of the album's tracks.")
 
 
+class TrackAudioForm(Form):
+    """A track's audio on the album editor: a new file, where its preview starts, or another try."""
+
+    audio = FileField("Audio file", description="WAV, FLAC, AIFF or MP3; lossless files give buyers every format.")
+    preview_start = IntegerField("Preview starts at (seconds)", [Optional(), NumberRange(min=0, max=24 * 3600,
+                                 message="Give the second the preview starts at, from 0.")], default=0)
+    retry = HiddenField()
+
+
 class AlbumSearchForm(Form):
     """The owner's album list: search and status (a GET form)."""
 

@@ -19,6 +19,7 @@ def static_files_version():
 UPLOAD_LIMITS = {
     "admin_album_cover": "store.max_cover_bytes",
     "admin_album_file": "store.max_file_bytes",
+    "admin_track_audio": "store.max_audio_bytes",
 }
 
 
@@ -33,6 +34,8 @@ def includeme(config):
     config.add_route("album", "/albums/{slug}", factory=".resources.published_album_factory")
     config.add_route("album_cover", "/albums/{slug}/cover.svg", factory=".resources.album_cover_factory")
     config.add_route("cover_image", "/covers/{key}/{size}.jpg")
+    # A track's preview: its name is its content's hash, so it is cached for good.
+    config.add_route("preview", "/previews/{filename}")
     config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
     # The payment_intents flow (JSON, for the album page's card-payment.js): a fresh attempt id for
     # the page, start the payment (pending purchase + PaymentIntent), then confirm it.
@@ -65,6 +68,8 @@ def includeme(config):
     config.add_route("admin_album_tracks", "/admin/albums/{id}/tracks", factory=".resources.admin_album_factory")
     config.add_route("admin_album_cover", "/admin/albums/{id}/cover", factory=".resources.admin_album_factory")
     config.add_route("admin_album_file", "/admin/albums/{id}/file", factory=".resources.admin_album_factory")
+    config.add_route("admin_track_audio", "/admin/albums/{id}/tracks/{track_id}/audio", factory=".resources.admin_album_factory")
+    config.add_route("admin_album_audio_status", "/admin/albums/{id}/audio-status.json", factory=".resources.admin_album_factory")
     config.add_route("admin_purchases", "/admin/purchases", factory=".resources.admin_factory")
     config.add_route("admin_purchases_csv", "/admin/purchases.csv", factory=".resources.admin_factory")
     config.add_route("admin_purchase", "/admin/purchases/{id}", factory=".resources.admin_purchase_factory")

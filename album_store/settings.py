@@ -36,6 +36,9 @@ ENVIRONMENT_OVERRIDES = {
     "mail.password": "MAIL_PASSWORD",
     "mail.tls": "MAIL_TLS",
     "mail.default_sender": "MAIL_DEFAULT_SENDER",
+    "jobs.backend": "JOBS_BACKEND",
+    "jobs.sqlite_path": "JOBS_SQLITE_PATH",
+    "jobs.redis_url": "JOBS_REDIS_URL",
 }
 
 #: Stripe's product tax code for digital audio works, downloaded, not a subscription, permanent rights.
@@ -65,10 +68,16 @@ DEFAULTS = {
     # The owner's uploads: a cover image, and an album's download file (streamed to disk).
     "store.max_cover_bytes": str(10 * 1024 * 1024),
     "store.max_file_bytes": str(1024 * 1024 * 1024),
+    # A track's uploaded audio (WAV, FLAC, AIFF or MP3), streamed to disk.
+    "store.max_audio_bytes": str(1024 * 1024 * 1024),
     "mail.backend": "smtp",
     "mail.host": "localhost",
     "mail.port": "25",
     "mail.default_sender": "Album Store <store@localhost>",
+    # The job queue (album_store/jobs.py): sqlite (jobs.sqlite_path), redis (jobs.redis_url) or memory.
+    "jobs.backend": "sqlite",
+    "jobs.sqlite_path": "",
+    "jobs.redis_url": "",
 }
 
 #: Settings a production server cannot run without.

@@ -320,13 +320,34 @@ def make_app(app_settings, db_engine, new_card_token):
     return factory
 
 
+def run_jobs(app):
+    """Run what the app's in-memory job queue holds (and what it queues meanwhile), as its worker."""
+    from album_store.jobs import IJobQueue
+
+    return app.registry.getUtility(IJobQueue).run_pending()
+
+
 class StoreTestApp(webtest.TestApp):
     """A browser: keeps cookies, and knows how to fetch a form's CSRF token and pay for an album."""
+
+    #: Run the jobs a request queued once its answer is back, as a worker beside the store would;
+    #: a test that looks at work still queued sets it False and calls :meth:`run_jobs` itself.
+    worker_running = True
 
     def __init__(self, app, new_card_token=None, **kwargs):
         kwargs.setdefault("extra_environ", {"HTTP_HOST": "localhost"})
         super().__init__(app, **kwargs)
         self.new_card_token = new_card_token
+
+    def do_request(self, req, status=None, expect_errors=None):
+        response = super().do_request(req, status=status, expect_errors=expect_errors)
+        if self.worker_running:
+            self.run_jobs()
+        return response
+
+    def run_jobs(self):
+        """Run every job queued in this app's queue (``jobs.backend = memory``) and due; how many ran."""
+        return run_jobs(self.app)
 
     def csrf_token(self, slug=None):
         """The token static/csrf.js puts in the album form: the cookie's, or a new one from the store."""
@@ -399,7 +420,7 @@ def outbox(app):
 def ini_file(tmp_path, app_settings):
     """An ini file for the CLI, pointing at the test database and Stripe."""
     lines = ["[app:main]", "use = egg:album_store"]
-    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy.", "mail."))]
+    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy.", "mail.", "jobs."))]
     path = tmp_path / "cli.ini"
     path.write_text("\n".join(lines).replace("%", "%%") + "\n")
     return path

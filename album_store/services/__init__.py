@@ -11,5 +11,6 @@ def includeme(config):
     config.include(".downloads")
     config.include(".mail")
     config.include(".media")
+    config.include(".audio")
     config.include(".catalog")
     config.include(".reports")

@@ -1,9 +1,11 @@
 """Email through pyramid_mailer: receipts, address confirmations and password-reset links.
 
-A message is handed to the mailer only after the transaction it belongs to has committed (an
-after-commit hook on the request's transaction manager), so nobody is told of a purchase or an
-account that was then rolled back. A failure to render or send is logged and swallowed: mail can
-never lose or undo what the transaction recorded.
+A message is rendered in the request (its links need the request's routes) and queued as the job
+``send_mail`` only after the transaction it belongs to has committed, so nobody is told of a purchase
+or an account that was then rolled back, and no request waits for the mail server: the worker
+(``album-store worker``) sends it, and tries again while the server refuses it. A failure to render,
+queue or send is logged and swallowed: mail can never lose or undo what the transaction recorded.
+It also means the reset form answers in the same time whether or not the address has an account.
 
 ``mail.backend`` chooses the mailer: ``smtp`` (``mail.host``, ``mail.port``, …), ``folder`` (each
 message written as an .eml file into ``mail.folder``: development) or ``dummy`` (kept in memory in
@@ -19,9 +21,11 @@ from pyramid_mailer.mailer import DebugMailer, DummyMailer, Mailer
 from pyramid_mailer.message import Attachment, Message
 from zope.interface import Interface, implementer
 
+from ..jobs import IJobQueue, job
 from ..models.purchase import TAX_EXCLUSIVE
 from ..money import format_money
 from ..security import receipt_token
+from .audio import offered_formats
 from .downloads import IDownloadService
 
 log = logging.getLogger(__name__)
@@ -69,19 +73,8 @@ class MailService:
         self.sender = request.registry.settings["mail.default_sender"]
 
     def send_after_commit(self, message):
-        self.request.tm.get().addAfterCommitHook(self._deliver, args=(message,))
-
-    def _deliver(self, committed, message):
-        if not committed:
-            log.info("mail %r to %s not sent: its transaction was rolled back", message.subject, message.recipients)
-            return
-        try:
-            # The registry's mailer, unbound: this runs after the commit, outside any transaction.
-            get_mailer(self.request.registry).send_immediately(message)
-        except Exception:
-            log.exception("could not send mail %r to %s", message.subject, message.recipients)
-        else:
-            log.info("mail %r sent to %s", message.subject, message.recipients)
+        """The message goes to the job queue once the request's transaction commits (``send_mail``)."""
+        self.request.find_service(IJobQueue).after_commit(self.request.tm, "send_mail", message)
 
     def _message(self, *, to, subject, template, values):
         body = render(f"album_store:templates/mail/{template}", values, self.request)
@@ -105,7 +98,7 @@ class MailService:
         album = purchase.album
         downloads = self.request.find_service(IDownloadService)
         download_url = None
-        if downloads.file_for(album) is not None:
+        if downloads.file_for(album) is not None or offered_formats(album):
             download_url = public_url(self.request, "download", token=downloads.token_for(purchase))
         values = {
             "purchase": purchase,
@@ -133,6 +126,21 @@ class MailService:
 
     def _queue_link_mail(self, user, subject, template, values):
         self.send_after_commit(self._message(to=user.email, subject=subject, template=template, values={"user": user, **values}))
+
+
+@job(retries=5, retry_delay=60)
+def send_mail(context, message, *, last_try):
+    """Hand a rendered message to the mailer (SMTP in production); retried while the server refuses,
+    then logged as lost."""
+    try:
+        get_mailer(context.registry).send_immediately(message)
+    except Exception:
+        if not last_try:
+            log.warning("mail %r to %s not sent yet; it will be tried again", message.subject, message.recipients, exc_info=True)
+            raise
+        log.exception("mail %r to %s could not be sent, and will not be tried again", message.subject, message.recipients)
+        return
+    log.info("mail %r sent to %s", message.subject, message.recipients)
 
 
 def includeme(config):

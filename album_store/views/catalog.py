@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..covers import cover_svg, cover_url
 from ..models import Album
 from ..money import format_money
+from ..services.audio import FORMATS, PREVIEW_SECONDS, IAudioService, offered_formats
 from ..services.media import IMediaStorage
 from ..services.payments import IPaymentService
 from ..services.purchases import IPurchaseService
@@ -115,6 +116,10 @@ def album_page(request, album, *, error=None, price_changed=None):
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
         # Stripe Tax on the hosted page: say before the buyer leaves whether tax comes on top.
         "tax": request.registry.settings.get("store.tax", "off") if flow == CHECKOUT_SESSION else "off",
+        "previews": {t.id: request.route_path("preview", filename=t.preview_filename.rsplit("/", 1)[-1])
+                     for t in album.tracks if t.preview_filename},
+        "preview_seconds": PREVIEW_SECONDS,
+        "formats": [FORMATS[key] for key in offered_formats(album)],
     }
 
 
@@ -144,6 +149,20 @@ def cover_image(request):
         raise HTTPNotFound("There is no cover at this address.")
     response = FileResponse(str(path), request=request, content_type="image/jpeg")
     response.cache_control = "public, max-age=31536000, immutable"
+    return response
+
+
+@view_config(route_name="preview", request_method=("GET", "HEAD"))
+def preview(request):
+    """A track's preview (never the track itself). Its name is its content's hash: cached for a year;
+    Range requests get 206 and the bytes asked for, so players can seek."""
+    path = request.find_service(IAudioService).preview_path(request.matchdict["filename"])
+    if path is None:
+        raise HTTPNotFound("There is no preview at this address.")
+    response = FileResponse(str(path), request=request, content_type="audio/mpeg")
+    response.cache_control = "public, max-age=31536000, immutable"
+    response.accept_ranges = "bytes"
+    response.conditional_response = True
     return response
 
 

@@ -10,6 +10,7 @@ from pyramid.view import view_config
 from ..forms import EMAIL
 from ..security import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
+from ..services.audio import FORMATS, offered_formats
 from ..services.downloads import IDownloadService
 from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete,
                                   PriceNotChargeable, StillPending)
@@ -131,7 +132,8 @@ def receipt(context, request):
     if purchase.status == "pending" and purchase.uses_checkout_session:
         # Back from Stripe's hosted page (or reloading the pending receipt): ask Stripe, never the query.
         request.find_service(IPurchaseService).confirm_checkout_session(purchase)
-    return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase)}
+    return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase),
+            "download_links": download_links(request, purchase)}
 
 
 def settle_on_return(request, purchase):
@@ -156,8 +158,20 @@ def _kept_query(request):
 
 
 def download_url(request, purchase):
-    """A fresh signed download link for a paid purchase whose album has its file, else None."""
+    """A fresh signed download link for a paid purchase whose album has its file or its formats, else None."""
     downloads = request.find_service(IDownloadService)
-    if not purchase.is_paid or downloads.file_for(purchase.album) is None:
+    if not purchase.is_paid or (downloads.file_for(purchase.album) is None and not offered_formats(purchase.album)):
         return None
     return request.route_url("download", token=downloads.token_for(purchase))
+
+
+def download_links(request, purchase):
+    """``[(label, url)]``: one per download format the album offers (the buyer picks one), or the
+    owner's uploaded ZIP; empty when there is nothing to download (yet) or the purchase is not paid."""
+    url = download_url(request, purchase)
+    if url is None:
+        return []
+    formats = offered_formats(purchase.album)
+    if not formats:
+        return [("ZIP", url)]
+    return [(FORMATS[key].label, f"{url}?format={key}") for key in formats]

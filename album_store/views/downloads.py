@@ -1,19 +1,31 @@
-"""The download a signed link leads to: the album's file, streamed, for a paid purchase only."""
+"""The download a signed link leads to: the album's file, streamed, for a paid purchase only.
+
+An album whose tracks have their audio offers a ZIP per format (``?format=flac``; without one, the
+link shows the formats to choose from). A format's ZIP not made yet (or out of date) is queued and
+the answer is a 202 page that says so and looks again by itself; an album without track audio gives
+the owner's uploaded ZIP, as before.
+"""
 import logging
 import re
 
 from pyramid.httpexceptions import HTTPGone, HTTPNotFound
+from pyramid.renderers import render_to_response
 from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from ..models import PurchaseStatus
+from ..services.audio import FORMATS, IAudioService, offered_formats
 from ..services.downloads import IDownloadService
 
 log = logging.getLogger(__name__)
 
+PREPARING_RETRY_SECONDS = 5
 
-def attachment_filename(album):
+
+def attachment_filename(album, label=None):
     name = re.sub(r"[^A-Za-z0-9 ._()&,'-]+", "", f"{album.artist} - {album.title}").strip() or "album"
+    if label:
+        name += " (" + re.sub(r"[^A-Za-z0-9 ._-]+", "", label) + ")"
     return f"{name}.zip"
 
 
@@ -24,15 +36,52 @@ def download(context, request):
         raise HTTPGone("This purchase was refunded, so its download has ended.")
     if not purchase.is_paid:
         raise HTTPNotFound("There is no download at this address.")
+    album = purchase.album
+    wanted = request.GET.get("format")
+    offered = offered_formats(album)
+    if wanted is not None or offered:
+        return _format_download(request, purchase, wanted, offered)
     downloads = request.find_service(IDownloadService)
-    path = downloads.file_for(purchase.album)
+    path = downloads.file_for(album)
     if path is None:
         raise HTTPNotFound("The file of this album is not ready yet. Please try again later; your purchase is safe.")
+    return _send(request, purchase, path, None)
+
+
+def _send(request, purchase, path, label):
     # FileResponse streams the file in blocks (or hands it to the server's file wrapper).
     response = FileResponse(str(path), request=request, content_type="application/zip")
-    response.content_disposition = f'attachment; filename="{attachment_filename(purchase.album)}"'
+    response.content_disposition = f'attachment; filename="{attachment_filename(purchase.album, label)}"'
     response.cache_control = "private, no-store"
     if request.method == "GET":
-        downloads.record_download(purchase)
-        log.info("download purchase_id=%s album=%s", purchase.id, purchase.album.slug)
+        request.find_service(IDownloadService).record_download(purchase)
+        log.info("download purchase_id=%s album=%s format=%s", purchase.id, purchase.album.slug, label or "zip")
+    return response
+
+
+def _page(request, status, values):
+    response = render_to_response("album_store:templates/checkout/download_formats.pt",
+                                  {"album": request.context.album, **values}, request=request)
+    response.status = status
+    response.cache_control = "private, no-store"
+    return response
+
+
+def _format_download(request, purchase, wanted, offered):
+    album = purchase.album
+    here = request.path_url
+    choices = [(FORMATS[key], f"{here}?format={key}") for key in offered]
+    if wanted is None:
+        return _page(request, 200, {"choices": choices, "preparing": None})
+    if wanted not in FORMATS or wanted not in offered:
+        response = _page(request, 404, {"choices": choices, "preparing": None,
+                                        "refused": "This album is not offered in that format; choose one below."})
+        return response
+    path, state = request.find_service(IAudioService).format_file(album, wanted)
+    if path is not None:
+        return _send(request, purchase, path, FORMATS[wanted].label)
+    response = _page(request, 202, {"choices": choices, "preparing": FORMATS[wanted], "state": state,
+                                    "retry_seconds": PREPARING_RETRY_SECONDS})
+    response.headers["Retry-After"] = str(PREPARING_RETRY_SECONDS)
+    response.headers["Refresh"] = str(PREPARING_RETRY_SECONDS)
     return response

@@ -2,10 +2,10 @@
 from pyramid.view import view_config
 
 from ..services.purchases import IPurchaseService
-from .checkout import download_url
+from .checkout import download_links
 
 
 @view_config(route_name="library", renderer="album_store:templates/library/library.pt", permission="library")
 def library(request):
     purchases = request.find_service(IPurchaseService).library(request.user)
-    return {"entries": [{"purchase": p, "album": p.album, "download_url": download_url(request, p)} for p in purchases]}
+    return {"entries": [{"purchase": p, "album": p.album, "downloads": download_links(request, p)} for p in purchases]}

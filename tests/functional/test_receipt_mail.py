@@ -1,5 +1,6 @@
 """The receipt by email: what it says, that its links work without an account, that it goes out only
 after the purchase is committed as paid, and that a mail failure never costs the buyer the purchase."""
+from datetime import timedelta
 import logging
 
 import pytest
@@ -122,12 +123,53 @@ def test_a_failing_mail_server_never_loses_or_undoes_the_purchase(make_app, dbse
     make_album(dbsession, slug="no-mail", title="No Mail")
     # A real SMTP mailer pointed at a port where nothing listens: sending raises ConnectionRefusedError.
     browser = make_app(**{"mail.backend": "smtp", "mail.host": "127.0.0.1", "mail.port": "9"})
-    with caplog.at_level(logging.ERROR, logger="album_store"):
+    with caplog.at_level(logging.WARNING, logger="album_store"):
         receipt = browser.buy("no-mail", email="ana@example.com", status=303).follow(status=200)
     assert "Thank you! No Mail is yours." in receipt.text
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id
-    assert "could not send mail 'Your receipt: No Mail by Test Artist'" in caplog.text
+    assert "mail 'Your receipt: No Mail by Test Artist' to ['ana@example.com'] not sent yet; it will be tried again" in caplog.text
+
+
+def _queue(browser):
+    from album_store.jobs import IJobQueue
+
+    return browser.app.registry.getUtility(IJobQueue)
+
+
+def test_a_receipt_the_mail_server_refused_is_sent_by_a_later_try(make_app, dbsession, tmp_path, caplog):
+    """The mail goes out from the job queue, after the request; a refusal is tried again later."""
+    make_album(dbsession, slug="later-mail", title="Later Mail")
+    folder = tmp_path / "mail"
+    browser = make_app(**{"mail.backend": "folder", "mail.folder": str(folder)})
+    folder.rmdir()  # the "server" refuses: the folder mailer cannot write its file
+    with caplog.at_level(logging.WARNING, logger="album_store"):
+        browser.buy("later-mail", email="ana@example.com", status=303)
+    assert "not sent yet; it will be tried again" in caplog.text and not folder.exists()
+    assert _queue(browser).pending_count() == 1, "the retry waits its turn"
+    folder.mkdir()
+    assert _queue(browser).run_pending() == 0, "not due yet"
+    assert _queue(browser).run_pending(ahead=timedelta(minutes=2)) == 1
+    [sent] = list(folder.iterdir())
+    assert "Subject: Your receipt: Later Mail by Test Artist" in sent.read_text()
+    assert _queue(browser).pending_count() == 0
+
+
+def test_a_mail_refused_at_every_try_is_logged_as_lost_and_given_up(make_app, dbsession, tmp_path, caplog):
+    make_album(dbsession, slug="lost-mail", title="Lost Mail")
+    folder = tmp_path / "mail"
+    browser = make_app(**{"mail.backend": "folder", "mail.folder": str(folder)})
+    folder.rmdir()
+    with caplog.at_level(logging.WARNING, logger="album_store"):
+        browser.buy("lost-mail", email="ana@example.com", status=303)
+        tries = 1
+        while _queue(browser).pending_count():
+            tries += _queue(browser).run_pending(ahead=timedelta(days=1))
+    assert tries == 6, "the first try and five more"
+    assert caplog.text.count("not sent yet; it will be tried again") == 5
+    assert "mail 'Your receipt: Lost Mail by Test Artist' to ['ana@example.com'] could not be sent, and will not be tried again" in caplog.text
+    [purchase] = purchases(dbsession)
+    assert purchase.status == "paid"
 
 
 @standin_only

@@ -1,9 +1,10 @@
 """The owner's albums: the list, a new album, and the edit page with its sections (details, tracks,
 cover, download file, on sale or not, archive or delete, history)."""
-from pyramid.httpexceptions import HTTPConflict, HTTPSeeOther
+from pyramid.httpexceptions import HTTPConflict, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
-from ...forms import AlbumForm, AlbumSearchForm, ConfirmForm, CoverForm, DownloadFileForm, TracksForm
+from ...forms import AlbumForm, AlbumSearchForm, ConfirmForm, CoverForm, DownloadFileForm, TrackAudioForm, TracksForm
+from ...services.audio import AUDIO_STATES, PREVIEW_SECONDS, IAudioService
 from ...services.audit import IAuditLog
 from ...services.catalog import (
     ALBUM_STATUSES, AlbumDetails, AlbumHasSales, CannotPublish, ICatalogAdmin, SlugTaken, TrackRow,
@@ -108,6 +109,11 @@ def edit_page(request, album, *, status=200, **forms):
         "file_size": file_path.stat().st_size if file_path is not None else None,
         "cover_sizes": COVER_SIZES,
         "sales": catalog.sales_count(album),
+        "audio_form": forms.get("audio"),
+        "audio_track_id": forms.get("audio_track_id"),
+        "formats": request.find_service(IAudioService).formats_of(album),
+        "audio_states": AUDIO_STATES,
+        "preview_seconds": PREVIEW_SECONDS,
         "error": forms.get("error"),
         "history": request.find_service(IAuditLog).for_album(album.id),
     }
@@ -130,6 +136,8 @@ def album_save(context, request):
         request.tm.doom()
         form.slug.errors.append("Another album already has this address; choose another.")
         return edit_page(request, album, status=409, details=form)
+    if changes:
+        request.find_service(IAudioService).queue_formats(album)  # the tags follow the details
     request.session.flash("Saved: " + "; ".join(changes) + "." if changes else "Nothing changed.")
     return HTTPSeeOther(_edit_url(request, album))
 
@@ -147,6 +155,8 @@ def album_tracks(context, request):
         if not entry.is_blank
     ]
     changes = _catalog(request).save_tracks(album, rows, move=form.requested_move(), actor=request.user)
+    if changes:
+        request.find_service(IAudioService).queue_formats(album)
     request.session.flash("Tracks saved." if changes else "The tracks are unchanged.")
     return HTTPSeeOther(_edit_url(request, album, "tracks"))
 
@@ -157,6 +167,7 @@ def album_cover(context, request):
     catalog = _catalog(request)
     if request.POST.get("remove"):
         catalog.remove_cover(album, actor=request.user)
+        request.find_service(IAudioService).queue_formats(album)
         request.session.flash("The uploaded cover is removed; the drawn one is shown.")
         return HTTPSeeOther(_edit_url(request, album, "cover-section"))
     form = CoverForm(request.POST)
@@ -167,6 +178,7 @@ def album_cover(context, request):
     except UploadRefused as refused:
         form.cover.errors.append(str(refused))
         return edit_page(request, album, status=400, cover=form)
+    request.find_service(IAudioService).queue_formats(album)
     request.session.flash("The new cover is in place.")
     return HTTPSeeOther(_edit_url(request, album, "cover-section"))
 
@@ -188,6 +200,55 @@ def album_file(context, request):
         return edit_page(request, album, status=400, file=form)
     request.session.flash("The download file is in place.")
     return HTTPSeeOther(_edit_url(request, album, "file-section"))
+
+
+@view_config(route_name="admin_track_audio", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+def track_audio(context, request):
+    """A track's audio: upload a new file (its preview is then made by the job queue), move where the
+    preview starts, or try a failed preview again."""
+    album = context.album
+    raw = request.matchdict["track_id"]
+    track = next((t for t in album.tracks if raw.isascii() and raw.isdigit() and str(t.id) == raw), None)
+    if track is None:
+        raise HTTPNotFound("This album has no track with this number.")
+    form = TrackAudioForm(request.POST)
+    if not form.validate():
+        return edit_page(request, album, status=400, audio=form, audio_track_id=track.id)
+    audio = request.find_service(IAudioService)
+    start = form.preview_start.data or 0
+    if hasattr(form.audio.data, "file"):
+        try:
+            kind, seconds = audio.replace_master(
+                track, form.audio.data.file, max_bytes=int(request.registry.settings["store.max_audio_bytes"]), preview_start=start)
+        except UploadRefused as refused:
+            request.tm.doom()
+            form.audio.errors.append(str(refused))
+            return edit_page(request, album, status=400, audio=form, audio_track_id=track.id)
+        request.find_service(IAuditLog).record(
+            request.user, "audio", f"Uploaded the audio of “{track.title}” ({kind.upper()}, {format_duration(round(seconds))}).",
+            album_id=album.id)
+        request.session.flash(f"The audio of “{track.title}” is uploaded ({format_duration(round(seconds))}); its preview is being made.")
+    elif form.retry.data:
+        audio.retry(track)
+        request.session.flash(f"The preview of “{track.title}” is being made again.")
+    else:
+        audio.set_preview_start(track, start)
+        request.session.flash(f"The preview of “{track.title}” now starts at {format_duration(start)}.")
+    return HTTPSeeOther(_edit_url(request, album, "audio"))
+
+
+@view_config(route_name="admin_album_audio_status", renderer="json", permission="admin", request_method="GET")
+def audio_status(context, request):
+    """Where the album's audio work stands, for the editor's progress bars (static/admin-audio.js)."""
+    request.response.cache_control = "private, no-store"
+    album = context.album
+    formats = request.find_service(IAudioService).formats_of(album)
+    return {
+        "tracks": [{"id": t.id, "state": t.audio_state, "progress": t.audio_progress, "error": t.audio_error}
+                   for t in album.tracks],
+        "formats": [{"format": spec.key, "state": row.state if row else "queued", "progress": row.progress if row else 0,
+                     "error": row.error if row else None} for spec, row in formats],
+    }
 
 
 @view_config(route_name="admin_album_publish", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)

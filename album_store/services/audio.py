@@ -1,0 +1,517 @@
+"""Track audio: the owner's masters, the previews buyers listen to, and the downloads in each format.
+
+- **Masters.** The owner uploads each track's audio (WAV, FLAC, AIFF or MP3). It is copied in blocks
+  (never whole in memory) to ``store.files_dir/masters/``, probed with mutagen (its content decides,
+  never its name), and gives the track its real duration.
+- **Previews.** The job ``make_preview`` cuts ``PREVIEW_SECONDS`` from the owner's chosen start, with a
+  short fade in and out, as MP3 (every browser plays it), named by the hash of its content
+  (``previews/{hash}.mp3``): the address never shows other content, so it is cached for good.
+- **Formats.** Once every track has a master, ``build_formats`` makes one ZIP per download format
+  (:data:`FORMATS`; from lossless masters all of them, from MP3 masters MP3 only), each file tagged
+  with mutagen (title, artist, album, track number and total, year, the cover). A ZIP is kept with
+  the key of what it was made from (:func:`content_key`) and made again only when that changes.
+
+The encoding is ffmpeg's: the static binary of the ``imageio-ffmpeg`` wheel, installed with the store
+by pip like any other dependency (no system package, the same build on every host), with LAME, Opus,
+Vorbis, FLAC and AAC encoders. The jobs run in ``album-store worker`` (album_store/jobs.py), never in a
+request; the state the owner sees (queued, working with progress, ready, failed with the reason) is
+written to the track and ``album_formats`` rows as they go.
+"""
+from dataclasses import dataclass
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import zipfile
+
+from sqlalchemy import select, update
+from zope.sqlalchemy import mark_changed
+from zope.interface import Interface, implementer
+
+from ..jobs import IJobQueue, job
+from ..models import LOSSLESS_FORMATS, Album, AlbumFormat, Track
+from ..models.meta import utcnow
+from .media import COPY_BLOCK, UploadRefused, _size_words, covers_dir_of
+
+log = logging.getLogger(__name__)
+
+PREVIEW_SECONDS = 30
+FADE_SECONDS = 1.5
+MASTERS, PREVIEWS, FORMATS_DIR = "masters", "previews", "formats"
+PREVIEW_NAME = re.compile(r"[0-9a-f]{32}\.mp3")
+#: A track's (or a format's) work, as the owner's editor words it.
+AUDIO_STATES = {"none": "no audio", "queued": "queued", "working": "working", "ready": "ready", "failed": "failed"}
+
+
+@dataclass(frozen=True)
+class DownloadFormat:
+    key: str
+    label: str
+    extension: str
+    codec: tuple
+    lossless: bool = False
+
+
+#: The download formats, in the order the receipt offers them.
+FORMATS = {
+    f.key: f for f in (
+        DownloadFormat("mp3-320", "MP3 320 kbps", ".mp3", ("-c:a", "libmp3lame", "-b:a", "320k")),
+        DownloadFormat("mp3-v0", "MP3 V0", ".mp3", ("-c:a", "libmp3lame", "-q:a", "0")),
+        DownloadFormat("flac", "FLAC", ".flac", ("-c:a", "flac", "-compression_level", "8"), lossless=True),
+        DownloadFormat("aac", "AAC 256 kbps", ".m4a", ("-c:a", "aac", "-b:a", "256k")),
+        DownloadFormat("ogg", "Ogg Vorbis", ".ogg", ("-c:a", "libvorbis", "-q:a", "6")),
+    )
+}
+#: The formats an album whose masters are MP3 offers (nothing lossless can be made from them).
+FROM_LOSSY = ("mp3-320",)
+
+
+# --- ffmpeg and mutagen ------------------------------------------------------------------------
+def ffmpeg_exe():
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+class AudioFailed(Exception):
+    """ffmpeg could not read or write the audio; ``str()`` says why, for the owner."""
+
+
+def run_ffmpeg(*args):
+    command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+        raise AudioFailed(f"ffmpeg could not encode the audio: {last[:300]}")
+
+
+def probe(path):
+    """``(format, seconds)`` of an audio file by its content (mutagen), or UploadRefused."""
+    import mutagen
+    from mutagen.aiff import AIFF
+    from mutagen.flac import FLAC
+    from mutagen.mp3 import MP3
+    from mutagen.wave import WAVE
+
+    kinds = {WAVE: "wav", FLAC: "flac", AIFF: "aiff", MP3: "mp3"}
+    refused = UploadRefused("That file is not WAV, FLAC, AIFF or MP3 audio (or it is damaged).")
+    try:
+        with open(path, "rb") as stream:
+            audio = mutagen.File(stream, options=list(kinds))
+    except (mutagen.MutagenError, OSError, ValueError, EOFError) as error:
+        raise refused from error
+    if audio is None or type(audio) not in kinds or not getattr(audio.info, "length", 0):
+        raise refused
+    return kinds[type(audio)], audio.info.length
+
+
+def tag(path, download_format, tags, cover):
+    """Write the tags (and the cover's JPEG bytes, when given) into an encoded file."""
+    from mutagen.flac import FLAC, Picture
+    from mutagen.id3 import APIC, ID3, TALB, TDRC, TIT2, TPE1, TPE2, TRCK
+    from mutagen.mp4 import MP4, MP4Cover
+    from mutagen.oggvorbis import OggVorbis
+
+    number = f"{tags['track']}/{tags['total']}"
+    if download_format.extension == ".mp3":
+        id3 = ID3()
+        id3.add(TIT2(encoding=3, text=tags["title"]))
+        id3.add(TPE1(encoding=3, text=tags["artist"]))
+        id3.add(TPE2(encoding=3, text=tags["artist"]))
+        id3.add(TALB(encoding=3, text=tags["album"]))
+        id3.add(TRCK(encoding=3, text=number))
+        if tags.get("year"):
+            id3.add(TDRC(encoding=3, text=str(tags["year"])))
+        if cover:
+            id3.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover))
+        id3.save(path)
+        return
+    if download_format.extension == ".m4a":
+        mp4 = MP4(path)
+        mp4["\xa9nam"], mp4["\xa9ART"], mp4["aART"], mp4["\xa9alb"] = tags["title"], tags["artist"], tags["artist"], tags["album"]
+        mp4["trkn"] = [(tags["track"], tags["total"])]
+        if tags.get("year"):
+            mp4["\xa9day"] = str(tags["year"])
+        if cover:
+            mp4["covr"] = [MP4Cover(cover, imageformat=MP4Cover.FORMAT_JPEG)]
+        mp4.save()
+        return
+    audio = FLAC(path) if download_format.extension == ".flac" else OggVorbis(path)
+    audio["title"], audio["artist"], audio["albumartist"], audio["album"] = tags["title"], tags["artist"], tags["artist"], tags["album"]
+    audio["tracknumber"], audio["tracktotal"] = str(tags["track"]), str(tags["total"])
+    if tags.get("year"):
+        audio["date"] = str(tags["year"])
+    if cover:
+        picture = Picture()
+        picture.type, picture.mime, picture.desc, picture.data = 3, "image/jpeg", "Cover", cover
+        if isinstance(audio, FLAC):
+            audio.clear_pictures()
+            audio.add_picture(picture)
+        else:
+            import base64
+
+            audio["metadata_block_picture"] = [base64.b64encode(picture.write()).decode("ascii")]
+    audio.save()
+
+
+def preview_span(duration, start):
+    """``(start, length)`` of the preview: PREVIEW_SECONDS from ``start``, moved back to fit the track."""
+    length = min(PREVIEW_SECONDS, duration)
+    return max(0.0, min(float(start), duration - length)), length
+
+
+def encode_preview(master, out, *, start, length):
+    fade_out = max(0.0, length - FADE_SECONDS)
+    run_ffmpeg(
+        "-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", master, "-vn",
+        "-af", f"afade=t=in:st=0:d={min(FADE_SECONDS, length / 4):.3f},afade=t=out:st={fade_out:.3f}:d={FADE_SECONDS}",
+        "-ac", "2", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "128k", "-map_metadata", "-1", "-f", "mp3", out,
+    )
+
+
+# --- files -------------------------------------------------------------------------------------
+def _hash_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(COPY_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class AudioFiles:
+    """Where masters, previews and format ZIPs live under ``store.files_dir``."""
+
+    def __init__(self, files_dir, covers_dir=None):
+        self.files_dir = Path(files_dir).resolve() if files_dir else None
+        self.covers_dir = Path(covers_dir).resolve() if covers_dir else None
+
+    def path(self, name):
+        """The file of a stored name, or None when it is not one of ours or is missing."""
+        if self.files_dir is None or not name:
+            return None
+        path = (self.files_dir / name).resolve()
+        if not path.is_relative_to(self.files_dir) or not path.is_file():
+            return None
+        return path
+
+    def save_master(self, album_id, track_id, stream, max_bytes):
+        """Copy an upload into masters/, probe it; ``(name, format, seconds)`` or UploadRefused."""
+        if self.files_dir is None:
+            raise UploadRefused("Audio cannot be uploaded: the store has no store.files_dir setting.")
+        folder = self.files_dir / MASTERS / f"album-{album_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"track-{track_id}-{secrets.token_hex(8)}.partial"
+        size = 0
+        try:
+            with open(partial, "wb") as out:
+                while block := stream.read(COPY_BLOCK):
+                    size += len(block)
+                    if size > max_bytes:
+                        raise UploadRefused(f"The audio file is larger than {_size_words(max_bytes)}.")
+                    out.write(block)
+            if size == 0:
+                raise UploadRefused("The audio file is empty.")
+            kind, seconds = probe(partial)
+            final = partial.with_suffix(f".{kind}")
+            partial.replace(final)
+        finally:
+            partial.unlink(missing_ok=True)
+        return str(final.relative_to(self.files_dir)), kind, seconds
+
+    def keep_preview(self, made):
+        """Move a made preview to its content-addressed name; return the name."""
+        folder = self.files_dir / PREVIEWS
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{_hash_file(made)[:32]}.mp3"
+        os.replace(made, folder / name)
+        return f"{PREVIEWS}/{name}"
+
+    def preview_path(self, filename):
+        """The preview file served at /previews/{filename}, or None."""
+        if not PREVIEW_NAME.fullmatch(filename or ""):
+            return None
+        return self.path(f"{PREVIEWS}/{filename}")
+
+    def cover_jpeg(self, album):
+        if self.covers_dir is None or not album.cover_key:
+            return None
+        path = self.covers_dir / f"{album.cover_key}-600.jpg"
+        return path.read_bytes() if path.is_file() else None
+
+    def forget(self, name):
+        """Remove a master, preview or ZIP the store made (nothing else under files_dir)."""
+        path = self.path(name)
+        if path is not None and any(path.is_relative_to(self.files_dir / folder) for folder in (MASTERS, PREVIEWS, FORMATS_DIR)):
+            path.unlink(missing_ok=True)
+
+
+# --- what an album offers ------------------------------------------------------------------------
+def offered_formats(album):
+    """The download formats an album's masters allow: all of FORMATS from lossless ones, MP3 from MP3
+    ones, none until every track has its master."""
+    tracks = album.tracks
+    if not tracks or any(not track.audio_filename for track in tracks):
+        return ()
+    if all(track.audio_format in LOSSLESS_FORMATS for track in tracks):
+        return tuple(FORMATS)
+    return FROM_LOSSY
+
+
+def content_key(album, download_format):
+    """The hash of everything a format's ZIP is made from: when it changes, the ZIP is made again."""
+    made_from = {
+        "format": download_format, "title": album.title, "artist": album.artist, "year": album.year,
+        "cover": album.cover_key,
+        "tracks": [(t.position, t.title, t.audio_filename) for t in album.tracks],
+    }
+    return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()
+
+
+def zip_member_name(position, title, extension):
+    safe = re.sub(r"[^\w .,()&'-]+", "", title).strip() or f"Track {position}"
+    return f"{position:02d} {safe}{extension}"
+
+
+# --- the web side --------------------------------------------------------------------------------
+class IAudioService(Interface):
+    def replace_master(track, stream, *, max_bytes, preview_start):
+        """Store and probe a track's new audio, set its duration, queue its preview (after commit)."""
+
+    def set_preview_start(track, seconds):
+        """Move the preview's start; a new preview is made (after commit)."""
+
+    def retry(track):
+        """Queue a failed track's preview again."""
+
+    def format_file(album, download_format):
+        """``(path, None)`` of the album's ready ZIP in that format, or ``(None, state)`` (queueing it when stale)."""
+
+    def formats_of(album):
+        """[(DownloadFormat, AlbumFormat row or None)] for the formats the album offers."""
+
+    def queue_formats(album):
+        """Make (after commit) whichever of the album's format ZIPs are out of date."""
+
+    def preview_path(filename):
+        """The preview file for /previews/{filename}, or None."""
+
+
+@implementer(IAudioService)
+class AudioService:
+    def __init__(self, dbsession, tm, jobs, files):
+        self.db = dbsession
+        self.tm = tm
+        self.jobs = jobs
+        self.files = files
+
+    def replace_master(self, track, stream, *, max_bytes, preview_start=0):
+        name, kind, seconds = self.files.save_master(track.album_id, track.id, stream, max_bytes)
+        old = track.audio_filename
+        track.audio_filename, track.audio_format = name, kind
+        track.duration_seconds = max(1, round(seconds))
+        track.preview_start_seconds = max(0, int(preview_start))
+        self._queue_preview(track)
+        transaction = self.tm.get()
+        transaction.addAfterCommitHook(lambda ok: self.files.forget(old if ok else name))
+        transaction.addAfterAbortHook(lambda: self.files.forget(name))
+        return kind, seconds
+
+    def set_preview_start(self, track, seconds):
+        track.preview_start_seconds = max(0, int(seconds))
+        if track.audio_filename:
+            self._queue_preview(track)
+
+    def retry(self, track):
+        if track.audio_filename:
+            self._queue_preview(track)
+
+    def _queue_preview(self, track):
+        track.audio_state, track.audio_progress, track.audio_error = "queued", 0, None
+        self.db.flush()
+        self.jobs.after_commit(self.tm, "make_preview", track.id)
+
+    def formats_of(self, album):
+        rows = {row.format: row for row in album.formats}
+        return [(FORMATS[key], rows.get(key)) for key in offered_formats(album)]
+
+    def format_file(self, album, download_format):
+        if download_format not in offered_formats(album):
+            return None, "not offered"
+        row = next((r for r in album.formats if r.format == download_format), None)
+        if row is not None and row.state == "ready" and row.content_key == content_key(album, download_format):
+            path = self.files.path(row.filename)
+            if path is not None:
+                return path, "ready"
+        if row is None or row.state not in ("queued", "working") or row.content_key != content_key(album, download_format):
+            self.queue_formats(album)
+        return None, (row.state if row is not None and row.state in ("working", "failed") else "queued")
+
+    def queue_formats(self, album):
+        if offered_formats(album):
+            self.jobs.after_commit(self.tm, "build_formats", album.id)
+
+    def preview_path(self, filename):
+        return self.files.preview_path(filename)
+
+
+def audio_files_of(settings):
+    return AudioFiles(settings.get("store.files_dir"), covers_dir_of(settings))
+
+
+def audio_service_factory(context, request):
+    return AudioService(request.dbsession, request.tm, request.find_service(IJobQueue), audio_files_of(request.registry.settings))
+
+
+# --- the jobs ------------------------------------------------------------------------------------
+def _set_track(context, track_id, **values):
+    """Write where a track's work stands, in a transaction of its own (not a catalog change: the
+    public pages show only the finished preview, whose change bumps the catalog's version)."""
+    with context.transaction() as db:
+        db.execute(update(Track.__table__).where(Track.__table__.c.id == track_id).values(**values))
+        mark_changed(db)  # a Core statement: zope.sqlalchemy commits it only when told
+
+
+@job(retries=2, retry_delay=30)
+def make_preview(context, track_id, *, last_try):
+    """Cut the track's preview from its master. Idempotent: what it reads is the track as it is now."""
+    files = audio_files_of(context.settings)
+    with context.transaction() as db:
+        track = db.get(Track, track_id)
+        if track is None or not track.audio_filename:
+            return
+        master, start, wanted = files.path(track.audio_filename), track.preview_start_seconds, track.audio_filename
+    try:
+        if master is None:
+            raise AudioFailed("The uploaded audio file is missing; please upload it again.")
+        _set_track(context, track_id, audio_state="working", audio_progress=10, audio_error=None)
+        kind, seconds = probe(master)
+        begin, length = preview_span(seconds, start)
+        with tempfile.TemporaryDirectory() as scratch:
+            made = Path(scratch) / "preview.mp3"
+            encode_preview(master, made, start=begin, length=length)
+            _set_track(context, track_id, audio_progress=80)
+            name = files.keep_preview(made)
+    except (AudioFailed, UploadRefused, OSError, subprocess.SubprocessError) as error:
+        if not last_try:
+            _set_track(context, track_id, audio_state="queued", audio_error=f"{error} (trying again)")
+            raise
+        log.error("preview of track %s failed: %s", track_id, error)
+        _set_track(context, track_id, audio_state="failed", audio_progress=0, audio_error=str(error))
+        return
+    with context.transaction() as db:
+        track = db.get(Track, track_id)
+        if track is None or track.audio_filename != wanted:
+            files.forget(name)  # the owner uploaded another file meanwhile: its own job makes its preview
+            return
+        old, track.preview_filename = track.preview_filename, name
+        track.audio_state, track.audio_progress, track.audio_error = "ready", 100, None
+        album_id = track.album_id
+    if old and old != name:
+        files.forget(old)
+    log.info("preview of track %s made: %s", track_id, name)
+    context.queue.enqueue("build_formats", album_id)
+
+
+@job(retries=2, retry_delay=60)
+def build_formats(context, album_id, *, last_try):
+    """Make each of the album's format ZIPs that is out of date (its content key changed)."""
+    files = audio_files_of(context.settings)
+    for download_format in _stale_formats(context, album_id):
+        _build_one(context, files, album_id, download_format, last_try=last_try)
+
+
+def _stale_formats(context, album_id):
+    with context.transaction() as db:
+        album = db.get(Album, album_id)
+        if album is None:
+            return []
+        rows = {row.format: row for row in album.formats}
+        stale = []
+        for key in offered_formats(album):
+            row, wanted = rows.get(key), content_key(album, key)
+            if row is not None and row.state == "ready" and row.content_key == wanted and files_ok(context, row):
+                continue
+            stale.append(key)
+        return stale
+
+
+def files_ok(context, row):
+    return audio_files_of(context.settings).path(row.filename) is not None
+
+
+def _build_one(context, files, album_id, download_format, *, last_try):
+    spec = FORMATS[download_format]
+    with context.transaction() as db:
+        album = db.get(Album, album_id)
+        key = content_key(album, download_format)
+        row = db.scalars(select(AlbumFormat).where(AlbumFormat.album_id == album_id,
+                                                   AlbumFormat.format == download_format)).one_or_none()
+        if row is None:
+            row = AlbumFormat(album_id=album_id, format=download_format, state="queued")
+            db.add(row)
+        row.state, row.progress, row.error, row.content_key = "working", 0, None, key
+        db.flush()
+        row_id = row.id
+        tracks = [(t.position, t.title, files.path(t.audio_filename)) for t in album.tracks]
+        tags = {"artist": album.artist, "album": album.title, "year": album.year, "total": len(tracks)}
+        cover = files.cover_jpeg(album)
+        slug = album.slug
+    table = AlbumFormat.__table__
+
+    def progress(percent):
+        with context.transaction() as db:
+            db.execute(update(table).where(table.c.id == row_id, table.c.content_key == key).values(progress=percent))
+            mark_changed(db)
+
+    folder = files.files_dir / FORMATS_DIR / f"album-{album_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{FORMATS_DIR}/album-{album_id}/{slug}-{download_format}-{key[:16]}.zip"
+    target = files.files_dir / name
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            partial = Path(scratch) / "album.zip"
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+                for n, (position, title, master) in enumerate(tracks, start=1):
+                    if master is None:
+                        raise AudioFailed(f"The audio of track {position} is missing; please upload it again.")
+                    encoded = Path(scratch) / f"track{position}{spec.extension}"
+                    run_ffmpeg("-i", master, "-vn", "-map_metadata", "-1", *spec.codec, encoded)
+                    tag(encoded, spec, {**tags, "title": title, "track": position}, cover)
+                    archive.write(encoded, zip_member_name(position, title, spec.extension))
+                    encoded.unlink()
+                    progress(min(99, round(100 * n / len(tracks))))
+                if cover:
+                    archive.writestr("cover.jpg", cover)
+            shutil.move(partial, target)
+    except (AudioFailed, OSError, subprocess.SubprocessError) as error:
+        target.unlink(missing_ok=True)
+        with context.transaction() as db:
+            state = "failed" if last_try else "queued"
+            db.execute(update(table).where(table.c.id == row_id, table.c.content_key == key).values(
+                state=state, progress=0, error=str(error) + ("" if last_try else " (trying again)"), updated_at=utcnow()))
+            mark_changed(db)
+        log.error("album %s: %s ZIP failed: %s", album_id, download_format, error)
+        if not last_try:
+            raise
+        return
+    with context.transaction() as db:
+        row = db.get(AlbumFormat, row_id)
+        if row is None or row.content_key != key:
+            target.unlink(missing_ok=True)  # made from what changed meanwhile: a newer build replaces it
+            return
+        old = row.filename
+        row.state, row.progress, row.error, row.filename = "ready", 100, None, name
+        row.size_bytes = target.stat().st_size
+    if old and old != name:
+        files.forget(old)
+    log.info("album %s: %s ZIP made (%s bytes)", album_id, download_format, target.stat().st_size)
+
+
+def includeme(config):
+    config.register_service_factory(audio_service_factory, IAudioService)
