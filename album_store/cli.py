@@ -14,10 +14,11 @@ from pyramid.settings import asbool
 from sqlalchemy import select
 import transaction
 
-from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner, write_demo_files
+from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner, write_demo_audio, write_demo_files
 from .models import User, get_engine, get_session_factory, get_tm_session, normalize_email
 from .security import hash_password
 from .services.accounts import password_problems
+from .services.media import covers_dir_of
 from .settings import load_settings
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
@@ -75,6 +76,7 @@ def cmd_initdb(args):
             added = seed_demo_catalog(dbsession, settings["store.currency"])
             written = write_demo_files(dbsession, files_dir) if files_dir else None
             owner_made = seed_demo_owner(dbsession) if with_owner else False
+            audio = write_demo_audio(dbsession, files_dir, covers_dir_of(settings)) if files_dir and not args.no_audio else []
         print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
         if not with_owner:
             print("No demo owner where secrets are required: make one with `album-store create-admin`.")
@@ -86,7 +88,25 @@ def cmd_initdb(args):
             print("No store.files_dir (STORE_FILES_DIR) is set, so the demo albums have no files to download.")
         else:
             print(f"Demo downloads: {written} file{'s' if written != 1 else ''} written to {files_dir}.")
+        if audio:
+            _queue_previews(args.config, audio)
     return 0
+
+
+def _queue_previews(config_uri, track_ids):
+    """Queue the previews of the demo tracks just given audio (the worker makes them, then the formats)."""
+    from pyramid.paster import bootstrap
+
+    from .jobs import IJobQueue
+
+    with bootstrap(config_uri) as env:
+        queue = env["registry"].getUtility(IJobQueue)
+        if queue.in_memory:
+            print("jobs.backend = memory: no worker will make the demo's previews.")
+            return
+        for track_id in track_ids:
+            queue.enqueue("make_preview", track_id)
+    print(f"Demo audio: {len(track_ids)} tracks; `album-store worker` makes their previews and downloads.")
 
 
 def cmd_create_admin(args):
@@ -178,6 +198,8 @@ def build_parser():
     initdb = sub.add_parser("initdb", help="migrate the database to the latest schema")
     initdb.add_argument("config", help="the ini file, e.g. development.ini")
     initdb.add_argument("--demo", action="store_true", help="also add the demo catalog (idempotent)")
+    initdb.add_argument("--no-audio", action="store_true",
+                        help="with --demo: no generated track audio, covers or previews (quicker; for tests)")
     initdb.set_defaults(func=cmd_initdb)
 
     admin = sub.add_parser("create-admin", help="create or promote a store owner account")

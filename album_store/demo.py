@@ -176,3 +176,102 @@ def write_demo_files(dbsession, files_dir):
         album.download_filename = filename
     dbsession.flush()
     return written
+
+
+# --- the demo's track audio and covers (issue: listen before you buy, formats) ----------------------
+DEMO_TRACK_SECONDS = 45
+DEMO_PREVIEW_START = 5
+
+
+def cover_jpeg(title, artist):
+    """A JPEG cover drawn with Pillow in the drawn SVG cover's colours (covers.cover_svg), so the
+    demo's downloads carry a real embedded cover."""
+    import hashlib
+
+    from PIL import Image, ImageDraw
+
+    from .covers import PALETTES
+
+    digest = hashlib.sha256(f"{title}\n{artist}".encode()).digest()
+    background, accent, ink = PALETTES[digest[0] % len(PALETTES)]
+    image = Image.new("RGB", (600, 600), background)
+    draw = ImageDraw.Draw(image)
+    cx, cy = 120 + digest[1] % 360, 120 + digest[2] % 240
+    for i in range(7):
+        r = 40 + i * (18 + digest[3] % 14)
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=accent, width=2 + digest[4 + i] % 9)
+    draw.text((36, 480), title, fill=ink, font_size=44)
+    draw.text((38, 540), artist.upper(), fill=ink, font_size=24)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
+
+
+def demo_tune(album_slug, position, notes=8, note_seconds=0.4):
+    """A WAV (bytes) of a tune of its own for each album and track: its notes (from SCALE_HZ, an octave
+    up or not) chosen by a hash of the two, the same on every run."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{album_slug}/{position}".encode()).digest()
+    per_note = int(SAMPLE_RATE * note_seconds)
+    fade = SAMPLE_RATE // 100
+    samples = array("h")
+    for n in range(notes):
+        hz = SCALE_HZ[digest[n] % len(SCALE_HZ)] * (2 if digest[n + notes] % 3 == 0 else 1) / 2
+        step = 2 * math.pi * hz / SAMPLE_RATE
+        for i in range(per_note):
+            envelope = min(1.0, i / fade, (per_note - i) / fade)
+            samples.append(int(9000 * envelope * math.sin(step * i)))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(samples.tobytes())
+    return buffer.getvalue()
+
+
+def write_demo_master(album, track, path):
+    """A FLAC of DEMO_TRACK_SECONDS: the track's own tune (demo_tune), looped, with an echo and a fade
+    at the end, at CD rate. Different for every track, the same on every run."""
+    import subprocess
+    import tempfile
+
+    from .services.audio import ffmpeg_exe
+
+    with tempfile.TemporaryDirectory() as scratch:
+        tune = Path(scratch) / "tune.wav"
+        tune.write_bytes(demo_tune(album.slug, track.position))
+        subprocess.run([
+            ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(tune),
+            "-t", str(DEMO_TRACK_SECONDS), "-af",
+            f"aecho=0.8:0.6:120|240:0.35|0.2,afade=t=out:st={DEMO_TRACK_SECONDS - 3}:d=3",
+            "-ar", "44100", "-ac", "2", "-c:a", "flac", str(path),
+        ], check=True, timeout=120)
+
+
+def write_demo_audio(dbsession, files_dir, covers_dir):
+    """Give each demo album a cover and each demo track its audio (a FLAC master); return the ids of
+    the tracks given audio, whose previews (and the albums' formats) the job queue then makes.
+    Idempotent: a track that has its audio, or an album that has its cover, is left alone."""
+    from .services.media import MediaStorage
+
+    media = MediaStorage(covers_dir, files_dir)
+    albums = dbsession.scalars(select(Album).where(Album.slug.in_([a["slug"] for a in DEMO_ALBUMS]))).all()
+    queued = []
+    for album in albums:
+        if album.cover_key is None and covers_dir:
+            album.cover_key = media.save_cover(album.id, io.BytesIO(cover_jpeg(album.title, album.artist)), 10 * 1024 * 1024)
+        folder = Path(files_dir) / "masters" / f"album-{album.id}"
+        for track in album.tracks:
+            if track.audio_filename:
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"track-{track.id}-demo.flac"
+            write_demo_master(album, track, path)
+            track.audio_filename = str(path.relative_to(Path(files_dir)))
+            track.audio_format, track.duration_seconds = "flac", DEMO_TRACK_SECONDS
+            track.preview_start_seconds, track.audio_state = DEMO_PREVIEW_START, "queued"
+            queued.append(track.id)
+    dbsession.flush()
+    return queued

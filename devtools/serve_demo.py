@@ -1,4 +1,4 @@
-"""`make run`: the local Stripe stand-in and the store, side by side, until Ctrl-C stops both.
+"""`make run`: the local Stripe stand-in, the store and its job-queue worker, until Ctrl-C stops them.
 
 The stand-in listens on the port of ``stripe.api_base`` in the ini (development.ini: 12111), so the
 store's settings and the stand-in agree; the store is served by ``pserve`` on the ini's ``listen``.
@@ -43,6 +43,8 @@ def main(ini="development.ini"):
         # Stripe's events reach the store as they would in production (signed with the ini's secret).
         register_webhook(standin.url, "album-store", f"{url}/stripe/webhook", settings["stripe.webhook_secret"], WEBHOOK_EVENTS)
         store = subprocess.Popen([str(pserve), ini])
+        # The job queue's worker: mail, previews and download formats (album_store/jobs.py).
+        worker = subprocess.Popen([str(Path(sys.executable).with_name("album-store")), "worker", ini])
         print(
             f"\n  Album Store:   {url}\n"
             f"  Stripe stand-in: {standin.url} (local test checkout, no Stripe account needed)\n"
@@ -50,17 +52,24 @@ def main(ini="development.ini"):
             f"  With STORE_PAYMENT_FLOW=payment_intents, 4000 0025 0000 3155 asks for 3-D Secure.\n"
             f"  Store owner's pages: {url}/admin — sign in as {DEMO_OWNER_EMAIL}\n"
             f"    with the password {DEMO_OWNER_PASSWORD} (made by `album-store initdb --demo`).\n"
-            f"  Ctrl-C stops both.\n",
+            f"  A worker (album-store worker) makes the previews and downloads in the background.\n"
+            f"  Ctrl-C stops them all.\n",
             flush=True,
         )
         try:
             store.wait()
         except KeyboardInterrupt:
-            store.send_signal(signal.SIGINT)
-            try:
-                store.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                store.kill()
+            for process in (store, worker):
+                process.send_signal(signal.SIGINT)
+            for process in (store, worker):
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=10)
     return store.returncode or 0
 
 

@@ -75,10 +75,10 @@ def test_initdb_demo_gives_every_demo_album_a_zip_of_short_wav_tracks_once(fresh
     ini, engine = fresh_ini
     files = tmp_path / "files"
     ini.write_text(ini.read_text() + f"store.files_dir = {files}\n")
-    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert cli(["initdb", str(ini), "--demo", "--no-audio"]) == 0
     assert "Demo downloads: 7 files written" in capsys.readouterr().out
     before = {path.name: path.stat().st_mtime_ns for path in files.iterdir()}
-    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert cli(["initdb", str(ini), "--demo", "--no-audio"]) == 0
     assert "Demo downloads: 0 files written" in capsys.readouterr().out
     assert {path.name: path.stat().st_mtime_ns for path in files.iterdir()} == before
 
@@ -134,3 +134,34 @@ def test_no_demo_owner_where_secrets_are_required(fresh_ini, capsys):
     assert "No demo owner where secrets are required" in capsys.readouterr().out
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_initdb_demo_gives_every_demo_track_its_own_audio_and_queues_its_preview_once(fresh_ini, tmp_path, capsys):
+    import hashlib
+
+    import mutagen
+
+    from album_store.demo import DEMO_TRACK_SECONDS
+    from album_store.jobs import make_huey
+
+    ini, engine = fresh_ini
+    files, queue_file = tmp_path / "files", tmp_path / "jobs.sqlite3"
+    ini.write_text(ini.read_text() + f"store.files_dir = {files}\njobs.backend = sqlite\njobs.sqlite_path = {queue_file}\n")
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    with Session(engine) as session:
+        tracks = session.scalars(select(Track)).all()
+        albums = session.scalars(select(Album)).all()
+        digests = set()
+        for track in tracks:
+            audio = mutagen.File(files / track.audio_filename)
+            assert (track.audio_format, track.audio_state, track.duration_seconds) == ("flac", "queued", DEMO_TRACK_SECONDS)
+            assert abs(audio.info.length - DEMO_TRACK_SECONDS) < 0.1 and audio.info.sample_rate == 44100
+            digests.add(hashlib.sha256((files / track.audio_filename).read_bytes()).hexdigest())
+        assert len(digests) == len(tracks), "a different piece for every track"
+        assert all(album.cover_key for album in albums)
+    queue = make_huey({"jobs.backend": "sqlite", "jobs.sqlite_path": str(queue_file)})
+    assert queue.pending_count() == len(tracks)
+    assert f"Demo audio: {len(tracks)} tracks" in capsys.readouterr().out
+    assert cli(["initdb", str(ini), "--demo"]) == 0
+    assert queue.pending_count() == len(tracks), "a second run gives nothing new to do"
+    assert "Demo audio" not in capsys.readouterr().out
