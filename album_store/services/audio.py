@@ -18,6 +18,7 @@ request; the state the owner sees (queued, working with progress, ready, failed 
 written to the track and ``album_formats`` rows as they go.
 """
 from dataclasses import dataclass
+from datetime import timedelta
 import hashlib
 import json
 import logging
@@ -30,7 +31,8 @@ import subprocess
 import tempfile
 import zipfile
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from zope.sqlalchemy import mark_changed
 from zope.interface import Interface, implementer
 
@@ -42,6 +44,8 @@ from .media import COPY_BLOCK, UploadRefused, _size_words, covers_dir_of
 log = logging.getLogger(__name__)
 
 PREVIEW_SECONDS = 30
+#: A format being made for longer than this is taken to be stuck (its worker died): another may take it.
+CLAIM_SECONDS = 3600
 FADE_SECONDS = 1.5
 MASTERS, PREVIEWS, FORMATS_DIR = "masters", "previews", "formats"
 PREVIEW_NAME = re.compile(r"[0-9a-f]{32}\.mp3")
@@ -445,23 +449,43 @@ def files_ok(context, row):
     return audio_files_of(context.settings).path(row.filename) is not None
 
 
+def _claim(db, album_id, download_format, key):
+    """Take the album-format row for building ``key``, unless another worker is building just that
+    (and is not stuck for CLAIM_SECONDS): one conditional UPDATE, so two workers never both win.
+    Returns the row's id, or None."""
+    table = AlbumFormat.__table__
+    where = (table.c.album_id == album_id, table.c.format == download_format)
+    if db.execute(select(table.c.id).where(*where)).first() is None:
+        try:
+            with db.begin_nested():
+                db.execute(table.insert().values(album_id=album_id, format=download_format, state="queued", progress=0,
+                                                 updated_at=utcnow()))
+        except IntegrityError:
+            pass  # another worker made it just now
+    stuck = utcnow() - timedelta(seconds=CLAIM_SECONDS)
+    claimed = db.execute(
+        update(table).where(*where, or_(table.c.state != "working", table.c.content_key.is_(None),
+                                        table.c.content_key != key, table.c.updated_at < stuck))
+        .values(state="working", progress=0, error=None, content_key=key, updated_at=utcnow()))
+    mark_changed(db)
+    if claimed.rowcount != 1:
+        return None
+    return db.execute(select(table.c.id).where(*where)).scalar_one()
+
+
 def _build_one(context, files, album_id, download_format, *, last_try):
     spec = FORMATS[download_format]
     with context.transaction() as db:
         album = db.get(Album, album_id)
         key = content_key(album, download_format)
-        row = db.scalars(select(AlbumFormat).where(AlbumFormat.album_id == album_id,
-                                                   AlbumFormat.format == download_format)).one_or_none()
-        if row is None:
-            row = AlbumFormat(album_id=album_id, format=download_format, state="queued")
-            db.add(row)
-        row.state, row.progress, row.error, row.content_key = "working", 0, None, key
-        db.flush()
-        row_id = row.id
+        row_id = _claim(db, album_id, download_format, key)
         tracks = [(t.position, t.title, files.path(t.audio_filename)) for t in album.tracks]
         tags = {"artist": album.artist, "album": album.title, "year": album.year, "total": len(tracks)}
         cover = files.cover_jpeg(album)
         slug = album.slug
+    if row_id is None:
+        log.info("album %s: %s ZIP is being made by another worker", album_id, download_format)
+        return
     table = AlbumFormat.__table__
 
     def progress(percent):

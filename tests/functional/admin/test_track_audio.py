@@ -286,3 +286,27 @@ def test_a_format_not_made_yet_is_a_202_that_queues_it_and_a_refund_ends_every_f
     owner_refund.forms["refund-form"].submit(status=303)
     for key in FORMATS:
         buyer.get(f"{flac_link.split('?')[0]}?format={key}", status=410)
+
+
+def test_two_workers_never_make_the_same_zip_at_once(owner_app, dbsession, tmp_path):
+    """The claim is one conditional UPDATE: while one worker makes a format's ZIP from some content,
+    another is told no; a stuck claim (its worker died) is taken over after CLAIM_SECONDS."""
+    from datetime import timedelta
+
+    from album_store.models.meta import utcnow
+    from album_store.services.audio import CLAIM_SECONDS, _claim, content_key
+
+    album = make_album(dbsession, tracks=1)
+    owner_app.worker_running = False
+    upload_audio(owner_app, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes())
+    album = fresh(dbsession, album)
+    key = content_key(album, "flac")
+    first = _claim(dbsession, album.id, "flac", key)
+    dbsession.commit()
+    assert first is not None
+    assert _claim(dbsession, album.id, "flac", key) is None, "the same content is being made already"
+    assert _claim(dbsession, album.id, "flac", "another-key") == first, "newer content takes over"
+    dbsession.commit()
+    dbsession.execute(AlbumFormat.__table__.update().values(updated_at=utcnow() - timedelta(seconds=CLAIM_SECONDS + 1)))
+    assert _claim(dbsession, album.id, "flac", "another-key") == first, "a stuck claim is taken over"
+    dbsession.commit()
