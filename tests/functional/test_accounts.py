@@ -211,6 +211,24 @@ def test_asking_for_a_reset_does_not_tell_whether_an_account_exists(testapp, dbs
     assert [m.recipients for m in outbox] == [["ana@example.com"]]
 
 
+def test_a_reset_request_never_waits_for_the_mail_server(make_app, dbsession, caplog):
+    """Whether the address has an account or not, the answer takes the same path: the mail is queued
+    after the commit and sent by the worker, so no answer waits for SMTP (whose delay told the two apart)."""
+    import logging
+
+    make_user(dbsession, "ana@example.com", PASSWORD)
+    # A mail server where nothing listens: sending from the request would log a failure at once.
+    browser = make_app(**{"mail.backend": "smtp", "mail.host": "127.0.0.1", "mail.port": "9"})
+    browser.worker_running = False
+    with caplog.at_level(logging.WARNING, logger="album_store"):
+        for email in ("ana@example.com", "nobody@example.com"):
+            csrf = browser.form_csrf_token("/account/reset")
+            browser.post("/account/reset", {"csrf_token": csrf, "email": email}, status=303)
+    assert "not sent" not in caplog.text, "nothing was sent (or tried) by the requests"
+    assert browser.run_jobs() == 1, "one mail queued, for the address with an account"
+    assert "mail 'Choose a new password' to ['ana@example.com'] not sent yet" in caplog.text
+
+
 def test_a_reset_link_expires_after_an_hour(testapp, dbsession, app_settings):
     user = make_user(dbsession, "ana@example.com", PASSWORD)
     payload = {"user": user.id, "pw": password_fingerprint(app_settings["store.secret"], user.password_hash)}

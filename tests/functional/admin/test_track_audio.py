@@ -185,6 +185,8 @@ def test_a_buyer_downloads_each_format_tagged_with_the_cover(owner_app, dbsessio
     assert {key: row.state for key, row in rows.items()} == {key: "ready" for key in FORMATS}
 
     buyer = StoreTestApp(owner_app.app, owner_app.new_card_token)
+    note = buyer.get(f"/albums/{album.slug}").html.find(class_="formats-note").text
+    assert note == "Your purchase includes downloads in MP3 320 kbps, MP3 V0, FLAC, AAC 256 kbps, Ogg Vorbis."
     receipt = buyer.buy(album.slug, email="fan@example.com", status=303).follow()
     links = {a.text: a["href"] for a in receipt.html.select(".download-formats a")}
     assert list(links) == [f.label for f in FORMATS.values()]
