@@ -74,7 +74,7 @@ class MailService:
 
     def send_after_commit(self, message):
         """The message goes to the job queue once the request's transaction commits (``send_mail``)."""
-        self.request.find_service(IJobQueue).after_commit(self.request.tm, "send_mail", message)
+        self.request.registry.getUtility(IJobQueue).after_commit(self.request.tm, "send_mail", message)
 
     def _message(self, *, to, subject, template, values):
         body = render(f"album_store:templates/mail/{template}", values, self.request)

@@ -6,6 +6,8 @@ from pyramid_mailer.mailer import DummyMailer
 from pyramid_mailer.message import Message
 import transaction
 
+from album_store.jobs import IJobQueue, JobQueue, make_huey
+
 from album_store.services.accounts import password_problems
 from album_store.services.mail import MailService
 from album_store.services.tokens import LinkExpired, LinkInvalid, SignedTokens
@@ -67,11 +69,16 @@ def test_mail_waits_for_the_commit_and_is_dropped_on_abort():
         request.tm = transaction.TransactionManager(explicit=True)
         service = MailService(request)
 
+        queue = JobQueue(make_huey({"jobs.backend": "memory"}), config.registry)
+        config.registry.registerUtility(queue, IJobQueue)
+
         request.tm.begin()
         service.send_after_commit(Message(subject="rolled back", recipients=["a@example.com"], body="x"))
         request.tm.abort()
         request.tm.begin()
         service.send_after_commit(Message(subject="committed", recipients=["a@example.com"], body="x"))
-        assert mailer.outbox == []
+        assert queue.pending_count() == 0, "nothing is queued before the commit"
         request.tm.commit()
+        assert mailer.outbox == [] and queue.pending_count() == 1, "queued for the worker, not sent by the request"
+        assert queue.run_pending() == 1
         assert [m.subject for m in mailer.outbox] == ["committed"]
