@@ -7,7 +7,6 @@ from pyramid_mailer.message import Message
 import transaction
 
 from album_store.jobs import IJobQueue, JobQueue, make_huey
-
 from album_store.services.accounts import password_problems
 from album_store.services.mail import MailService
 from album_store.services.tokens import LinkExpired, LinkInvalid, SignedTokens
