@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
 from pyramid.events import NewResponse
-from pyramid.httpexceptions import HTTPRequestEntityTooLarge
+from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from pyramid.security import Allowed, Denied, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
@@ -239,6 +239,9 @@ def add_security_headers(settings):
     return subscriber
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def body_size_limit_tween_factory(handler, registry):
     """Refuse request bodies over ``store.max_body_bytes`` before anything reads them; the owner's
     upload routes (``routes.UPLOAD_LIMITS``) take up to their own setting instead."""
@@ -263,6 +266,17 @@ def body_size_limit_tween_factory(handler, registry):
             most = allowed(request)
             if length > most:
                 raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts here ({most // 1024} KiB).")
+        if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORM_TYPES:
+            # Read the form here, once: a body that is not the form it claims to be (a multipart
+            # body without its boundary, a broken part) is the sender's error, answered before the
+            # CSRF check or a view reads it.
+            try:
+                request.POST
+            except (ValueError, TypeError, UnicodeDecodeError, EOFError) as error:
+                raise HTTPBadRequest(
+                    f"The form could not be read (its body is not valid {request.content_type}), so nothing was done. "
+                    "Please send the form again from the page."
+                ) from error
         return handler(request)
 
     return tween

@@ -50,7 +50,8 @@ def home(request):
 @view_config(route_name="catalog", renderer="album_store:templates/catalog/list.pt")
 def catalog(request):
     raw_page = request.GET.get("page", "1")
-    if not raw_page.isdigit() or int(raw_page) < 1 or len(raw_page) > 6:
+    # isascii: str.isdigit() also takes digits int() refuses ("²").
+    if not (raw_page.isascii() and raw_page.isdigit()) or len(raw_page) > 6 or int(raw_page) < 1:
         raise HTTPBadRequest("The page number must be a whole number from 1 up.")
     page = int(raw_page)
     # One row more than a page tells whether a next page exists, without counting the catalog.

@@ -57,7 +57,7 @@ def _failed(request, declined):
 def _json_fields(request):
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return None
     return body if isinstance(body, dict) else None
 
