@@ -1,5 +1,6 @@
 """The site's forms (WTForms): the buyer's account forms and the store owner's. Pyramid checks the
 CSRF token of every POST, so these don't."""
+from datetime import date
 import re
 
 from wtforms import (
@@ -206,14 +207,24 @@ class AlbumSearchForm(Form):
     status = SelectField("Show", choices=[SelectChoice(value, label) for value, label in ALBUM_STATUSES.items()], default="")
 
 
+def date_within(first=date(1970, 1, 1), last=date(9998, 12, 31)):
+    """A date the store can search by (a day after ``last`` still exists: ``date.max`` overflows)."""
+
+    def check(form, field):
+        if field.data is not None and not first <= field.data <= last:
+            raise ValidationError(f"Give a date from {first.year} to {last.year}.")
+
+    return check
+
+
 class PurchaseFilterForm(Form):
     """The purchases list's filters (a GET form)."""
 
     status = SelectField("Status", choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in PurchaseStatus.ALL], default="")
     album = SelectField("Album", default="")
     email = StringField("Email contains", [Optional(), Length(max=254), NO_CONTROL], filters=[_strip])
-    date_from = DateField("From", [Optional()])
-    date_to = DateField("To", [Optional()])
+    date_from = DateField("From", [Optional(), date_within()])
+    date_to = DateField("To", [Optional(), date_within()])
 
     def __init__(self, formdata=None, *, albums=(), **kwargs):
         super().__init__(formdata, **kwargs)

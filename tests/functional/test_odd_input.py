@@ -55,3 +55,22 @@ def test_json_nested_deeper_than_the_parser_goes_is_a_400(payment_intents_app, d
                               headers={"Content-Type": "application/json", "X-CSRF-Token": browser.csrf_token("deep")})
         assert answer.status_int == 400, (depth, answer.status)
     assert dbsession.query(Purchase).count() == 0
+
+
+@pytest.mark.parametrize("field, value", [("date_to", "9999-12-31"), ("date_from", "0001-01-01"), ("date_to", "1969-12-31")])
+def test_a_date_filter_out_of_range_is_a_400_on_the_list_and_before_the_csv_starts(owner_browser, field, value):
+    page = owner_browser.get("/admin/purchases", {field: value}, status=400)
+    assert "Give a date from 1970 to 9998." in page.text
+    csv = owner_browser.get("/admin/purchases.csv", {field: value}, status=400)
+    assert "Give a date from 1970 to 9998." in csv.text and csv.content_type == "text/html"
+
+
+@pytest.fixture
+def owner_browser(app, dbsession):
+    from tests.conftest import StoreTestApp
+    from tests.factories import make_owner
+
+    owner = make_owner(dbsession)
+    browser = StoreTestApp(app)
+    browser.login(owner.email)
+    return browser
