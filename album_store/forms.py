@@ -77,6 +77,9 @@ class ResetPasswordForm(Form):
 CURRENCIES = ("usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "pln", "czk", "jpy")
 DURATION = re.compile(r"(?:(?P<h>[0-9]{1,2}):(?P<m2>[0-5][0-9])|(?P<m>[0-9]{1,3})):(?P<s>[0-5][0-9])")
 NO_CONTROL = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message="Remove the control characters.")
+#: A one-line field (a title, a name: what reaches a mail's Subject, a ZIP's file names, the tags):
+#: no control characters, no line or paragraph breaks of any kind either.
+ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$", message="Use one line, without line breaks or control characters.")
 
 
 def _record_id(value):
@@ -99,8 +102,8 @@ class AlbumForm(Form):
     """An album's details. The price is typed in the currency's major unit ("12.34") and parsed by
     ``money.parse_money`` into ``price_cents``."""
 
-    title = StringField("Title", [InputRequired("Enter the album's title."), Length(max=200), NO_CONTROL], filters=[_strip])
-    artist = StringField("Artist", [InputRequired("Enter the artist."), Length(max=200), NO_CONTROL], filters=[_strip])
+    title = StringField("Title", [InputRequired("Enter the album's title."), Length(max=200), ONE_LINE], filters=[_strip])
+    artist = StringField("Artist", [InputRequired("Enter the artist."), Length(max=200), ONE_LINE], filters=[_strip])
     year = IntegerField("Year", [Optional(), NumberRange(1900, 2100, "Enter a year from 1900 to 2100.")])
     currency = SelectField("Currency")
     price = StringField("Price", filters=[_strip])
@@ -136,7 +139,7 @@ class AlbumForm(Form):
 class TrackRowForm(Form):
     id = HiddenField(filters=[lambda value: _record_id(value)])
     position = IntegerField("No.", [Optional(), NumberRange(1, 999)])
-    title = StringField("Title", [Length(max=200), NO_CONTROL], filters=[_strip])
+    title = StringField("Title", [Length(max=200), ONE_LINE], filters=[_strip])
     duration = StringField("Length", filters=[_strip], description="m:ss")
     remove = BooleanField("Remove")
 

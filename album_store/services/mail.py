@@ -84,6 +84,8 @@ class MailService:
         # else goes quoted-printable.
         encoding = "7bit" if body.isascii() else "quoted-printable"
         text = Attachment(data=body, content_type="text/plain", disposition="inline", transfer_encoding=encoding)
+        # A header is one line: a title typed before titles were checked (or by hand) must not lose the mail.
+        subject = " ".join(subject.split())
         return Message(subject=subject, sender=self.sender, recipients=[to], body=text)
 
     def queue_receipt(self, purchase):
