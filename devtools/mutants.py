@@ -165,12 +165,15 @@ def _functions(path):
     return found
 
 
-def carry_over(old_dir):
+def carry_over(old_dir, *, survivors=False, rerun=()):
     """Copy the killed results of ``old_dir`` (a kept ``mutants/``) into ``mutants/`` for each mutant
     of a scored function whose original (``__mutmut_orig``) and mutated code are both the same there.
-    A killed mutant stays killed: the tests only grew since. Survivors are not carried (they run
-    again). Returns how many results were carried."""
-    old_dir, carried = Path(old_dir), 0
+    A killed mutant stays killed: the tests only grew since. With ``survivors``, survivors are carried
+    too (a mutant that survived the same tests survives them again; one that a test written since may
+    kill is named, by its old name, in ``rerun``: left without a result, it runs again). Carrying a
+    survivor can only understate the score. Returns how many results were carried."""
+    old_dir, carried, rerun = Path(old_dir), 0, set(rerun)
+    keep = KILLED | TIMEOUT | (SURVIVED if survivors else set())
     for meta_path in (ROOT / "mutants" / "album_store").rglob("*.py.meta"):
         old_meta_path = old_dir / meta_path.relative_to(ROOT / "mutants")
         if not old_meta_path.exists():
@@ -182,7 +185,7 @@ def carry_over(old_dir):
         for key, code in old_meta.items():
             short = key.rpartition(".")[2]
             function = short.rpartition("__mutmut_")[0]
-            if code in KILLED | TIMEOUT and short in old_code:
+            if code in keep and short in old_code and key not in rerun:
                 old_by_code[(function, old_code.get(function + "__mutmut_orig"), old_code[short])] = code
         meta = json.loads(meta_path.read_text())
         for key, code in meta["exit_code_by_key"].items():
@@ -212,7 +215,9 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["--not-run"]:
         print(" ".join(pending(sys.argv[2:], survivors=False)))
     elif sys.argv[1:2] == ["--carry-over"]:
-        print(f"{carry_over(sys.argv[2])} results carried over from {sys.argv[2]}", file=sys.stderr)
+        # --carry-over OLD_DIR [--survivors [OLD_NAME_TO_RUN_AGAIN …]]
+        carried = carry_over(sys.argv[2], survivors="--survivors" in sys.argv, rerun=sys.argv[4:])
+        print(f"{carried} results carried over from {sys.argv[2]}", file=sys.stderr)
     elif sys.argv[1:2] == ["--sync"]:
         print(f"{sync_package_data()} template and static files copied into mutants/", file=sys.stderr)
     else:
