@@ -35,10 +35,15 @@ def is_anonymous(request):
 
 
 def set_cache_headers(request, response):
+    """Shoppers' pages as above. Any other response that did not say how it may be kept (a receipt, the
+    library, every owner's page, an answer to a form, an error) is ``private, no-store``: no browser
+    history, shared computer or proxy keeps a personal page, its download link or its CSRF token.
+    Responses made to be kept (static files, covers, previews, downloads) set their own."""
     route = request.matched_route
-    if route is None or route.name not in SHOPPER_PAGES or request.method not in ("GET", "HEAD"):
-        return
-    if response.status_code != 200:
+    if (route is None or route.name not in SHOPPER_PAGES or request.method not in ("GET", "HEAD")
+            or response.status_code != 200):
+        if "Cache-Control" not in response.headers:
+            response.cache_control = "private, no-store"
         return
     seconds = request.registry.settings["store.page_cache_seconds"]
     cache_control = response.cache_control

@@ -198,3 +198,22 @@ def test_a_zero_second_cache_keeps_no_page_in_memory(make_app, dbsession, monkey
     for _ in range(2):
         assert "X-Page-Cache" not in shop.get("/albums/uncached").headers
     assert len(shop.app.registry.page_cache) == 0
+
+
+def test_personal_pages_and_answers_are_kept_by_nobody(testapp, dbsession, app):
+    """The receipt (with its download link), the library, the owner's pages, form answers and errors
+    send ``Cache-Control: private, no-store``; pages made to be kept keep their own policy."""
+    from tests.factories import make_owner
+
+    make_album(dbsession, slug="kept-by-nobody")
+    receipt = testapp.buy("kept-by-nobody", email="ana@example.com", status=303)
+    assert receipt.headers["Cache-Control"] == "private, no-store", "the 303 answer to the form"
+    assert testapp.get(receipt.location).headers["Cache-Control"] == "private, no-store"
+    assert testapp.get("/albums/nowhere", status=404).headers["Cache-Control"] == "private, no-store"
+    owner = make_owner(dbsession)
+    browser = StoreTestApp(app)
+    browser.login(owner.email)
+    for path in ("/library", "/admin", "/admin/albums", "/admin/purchases", "/account/logout"):
+        assert browser.get(path).headers["Cache-Control"] == "private, no-store", path
+    assert browser.get("/favicon.ico").headers["Cache-Control"] == "max-age=604800", "kept by its own policy"
+    assert StoreTestApp(app).get("/albums/kept-by-nobody").headers["Cache-Control"] == "max-age=0, public", "a guest's shop page"
