@@ -191,3 +191,30 @@ def test_reconcile_mails_the_receipt_of_a_purchase_it_finds_paid(make_app, dbses
     [sent] = list(mail_folder.iterdir())
     content = sent.read_text()
     assert "To: ana@example.com" in content and "Lost Answer" in content and "/downloads/" in content
+
+
+def test_a_forged_host_header_never_reaches_a_link_in_a_mail(make_app, dbsession, outbox, files_dir):
+    """Links in mail are built on store.url: a request that names another host (a forged Host or
+    X-Forwarded-Host) cannot send buyers to it, in the receipt, the confirmation or the reset mail."""
+    from album_store.jobs import IJobQueue
+
+    album = make_album(dbsession, slug="forged-host", title="Forged Host")
+    give_album_file(dbsession, album, files_dir)
+    browser = make_app(**{"store.url": "https://shop.example.com"})
+    browser.extra_environ = {"HTTP_HOST": "evil.example", "HTTP_X_FORWARDED_HOST": "evil.example"}
+    sent = get_mailer_outbox(browser)
+    browser.buy("forged-host", email="ana@example.com", status=303)
+    browser.register("ben@example.com")
+    csrf = browser.form_csrf_token("/account/reset")
+    browser.post("/account/reset", {"csrf_token": csrf, "email": "ben@example.com"}, status=303)
+    assert browser.app.registry.getUtility(IJobQueue).pending_count() == 0
+    assert [m.subject for m in sent] == [
+        "Your receipt: Forged Host by Test Artist", "Confirm your email address", "Choose a new password"]
+    links = [link for message in sent for link in links_in(message)]
+    assert len(links) >= 5 and all(link.startswith("https://shop.example.com/") for link in links), links
+
+
+def get_mailer_outbox(browser):
+    from pyramid_mailer import get_mailer
+
+    return get_mailer(browser.app.registry).outbox
