@@ -6,11 +6,12 @@ are hashed with argon2 (``security.hash_password``). A guest purchase joins an a
 only once the owner of the address has confirmed it through the emailed link.
 """
 from datetime import timedelta
+import hashlib
 import math
 import re
 import threading
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from zope.interface import Interface, implementer
 from zxcvbn import zxcvbn
@@ -41,6 +42,11 @@ FREE_FAILURES_PER_ACCOUNT = 5
 FREE_FAILURES_PER_CLIENT = 20
 FIRST_WAIT_SECONDS = 30
 MAX_WAIT_SECONDS = 15 * 60
+
+
+def _lock_key(name):
+    """A signed 64-bit advisory-lock key for a name (the same in every process)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 class EmailTaken(Exception):
@@ -129,14 +135,30 @@ class AccountService:
         return user
 
     def authenticate(self, email, password, client_addr):
+        """The account, or None for a wrong password (counted as a failure); LoginThrottled while the
+        address or the client has failed too often lately.
+
+        The attempt is recorded *before* the password is checked, and the count is taken after it,
+        with sign-ins of the same address and client in turn: on PostgreSQL under two transaction-
+        scoped advisory locks (address and client, always in the same order), on SQLite under the
+        database's one write lock, which the insert takes. So parallel guesses, on any number of
+        processes, each see all the ones before them: no more than the free failures get a password
+        checked. A throttled attempt is removed again (it checked nothing); a failed one stays as
+        the failure; a success clears the address's failures."""
         email = normalize_email(email)
         client_addr = (client_addr or "unknown")[:64]
         now = utcnow()
+        self._one_at_a_time(email, client_addr)
+        attempt = LoginAttempt(email=email, client_addr=client_addr, attempted_at=now)
+        self.db.add(attempt)
+        self.db.flush()
         wait = max(
-            self._wait_seconds(LoginAttempt.email == email, FREE_FAILURES_PER_ACCOUNT, now),
-            self._wait_seconds(LoginAttempt.client_addr == client_addr, FREE_FAILURES_PER_CLIENT, now),
+            self._wait_seconds(LoginAttempt.email == email, FREE_FAILURES_PER_ACCOUNT, now, attempt.id),
+            self._wait_seconds(LoginAttempt.client_addr == client_addr, FREE_FAILURES_PER_CLIENT, now, attempt.id),
         )
         if wait:
+            self.db.delete(attempt)
+            self.db.flush()
             raise LoginThrottled(wait)
         user = self.find_by_email(email)
         if user is None:
@@ -152,14 +174,20 @@ class AccountService:
                 LoginAttempt.attempted_at < now - THROTTLE_WINDOW,
             )
         )
-        self.db.add(LoginAttempt(email=email, client_addr=client_addr, attempted_at=now))
-        self.db.flush()
         return None
 
-    def _wait_seconds(self, condition, free_failures, now):
+    def _one_at_a_time(self, email, client_addr):
+        """Sign-ins of one address, or from one client, take their turn (PostgreSQL; SQLite's write
+        lock does it there). The locks end with the transaction."""
+        if self.db.get_bind().dialect.name != "postgresql":
+            return
+        for key in sorted({_lock_key("login-email:" + email), _lock_key("login-client:" + client_addr)}):
+            self.db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def _wait_seconds(self, condition, free_failures, now, own_id):
         failures, last = self.db.execute(
             select(func.count(), func.max(LoginAttempt.attempted_at)).where(
-                condition, LoginAttempt.attempted_at >= now - THROTTLE_WINDOW
+                condition, LoginAttempt.attempted_at >= now - THROTTLE_WINDOW, LoginAttempt.id != own_id
             )
         ).one()
         if failures < free_failures:

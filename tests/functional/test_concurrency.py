@@ -135,3 +135,37 @@ def test_a_price_change_reaches_every_process_page_cache_at_once(live_stores, db
     album.price_cents = 1500
     dbsession.commit()
     assert [shown_by(store, "everywhere")[0] for store in (second, first)] == ["$15.00", "$15.00"]
+
+
+def test_sixteen_parallel_wrong_passwords_on_two_processes_get_five_checked(live_stores, dbsession):
+    """The sign-in slowdown holds in parallel: each attempt is recorded before its password is checked
+    and counted after, one at a time per address, so 16 guesses at once (2 processes × 4 threads)
+    have no more than the 5 free failures checked; the rest are told to wait (429)."""
+    from album_store.models import LoginAttempt
+    from album_store.services.accounts import FREE_FAILURES_PER_ACCOUNT
+    from tests.factories import make_user
+
+    make_user(dbsession, "target@example.com", PASSWORD)
+    first, second = live_stores(), live_stores()
+    browsers = []
+    for n in range(16):
+        store = (first, second)[n % 2]
+        browser = requests.Session()
+        page = browser.get(f"{store.url}/account/login", timeout=10)
+        token = BeautifulSoup(page.text, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
+        browsers.append((store, browser, token))
+    barrier = threading.Barrier(16)
+
+    def guess(entry):
+        store, browser, token = entry
+        barrier.wait()
+        return browser.post(f"{store.url}/account/login", data={"csrf_token": token, "email": "target@example.com",
+                            "password": "not the password 123", "next": ""}, allow_redirects=False, timeout=60).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(guess, browsers))
+    assert sorted(set(answers)) == [401, 429], answers
+    assert answers.count(401) == FREE_FAILURES_PER_ACCOUNT, answers
+    dbsession.expire_all()
+    assert dbsession.query(LoginAttempt).filter_by(email="target@example.com").count() == FREE_FAILURES_PER_ACCOUNT, \
+        "a throttled attempt is not counted as a failure"
