@@ -477,6 +477,8 @@ def _build_one(context, files, album_id, download_format, *, last_try):
     spec = FORMATS[download_format]
     with context.transaction() as db:
         album = db.get(Album, album_id)
+        if album is None or download_format not in offered_formats(album):
+            return  # deleted, or a track lost its audio, since the job was queued
         key = content_key(album, download_format)
         row_id = _claim(db, album_id, download_format, key)
         tracks = [(t.position, t.title, files.path(t.audio_filename)) for t in album.tracks]
