@@ -9,7 +9,7 @@ Built on huey. ``jobs.backend`` chooses where the queue lives:
   production server refuses it: nothing else would ever run its jobs.
 
 A job is a plain function registered with :func:`job`; it is given a :class:`JobContext` (the app's
-registry and settings, a database transaction, a request for templates and links) and plain
+registry and settings, a database transaction of its own, the queue for a next step) and plain
 arguments (ids, not ORM objects: the worker reads the row as it is when the job runs). Jobs are
 idempotent: one that runs twice, or after what it was for changed, does nothing wrong. A job that
 raises is retried (``retries`` times, ``retry_delay`` seconds apart, doubling); its function is told
@@ -94,14 +94,6 @@ class JobContext:
         finally:
             dbsession.close()
 
-    def request(self):
-        """A request from nowhere, on ``store.url``, for rendering templates and building links."""
-        from pyramid.request import Request
-        from pyramid.threadlocal import RequestContext
-
-        request = Request.blank("/", base_url=self.settings.get("store.url") or "http://localhost")
-        request.registry = self.registry
-        return request, RequestContext(request)
 
 
 def make_huey(settings, name="album-store"):
