@@ -330,3 +330,18 @@ def test_reconcile_leaves_an_unconfirmed_free_download_waiting_and_its_link_stil
     assert purchases(dbsession)[0].status == "pending"
     testapp.get(urlsplit(link).path, status=303)
     assert purchases(dbsession)[0].status == "paid"
+
+
+# --- the demo ----------------------------------------------------------------------------------------
+def test_the_demo_has_a_pay_what_you_want_album_and_a_free_or_more_one(dbsession):
+    from album_store.demo import DEMO_ALBUMS, seed_demo_catalog
+    from album_store.models import Album
+
+    assert seed_demo_catalog(dbsession) == len(DEMO_ALBUMS)
+    dbsession.commit()
+    assert seed_demo_catalog(dbsession) == 0, "a second run adds nothing"
+    albums = {album.slug: album for album in dbsession.scalars(select(Album))}
+    copper, evergreen = albums.pop("copper-and-salt"), albums.pop("evergreen-ep")
+    assert (copper.minimum_cents, copper.price_cents) == (500, 799)
+    assert (evergreen.minimum_cents, evergreen.price_cents) == (0, 329)
+    assert {album.minimum_cents for album in albums.values()} == {None}
