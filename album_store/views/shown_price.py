@@ -105,7 +105,9 @@ def require_shown_price(request, album, fields):
     that buyer "nothing was charged" could be false, and would invite a second payment. (The
     purchase service then refuses the same token or attempt with another amount.)
     """
-    if album.name_your_price or "amount" in fields:
+    if album.name_your_price or ("amount" in fields and "shown_amount" not in fields):
+        # (A fixed-price page's form has no amount field: an ``amount`` sent with its shown price is
+        # not the buyer's choice and changes nothing.)
         return _require_chosen_amount(request, album, fields)
     amount, currency = shown_price(fields)
     if (amount, currency) != (album.price_cents, album.currency.lower()) and not _already_started(request, fields):

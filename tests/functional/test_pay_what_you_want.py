@@ -265,7 +265,7 @@ def test_a_free_download_calls_no_stripe_and_is_the_buyers_once_the_email_is_con
     download = receipt.html.find("a", string=re.compile("Download Evergreen"))["href"]
     assert shop.get(urlsplit(download).path).content_type == "application/zip"
     receipt_mail, _ = mailed_link(outbox, "Your receipt: Evergreen")
-    assert "/downloads/" in receipt_mail.body.data
+    assert "/downloads/" in receipt_mail.body.data and "Paid:    nothing, a free download" in receipt_mail.body.data
     # The link again: the same receipt, nothing new.
     shop.get(urlsplit(link).path, status=303)
     assert len(purchases(dbsession)) == 1 and len([m for m in outbox if m.subject.startswith("Your receipt")]) == 1
