@@ -345,3 +345,39 @@ def test_the_demo_has_a_pay_what_you_want_album_and_a_free_or_more_one(dbsession
     assert (copper.minimum_cents, copper.price_cents) == (500, 799)
     assert (evergreen.minimum_cents, evergreen.price_cents) == (0, 329)
     assert {album.minimum_cents for album in albums.values()} == {None}
+
+
+# --- anything a form can send -------------------------------------------------------------------------
+AMOUNTS = st.sampled_from(["0", "5", "4.99", "12.50", "1000.01", "1000", " 7 ", "", "5.001", "-5"]) | st.text(max_size=12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(["buy", "free-download"]), amount=AMOUNTS | st.none(),
+       currency=st.sampled_from(["usd", "USD", "eur", "", "u$d"]), minimum=st.sampled_from(["500", "0", "", "x", "9" * 12]),
+       token=st.booleans(), email=st.sampled_from(["fan@example.com", "not an address", ""]))
+def test_any_pay_what_you_want_post_is_answered_without_a_500_and_a_refusal_records_nothing(
+        testapp, album, dbsession, stripe_client, route, amount, currency, minimum, token, email):
+    fields = {"shown_currency": currency, "shown_minimum": minimum, "stripeEmail": email, "email": email,
+              "csrf_token": testapp.csrf_token(album.slug)}
+    if amount is not None:
+        fields["amount"] = amount
+    if token:
+        fields.update(stripeToken=testapp.new_card_token(), stripeTokenType="card")
+    before, charged_before = len(purchases(dbsession)), newest_charge_id(stripe_client)
+    answer = testapp.post(f"/albums/{album.slug}/{route}", fields, expect_errors=True)
+    assert answer.status_int < 500, (fields, answer.status)
+    made = purchases(dbsession)[before:]
+    if answer.status_int == 303 and "/purchases/" in answer.headers["Location"]:
+        [purchase] = made
+        assert route == "buy" and token and currency.lower() == "usd"
+        assert purchase.amount_cents == parse_amount(amount) == charged(stripe_client, purchase)
+        assert 500 <= purchase.amount_cents <= 100_000
+    else:
+        assert 400 <= answer.status_int < 500 and made == [], (fields, answer.status)
+        assert newest_charge_id(stripe_client) == charged_before
+
+
+def parse_amount(text):
+    from album_store.pricing import parse_chosen_amount
+
+    return parse_chosen_amount(text, "usd")
