@@ -108,7 +108,7 @@ class AlbumForm(Form):
                           default="fixed")
     price = StringField("Price", filters=[_strip],
                         description="Name your price: the price is the suggested amount the album page prefills.")
-    minimum = StringField("Minimum (name your price)", filters=[_strip],
+    minimum = StringField("Minimum (pay what you want)", filters=[_strip],
                           description="The least a buyer may pay: 0 lets buyers take the album free (they confirm "
                                       "their email). Only for name your price.")
     description = TextAreaField("Description", [Optional(), Length(max=5000), NO_CONTROL], filters=[_strip])

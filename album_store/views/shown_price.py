@@ -121,6 +121,7 @@ def _require_chosen_amount(request, album, fields):
     currency = currency.strip().lower() if isinstance(currency, str) else ""
     if not _CURRENCY.fullmatch(currency):
         raise HTTPBadRequest(MISSING)
+
     def started():
         return _already_started(request, fields)
 
