@@ -61,6 +61,15 @@ def test_the_album_page_asks_for_an_amount_prefilled_with_the_suggestion(shop, f
         assert (form["data-minimum"], form["data-currency"], form["data-key"]) == ("500", "usd", "pk_test_standin_testing")
 
 
+def test_the_catalog_says_which_albums_are_pay_what_you_want(testapp, album, free_album, dbsession):
+    fixed = make_album(dbsession, title="Blue Skies", price_cents=999)
+    prices = {card.find(class_="album-card__title").get_text(strip=True): card.find(class_="price").get_text(" ", strip=True)
+              for card in testapp.get("/albums").html.select(".album-card")}
+    assert prices[album.title] == "Pay what you want, from $5.00"
+    assert prices[free_album.title] == "Free or pay what you want"
+    assert prices[fixed.title] == "$9.99"
+
+
 def test_a_fixed_price_album_page_is_as_before(shop, flow, dbsession):
     fixed = make_album(dbsession, price_cents=999)
     page = shop.get(f"/albums/{fixed.slug}")
