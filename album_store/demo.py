@@ -2,6 +2,7 @@
 and a store owner account to try the owner's pages with.
 
 Prices are chosen so that a Float would get them wrong (19.99, 9.95, 0.29 + …): they are cents here.
+Two albums are pay what you want: *Copper & Salt* at least $5.00, *Evergreen (EP)* free or more.
 Seeding is idempotent: an album whose slug exists is left alone.
 
 Each demo album also gets a real downloadable file, made with the standard library: a ZIP holding one
@@ -56,7 +57,8 @@ DEMO_ALBUMS = [
     },
     {
         "slug": "copper-and-salt", "title": "Copper & Salt", "artist": "Hollow Pines", "year": 2022,
-        "price_cents": 799, "published": True,
+        # Pay what you want, at least $5.00 (the price is the suggested amount).
+        "price_cents": 799, "minimum_cents": 500, "published": True,
         "description": "Folk songs from the coast, sung in three-part harmony.",
         "tracks": [("Copper & Salt", 221), ("The Net Mender", 244), ("Gulls", 132), ("Widow's Walk", 276),
                    ("Low Water", 209), ("Herring Season", 238), ("Lantern Hill", 262), ("Sea Shanty No. 9", 181),
@@ -64,7 +66,8 @@ DEMO_ALBUMS = [
     },
     {
         "slug": "evergreen-ep", "title": "Evergreen (EP)", "artist": "Hollow Pines", "year": 2020,
-        "price_cents": 329, "published": True,
+        # Free, or pay what you want (suggested $3.29): 0 is a free download, confirmed by email.
+        "price_cents": 329, "minimum_cents": 0, "published": True,
         "description": "Six songs recorded around one microphone.",
         "tracks": [("Evergreen", 203), ("Pine Needles", 188), ("Winter Light", 241), ("Cabin Fever", 176),
                    ("Snowline", 229), ("Thaw", 264)],
@@ -89,6 +92,7 @@ def seed_demo_catalog(dbsession, currency="usd"):
         album = Album(
             slug=data["slug"], title=data["title"], artist=data["artist"], year=data["year"],
             description=data["description"], price_cents=data["price_cents"], currency=currency,
+            minimum_cents=data.get("minimum_cents"),
             is_published=data["published"],
         )
         album.tracks = [

@@ -14,6 +14,7 @@ from wtforms.validators import (
 
 from .models import PurchaseStatus
 from .money import InvalidAmount, format_amount_input, parse_money
+from .pricing import check_album_pricing
 from .services.accounts import MAX_PASSWORD_LENGTH, password_problems
 from .services.catalog import ALBUM_STATUSES
 from .stripe_amounts import check_chargeable
@@ -106,7 +107,14 @@ class AlbumForm(Form):
     artist = StringField("Artist", [InputRequired("Enter the artist."), Length(max=200), ONE_LINE], filters=[_strip])
     year = IntegerField("Year", [Optional(), NumberRange(1900, 2100, "Enter a year from 1900 to 2100.")])
     currency = SelectField("Currency")
-    price = StringField("Price", filters=[_strip])
+    pricing = SelectField("Pricing", choices=[SelectChoice("fixed", "Fixed price"),
+                                              SelectChoice("choose", "Name your price (pay what you want)")],
+                          default="fixed")
+    price = StringField("Price", filters=[_strip],
+                        description="Name your price: the price is the suggested amount the album page prefills.")
+    minimum = StringField("Minimum (pay what you want)", filters=[_strip],
+                          description="The least a buyer may pay: 0 lets buyers take the album free (they confirm "
+                                      "their email). Only for name your price.")
     description = TextAreaField("Description", [Optional(), Length(max=5000), NO_CONTROL], filters=[_strip])
     slug = StringField(
         "Address (slug)",
@@ -120,11 +128,36 @@ class AlbumForm(Form):
         currencies = CURRENCIES if store_currency in CURRENCIES else (store_currency, *CURRENCIES)
         self.currency.choices = [SelectChoice(code, code.upper()) for code in currencies]
         self.price_cents = None
+        self.minimum_cents = None  # None: a fixed price
 
     @staticmethod
     def price_input(album):
         """The album's price as the form shows it: ``"12.34"``."""
         return format_amount_input(album.price_cents, album.currency)
+
+    @staticmethod
+    def pricing_data(album):
+        """The form's pricing fields for ``album``."""
+        if not album.name_your_price:
+            return {"pricing": "fixed", "minimum": ""}
+        return {"pricing": "choose", "minimum": format_amount_input(album.minimum_cents, album.currency)}
+
+    def validate_minimum(self, field):
+        """Name your price: 0 or more (0 allows free downloads), Stripe's minimum charge when not 0, and
+        not above the suggestion (``pricing.check_album_pricing``)."""
+        self.minimum_cents = None
+        if self.pricing.data != "choose":
+            return
+        currency = self.currency.data or "usd"
+        try:
+            minimum = parse_money(field.data, currency, allow_zero=True, noun="minimum")
+        except InvalidAmount as error:
+            raise ValidationError(str(error))
+        if self.price_cents is not None:
+            problem = check_album_pricing(suggested=self.price_cents, minimum=minimum, currency=currency)
+            if problem:
+                raise ValidationError(problem)
+        self.minimum_cents = minimum
 
     def validate_price(self, field):
         try:

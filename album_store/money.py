@@ -35,30 +35,31 @@ def format_amount_input(amount_cents, currency):
     return str(to_decimal(amount_cents, currency))
 
 
-def parse_money(text, currency):
+def parse_money(text, currency, *, allow_zero=False, noun="price"):
     """``parse_money("12.34", "usd")`` → ``1234``: a typed amount as integer cents, exactly.
 
     Accepts digits with at most as many decimals as the currency has (two for usd, none for jpy);
-    refuses zero, negatives, exponents, thousands separators and anything else with
-    :class:`InvalidAmount`.
+    refuses zero (unless ``allow_zero``: a minimum, or a buyer's free download), negatives,
+    exponents, thousands separators and anything else with :class:`InvalidAmount`, whose message
+    calls the amount ``noun``.
     """
     digits = minor_unit_digits(currency)
     value = (text or "").strip()
     if not value:
-        raise InvalidAmount("Enter a price, e.g. 12.34.")
+        raise InvalidAmount(f"Enter {'a' if noun[0] not in 'aeiou' else 'an'} {noun}, e.g. {_example(digits)}.")
     match = _AMOUNT.fullmatch(value)
     if not match:
-        raise InvalidAmount(f"Enter the price as a plain number, e.g. {_example(digits)}.")
+        raise InvalidAmount(f"Enter the {noun} as a plain number, e.g. {_example(digits)}.")
     if len(match.group(2) or "") > digits:
         if digits == 0:
             raise InvalidAmount(f"{currency.upper()} has no cents: enter a whole number.")
         raise InvalidAmount(f"Use at most {digits} decimals, e.g. {_example(digits)}.")
     amount = Decimal(value)
-    if amount <= 0:
-        raise InvalidAmount("The price must be more than zero.")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise InvalidAmount(f"The {noun} must be more than zero.")
     cents = int(amount.scaleb(digits))
     if cents > MAX_AMOUNT_MINOR:
-        raise InvalidAmount(f"The price must be at most {format_money(MAX_AMOUNT_MINOR, currency)}.")
+        raise InvalidAmount(f"The {noun} must be at most {format_money(MAX_AMOUNT_MINOR, currency)}.")
     return cents
 
 

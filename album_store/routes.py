@@ -43,6 +43,9 @@ def includeme(config):
     config.add_route("album_payment_intent", "/albums/{slug}/payment-intent", factory=".resources.published_album_factory")
     # The checkout_session flow: the Buy form posts here; the answer sends the buyer to Stripe's page.
     config.add_route("album_checkout_session", "/albums/{slug}/checkout-session", factory=".resources.published_album_factory")
+    # Pay what you want, 0 where the minimum is 0: a free download, its link mailed to confirm the address.
+    config.add_route("album_free_download", "/albums/{slug}/free-download", factory=".resources.published_album_factory")
+    config.add_route("free_download_confirm", "/free-downloads/{token}")
     config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")
     config.add_route("purchase_confirm", "/purchases/{id}/confirm", factory=".resources.purchase_factory")
     config.add_route("stripe_webhook", "/stripe/webhook")

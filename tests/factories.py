@@ -119,6 +119,7 @@ def make_purchase(dbsession, album, *, status="paid", amount_cents=None, refunde
     email = email or f"buyer-{uuid.uuid4().hex[:8]}@example.com"
     purchase = Purchase(
         album_id=album.id, email=email, amount_cents=album.price_cents if amount_cents is None else amount_cents,
+        minimum_cents=album.minimum_cents,  # pay what you want: the album's minimum (None: a fixed price)
         currency=currency or album.currency, status=status, created_at=created_at,
         paid_at=paid_at if paid_at is not None else (created_at if status in ("paid", "refunded") else None),
         amount_refunded_cents=refunded_cents,

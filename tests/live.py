@@ -1,6 +1,7 @@
 """A store served live by waitress (``pserve``) on a free loopback port, with the suite's settings
 (same database, same Stripe): for what WebTest cannot show — two processes at once, a process killed,
 webhooks the stand-in delivers over HTTP. The ``live_stores`` fixture (tests/conftest.py) starts them."""
+import os
 from pathlib import Path
 import signal
 import socket
@@ -13,6 +14,8 @@ from sqlalchemy import select
 
 from album_store.models import Purchase
 from tests.paying import shown_price
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port():
@@ -33,8 +36,12 @@ class LiveStore:
         lines += ["", "[server:main]", "use = egg:waitress#main", f"listen = 127.0.0.1:{self.port}", "threads = 4"]
         ini.write_text("\n".join(lines) + "\n")
         self.log = open(tmp_path / f"live-{self.port}.log", "w")
+        # The package of this checkout, as the tests import it (pytest's ``pythonpath``), not whichever
+        # one the virtualenv's editable install points at (another worktree sharing the venv, say).
+        environ = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("pserve")), str(ini)], stdout=self.log, stderr=subprocess.STDOUT
+            [str(Path(sys.executable).with_name("pserve")), str(ini)], stdout=self.log, stderr=subprocess.STDOUT,
+            env=environ,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

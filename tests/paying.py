@@ -82,11 +82,15 @@ def shown_price(page):
         html = BeautifulSoup(page.text, "html.parser") if page.headers.get("Content-Type", "").startswith("text/html") else None
     card_form = html.find("form", id="card-payment") if html else None
     if card_form is not None:
+        if card_form.has_attr("data-minimum"):  # pay what you want: the amount field, as the page prefills it
+            return {"amount": card_form.find("input", attrs={"name": "amount"})["value"],
+                    "shown_currency": card_form["data-currency"], "shown_minimum": int(card_form["data-minimum"])}
         return {"shown_amount": int(card_form["data-amount"]), "shown_currency": card_form["data-currency"]}
     checkout_form = html.find("form", class_="buy-form") or html.find("form", id="hosted-checkout") if html else None
     if checkout_form is None:
         return {}
-    inputs = (checkout_form.find("input", attrs={"name": name}) for name in ("shown_amount", "shown_currency"))
+    inputs = (checkout_form.find("input", attrs={"name": name})
+              for name in ("shown_amount", "shown_currency", "shown_minimum", "amount"))
     return {field["name"]: field["value"] for field in inputs if field is not None}
 
 

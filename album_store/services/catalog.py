@@ -61,6 +61,7 @@ class AlbumDetails:
     currency: str
     description: str
     slug: str = ""
+    minimum_cents: int | None = None  # None: a fixed price; else name your price (price_cents: the suggestion)
 
 
 @dataclass
@@ -174,14 +175,14 @@ class CatalogAdmin:
     def create_album(self, details, *, actor):
         album = Album(
             title=details.title, artist=details.artist, year=details.year, price_cents=details.price_cents,
-            currency=details.currency, description=details.description or "", is_published=False,
+            minimum_cents=details.minimum_cents, currency=details.currency, description=details.description or "", is_published=False,
         )
         album.slug = self._free_slug(details.slug, details.title, album_id=None)
         self.db.add(album)
         self._flush_or_slug_taken(album.slug)
         self.audit.record(
             actor, "create",
-            f"Created “{album.title}” by {album.artist}, {format_money(album.price_cents, album.currency)}, at /albums/{album.slug} (unpublished).",
+            f"Created “{album.title}” by {album.artist}, {_pricing(album)}, at /albums/{album.slug} (unpublished).",
             album_id=album.id,
         )
         return album
@@ -192,6 +193,7 @@ class CatalogAdmin:
         slug = album.slug if details.slug == album.slug else self._free_slug(details.slug, details.title, album_id=album.id)
         album.title, album.artist, album.year = details.title, details.artist, details.year
         album.price_cents, album.currency = details.price_cents, details.currency
+        album.minimum_cents = details.minimum_cents
         album.description = details.description or ""
         album.slug = slug
         self._flush_or_slug_taken(slug)
@@ -365,8 +367,22 @@ def _details_of(album):
     return {
         "title": album.title, "artist": album.artist, "year": album.year,
         "price": format_money(album.price_cents, album.currency), "currency": album.currency.upper(),
-        "description": album.description or "", "slug": album.slug,
+        "description": album.description or "", "slug": album.slug, "pricing": _pricing_kind(album),
     }
+
+
+def _pricing_kind(album):
+    if not album.name_your_price:
+        return "fixed"
+    return f"name your price, at least {format_money(album.minimum_cents, album.currency)}"
+
+
+def _pricing(album):
+    """``$9.99``, or ``name your price (at least $5.00, suggested $9.99)``: for the audit trail."""
+    price = format_money(album.price_cents, album.currency)
+    if not album.name_your_price:
+        return price
+    return f"name your price (at least {format_money(album.minimum_cents, album.currency)}, suggested {price})"
 
 
 def _describe_changes(before, after):

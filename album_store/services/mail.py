@@ -62,6 +62,10 @@ class IMailService(Interface):
     def queue_confirmation(user, token):
         """The link that confirms ``user``'s address."""
 
+    def queue_free_download(purchase, token):
+        """A free download's link (pay what you want, 0): following it confirms the buyer's address and
+        makes the download theirs (its receipt, with the download link, follows)."""
+
     def queue_password_reset(user, token):
         """The link to choose a new password."""
 
@@ -121,6 +125,14 @@ class MailService:
     def queue_confirmation(self, user, token):
         url = public_url(self.request, "account_confirm", token=token)
         self._queue_link_mail(user, "Confirm your email address", "confirm_email.txt", {"confirm_url": url})
+
+    def queue_free_download(self, purchase, token):
+        album = purchase.album
+        values = {"purchase": purchase, "album": album,
+                  "confirm_url": public_url(self.request, "free_download_confirm", token=token)}
+        self.send_after_commit(self._message(
+            to=purchase.email, subject=f"Confirm your free download: {album.title} by {album.artist}",
+            template="free_download.txt", values=values))
 
     def queue_password_reset(self, user, token):
         url = public_url(self.request, "account_reset", token=token)

@@ -66,11 +66,31 @@ class CurrencyFigures:
 
 
 @dataclass
+class BuyersChoice:
+    """Pay what you want, one album in one currency: what its buyers chose (paid purchases)."""
+
+    album_id: int
+    title: str
+    currency: str
+    buyers: int
+    free: int  # took it for 0 (the minimum was 0)
+    paid_more: int  # chose more than the minimum
+    average_cents: int  # the average amount chosen
+    average_over_minimum_cents: int  # on average, how much more than the minimum (at the time) they chose
+
+    @property
+    def share_paid_more(self):
+        """The share of buyers who chose more than the minimum, 0 to 1."""
+        return self.paid_more / self.buyers if self.buyers else 0.0
+
+
+@dataclass
 class Dashboard:
     today: date
     currencies: list  # CurrencyFigures, the store's own currency first
     top_albums: list  # rows: album_id, title, artist, currency, revenue_cents, sales
     latest: list  # Purchase objects, newest first
+    choices: list = field(default_factory=list)  # BuyersChoice, pay-what-you-want albums by buyers, most first
 
 
 @dataclass
@@ -181,7 +201,34 @@ class Reports:
             select(Purchase).options(joinedload(Purchase.album)).order_by(Purchase.id.desc()).limit(10)
         ).all()
         ordered = sorted(figures.values(), key=lambda f: (f.currency != self.store_currency, f.currency))
-        return Dashboard(today=today, currencies=ordered, top_albums=top_albums, latest=latest)
+        return Dashboard(today=today, currencies=ordered, top_albums=top_albums, latest=latest,
+                         choices=self.buyers_choices())
+
+    def buyers_choices(self):
+        """Pay what you want: per album and currency, how many paid purchases, how many were free, how
+        many chose more than the minimum, and the average amount and average over the minimum (each
+        purchase against the minimum when it was made), summed by the database."""
+        over = Purchase.amount_cents - Purchase.minimum_cents
+        rows = self.db.execute(
+            select(
+                Purchase.album_id, Album.title, Purchase.currency,
+                func.count().label("buyers"),
+                func.count(case((Purchase.amount_cents == 0, 1))).label("free"),
+                func.count(case((over > 0, 1))).label("paid_more"),
+                func.sum(Purchase.amount_cents).label("total"),
+                func.sum(over).label("total_over"),
+            )
+            .join(Album, Album.id == Purchase.album_id)
+            .where(Purchase.status == PurchaseStatus.PAID, Purchase.minimum_cents.is_not(None))
+            .group_by(Purchase.album_id, Album.title, Purchase.currency)
+            .order_by(func.count().desc(), Album.title)
+        ).all()
+        # Averages rounded to the nearest minor unit, from the database's integer sums.
+        return [
+            BuyersChoice(row.album_id, row.title, row.currency, row.buyers, row.free, row.paid_more,
+                         _rounded_average(int(row.total), row.buyers), _rounded_average(int(row.total_over), row.buyers))
+            for row in rows
+        ]
 
     # --- the purchases list --------------------------------------------------------------------
     def purchases(self, filters, *, page=1, page_size=50):
@@ -211,6 +258,7 @@ class Reports:
                         Album.slug, Album.title, Purchase.email, Purchase.amount_cents, Purchase.amount_refunded_cents,
                         Purchase.currency, Purchase.stripe_charge_id, Purchase.refunded_at, Purchase.tax_cents,
                         Purchase.charged_cents.label("charged_cents"), Purchase.net_cents.label("net_cents"),
+                        Purchase.minimum_cents,
                     )
                     .join(Album, Album.id == Purchase.album_id)
                     .where(*conditions)
@@ -227,6 +275,10 @@ class Reports:
                 last_id = rows[-1].id
         finally:
             session.close()
+
+
+def _rounded_average(total, count):
+    return (2 * total + count) // (2 * count) if count else 0
 
 
 def _as_date(value):

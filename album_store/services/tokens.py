@@ -15,6 +15,8 @@ LIFETIMES = {
     # download links, which themselves expire quickly.
     "receipt": timedelta(days=365),
     "download": timedelta(days=7),
+    # The link that confirms a free download's email address (pay what you want, 0).
+    "free-download": timedelta(days=3),
 }
 
 

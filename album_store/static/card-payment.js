@@ -21,6 +21,11 @@
  *      the receipt's address, or a message for the buyer (after a failed attempt, also the attempt id
  *      of the next one: the Payment Element of the old PaymentIntent is removed, and the next Pay
  *      starts the new attempt with a fresh one).
+ * Pay what you want (the form has data-minimum and an amount field, prefilled with the suggestion):
+ * the first Pay sends the typed amount as `amount` (with shown_currency and shown_minimum) instead of
+ * shown_amount; the store checks it and makes the PaymentIntent for exactly it, and the field is
+ * read-only while that attempt lasts. 0 where the minimum is 0 is a free download: the store records
+ * it without Stripe and answers {status: 'free', message}, which the page shows (the link is mailed).
  * Errors are shown under the payment form and the buyer can try again without reloading.
  * Loaded as a file (the store's Content-Security-Policy allows no inline script).
  */
@@ -52,6 +57,7 @@
   var csrfInput = form.querySelector('input[name="csrf_token"]');
   var priceLabels = document.querySelectorAll('.buy-box__price');
   var emailLocked = email.readOnly;  // a signed-in buyer's address: always theirs
+  var chosen = document.getElementById('chosen-amount');  // pay what you want: the buyer's amount
   var attempt = { value: null };  // this page's checkout attempt, once the store has named it
   var payLabel = button.textContent;
   var busy = false;
@@ -117,14 +123,23 @@
 
   // The price this page shows, sent with the payment: the store charges nothing if it is not the price.
   function shownPrice() {
+    if (chosen) {
+      return { amount: chosen.value.trim(), shown_currency: form.getAttribute('data-currency'),
+        shown_minimum: parseInt(form.getAttribute('data-minimum'), 10) };
+    }
     return { shown_amount: parseInt(form.getAttribute('data-amount'), 10), shown_currency: form.getAttribute('data-currency') };
   }
 
   // The price changed since the page was opened (409 price_changed): show the new one everywhere on
   // the page, so the next Pay is for it (with the new attempt id the answer names).
   function takeNewPrice(body) {
-    form.setAttribute('data-amount', String(body.amount));
     form.setAttribute('data-currency', body.currency);
+    if (chosen) {
+      // Pay what you want: the new minimum (and currency) for the next Pay; the buyer chooses again.
+      if (body.minimum !== null && body.minimum !== undefined) form.setAttribute('data-minimum', String(body.minimum));
+      return;
+    }
+    form.setAttribute('data-amount', String(body.amount));
     payLabel = 'Pay ' + body.price_label;
     for (var i = 0; i < priceLabels.length; i++) priceLabels[i].textContent = body.price_label;
   }
@@ -139,6 +154,7 @@
     mountLabel.hidden = true;
     step.textContent = stepBefore;
     if (!emailLocked) email.readOnly = false;
+    if (chosen) chosen.readOnly = false;
   }
 
   // The server's answer; after a failed attempt it names the next attempt.
@@ -149,6 +165,10 @@
       dropAttempt();
     }
     if (answer.status === 409 && body.status === 'price_changed') takeNewPrice(body);
+    if (body.status === 'free') {  // a free download: its link is in the buyer's mail
+      showStatus(body.message);
+      return null;
+    }
     // Paid, being confirmed (Stripe did not answer; its receipt page updates itself) or refunded since: the receipt.
     if ((body.status === 'paid' || body.status === 'pending' || body.status === 'refunded') && body.receipt_url) {
       return goTo(body.receipt_url);
@@ -158,6 +178,7 @@
     if (answer.status === 402) message = 'Your card was not charged. ' + message + ' You can try again, or use another card.';
     showError(message);
     if (body.field === 'email') email.focus();
+    if (body.field === 'amount' && chosen) chosen.focus();
     return null;
   }
 
@@ -177,6 +198,7 @@
     current = { clientSecret: started.client_secret, confirmUrl: started.confirm_url,
       returnUrl: started.return_url, elements: elements, element: element };
     email.readOnly = true;  // the purchase was recorded with this address
+    if (chosen) chosen.readOnly = true;  // and this amount: the PaymentIntent is for it
     step.textContent = STEP_MOUNTED;
     mountLabel.hidden = false;
     mountPoint.hidden = false;

@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from ..covers import cover_svg, cover_url
 from ..models import Album
-from ..money import format_money
+from ..money import format_amount_input, format_money, minor_unit_digits
+from ..pricing import maximum_for
 from ..services.audio import FORMATS, PREVIEW_SECONDS, IAudioService, offered_formats
+from ..stripe_amounts import minimum_charge
 from ..services.media import IMediaStorage
 from ..services.payments import IPaymentService
 from ..services.purchases import IPurchaseService
@@ -23,6 +25,7 @@ FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
 # What an album card shows: only these columns are loaded (rows, not ORM objects).
 CARD_COLUMNS = (
     Album.id, Album.slug, Album.title, Album.artist, Album.year, Album.price_cents, Album.currency, Album.cover_key,
+    Album.minimum_cents,  # pay what you want: the card says so instead of a price
 )
 
 
@@ -61,9 +64,12 @@ def catalog(request):
     return {"albums": albums[:PAGE_SIZE], "page": page, "has_next": len(albums) > PAGE_SIZE}
 
 
-def album_page(request, album, *, error=None, price_changed=None):
+def album_page(request, album, *, error=None, price_changed=None, amount_error=None, notice=None):
     """The album page's values; the buy route renders it again with the card's error, or with
     ``price_changed`` (why nothing was charged) when the page the buyer paid from showed another price.
+
+    ``amount_error``: why the buyer's own amount was refused (pay what you want); ``notice``: what
+    happened instead of a payment (a free download's confirmation link was mailed).
 
     The page as first shown is the same for every visitor who is not signed in (it is cached):
     its form's CSRF token is filled in by static/csrf.js. A re-rendered page (after a declined
@@ -71,6 +77,7 @@ def album_page(request, album, *, error=None, price_changed=None):
     """
     payments = request.find_service(IPaymentService)
     price = format_money(album.price_cents, album.currency)
+    choose = choose_price(request, album)
     checkout = {
         "data-key": payments.publishable_key,
         "data-amount": str(album.price_cents),
@@ -101,6 +108,8 @@ def album_page(request, album, *, error=None, price_changed=None):
                 "data-amount": str(album.price_cents),
                 "data-currency": album.currency,
                 "data-attempt-url": request.route_path("payment_attempt"),
+                **({"data-minimum": str(album.minimum_cents), "data-digits": str(choose["digits"]),
+                    "data-free-url": request.route_path("album_free_download", slug=album.slug)} if choose else {}),
             },
             "email": request.user.email if request.user is not None else "",
         }
@@ -113,7 +122,10 @@ def album_page(request, album, *, error=None, price_changed=None):
         "card_payment": card_payment,
         "error": error,
         "price_changed": price_changed,
-        "csrf_token": get_csrf_token(request) if error or price_changed else None,
+        "amount_error": amount_error,
+        "notice": notice,
+        "choose": choose,
+        "csrf_token": get_csrf_token(request) if error or price_changed or amount_error or notice else None,
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
         # Stripe Tax on the hosted page: say before the buyer leaves whether tax comes on top.
         "tax": request.registry.settings.get("store.tax", "off") if flow == CHECKOUT_SESSION else "off",
@@ -122,6 +134,44 @@ def album_page(request, album, *, error=None, price_changed=None):
         "preview_seconds": PREVIEW_SECONDS,
         "formats": [FORMATS[key] for key in offered_formats(album)],
     }
+
+
+def choose_price(request, album):
+    """Pay what you want: what the album page's amount field needs (None for a fixed price). The
+    field is prefilled with the suggestion; the page says the minimum (and that 0 is a free download
+    when the minimum is 0) and the maximum the store takes (``pricing.maximum_for``)."""
+    if not album.name_your_price:
+        return None
+    currency = album.currency
+    minimum = album.minimum_cents
+    return {
+        "suggested": format_amount_input(album.price_cents, currency),
+        "suggested_label": format_money(album.price_cents, currency),
+        "minimum": minimum,
+        "minimum_label": format_money(minimum, currency),
+        "maximum_label": format_money(maximum_for(album), currency),
+        "free": minimum == 0,
+        "digits": minor_unit_digits(currency),
+        "currency_code": currency.upper(),
+        # checkout_js: StripeCheckout.configure(...).open({amount}) in static/choose-price.js
+        "checkout": {
+            "data-key": payments_key(request),
+            "data-currency": currency,
+            "data-digits": str(minor_unit_digits(currency)),
+            "data-minimum": str(minimum),
+            "data-minimum-label": format_money(minimum, currency),
+            "data-charge-minimum": str(minimum_charge(currency) or 0),
+            "data-charge-minimum-label": format_money(minimum_charge(currency) or 0, currency),
+            "data-name": request.registry.settings["store.name"],
+            "data-description": f"{album.title} — {album.artist}",
+            "data-image": cover_url(request, album, 160, absolute=True),
+            "data-email": request.user.email if request.user is not None else "",
+        },
+    }
+
+
+def payments_key(request):
+    return request.find_service(IPaymentService).publishable_key
 
 
 @view_config(route_name="album", renderer="album_store:templates/catalog/album.pt")

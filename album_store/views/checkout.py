@@ -12,8 +12,9 @@ from ..security import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.audio import FORMATS, offered_formats
 from ..services.downloads import IDownloadService
-from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete,
-                                  PriceNotChargeable, StillPending)
+from ..money import format_money
+from ..services.purchases import (AlreadyBought, AttemptAmountDiffers, CheckoutTokenReused, IPurchaseService,
+                                  PaymentIncomplete, PriceNotChargeable, StillPending)
 from ..settings import CHECKOUT_JS
 from .catalog import album_page
 from .shown_price import require_shown_price
@@ -31,6 +32,9 @@ def buy_album(context, request):
         raise HTTPConflict("This store now takes cards in the form on the album page, so nothing was charged. "
                            "Please go back to the album, reload it and pay there.")
     token = request.POST.get("stripeToken", "").strip()
+    if album.name_your_price and not token and require_shown_price(request, album, request.POST) == 0:
+        # Pay what you want, 0: a free download needs no card (the form works without JavaScript too).
+        return give_free_download(request, album, request.POST.get("email", ""))
     if not token:
         raise HTTPBadRequest("The payment form arrived without a card token, so nothing was charged. Please use the Buy button again.")
     if not TOKEN.match(token):
@@ -39,10 +43,12 @@ def buy_album(context, request):
     if not EMAIL.match(email) or len(email) > 254:
         raise HTTPBadRequest("The payment form needs a valid email address for your receipt; nothing was charged.")
 
-    require_shown_price(request, album, request.POST)
+    amount = require_shown_price(request, album, request.POST)
+    if amount == 0:
+        return give_free_download(request, album, request.POST.get("email") or email)
     purchases = request.find_service(IPurchaseService)
     try:
-        purchase = purchases.charge_for_album(album, token=token, email=email, user=request.user)
+        purchase = purchases.charge_for_album(album, token=token, email=email, user=request.user, amount_cents=amount)
     except CardDeclined as declined:
         response = render_to_response(
             "album_store:templates/catalog/album.pt", album_page(request, album, error=declined.user_message), request
@@ -53,6 +59,8 @@ def buy_album(context, request):
         return already_bought(request, album, bought.purchase)
     except PriceNotChargeable:
         raise HTTPConflict(NOT_CHARGEABLE.format(title=album.title))
+    except AttemptAmountDiffers as differs:
+        raise HTTPConflict(amount_differs(differs.purchase, "use the Buy button and enter your card again"))
     except CheckoutTokenReused:
         raise HTTPConflict(
             "These card details were already used for another purchase, so nothing more was charged. "
@@ -69,6 +77,18 @@ def buy_album(context, request):
         return response
     remember_purchase(request, purchase)
     return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
+
+
+def amount_differs(purchase, how):
+    """The same checkout again with another amount (pay what you want): its first amount stands."""
+    return (f"This checkout was started for {format_money(purchase.amount_cents, purchase.currency)}, so nothing was "
+            f"charged for another amount. To pay a different amount, please {how}.")
+
+
+def give_free_download(request, album, email):
+    from .free_download import give_free_download as give  # views/free_download.py imports this module
+
+    return give(request, album, email)
 
 
 def pending_receipt(request, purchase):

@@ -19,7 +19,7 @@ from ..services.mail import public_url
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.purchases import AlreadyBought, IPurchaseService, PriceNotChargeable, StillPending
 from ..settings import CHECKOUT_SESSION
-from .checkout import NOT_CHARGEABLE, already_bought, pending_receipt, whose
+from .checkout import NOT_CHARGEABLE, already_bought, give_free_download, pending_receipt, whose
 from .shown_price import require_shown_price
 
 
@@ -53,12 +53,28 @@ def start_checkout_session(context, request):
     email = request.user.email if request.user is not None else request.POST.get("email", "").strip()
     if not EMAIL.match(email) or len(email) > 254:
         raise HTTPBadRequest("Please enter a valid email address for your receipt; nothing was charged.")
-    require_shown_price(request, album, request.POST)
+    amount = require_shown_price(request, album, request.POST)
+    if amount == 0:  # pay what you want, 0: a free download, no Stripe
+        return give_free_download(request, album, email)
     purchases = request.find_service(IPurchaseService)
     key = browser_key(request)
     try:
-        purchase, url = purchases.start_checkout_session(
-            album, email=email, user=request.user, browser_key=key, urls=session_urls(request, album))
+        try:
+            purchase, url = purchases.start_checkout_session(
+                album, email=email, user=request.user, browser_key=key, urls=session_urls(request, album),
+                amount_cents=amount)
+        except AlreadyBought as bought:
+            holder = bought.purchase
+            if not (album.name_your_price and holder.status == "pending" and holder.uses_checkout_session
+                    and holder.amount_cents != amount
+                    and (holder.browser_key == key or whose(request, holder))
+                    and purchases.replace_checkout_session(holder)):
+                raise
+            # This browser chose another amount while its hosted page was open: that page is expired
+            # (it can never be paid now) and a new one is made for the new amount.
+            purchase, url = purchases.start_checkout_session(
+                album, email=email, user=request.user, browser_key=key, urls=session_urls(request, album),
+                amount_cents=amount)
     except AlreadyBought as bought:
         holder = bought.purchase
         if holder.status == "pending" and holder.uses_checkout_session and (

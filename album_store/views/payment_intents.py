@@ -25,9 +25,10 @@ from pyramid.view import view_config
 from ..security import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..forms import EMAIL
-from ..services.purchases import (AlreadyBought, CheckoutTokenReused, IPurchaseService, PaymentIncomplete,
-                                  PriceNotChargeable, StillPending, new_attempt_id)
-from .checkout import ALREADY_BOUGHT, NOT_CHARGEABLE, whose
+from ..services.purchases import (AlreadyBought, AttemptAmountDiffers, CheckoutTokenReused, IPurchaseService,
+                                  PaymentIncomplete, PriceNotChargeable, StillPending, new_attempt_id)
+from .checkout import ALREADY_BOUGHT, NOT_CHARGEABLE, amount_differs, whose
+from .free_download import start_free_download
 from ..settings import PAYMENT_INTENTS
 from .shown_price import require_shown_price
 
@@ -87,10 +88,12 @@ def start_payment(context, request):
         return _answer(request, 400, status="invalid", field="email",
                        error="Please enter a valid email address for your receipt.")
 
-    require_shown_price(request, album, fields)
+    amount = require_shown_price(request, album, fields)
+    if amount == 0:
+        return _free(request, album, email)
     try:
         purchase, intent = request.find_service(IPurchaseService).start_payment_intent(
-            album, email=email, attempt_id=attempt_id, user=request.user
+            album, email=email, attempt_id=attempt_id, user=request.user, amount_cents=amount
         )
     except CardDeclined as declined:
         return _failed(request, declined)
@@ -106,6 +109,9 @@ def start_payment(context, request):
                        error=f"You already have a purchase of {album.title}, so nothing more was charged.")
     except PriceNotChargeable:
         return _answer(request, 409, status="conflict", error=NOT_CHARGEABLE.format(title=album.title))
+    except AttemptAmountDiffers as differs:
+        return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
+                       error=amount_differs(differs.purchase, "press Pay again"))
     except CheckoutTokenReused:
         return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
                        error="This payment form was already used for another purchase, so nothing more was charged. "
@@ -130,6 +136,24 @@ def start_payment(context, request):
         # settles the purchase from the PaymentIntent (views/checkout.py, settle_on_return).
         "return_url": receipt_url,
     }
+
+
+def _free(request, album, email):
+    """Pay what you want, 0: a free download (no Stripe), its link mailed; card-payment.js shows why."""
+    try:
+        started = start_free_download(request, album, email)
+    except AlreadyBought as bought:
+        relation = whose(request, bought.purchase)
+        if relation is None:
+            return _answer(request, 409, status="conflict", error=ALREADY_BOUGHT.format(title=album.title))
+        return _answer(request, 409, status=bought.purchase.status,
+                       receipt_url=request.route_url("purchase", id=bought.purchase.id),
+                       error=f"You already have {album.title}, so nothing more was charged.")
+    receipt_url = request.route_url("purchase", id=started.purchase.id)
+    if started.notice is None:
+        remember_purchase(request, started.purchase)
+        return {"status": "paid", "receipt_url": receipt_url}
+    return {"status": "free", "message": started.notice}
 
 
 @view_config(route_name="purchase_confirm", request_method="POST", require_csrf=True, renderer="json")

@@ -296,6 +296,23 @@ class Shopper:
     def card_error(self):
         return self.page.locator(".buy-box .alert--error").inner_text()
 
+    # --- pay what you want (checkout_js: the amount field, then Checkout's custom integration) ----------
+    def choose_amount(self, amount):
+        """Type the amount into the album page's "Your price" field (prefilled with the suggestion)."""
+        field = self.page.get_by_label(re.compile(r"^Your price"))
+        field.fill(amount)
+        return field
+
+    def buy_at_chosen_amount(self):
+        """Press Buy under the amount field: Checkout's window opens for that amount."""
+        self.page.locator("#choose-pay").click()
+        modal = CheckoutModal(self).wait_until_ready()
+        self.arrived("checkout")
+        return modal
+
+    def amount_error(self):
+        return self.page.locator("#choose-errors").inner_text()
+
     def payment_form(self, title):
         """The payment_intents flow: the album's page, its card form ready (see :class:`PaymentForm`)."""
         return PaymentForm(self).open(title)

@@ -177,3 +177,37 @@ def test_a_price_changed_while_the_page_was_open_charges_nothing_and_the_next_pa
     assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.amount_cents) == ("paid", 1200)
+
+
+def test_a_chosen_amount_is_what_the_payment_element_pays_and_0_is_a_free_download(shopper, dbsession, stripe_client):
+    """Pay what you want: the amount typed is the PaymentIntent's, and stays so while it is paid."""
+    make_album(dbsession, slug="copper-and-salt", title="Copper & Salt", artist="Hollow Pines", price_cents=799,
+               minimum_cents=500)
+    make_album(dbsession, slug="evergreen-ep", title="Evergreen (EP)", artist="Hollow Pines", price_cents=329,
+               minimum_cents=0)
+    form = shopper.payment_form("Copper & Salt")
+    page = shopper.page
+    field = page.get_by_label(re.compile(r"^Your price"))
+    assert field.input_value() == "7.99"
+    field.fill("12.50")
+    form.start(email="ana@example.com")
+    assert field.get_attribute("readonly") is not None, "the attempt's PaymentIntent is for this amount"
+    form.fill("4242 4242 4242 4242")
+    # Pay by keyboard: the taller form (the amount field) is still settling its layout after the card
+    # frame grows, and a mouse click aimed a moment earlier can land beside the button.
+    page.locator("#card-pay").press("Enter")
+    assert wait_for_receipt(shopper) == "Thank you! Copper & Salt is yours."
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.amount_cents) == ("paid", 1250)
+    assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount == 1250
+
+    form = shopper.payment_form("Evergreen (EP)")
+    page.get_by_label(re.compile(r"^Your price")).fill("0")
+    page.locator("#card-email").fill("fan@example.com")
+    form.pay()
+    status = page.locator("#card-payment-status")
+    status.wait_for(state="visible")
+    assert "We emailed a link to fan@example.com" in status.inner_text()
+    assert not form.mounted(), "no card for a free download"
+    free = purchases(dbsession)[-1]
+    assert (free.status, free.amount_cents, free.stripe_payment_intent_id) == ("pending", 0, None)

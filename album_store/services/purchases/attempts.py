@@ -23,6 +23,16 @@ class CheckoutTokenReused(Exception):
     """The Checkout token (or attempt id) already paid, or tried to pay, for a different purchase."""
 
 
+class AttemptAmountDiffers(CheckoutTokenReused):
+    """The same Checkout token (or attempt id) again, with another amount than its purchase's (pay
+    what you want: the buyer changed the amount after the first try). Nothing more is charged: that
+    token or attempt belongs to the purchase it made, at its amount."""
+
+    def __init__(self, purchase):
+        super().__init__(purchase.id)
+        self.purchase = purchase
+
+
 class PriceNotChargeable(Exception):
     """Stripe cannot charge the album's price (under its minimum, or not a sum its currency allows):
     nothing is recorded. ``str()`` says why, for the owner; it is a price set before the form checked it."""
@@ -48,25 +58,33 @@ class Attempts:
         self.db = dbsession
         self.settlement = settlement
 
-    def record(self, album, *, email, user, token=None, attempt_id=None, browser_key=None, tax_behavior=None):
+    def record(self, album, *, email, user, token=None, attempt_id=None, browser_key=None, tax_behavior=None,
+               amount_cents=None):
         """The pending purchase of this attempt: found if it was recorded before, else committed now.
 
-        Raises :class:`CheckoutTokenReused` when the token or attempt id belongs to another album or
-        email, and :class:`BuyerHasOne` when this buyer already has the album pending or paid.
+        ``amount_cents``: what the buyer confirmed (the album's price when None; pay what you want:
+        the buyer's own amount, checked by the view; 0 is a free download). Raises
+        :class:`CheckoutTokenReused` when the token or attempt id belongs to another album or email,
+        :class:`AttemptAmountDiffers` when it was made for another amount, and :class:`BuyerHasOne`
+        when this buyer already has the album pending or paid.
         """
+        if amount_cents is None:
+            amount_cents = album.price_cents
         if user is not None:
             email = user.email  # a signed-in buyer's purchase is theirs, under their address
         for _ in range(3):
             existing = self._find(token, attempt_id)
             if existing is None:
                 existing = self._insert(album, email=email, user=user, token=token, attempt_id=attempt_id,
-                                        browser_key=browser_key, tax_behavior=tax_behavior)
+                                        browser_key=browser_key, tax_behavior=tax_behavior, amount_cents=amount_cents)
             if existing is not None:
                 break
         else:
             raise RuntimeError("the buyer's other purchase of this album kept changing")
         if existing.album_id != album.id or normalize_email(existing.email) != normalize_email(email):
             raise CheckoutTokenReused(existing.id)
+        if existing.amount_cents != amount_cents:
+            raise AttemptAmountDiffers(existing)
         return existing
 
     def _find(self, token, attempt_id):
@@ -76,16 +94,18 @@ class Attempts:
             return self.db.scalars(select(Purchase).where(Purchase.checkout_token == token)).one_or_none()
         return self.db.scalars(select(Purchase).where(Purchase.attempt_id == attempt_id)).one_or_none()
 
-    def _insert(self, album, *, email, user, token, attempt_id, browser_key=None, tax_behavior=None):
+    def _insert(self, album, *, email, user, token, attempt_id, browser_key=None, tax_behavior=None, amount_cents):
         try:
             # Only what is known to fail: a sum Stripe's unit cannot express, or one under its
             # published minimum (the owner's form refuses both; an older price may still be either).
-            to_stripe_amount(album.price_cents, album.currency)
-            minimum = minimum_charge(album.currency)
-            if minimum is not None and album.price_cents < minimum:
-                raise StripeAmountError(f"under Stripe's minimum of {minimum}")
+            # A free download (0) is never sent to Stripe.
+            if amount_cents != 0 or not album.name_your_price:
+                to_stripe_amount(amount_cents, album.currency)
+                minimum = minimum_charge(album.currency)
+                if minimum is not None and amount_cents < minimum:
+                    raise StripeAmountError(f"under Stripe's minimum of {minimum}")
         except StripeAmountError as error:
-            log.error("album %s cannot be sold at %s %s: %s", album.id, album.price_cents, album.currency, error)
+            log.error("album %s cannot be sold at %s %s: %s", album.id, amount_cents, album.currency, error)
             raise PriceNotChargeable(str(error)) from error
         key = buyer_album_key(album.id, email)
         owner = user if user is not None else self._confirmed_account(email)
@@ -94,7 +114,10 @@ class Attempts:
             user_id=owner.id if owner is not None else None,
             email=email,
             # status: pending, the model's default (settlement.py makes every later change)
-            amount_cents=album.price_cents,  # the database's price, as the page showed it (checked by the view)
+            # The database's price as the page showed it, or (pay what you want) the buyer's own
+            # amount, at least the album's minimum now (both checked by the view: shown_price.py).
+            amount_cents=amount_cents,
+            minimum_cents=album.minimum_cents,
             currency=album.currency,
             description=f"{album.title} by {album.artist}"[:500],
             buyer_album_key=key,

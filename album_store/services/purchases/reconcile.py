@@ -42,7 +42,8 @@ class Reconciler:
         """Settle what can be settled; return the ids of the purchases whose status changed."""
         now = utcnow()
         changed = []
-        for purchase_id in self._ids(PurchaseStatus.PENDING, Purchase.created_at <= now - min_age):
+        # A free download (amount 0) is never at Stripe: it waits for its buyer's email confirmation.
+        for purchase_id in self._ids(PurchaseStatus.PENDING, Purchase.created_at <= now - min_age, Purchase.amount_cents > 0):
             if self._settle_pending(purchase_id, old_enough_to_give_up=now - search_lag):
                 changed.append(purchase_id)
         for purchase_id in self._ids(PurchaseStatus.FAILED, Purchase.created_at >= now - repair_window,

@@ -16,6 +16,8 @@ class Refunds:
     def refund(self, purchase, *, actor):
         if purchase.status == PurchaseStatus.REFUNDED:
             return purchase
+        if purchase.is_free:
+            raise NotRefundable("A free download was never paid for: there is nothing to refund.")
         if purchase.status != PurchaseStatus.PAID or not (purchase.stripe_charge_id or purchase.stripe_payment_intent_id):
             raise NotRefundable(f"Only a paid purchase can be refunded; this one is {purchase.status}.")
         purchase_id, album_id, email, currency = purchase.id, purchase.album_id, purchase.email, purchase.currency

@@ -33,9 +33,11 @@ PENDING, PAID, FAILED, REFUNDED = PurchaseStatus.PENDING, PurchaseStatus.PAID, P
 
 #: Every status change a purchase may make, and when. Nothing else changes ``purchase.status``.
 TRANSITIONS = {
-    (PENDING, PAID): "Stripe says the charge (or the PaymentIntent) succeeded",
+    (PENDING, PAID): "Stripe says the charge (or the PaymentIntent) succeeded; or, for a free download, its buyer "
+                     "confirmed the email address from the link the store sent",
     (PENDING, FAILED): "Stripe refused the card, or has had no payment for it for longer than its search can lag; "
-                       "a PaymentIntent only once it is canceled, so it can never take money later",
+                       "a PaymentIntent only once it is canceled, so it can never take money later; a free download "
+                       "left unconfirmed when its buyer pays for the album instead",
     (PENDING, REFUNDED): "Stripe says it succeeded and was refunded in full before the store heard it succeeded",
     (PAID, REFUNDED): "the money went back in full (the owner's refund, Stripe's dashboard, a duplicate)",
     (FAILED, PAID): "Stripe says it succeeded after all (a search that lagged, a late event)",
@@ -124,6 +126,18 @@ class Settlement:
             log.error("purchase %s: PaymentIntent %s came without its charge; left as it is", purchase.id, intent.id)
             raise PaymentUnavailable("Stripe did not give the payment's charge.")
         return self.settle_by_charge(purchase, intent.charge, payment_intent_id=intent.id, tax_cents=tax_cents)
+
+    def give_free(self, purchase):
+        """A free download (amount 0) whose buyer confirmed the email: pending → paid, with no Stripe
+        payment (no charge, no card), and its receipt mail with the download link. Returns whether it
+        is paid now (False: it is no longer pending, e.g. replaced by a paid checkout)."""
+        if not purchase.is_free:
+            raise InvalidTransition(f"purchase {purchase.id}: only a free download is paid without Stripe")
+        if purchase.status == PAID:
+            return True
+        if purchase.status != PENDING:
+            return False
+        return self._move(purchase, PAID, {"paid_at": utcnow(), "failure_code": None, "failure_message": None}, free="yes")
 
     def fail(self, purchase, *, code, message, charge_id=None):
         """pending → failed (nothing was taken); False if the purchase is no longer pending."""

@@ -49,6 +49,7 @@ def _details(form):
     return AlbumDetails(
         title=form.title.data, artist=form.artist.data, year=form.year.data, price_cents=form.price_cents,
         currency=form.currency.data, description=form.description.data or "", slug=form.slug.data or "",
+        minimum_cents=form.minimum_cents,
     )
 
 
@@ -95,6 +96,7 @@ def edit_page(request, album, *, status=200, **forms):
         data={
             "title": album.title, "artist": album.artist, "year": album.year, "currency": album.currency,
             "price": AlbumForm.price_input(album), "description": album.description, "slug": album.slug,
+            **AlbumForm.pricing_data(album),
         },
     )
     downloads = request.find_service(IDownloadService)

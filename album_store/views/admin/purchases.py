@@ -19,6 +19,9 @@ from . import PAGE_SIZE, TEMPLATES, page_count, page_links, page_number
 CSV_COLUMNS = (
     "id", "reference", "created_at", "paid_at", "status", "album_slug", "album_title", "email", "amount",
     "tax", "charged", "refunded", "net", "currency", "stripe_charge_id", "refunded_at",
+    # Pay what you want: the album's minimum when the buyer chose the amount, and how much more they
+    # chose (both empty for a fixed price).
+    "minimum", "over_minimum",
 )
 
 
@@ -57,6 +60,14 @@ def purchase_csv(context, request):
     return response
 
 
+def _chosen(row):
+    """The CSV's pay-what-you-want cells: the minimum and the amount over it, or two empty cells."""
+    if row.minimum_cents is None:
+        return "", ""
+    return (format_amount_input(row.minimum_cents, row.currency),
+            format_amount_input(row.amount_cents - row.minimum_cents, row.currency))
+
+
 def _csv_lines(rows):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -75,7 +86,7 @@ def _csv_lines(rows):
         )]
         writer.writerow([_cell(value) for value in (
             row.id, row.reference, _iso(row.created_at), _iso(row.paid_at), row.status, row.slug, row.title, row.email,
-            *money, row.currency, row.stripe_charge_id or "", _iso(row.refunded_at),
+            *money, row.currency, row.stripe_charge_id or "", _iso(row.refunded_at), *_chosen(row),
         )])
         if n % 200 == 0:
             yield flush()
