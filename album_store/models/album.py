@@ -10,6 +10,8 @@ class Album(Base):
     __tablename__ = "albums"
     __table_args__ = (
         CheckConstraint("price_cents > 0", name="price_positive"),
+        CheckConstraint("minimum_cents IS NULL OR (minimum_cents >= 0 AND minimum_cents <= price_cents)",
+                        name="minimum_within_suggested"),
         # The catalog lists published albums newest first: this index serves the filter, the
         # ordering and the page offset (an index-only scan), whatever the catalog's size.
         Index("ix_albums_catalog_order", "is_published", "id"),
@@ -21,7 +23,12 @@ class Album(Base):
     artist: Mapped[str] = mapped_column(String(200))
     year: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")
+    # A fixed-price album's price; for "name your price" (``minimum_cents`` set) the suggested amount,
+    # which the album page prefills (so it stays > 0 and at least the minimum).
     price_cents: Mapped[int] = mapped_column(Integer)
+    # None: a fixed price. A number (0 or more): "name your price", the least a buyer may pay; 0 lets
+    # a buyer take the album free (a free download, confirmed by email).
+    minimum_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="usd")
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
     # The downloadable file (a ZIP of the tracks), relative to the ``store.files_dir`` setting.
@@ -41,6 +48,11 @@ class Album(Base):
     formats: Mapped[list["AlbumFormat"]] = relationship(
         back_populates="album", order_by="AlbumFormat.format", cascade="all, delete-orphan"
     )
+
+    @property
+    def name_your_price(self):
+        """The buyer chooses the amount (at least ``minimum_cents``); ``price_cents`` is the suggestion."""
+        return self.minimum_cents is not None
 
     @property
     def is_archived(self):

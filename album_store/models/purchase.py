@@ -30,7 +30,9 @@ def buyer_album_key(album_id, email):
 class Purchase(Base):
     __tablename__ = "purchases"
     __table_args__ = (
-        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        # 0: a free download of a "name your price" album whose minimum is 0 (no Stripe payment).
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint("minimum_cents IS NULL OR minimum_cents >= 0", name="minimum_not_negative"),
         CheckConstraint(
             "status IN ('pending', 'paid', 'failed', 'refunded')", name="status_known"
         ),
@@ -61,6 +63,8 @@ class Purchase(Base):
     # process. A paid purchase without it is a duplicate waiting for its automatic refund.
     buyer_album_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
+    # "Name your price": the album's minimum when the buyer chose ``amount_cents`` (None: a fixed price).
+    minimum_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default=PurchaseStatus.PENDING)
     # The Checkout token identifies one checkout attempt: a second POST of it finds this purchase.
@@ -101,6 +105,11 @@ class Purchase(Base):
     def is_paid(self):
         """Paid and not refunded: what gives access to the music."""
         return self.status == PurchaseStatus.PAID
+
+    @property
+    def is_free(self):
+        """A free download: nothing to pay, so Stripe never hears of it (its buyer confirms the email)."""
+        return self.amount_cents == 0
 
     @property
     def is_duplicate(self):
