@@ -1,8 +1,11 @@
 """Who the visitor is, what they may do, and the session that remembers it.
 
-Sessions are signed cookies (``store.secret``); the signed-in user's id lives in the session, with a
-fingerprint of their password hash, so changing the password (a reset) ends every other session.
-Signing in or out clears the session and issues a new CSRF token. CSRF protection is on for every
+Sessions are signed cookies (``store.secret``). A signed-in one also names a row of
+``account_sessions`` by a random token, looked up on every signed-in request: signing out deletes the
+row, so a copy of the cookie taken before opens nothing; "sign out everywhere" and a password reset
+delete every row of the account; a session unused for longer than its idle lifetime (two hours for a
+store owner, fourteen days for a buyer) is over. Signing in or out clears the session and issues a
+new CSRF token. CSRF protection is on for every
 unsafe method by default (the Stripe webhook opts out).
 """
 import functools
@@ -16,18 +19,28 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
 from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
-from pyramid.security import Allowed, Denied, remember
+from pyramid.security import Allowed, Denied, forget, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.tweens import EXCVIEW
 
-from .models import User
+from datetime import timedelta
+import secrets
+
+from sqlalchemy import delete, select, update
+
+from .models import AccountSession, User
+from .models.meta import utcnow
 from .services.tokens import ISignedTokens, LinkInvalid
 
 ADMIN = "role:admin"
 SESSION_PURCHASES = "purchase_ids"
 SESSION_USER = "user_id"
 SESSION_AUTH = "auth"
+#: How long a signed-in session may go unused: an owner's (refunds, the whole shop) much less long.
+SESSION_IDLE = {"owner": timedelta(hours=2), "buyer": timedelta(days=14)}
+#: A session's last use is written at most this often (not on every request).
+SESSION_TOUCH = timedelta(minutes=5)
 _hasher = PasswordHasher()
 
 
@@ -87,34 +100,54 @@ class SecurityPolicy:
         return self.acl.permits(context, self.effective_principals(request), permission)
 
     def remember(self, request, userid, **kw):
-        user = request.dbsession.get(User, userid)
+        token = secrets.token_urlsafe(32)
+        request.dbsession.add(AccountSession(user_id=userid, token_hash=_token_hash(token)))
         request.session[SESSION_USER] = userid
-        request.session[SESSION_AUTH] = _session_fingerprint(request, user)
+        request.session[SESSION_AUTH] = token
         return []
 
     def forget(self, request, **kw):
+        token = request.session.pop(SESSION_AUTH, None)
         request.session.pop(SESSION_USER, None)
-        request.session.pop(SESSION_AUTH, None)
+        if isinstance(token, str):
+            request.dbsession.execute(delete(AccountSession).where(AccountSession.token_hash == _token_hash(token)))
         return []
 
 
-def _session_fingerprint(request, user):
-    return password_fingerprint(request.registry.settings["store.secret"], user.password_hash)
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def get_user(request):
-    user_id = request.session.get(SESSION_USER)
-    if user_id is None:
+    """The signed-in user, if this browser's session is still one: its row is there, for this user,
+    and was used within the idle lifetime (then its last use is noted, at most every few minutes)."""
+    user_id, token = request.session.get(SESSION_USER), request.session.get(SESSION_AUTH)
+    if user_id is None or not isinstance(token, str):
         return None
+    row = request.dbsession.scalars(select(AccountSession).where(AccountSession.token_hash == _token_hash(token))).one_or_none()
+    if row is None or row.user_id != user_id:
+        return None  # signed out (here or everywhere), or the password was reset
     user = request.dbsession.get(User, user_id)
-    if user is None or not hmac.compare_digest(str(request.session.get(SESSION_AUTH, "")), _session_fingerprint(request, user)):
-        return None  # the account is gone, or its password changed since this session signed in
+    if user is None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > SESSION_IDLE["owner" if user.is_admin else "buyer"]:
+        request.dbsession.delete(row)
+        return None
+    if now - row.last_seen_at > SESSION_TOUCH:
+        request.dbsession.execute(update(AccountSession).where(AccountSession.id == row.id).values(last_seen_at=now))
     return user
+
+
+def end_all_sessions(dbsession, user):
+    """Sign ``user`` out on every browser (sign out everywhere; a password reset)."""
+    dbsession.execute(delete(AccountSession).where(AccountSession.user_id == user.id))
 
 
 def sign_in(request, user):
     """Start a new session for ``user``: cleared (receipts this browser may see are kept), new CSRF token."""
     purchase_ids = request.session.get(SESSION_PURCHASES, [])
+    forget(request)  # a session this browser had signed in before ends here
     request.session.invalidate()
     if purchase_ids:
         request.session[SESSION_PURCHASES] = purchase_ids
@@ -122,8 +155,14 @@ def sign_in(request, user):
     new_csrf_token(request)
 
 
-def sign_out(request):
-    """End the session: nothing of it is kept, and the next form gets a new CSRF token."""
+def sign_out(request, *, everywhere=False):
+    """End the session (its row is deleted: a copy of the cookie opens nothing), or with
+    ``everywhere`` every session of the account; nothing of it is kept, the next form gets a new
+    CSRF token."""
+    user = request.user
+    if everywhere and user is not None:
+        end_all_sessions(request.dbsession, user)
+    forget(request)
     request.session.invalidate()
     new_csrf_token(request)
 

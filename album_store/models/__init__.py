@@ -4,6 +4,7 @@ from sqlalchemy.orm import configure_mappers, sessionmaker
 import zope.sqlalchemy
 
 from .album import AUDIO_FORMATS, LOSSLESS_FORMATS, Album, AlbumFormat, Track  # noqa: F401
+from .account_session import AccountSession  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .catalog_version import CatalogVersion, bump_catalog_version, current_catalog_version  # noqa: F401
 from .login_attempt import LoginAttempt  # noqa: F401

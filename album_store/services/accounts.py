@@ -19,6 +19,7 @@ from zxcvbn import zxcvbn
 from ..models import LoginAttempt, Purchase, User, normalize_email
 from ..models.meta import utcnow
 from ..security import (
+    end_all_sessions,
     hash_password,
     password_fingerprint,
     password_needs_rehash,
@@ -235,6 +236,7 @@ class AccountService:
 
     def reset_password(self, user, password):
         user.password_hash = hash_password(password)
+        end_all_sessions(self.db, user)  # whoever knew the old password is signed out everywhere
         # The link came to the address, so its owner has just proved they read it.
         self._mark_confirmed(user)
         self.db.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))

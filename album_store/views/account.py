@@ -96,8 +96,9 @@ def logout_page(request):
 
 @view_config(route_name="account_logout", request_method="POST", require_csrf=True)
 def logout(request):
-    sign_out(request)
-    request.session.flash("You are signed out.")
+    everywhere = bool(request.POST.get("everywhere"))
+    sign_out(request, everywhere=everywhere)
+    request.session.flash("You are signed out on every device." if everywhere else "You are signed out.")
     return HTTPSeeOther(request.route_url("home"))
 
 
