@@ -251,6 +251,10 @@ def test_a_dashboard_refund_of_a_pending_purchase_settles_it_refunded_and_stays(
     purchase = only_purchase(dbsession)
     assert purchase.status == "refunded" and not purchase.is_paid
     assert outbox == [], "no receipt, no download link for money that went back"
+    # The money went back, so the buyer may buy the album again (the refund freed their place).
+    assert purchase.buyer_album_key is None
+    make_app().buy("refund-pending", email=email, status=303)
+    assert money_held(stripe_client, email) == 1400
 
 
 def test_reconcile_reads_the_refund_of_a_pending_purchase_whose_event_was_lost(make_app, dbsession, faults, stripe_client, ini_file):
@@ -543,6 +547,27 @@ def test_reconcile_leaves_a_charge_still_pending_at_stripe_pending_and_says_it_c
     process.settle_charge(standin.url, charge.id, "succeeded")
     reconcile(ini_file)
     assert only_purchase(dbsession).status == "paid" and capsys.readouterr().out.strip() == "Reconciled 1 purchase."
+
+
+def test_reconcile_of_a_failed_purchase_while_stripe_is_down_changes_nothing_and_says_so(
+        make_app, dbsession, faults, standin, ini_file, capsys, caplog):
+    make_album(dbsession, slug="down-repair", price_cents=800)
+    faults.inject(count=1, status=500, when="after")
+    faults.search_lag(3600)
+    make_app(**{"stripe.max_network_retries": "0"}).buy("down-repair", email=unique_email("downrep"), status=503)
+    backdate(dbsession, only_purchase(dbsession), hours=2)
+    reconcile(ini_file)
+    failed = only_purchase(dbsession)
+    assert failed.status == "failed"
+    faults.search_lag(0)
+    capsys.readouterr()
+    faults.inject(count=50, status=503)
+    caplog.set_level(logging.WARNING, logger="album_store")
+    reconcile(ini_file)
+    process.clear_faults(standin.url)
+    assert only_purchase(dbsession).status == "failed"
+    assert capsys.readouterr().out.strip() == "Reconciled 0 purchases."
+    assert f"reconcile: Stripe unavailable; failed purchase {failed.id} is checked again next time" in caplog.messages
 
 
 def test_reconcile_while_stripe_is_down_changes_nothing_and_says_so(make_app, dbsession, faults, standin, ini_file, capsys, caplog):

@@ -234,3 +234,20 @@ def test_the_price_refunded_at_stripe_before_the_store_heard_of_the_payment_leav
     dbsession.expire_all()
     purchase = only_purchase(dbsession)
     assert (purchase.status, purchase.tax_cents, purchase.amount_refunded_cents) == ("paid", 250, 1250)
+
+
+def test_the_whole_total_refunded_at_stripe_before_the_store_heard_is_recorded_whole(
+        tax_apps, album, dbsession, app_settings, stripe_client, new_card_token):
+    """Paid $15.00 ($12.50 + $2.50 tax), all of it refunded in Stripe's dashboard before the store heard:
+    the purchase is refunded with $15.00 refunded (what Stripe gave back), not capped at the price."""
+    store = shop(tax_apps, "exclusive", new_card_token)
+    purchase = buy_and_pay(store, dbsession, come_back=False)
+    intent = stripe_client.v1.checkout.sessions.retrieve(
+        purchase.stripe_checkout_session_id, params={"expand": ["payment_intent"]}).payment_intent
+    stripe_client.v1.refunds.create(params={"charge": intent.latest_charge})
+    completed = event("checkout.session.completed", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"})
+    body, headers = signed(completed, app_settings["stripe.webhook_secret"])
+    store.post("/stripe/webhook", body, headers=headers)
+    dbsession.expire_all()
+    purchase = only_purchase(dbsession)
+    assert (purchase.status, purchase.tax_cents, purchase.amount_refunded_cents) == ("refunded", 250, 1500)
