@@ -440,7 +440,8 @@ def test_a_card_token_used_before_or_unknown_asks_for_the_card_again(testapp, db
     if kind == "used":
         stripe_client.v1.charges.create(params={"amount": 500, "currency": "usd", "source": token})
     page = testapp.buy("token-again", token=token, email="again@example.com", status=402)
-    assert ("Your card details expired before the payment went through. Please enter them again."
-            in page.html.find(class_="alert--error").text)
+    assert " ".join(page.html.find(class_="alert--error").text.split()) == (
+        "Your card was not charged. Your card details expired before the payment went through. Please enter them again. "
+        "You can try again with another card.")
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.failure_code) == ("failed", "token_already_used" if kind == "used" else "resource_missing")
