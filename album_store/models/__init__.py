@@ -7,6 +7,7 @@ from .album import AUDIO_FORMATS, LOSSLESS_FORMATS, Album, AlbumFormat, Track  #
 from .account_session import AccountSession  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .catalog_version import CatalogVersion, bump_catalog_version, current_catalog_version  # noqa: F401
+from .link_mail import LinkMail  # noqa: F401
 from .login_attempt import LoginAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
 from .purchase import Purchase, PurchaseStatus, buyer_album_key  # noqa: F401
@@ -14,6 +15,22 @@ from .user import User, normalize_email  # noqa: F401
 from .webhook_event import WebhookEvent  # noqa: F401
 
 configure_mappers()
+
+
+def one_at_a_time(dbsession, *names):
+    """Take turns with every other transaction naming one of ``names``, until this one ends: on
+    PostgreSQL, transaction-scoped advisory locks (taken in one order, so two never wait on each
+    other); on SQLite nothing to do, the database's one write lock (taken by the caller's next
+    write) serializes writers already."""
+    if dbsession.get_bind().dialect.name != "postgresql":
+        return
+    import hashlib
+
+    from sqlalchemy import text
+
+    keys = sorted({int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True) for name in names})
+    for key in keys:
+        dbsession.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def get_engine(settings, prefix="sqlalchemy."):

@@ -6,17 +6,16 @@ are hashed with argon2 (``security.hash_password``). A guest purchase joins an a
 only once the owner of the address has confirmed it through the emailed link.
 """
 from datetime import timedelta
-import hashlib
 import math
 import re
 import threading
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from zope.interface import Interface, implementer
 from zxcvbn import zxcvbn
 
-from ..models import LoginAttempt, Purchase, User, normalize_email
+from ..models import LoginAttempt, Purchase, User, normalize_email, one_at_a_time
 from ..models.meta import utcnow
 from ..security import (
     end_all_sessions,
@@ -43,11 +42,6 @@ FREE_FAILURES_PER_ACCOUNT = 5
 FREE_FAILURES_PER_CLIENT = 20
 FIRST_WAIT_SECONDS = 30
 MAX_WAIT_SECONDS = 15 * 60
-
-
-def _lock_key(name):
-    """A signed 64-bit advisory-lock key for a name (the same in every process)."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 class EmailTaken(Exception):
@@ -149,7 +143,7 @@ class AccountService:
         email = normalize_email(email)
         client_addr = (client_addr or "unknown")[:64]
         now = utcnow()
-        self._one_at_a_time(email, client_addr)
+        one_at_a_time(self.db, "login-email:" + email, "login-client:" + client_addr)
         attempt = LoginAttempt(email=email, client_addr=client_addr, attempted_at=now)
         self.db.add(attempt)
         self.db.flush()
@@ -176,14 +170,6 @@ class AccountService:
             )
         )
         return None
-
-    def _one_at_a_time(self, email, client_addr):
-        """Sign-ins of one address, or from one client, take their turn (PostgreSQL; SQLite's write
-        lock does it there). The locks end with the transaction."""
-        if self.db.get_bind().dialect.name != "postgresql":
-            return
-        for key in sorted({_lock_key("login-email:" + email), _lock_key("login-client:" + client_addr)}):
-            self.db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def _wait_seconds(self, condition, free_failures, now, own_id):
         failures, last = self.db.execute(

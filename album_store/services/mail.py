@@ -11,6 +11,7 @@ It also means the reset form answers in the same time whether or not the address
 message written as an .eml file into ``mail.folder``: development) or ``dummy`` (kept in memory in
 ``mailer.outbox``: tests).
 """
+from datetime import timedelta
 import logging
 
 from pyramid.exceptions import ConfigurationError
@@ -22,6 +23,8 @@ from pyramid_mailer.message import Attachment, Message
 from zope.interface import Interface, implementer
 
 from ..jobs import IJobQueue, job
+from ..models import LinkMail, one_at_a_time
+from ..models.meta import utcnow
 from ..models.purchase import TAX_EXCLUSIVE
 from ..money import format_money
 from ..security import receipt_token
@@ -29,6 +32,11 @@ from .audio import offered_formats
 from .downloads import IDownloadService
 
 log = logging.getLogger(__name__)
+
+#: Link mails (confirmations, password resets, free downloads) a visitor's forms may have sent.
+LINK_MAIL_WINDOW = timedelta(hours=1)
+LINK_MAILS_PER_ADDRESS = 3
+LINK_MAILS_PER_CLIENT = 10
 
 
 def mailer_from_settings(settings):
@@ -127,6 +135,8 @@ class MailService:
         self._queue_link_mail(user, "Confirm your email address", "confirm_email.txt", {"confirm_url": url})
 
     def queue_free_download(self, purchase, token):
+        if not self._may_send_link("free_download", purchase.email):
+            return
         album = purchase.album
         values = {"purchase": purchase, "album": album,
                   "confirm_url": public_url(self.request, "free_download_confirm", token=token)}
@@ -139,7 +149,36 @@ class MailService:
         self._queue_link_mail(user, "Choose a new password", "password_reset.txt", {"reset_url": url})
 
     def _queue_link_mail(self, user, subject, template, values):
+        if not self._may_send_link(template.split(".")[0], user.email):
+            return
         self.send_after_commit(self._message(to=user.email, subject=subject, template=template, values={"user": user, **values}))
+
+    def _may_send_link(self, kind, email):
+        """At most LINK_MAILS_PER_ADDRESS link mails to one address, and LINK_MAILS_PER_CLIENT asked
+        for by one client, within LINK_MAIL_WINDOW; past that nothing more is sent (the form answers
+        as always: it must not tell whether an account exists). The mail is recorded first and the
+        count taken after, one at a time per address and client, so parallel requests hold to it."""
+        from sqlalchemy import delete, func, or_, select
+
+        db = self.request.dbsession
+        client = (self.request.client_addr or "unknown")[:64]
+        now = utcnow()
+        one_at_a_time(db, "link-mail-email:" + email, "link-mail-client:" + client)
+        db.execute(delete(LinkMail).where(or_(LinkMail.email == email, LinkMail.client_addr == client),
+                                          LinkMail.sent_at < now - LINK_MAIL_WINDOW))
+        mail = LinkMail(kind=kind, email=email, client_addr=client, sent_at=now)
+        db.add(mail)
+        db.flush()
+        recent = LinkMail.sent_at >= now - LINK_MAIL_WINDOW
+        to_address = db.scalar(select(func.count()).where(LinkMail.email == email, recent, LinkMail.id != mail.id))
+        from_client = db.scalar(select(func.count()).where(LinkMail.client_addr == client, recent, LinkMail.id != mail.id))
+        if to_address >= LINK_MAILS_PER_ADDRESS or from_client >= LINK_MAILS_PER_CLIENT:
+            db.delete(mail)
+            db.flush()
+            log.warning("link mail %s to %s not sent: %s link mails to it, %s asked for from %s within the hour",
+                        kind, email, to_address, from_client, client)
+            return False
+        return True
 
 
 @job(retries=5, retry_delay=60)
