@@ -64,6 +64,32 @@ def catalog(request):
     return {"albums": albums[:PAGE_SIZE], "page": page, "has_next": len(albums) > PAGE_SIZE}
 
 
+def share_tags(request, album):
+    """What a shared link shows (Open Graph) and what search engines read (schema.org MusicAlbum with
+    its offer): the cover, the price (or, for pay what you want, the minimum), the tracks."""
+    import json
+
+    url = request.route_url("album", slug=album.slug)
+    image = cover_url(request, album, 600, absolute=True)
+    lowest = album.minimum_cents if album.name_your_price else album.price_cents
+    price_words = (f"pay what you want, from {format_money(lowest, album.currency)}" if album.name_your_price
+                   else format_money(album.price_cents, album.currency))
+    description = f"{album.title} by {album.artist}: {len(album.tracks)} tracks, {price_words}."
+    data = {
+        "@context": "https://schema.org", "@type": "MusicAlbum", "name": album.title, "url": url, "image": image,
+        "byArtist": {"@type": "MusicGroup", "name": album.artist}, "numTracks": len(album.tracks),
+        "track": [{"@type": "MusicRecording", "name": t.title, "position": t.position,
+                   "duration": f"PT{t.duration_seconds // 60}M{t.duration_seconds % 60}S"} for t in album.tracks],
+        "offers": {"@type": "Offer", "url": url, "price": format_amount_input(lowest, album.currency),
+                   "priceCurrency": album.currency.upper(), "availability": "https://schema.org/InStock"},
+    }
+    if album.year:
+        data["datePublished"] = str(album.year)
+    # In a <script> element, "</" would end it: written as "<\/" (JSON reads it the same).
+    return {"url": url, "image": image, "description": description,
+            "json_ld": json.dumps(data, ensure_ascii=False).replace("</", "<\\/")}
+
+
 def album_page(request, album, *, error=None, price_changed=None, amount_error=None, notice=None):
     """The album page's values; the buy route renders it again with the card's error, or with
     ``price_changed`` (why nothing was charged) when the page the buyer paid from showed another price.
@@ -133,6 +159,7 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
                      for t in album.tracks if t.preview_filename},
         "preview_seconds": PREVIEW_SECONDS,
         "formats": [FORMATS[key] for key in offered_formats(album)],
+        "share": share_tags(request, album),
     }
 
 
