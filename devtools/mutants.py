@@ -61,6 +61,8 @@ KILLED = {1, 3}
 TIMEOUT = {36, -24, 24, 152, 255}
 SURVIVED = {0}
 NO_TESTS = {5, 33}
+#: The mutant's run was stopped from outside (SIGTERM, Ctrl-C: the run was interrupted): no result.
+INTERRUPTED = {-15, -2}
 
 
 def patterns(modules=()):
@@ -81,7 +83,7 @@ def results():
     for meta in (ROOT / "mutants" / "album_store").rglob("*.py.meta"):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             if any(fnmatch.fnmatchcase(name, p) for p in wanted):
-                found[name] = code
+                found[name] = None if code in INTERRUPTED else code
     return found
 
 
