@@ -1,4 +1,5 @@
-"""Email through pyramid_mailer: receipts, address confirmations and password-reset links.
+"""Email through pyramid_mailer: receipts, and the link mails (address confirmations, password resets,
+free downloads), of which a visitor's forms may send only so many an hour (``_may_send_link``).
 
 A message is rendered in the request (its links need the request's routes) and queued as the job
 ``send_mail`` only after the transaction it belongs to has committed, so nobody is told of a purchase
@@ -20,6 +21,7 @@ from pyramid_mailer import get_mailer
 from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import DebugMailer, DummyMailer, Mailer
 from pyramid_mailer.message import Attachment, Message
+from sqlalchemy import delete, func, or_, select
 from zope.interface import Interface, implementer
 
 from ..jobs import IJobQueue, job
@@ -158,8 +160,6 @@ class MailService:
         for by one client, within LINK_MAIL_WINDOW; past that nothing more is sent (the form answers
         as always: it must not tell whether an account exists). The mail is recorded first and the
         count taken after, one at a time per address and client, so parallel requests hold to it."""
-        from sqlalchemy import delete, func, or_, select
-
         db = self.request.dbsession
         client = (self.request.client_addr or "unknown")[:64]
         now = utcnow()
