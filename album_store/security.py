@@ -5,12 +5,13 @@ Sessions are signed cookies (``store.secret``). A signed-in one also names a row
 row, so a copy of the cookie taken before opens nothing; "sign out everywhere" and a password reset
 delete every row of the account; a session unused for longer than its idle lifetime (two hours for a
 store owner, fourteen days for a buyer) is over. Signing in or out clears the session and issues a
-new CSRF token. CSRF protection is on for every
-unsafe method by default (the Stripe webhook opts out).
+new CSRF token. CSRF protection is on for every unsafe method by default (the Stripe webhook opts out).
 """
+from datetime import timedelta
 import functools
 import hashlib
 import hmac
+import secrets
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -23,10 +24,6 @@ from pyramid.security import Allowed, Denied, forget, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.tweens import EXCVIEW
-
-from datetime import timedelta
-import secrets
-
 from sqlalchemy import delete, select, update
 
 from .models import AccountSession, User
