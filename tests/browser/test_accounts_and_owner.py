@@ -183,3 +183,15 @@ def test_the_owner_finds_the_upload_fields_by_their_labels(shopper, dbsession):
     assert page.evaluate("() => document.querySelectorAll('[id=cover], [id=file]').length") == 2, "each id once"
     expect(page.get_by_label("Cover image")).to_have_attribute("type", "file", timeout=2_000)
     expect(page.get_by_label("Download file")).to_have_attribute("type", "file", timeout=2_000)
+
+
+def test_a_form_sent_back_with_a_problem_takes_the_keyboard_to_the_first_one(page, live_store, watch):
+    watch.expect_status(400)
+    page.goto(f"{live_store.url}/account/register")
+    page.fill("#email", "not an address")
+    page.fill("#password", "x")
+    page.fill("#confirm", "y")
+    with page.expect_navigation():
+        page.press("#confirm", "Enter")
+    assert page.evaluate("document.activeElement.id") == "email"
+    assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"

@@ -69,6 +69,8 @@ def test_a_declined_card_shows_the_message_and_the_shopper_tries_again(shopper, 
     shopper.arrived("declined")
     error = shopper.card_error()
     assert "Your card was not charged." in error and "Your card was declined." in error
+    # The keyboard (and a screen reader) is taken to the message that says what happened.
+    assert shopper.page.evaluate("document.activeElement.classList.contains('alert--error')")
     assert shopper.heading() == "Blue Skies", "still on the album, with its Buy button"
     [declined] = purchases(dbsession)
     assert declined.status == "failed" and declined.paid_at is None
