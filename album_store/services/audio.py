@@ -426,11 +426,12 @@ def make_preview(context, track_id, *, last_try):
 def build_formats(context, album_id, *, last_try):
     """Make each of the album's format ZIPs that is out of date (its content key changed)."""
     files = audio_files_of(context.settings)
-    for download_format in _stale_formats(context, album_id):
+    for download_format in _stale_formats(context, files, album_id):
         _build_one(context, files, album_id, download_format, last_try=last_try)
 
 
-def _stale_formats(context, album_id):
+def _stale_formats(context, files, album_id):
+    """The formats the album offers whose ZIP is missing, not ready, or made from other content."""
     with context.transaction() as db:
         album = db.get(Album, album_id)
         if album is None:
@@ -439,14 +440,10 @@ def _stale_formats(context, album_id):
         stale = []
         for key in offered_formats(album):
             row, wanted = rows.get(key), content_key(album, key)
-            if row is not None and row.state == "ready" and row.content_key == wanted and files_ok(context, row):
+            if row is not None and row.state == "ready" and row.content_key == wanted and files.path(row.filename):
                 continue
             stale.append(key)
         return stale
-
-
-def files_ok(context, row):
-    return audio_files_of(context.settings).path(row.filename) is not None
 
 
 def _claim(db, album_id, download_format, key):
