@@ -13,7 +13,11 @@ from tests.factories import make_album, make_owner
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+#: The kinds of odd input once seen to cause a 500 (issue 15), mixed into every generated value: digits
+#: str.isdigit() takes and int() refuses, dates a day cannot be added to, control characters and
+#: line breaks of every kind.
+ODD = st.sampled_from(["²", "١٢", "٣", "9999-12-31", "0001-01-01", "10000-01-01", "a\nb", "\x00", "\x1b[0m", "\u2028", "%00"])
+text = st.one_of(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40), ODD)
 segment = st.one_of(text, st.sampled_from(["albums", "purchases", "fuzz", "buy", "cover.svg", "..", "%", "1", "-1", "99999999999999999999"]))
 ROUTES = ["/", "/albums", "/albums/fuzz", "/albums/fuzz/cover.svg", "/albums/fuzz/buy", "/purchases/1", "/stripe/webhook", "/favicon.ico", "/static/style.css",
           "/account/register", "/account/login", "/account/logout", "/account/confirm", "/account/confirm/x", "/account/reset",
@@ -21,7 +25,8 @@ ROUTES = ["/", "/albums", "/albums/fuzz", "/albums/fuzz/cover.svg", "/albums/fuz
           "/admin", "/admin/albums", "/admin/albums/new", "/admin/albums/1/edit", "/admin/albums/1/tracks",
           "/admin/albums/1/cover", "/admin/albums/1/file", "/admin/albums/1/publish", "/admin/albums/1/archive",
           "/admin/albums/1/delete", "/admin/purchases", "/admin/purchases.csv", "/admin/purchases/1",
-          "/admin/purchases/1/refund"]
+          "/admin/purchases/1/refund", "/previews/x.mp3", "/previews/" + "0" * 32 + ".mp3", "/albums/fuzz/free-download",
+          "/free-downloads/x", "/admin/albums/1/tracks/1/audio", "/admin/albums/1/audio-status.json"]
 ADMIN_ROUTES = [route for route in ROUTES if route.startswith("/admin")]
 FIELDS = ["stripeToken", "stripeTokenType", "stripeEmail", "csrf_token", "amount", "page", "data-amount", "email", "password", "confirm", "next", "t",
           "title", "artist", "price", "currency", "year", "slug", "description", "q", "status", "album", "date_from", "date_to",
