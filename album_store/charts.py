@@ -51,7 +51,8 @@ def nice_step(value):
 
 def daily_revenue_chart(daily, currency, *, width=900, height=240, gridlines=4):
     """Bars of ``daily`` [(date, cents)], oldest first, on a scale of round amounts."""
-    left, right, top, bottom = 72, 8, 12, 30
+    # right: room for half of the last day's label ("01 Dec"), centred under its bar.
+    left, right, top, bottom = 72, 24, 12, 30
     plot_width, plot_height = width - left - right, height - top - bottom
     highest = max((cents for _, cents in daily), default=0)
     # At least one whole unit of the currency per gridline, so an empty chart reads $0.00 … $4.00.

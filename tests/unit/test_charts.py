@@ -35,3 +35,12 @@ def test_an_empty_store_draws_an_empty_chart():
     chart = daily_revenue_chart(days([0] * 90), "eur")
     assert len(chart.bars) == 90 and {bar.height for bar in chart.bars} == {0}
     assert [line.label for line in chart.grid] == ["€0.00", "€1.00", "€2.00", "€3.00", "€4.00"]
+
+
+def test_the_last_days_label_fits_inside_the_chart():
+    """It is centred under the last bar: half of "01 Dec" (about 18 px at the labels' 11 px) must fit
+    before the chart's edge, or it reads "01 De"."""
+    chart = daily_revenue_chart(days([0] * 90, start=date(2026, 9, 3)), "usd")
+    last = chart.days[-1]
+    assert last.label == "01 Dec"
+    assert last.x + 18 <= chart.width
