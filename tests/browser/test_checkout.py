@@ -101,3 +101,20 @@ def test_a_price_changed_while_the_page_was_open_charges_nothing_then_the_new_pr
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.amount_cents) == ("paid", 1200)
     assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount == 1200
+
+
+def test_the_page_behind_the_open_checkout_window_is_inert_until_it_closes(shopper, blue_skies):
+    """A screen reader (or a Tab) cannot wander behind Checkout's window: the page is inert while it is
+    open, its frame is a modal dialog, and the page is usable again once it is closed."""
+    shopper.open_catalog()
+    shopper.open_album("Blue Skies")
+    page = shopper.page
+    assert page.evaluate("document.querySelector('main').inert") is False
+    modal = shopper.open_checkout()
+    page.wait_for_function("document.querySelector('main').inert === true")
+    assert page.evaluate("document.querySelector('.site-header').inert") is True
+    frame = page.locator("iframe.stripe-standin-checkout-app")
+    assert (frame.get_attribute("role"), frame.get_attribute("aria-modal")) == ("dialog", "true")
+    modal.frame.locator("#sc-close").click()
+    page.wait_for_function("document.querySelector('main').inert === false")
+    assert page.evaluate("document.querySelector('.site-header').inert") is False
