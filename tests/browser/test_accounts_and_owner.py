@@ -193,5 +193,8 @@ def test_a_form_sent_back_with_a_problem_takes_the_keyboard_to_the_first_one(pag
     page.fill("#confirm", "y")
     with page.expect_navigation():
         page.press("#confirm", "Enter")
+    assert page.evaluate("document.activeElement.className") == "error-summary", "the problems, first"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the first problem's link: to its field
     assert page.evaluate("document.activeElement.id") == "email"
     assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"

@@ -40,3 +40,18 @@ def test_the_owners_upload_inputs_say_what_they_take(app, dbsession):
     page = browser.get(f"/admin/albums/{album.id}/edit").html
     assert page.find("input", attrs={"name": "cover"}).get("accept") == "image/jpeg,image/png,image/webp"
     assert page.find("input", attrs={"name": "title"}).get("maxlength") == "200"
+
+
+def test_a_form_sent_back_begins_with_its_problems_each_linked_to_its_field(testapp):
+    csrf = testapp.form_csrf_token("/account/register")
+    page = testapp.post("/account/register", {"csrf_token": csrf, "email": "not an address", "password": "x", "confirm": "y"},
+                        status=400).html
+    summary = page.find(class_="error-summary")
+    assert summary["role"] == "alert" and summary.has_attr("data-focus-first")
+    assert summary.find("h2").text == "There are 3 problems"
+    links = {a["href"]: " ".join(a.text.split()) for a in summary.find_all("a")}
+    assert set(links) == {"#email", "#password", "#confirm"}
+    assert links["#email"].startswith("Email") and "does not look like an email address" in links["#email"]
+    for target in links:
+        assert page.find(id=target[1:]).name == "input"
+    assert testapp.get("/account/register").html.find(class_="error-summary") is None, "none before a problem"
