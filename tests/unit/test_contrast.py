@@ -36,3 +36,12 @@ def test_white_on_a_button_meets_wcag_aa_and_so_does_its_hover():
 def test_the_contrast_sums_are_right():
     assert round(contrast("#000000", "#ffffff"), 1) == 21.0
     assert round(contrast("#e4572e", "#ffffff"), 2) == 3.68
+
+
+def test_the_stand_in_checkout_windows_pay_button_meets_wcag_aa():
+    """The local Checkout window (what every test and `make run` pays with) is held to the same rule."""
+    modal = (Path(__file__).resolve().parents[2] / "stripe_standin" / "static" / "modal.css").read_text()
+    for rule in (r"\.pay \{[^}]*\}", r"\.pay:hover \{[^}]*\}", r"\.pay\.done \{[^}]*\}"):
+        block = re.search(rule, modal)[0]
+        colours = re.findall(r"#[0-9a-fA-F]{6}", block.split("background:")[1].split(";")[0])
+        assert colours and all(contrast(colour, "#ffffff") >= 4.5 for colour in colours), (rule, colours)
