@@ -198,3 +198,17 @@ def test_a_form_sent_back_with_a_problem_takes_the_keyboard_to_the_first_one(pag
     page.keyboard.press("Enter")  # the first problem's link: to its field
     assert page.evaluate("document.activeElement.id") == "email"
     assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"
+
+
+@pytest.mark.parametrize("device", ["phone"], indirect=True)
+def test_the_owners_album_list_on_a_phone_keeps_titles_readable(shopper, dbsession):
+    """Titles ran a word a line beside their status badges; now they keep a readable width, and the
+    table scrolls in its own box (the page itself does not scroll sideways)."""
+    owner = make_owner(dbsession)
+    make_album(dbsession, slug="a-long-one", title="A Rather Long Album Title For A Phone")
+    shopper.sign_in(owner.email, PASSWORD)
+    shopper.visit("/admin/albums", "owner's albums on a phone")
+    link = shopper.page.get_by_role("link", name="A Rather Long Album Title For A Phone")
+    box = link.bounding_box()
+    line_height = shopper.page.evaluate("parseFloat(getComputedStyle(document.querySelector('#albums a')).lineHeight)")
+    assert box["height"] <= 3 * line_height + 2, f"the title takes {box['height'] / line_height:.1f} lines"
