@@ -212,3 +212,14 @@ def test_the_owners_album_list_on_a_phone_keeps_titles_readable(shopper, dbsessi
     box = link.bounding_box()
     line_height = shopper.page.evaluate("parseFloat(getComputedStyle(document.querySelector('#albums a')).lineHeight)")
     assert box["height"] <= 3 * line_height + 2, f"the title takes {box['height'] / line_height:.1f} lines"
+
+
+@pytest.mark.parametrize("device", ["phone"], indirect=True)
+def test_the_owners_purchase_filters_line_up_on_a_phone(shopper, dbsession):
+    owner = make_owner(dbsession)
+    shopper.sign_in(owner.email, PASSWORD)
+    shopper.visit("/admin/purchases", "owner's purchases on a phone")
+    rights = shopper.page.evaluate(
+        "Array.from(document.querySelectorAll('.filters select, .filters input:not([type=date]):not([type=hidden])'))"
+        ".map(e => Math.round(e.getBoundingClientRect().right))")
+    assert len(rights) >= 3 and len(set(rights)) == 1, rights
