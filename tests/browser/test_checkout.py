@@ -118,3 +118,42 @@ def test_the_page_behind_the_open_checkout_window_is_inert_until_it_closes(shopp
     modal.frame.locator("#sc-close").click()
     page.wait_for_function("document.querySelector('main').inert === false")
     assert page.evaluate("document.querySelector('.site-header').inert") is False
+
+
+def _tab_until(page, condition, most=60):
+    """Press Tab until ``condition`` (JavaScript, in the page) holds; fails after ``most`` presses."""
+    for _ in range(most):
+        if page.evaluate(condition):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"never reached by Tab: {condition}")
+
+
+def test_a_keyboard_alone_buys_an_album(shopper, blue_skies, dbsession):
+    """No mouse: Tab to the Buy button, Enter opens Checkout, the card is typed field by field with
+    Tab, and Enter pays; the receipt follows."""
+    from tests.browser.shopper import future_expiry
+
+    shopper.open_catalog()
+    shopper.open_album("Blue Skies")
+    page = shopper.page
+    _tab_until(page, "document.activeElement.classList.contains('stripe-button-el')")
+    page.keyboard.press("Enter")
+    frame = page.frame_locator("iframe.stripe-standin-checkout-app")
+    frame.locator("#sc-email").wait_for(state="visible")
+    for _ in range(10):  # the window takes the focus: Tab to its email field
+        if frame.locator("#sc-email").evaluate("e => e === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type("keys@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type(CARD_OK.replace(" ", ""))
+    page.keyboard.press("Tab")
+    page.keyboard.type(future_expiry()[0])
+    page.keyboard.press("Tab")
+    page.keyboard.type("123")
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
+    assert shopper.heading() == "Thank you! Blue Skies is yours."
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.email) == ("paid", "keys@example.com")

@@ -106,3 +106,34 @@ def test_cancel_goes_back_to_the_album_and_buy_reopens_the_same_page(shopper, al
     page.wait_for_url(re.compile(r"/checkout/pay/cs_"))
     assert page.url == first, "the same checkout, not a second one"
     assert len(purchases(dbsession)) == 1
+
+
+def test_a_keyboard_alone_pays_on_stripes_page(shopper, album, dbsession):
+    """No mouse: Tab to the email, type it, Enter goes to Stripe's page; there the card is typed field
+    by field with Tab, and Enter pays; the buyer lands on the receipt."""
+    page = shopper.page
+    shopper.open_catalog()
+    shopper.open_album("Blue Skies")
+
+    def tab_to(selector):
+        for _ in range(60):
+            if page.evaluate(f"document.activeElement === document.querySelector({selector!r})"):
+                return
+            page.keyboard.press("Tab")
+        raise AssertionError(f"Tab never reached {selector}")
+
+    tab_to("#hosted-email")
+    page.keyboard.type("keys@example.com")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/checkout/pay/cs_"))
+    page.locator("#cs-pay-form").wait_for()
+    tab_to("#cs-number")
+    page.keyboard.type("4242424242424242")
+    tab_to("#cs-exp")
+    page.keyboard.type(future_expiry()[0])
+    tab_to("#cs-cvc")
+    page.keyboard.type("123")
+    page.keyboard.press("Enter")
+    assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.email) == ("paid", "keys@example.com")

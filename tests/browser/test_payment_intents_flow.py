@@ -211,3 +211,38 @@ def test_a_chosen_amount_is_what_the_payment_element_pays_and_0_is_a_free_downlo
     assert not form.mounted(), "no card for a free download"
     free = purchases(dbsession)[-1]
     assert (free.status, free.amount_cents, free.stripe_payment_intent_id) == ("pending", 0, None)
+
+
+def test_a_keyboard_alone_pays_with_the_card_form(shopper, album, dbsession):
+    """No mouse: Tab to the email, type it, Enter on Pay brings the card fields, the card is typed key by
+    key, Tab leads out of them to Pay, and Enter pays."""
+    from tests.browser.shopper import future_expiry
+
+    form = shopper.payment_form("Blue Skies")
+    page = shopper.page
+
+    def focused(selector):
+        return page.evaluate(f"document.activeElement === document.querySelector({selector!r})")
+
+    for _ in range(60):
+        if focused("#card-email"):
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type("keys@example.com")
+    page.keyboard.press("Tab")
+    assert focused("#card-pay")
+    page.keyboard.press("Enter")
+    form.card_number.wait_for()
+    page.wait_for_timeout(300)  # the card frame settles its height
+    # Typed key by key into each field (focused as Tab would, without a click).
+    form.card_number.press_sequentially("4242424242424242")
+    form.expiry.press_sequentially(future_expiry()[0])
+    form.cvc.press_sequentially("123")
+    for _ in range(10):  # out of the frame, to Pay
+        if focused("#card-pay"):
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
+    [purchase] = purchases(dbsession)
+    assert (purchase.status, purchase.email) == ("paid", "keys@example.com")
