@@ -55,3 +55,17 @@ def test_a_form_sent_back_begins_with_its_problems_each_linked_to_its_field(test
     for target in links:
         assert page.find(id=target[1:]).name == "input"
     assert testapp.get("/account/register").html.find(class_="error-summary") is None, "none before a problem"
+
+
+def test_the_owners_album_form_sent_back_begins_with_its_problems(app, dbsession):
+    from tests.conftest import StoreTestApp
+
+    owner = make_owner(dbsession)
+    browser = StoreTestApp(app)
+    browser.login(owner.email)
+    form = browser.get("/admin/albums/new").forms["album-form"]
+    form["title"], form["artist"], form["price"] = "", "Someone", "12.345"
+    page = form.submit(status=400).html
+    summary = page.find(class_="error-summary")
+    assert {a["href"] for a in summary.find_all("a")} == {"#title", "#price"}
+    assert page.find("input", attrs={"name": "title"}).get("aria-invalid") == "true"
