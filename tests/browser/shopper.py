@@ -274,6 +274,14 @@ class Shopper:
             self.page.locator(".album-card a", has_text=title).first.click()
         assert self.heading() == title
         self.arrived("album")
+        self.wait_for_csrf_token()
+
+    def wait_for_csrf_token(self):
+        """The page is the same for every guest (cached): static/csrf.js fills its forms' token, from
+        the cookie or, for a first visit, from /csrf-token. A person is never faster than that fetch;
+        a test under load can be, and would post a form without its token (a 403)."""
+        self.page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('input[name=csrf_token]')).every(input => input.value)")
 
     # --- paying ----------------------------------------------------------------------------------
     def buy_button(self):
