@@ -39,7 +39,7 @@ from zope.interface import Interface, implementer
 from ..jobs import IJobQueue, job
 from ..models import LOSSLESS_FORMATS, Album, AlbumFormat, Track
 from ..models.meta import utcnow
-from .media import COPY_BLOCK, UploadRefused, _size_words, covers_dir_of
+from .media import COPY_BLOCK, UploadRefused, copy_upload, covers_dir_of
 
 log = logging.getLogger(__name__)
 
@@ -211,16 +211,8 @@ class AudioFiles:
         folder = self.files_dir / MASTERS / f"album-{album_id}"
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f"track-{track_id}-{secrets.token_hex(8)}.partial"
-        size = 0
         try:
-            with open(partial, "wb") as out:
-                while block := stream.read(COPY_BLOCK):
-                    size += len(block)
-                    if size > max_bytes:
-                        raise UploadRefused(f"The audio file is larger than {_size_words(max_bytes)}.")
-                    out.write(block)
-            if size == 0:
-                raise UploadRefused("The audio file is empty.")
+            copy_upload(stream, partial, max_bytes, what="audio file")
             kind, seconds = probe(partial)
             final = partial.with_suffix(f".{kind}")
             partial.replace(final)

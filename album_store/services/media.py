@@ -113,16 +113,8 @@ class MediaStorage:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"album-{album_id}-{secrets.token_hex(8)}.zip"
         partial = folder / f"{name}.partial"
-        size = 0
         try:
-            with open(partial, "wb") as out:
-                while block := stream.read(COPY_BLOCK):
-                    size += len(block)
-                    if size > max_bytes:
-                        raise UploadRefused(f"The file is larger than {_size_words(max_bytes)}.")
-                    out.write(block)
-            if size == 0:
-                raise UploadRefused("The file is empty.")
+            copy_upload(stream, partial, max_bytes, what="file")
             if not zipfile.is_zipfile(partial):
                 raise UploadRefused("The download must be a ZIP archive of the album's tracks.")
             partial.replace(folder / name)
@@ -136,6 +128,20 @@ class MediaStorage:
         path = (self.files_dir / filename).resolve()
         if path.is_relative_to(self.files_dir / UPLOADS):
             path.unlink(missing_ok=True)
+
+
+def copy_upload(stream, path, max_bytes, *, what):
+    """Copy an upload to ``path`` in COPY_BLOCK blocks (never whole in memory), refusing it once it is
+    past ``max_bytes``, or empty; ``what`` names it in the message ("The audio file is empty.")."""
+    size = 0
+    with open(path, "wb") as out:
+        while block := stream.read(COPY_BLOCK):
+            size += len(block)
+            if size > max_bytes:
+                raise UploadRefused(f"The {what} is larger than {_size_words(max_bytes)}.")
+            out.write(block)
+    if size == 0:
+        raise UploadRefused(f"The {what} is empty.")
 
 
 def _decode_cover(data):
