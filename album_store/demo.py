@@ -137,6 +137,11 @@ def track_wav(album_slug, position):
         for i in range(samples_per_note):
             envelope = min(1.0, i / fade, (samples_per_note - i) / fade)
             samples.append(int(9000 * envelope * math.sin(step * i)))
+    return _wav(samples)
+
+
+def _wav(samples):
+    """A mono 16-bit WAV (bytes) of ``samples`` at SAMPLE_RATE."""
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as wav:
         wav.setnchannels(1)
@@ -226,13 +231,7 @@ def demo_tune(album_slug, position, notes=8, note_seconds=0.4):
         for i in range(per_note):
             envelope = min(1.0, i / fade, (per_note - i) / fade)
             samples.append(int(9000 * envelope * math.sin(step * i)))
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(samples.tobytes())
-    return buffer.getvalue()
+    return _wav(samples)
 
 
 def write_demo_master(album, track, path):
