@@ -80,3 +80,29 @@ def all_purchases(dbsession):
     return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
 
 
+
+
+def post_at_once(stores, path, fields, count=16):
+    """``count`` browsers, spread over ``stores``, each with its own session and the CSRF token of the
+    form at ``path``, post ``fields`` to it together (a barrier): the status codes, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+
+    from bs4 import BeautifulSoup
+
+    browsers = []
+    for n in range(count):
+        store, session = stores[n % len(stores)], requests.Session()
+        page = session.get(f"{store.url}{path}", timeout=10)
+        token = BeautifulSoup(page.text, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
+        browsers.append((store, session, token))
+    barrier = threading.Barrier(count)
+
+    def post(entry):
+        store, session, token = entry
+        barrier.wait()
+        return session.post(f"{store.url}{path}", data={"csrf_token": token, **fields}, allow_redirects=False,
+                            timeout=60).status_code
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(post, browsers))

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import PASSWORD, standin_only
 from tests.factories import make_album, make_owner
-from tests.live import all_purchases, browser_session
+from tests.live import all_purchases, browser_session, post_at_once
 from tests.stripe_reads import charges_for
 
 pytestmark = pytest.mark.stripe
@@ -146,24 +146,8 @@ def test_sixteen_parallel_wrong_passwords_on_two_processes_get_five_checked(live
     from tests.factories import make_user
 
     make_user(dbsession, "target@example.com", PASSWORD)
-    first, second = live_stores(), live_stores()
-    browsers = []
-    for n in range(16):
-        store = (first, second)[n % 2]
-        browser = requests.Session()
-        page = browser.get(f"{store.url}/account/login", timeout=10)
-        token = BeautifulSoup(page.text, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
-        browsers.append((store, browser, token))
-    barrier = threading.Barrier(16)
-
-    def guess(entry):
-        store, browser, token = entry
-        barrier.wait()
-        return browser.post(f"{store.url}/account/login", data={"csrf_token": token, "email": "target@example.com",
-                            "password": "not the password 123", "next": ""}, allow_redirects=False, timeout=60).status_code
-
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(guess, browsers))
+    answers = post_at_once([live_stores(), live_stores()], "/account/login",
+                           {"email": "target@example.com", "password": "not the password 123", "next": ""})
     assert sorted(set(answers)) == [401, 429], answers
     assert answers.count(401) == FREE_FAILURES_PER_ACCOUNT, answers
     dbsession.expire_all()

@@ -1,18 +1,14 @@
 """Forms that mail a link (confirm an address, reset a password, a free download) are limited per
 address and per client, in the database, so no one can flood a mailbox (50 reset requests sent 50
 mails), and the limit holds for requests in parallel on several processes."""
-from concurrent.futures import ThreadPoolExecutor
-import threading
-
-from bs4 import BeautifulSoup
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from album_store.models import LinkMail
 from album_store.services.mail import LINK_MAILS_PER_ADDRESS, LINK_MAILS_PER_CLIENT
 from tests.conftest import PASSWORD, StoreTestApp
 from tests.factories import make_user
+from tests.live import post_at_once
 
 pytestmark = pytest.mark.stripe
 
@@ -40,24 +36,8 @@ def test_one_client_registering_many_addresses_sends_at_most_its_share_of_confir
 
 def test_the_limit_holds_for_parallel_requests_on_two_processes(live_stores, dbsession):
     make_user(dbsession, "target@example.com", PASSWORD)
-    first, second = live_stores(), live_stores()
-    sessions = []
-    for n in range(16):
-        store = (first, second)[n % 2]
-        session = requests.Session()
-        page = session.get(f"{store.url}/account/reset", timeout=10)
-        token = BeautifulSoup(page.text, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
-        sessions.append((store, session, token))
-    barrier = threading.Barrier(16)
-
-    def ask(entry):
-        store, session, token = entry
-        barrier.wait()
-        return session.post(f"{store.url}/account/reset", data={"csrf_token": token, "email": "target@example.com"},
-                            allow_redirects=False, timeout=60).status_code
-
-    with ThreadPoolExecutor(16) as pool:
-        assert set(pool.map(ask, sessions)) == {303}
+    answers = post_at_once([live_stores(), live_stores()], "/account/reset", {"email": "target@example.com"})
+    assert set(answers) == {303}
     dbsession.expire_all()
     assert dbsession.scalar(select(func.count()).select_from(LinkMail).where(LinkMail.email == "target@example.com")) \
         == LINK_MAILS_PER_ADDRESS

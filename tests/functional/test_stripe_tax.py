@@ -218,6 +218,17 @@ def test_the_databases_net_is_the_models_net(db_engine, amount, behavior, tax_sh
     assert purchase.net_cents == kept - tax * kept // purchase.charged_cents
 
 
+def refund_at_stripe_then_tell_the_store(store, purchase, stripe_client, app_settings, amount=None):
+    """Refund the hosted purchase's charge in "Stripe's dashboard" (all of it, or ``amount``), then
+    deliver the session's checkout.session.completed: the store's first news of the payment."""
+    intent = stripe_client.v1.checkout.sessions.retrieve(
+        purchase.stripe_checkout_session_id, params={"expand": ["payment_intent"]}).payment_intent
+    stripe_client.v1.refunds.create(params={"charge": intent.latest_charge, **({"amount": amount} if amount else {})})
+    completed = event("checkout.session.completed", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"})
+    body, headers = signed(completed, app_settings["stripe.webhook_secret"])
+    store.post("/stripe/webhook", body, headers=headers)
+
+
 def test_the_price_refunded_at_stripe_before_the_store_heard_of_the_payment_leaves_it_paid(
         tax_apps, album, dbsession, app_settings, stripe_client, new_card_token):
     """Paid ($15.00 with tax), then $12.50 refunded in Stripe's dashboard before any news reached the
@@ -225,12 +236,7 @@ def test_the_price_refunded_at_stripe_before_the_store_heard_of_the_payment_leav
     $12.50 refunded — judged against the price plus the session's tax, not the price alone."""
     store = shop(tax_apps, "exclusive", new_card_token)
     purchase = buy_and_pay(store, dbsession, come_back=False)
-    intent = stripe_client.v1.checkout.sessions.retrieve(
-        purchase.stripe_checkout_session_id, params={"expand": ["payment_intent"]}).payment_intent
-    stripe_client.v1.refunds.create(params={"charge": intent.latest_charge, "amount": 1250})
-    completed = event("checkout.session.completed", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"})
-    body, headers = signed(completed, app_settings["stripe.webhook_secret"])
-    store.post("/stripe/webhook", body, headers=headers)
+    refund_at_stripe_then_tell_the_store(store, purchase, stripe_client, app_settings, amount=1250)
     dbsession.expire_all()
     purchase = only_purchase(dbsession)
     assert (purchase.status, purchase.tax_cents, purchase.amount_refunded_cents) == ("paid", 250, 1250)
@@ -242,12 +248,7 @@ def test_the_whole_total_refunded_at_stripe_before_the_store_heard_is_recorded_w
     the purchase is refunded with $15.00 refunded (what Stripe gave back), not capped at the price."""
     store = shop(tax_apps, "exclusive", new_card_token)
     purchase = buy_and_pay(store, dbsession, come_back=False)
-    intent = stripe_client.v1.checkout.sessions.retrieve(
-        purchase.stripe_checkout_session_id, params={"expand": ["payment_intent"]}).payment_intent
-    stripe_client.v1.refunds.create(params={"charge": intent.latest_charge})
-    completed = event("checkout.session.completed", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"})
-    body, headers = signed(completed, app_settings["stripe.webhook_secret"])
-    store.post("/stripe/webhook", body, headers=headers)
+    refund_at_stripe_then_tell_the_store(store, purchase, stripe_client, app_settings)
     dbsession.expire_all()
     purchase = only_purchase(dbsession)
     assert (purchase.status, purchase.tax_cents, purchase.amount_refunded_cents) == ("refunded", 250, 1500)
