@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test soak bench install-dev install-test lock clean browser screenshots mutants mutants-pending
+.PHONY: run test soak bench install-dev install-test lock clean browser services cluster screenshots mutants mutants-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ soak: $(VENV)/.installed-test
 # Chromium for the browser tests, from Debian's packages (needs root; nothing to do when installed).
 browser:
 	@bash devtools/install_chromium.sh
+
+# nginx and redis-server from Debian's packages, for `make cluster` and the tests behind nginx or on Redis.
+services:
+	@bash devtools/install_services.sh
+
+# The store past one machine, here (devtools/cluster.py): PostgreSQL, Redis, S3 (moto), the Stripe
+# stand-in, two store processes, a worker and nginx with TLS in front; prints the URL; Ctrl-C stops all.
+cluster: $(VENV)/.installed-test services
+	PATH="$$PATH:/usr/sbin" $(BIN)/python -m devtools.cluster
 
 # Screenshots of the main pages, at desktop and phone width, into docs/screenshots/ (needs Chromium).
 screenshots: $(VENV)/.installed-test browser

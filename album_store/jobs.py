@@ -64,6 +64,9 @@ class IJobQueue(Interface):
     def after_commit(tm, name, *args):
         """Queue the job once the current transaction of ``tm`` commits (not at all if it aborts)."""
 
+    def check():
+        """Raise unless the queue's storage answers (``/readyz``)."""
+
     def run_pending(limit=None, ahead=None):
         """Run the jobs queued and due, here, now; return how many ran (``album-store worker --until-empty``).
         ``ahead`` (a timedelta) also runs the retries due within that time."""
@@ -170,6 +173,9 @@ class JobQueue:
             self.huey.execute(task, due)
             ran += 1
         return ran
+
+    def check(self):
+        self.huey.pending_count()  # one read of the queue's storage (Redis or SQLite)
 
     def pending_count(self):
         return self.huey.pending_count() + self.huey.scheduled_count()

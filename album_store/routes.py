@@ -28,6 +28,10 @@ def includeme(config):
     config.add_static_view("static", "album_store:static", cache_max_age=365 * 24 * 3600)
     config.add_cache_buster("album_store:static/", QueryStringConstantCacheBuster(static_files_version()))
     config.add_route("favicon", "/favicon.ico")
+    # For the proxy and an orchestrator (views/health.py).
+    config.add_route("healthz", "/healthz")
+    config.add_route("readyz", "/readyz")
+    config.add_route("catalog_version", "/catalog-version")
     config.add_route("home", "/")
     config.add_route("csrf_token", "/csrf-token")
     config.add_route("catalog", "/albums")
