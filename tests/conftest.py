@@ -441,3 +441,21 @@ def live_stores(tmp_path, app_settings, dbsession):
     yield start
     for store in started:
         store.stop()
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _redis_server(tmp_path_factory):
+    from tests.live import free_port
+    from tests.services import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"), free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(_redis_server):
+    """Debian's redis-server on a port of its own (tests/services.py), emptied for each test."""
+    _redis_server.flush()
+    return _redis_server

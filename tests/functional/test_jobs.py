@@ -1,5 +1,5 @@
 """The job queue as deployed: the store queues, `album-store worker` (a process of its own) runs the
-jobs, through a queue both reach (SQLite here; Redis in the cluster)."""
+jobs, through a queue both reach: SQLite (one host) and Redis (Debian's redis-server, as in the cluster)."""
 import os
 from pathlib import Path
 import signal
@@ -19,11 +19,16 @@ def worker_command(ini):
     return [str(Path(sys.executable).with_name("album-store")), "worker", str(ini), "--workers", "1"]
 
 
-@pytest.fixture
-def queued_store(make_app, ini_file, tmp_path):
-    """A store and an ini for its worker sharing one SQLite queue; mail written to a folder."""
-    queue, mail = tmp_path / "jobs.sqlite3", tmp_path / "mail"
-    jobs = {"jobs.backend": "sqlite", "jobs.sqlite_path": str(queue), "mail.backend": "folder", "mail.folder": str(mail)}
+@pytest.fixture(params=["sqlite", "redis"])
+def queued_store(request, make_app, ini_file, tmp_path):
+    """A store and an ini for its worker sharing one queue (a SQLite file, or Debian's redis-server);
+    mail written to a folder. The queue is given as the settings that reach it."""
+    mail = tmp_path / "mail"
+    if request.param == "redis":
+        queue = {"jobs.backend": "redis", "jobs.redis_url": request.getfixturevalue("redis_server").url}
+    else:
+        queue = {"jobs.backend": "sqlite", "jobs.sqlite_path": str(tmp_path / "jobs.sqlite3")}
+    jobs = {**queue, "mail.backend": "folder", "mail.folder": str(mail)}
     text = ini_file.read_text().replace("jobs.backend = memory\n", "").replace("mail.backend = dummy\n", "")
     ini_file.write_text(text + "".join(f"{key} = {value}\n" for key, value in jobs.items()))
     store = make_app(**jobs)
@@ -35,7 +40,7 @@ def test_a_worker_process_sends_the_mail_the_store_queued(queued_store, dbsessio
     store, ini, queue, mail = queued_store
     make_album(dbsession, slug="queued-mail", title="Queued Mail")
     store.buy("queued-mail", email="ana@example.com", status=303)
-    assert make_huey({"jobs.backend": "sqlite", "jobs.sqlite_path": str(queue)}).pending_count() == 1
+    assert make_huey(queue).pending_count() == 1
     assert not mail.exists() or not list(mail.iterdir()), "nothing is sent by the request itself"
     worker = subprocess.Popen(worker_command(ini), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True)
@@ -49,7 +54,7 @@ def test_a_worker_process_sends_the_mail_the_store_queued(queued_store, dbsessio
         os.killpg(worker.pid, signal.SIGINT)  # Ctrl-C: the consumer finishes and exits
         output, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, output
-    assert make_huey({"jobs.backend": "sqlite", "jobs.sqlite_path": str(queue)}).pending_count() == 0
+    assert make_huey(queue).pending_count() == 0
 
 
 def test_worker_until_empty_runs_what_is_queued_and_exits(queued_store, dbsession, capsys):
