@@ -186,6 +186,8 @@ def cmd_worker(args):
         if queue.in_memory:
             print("jobs.backend = memory: a worker shares no queue with the store; use sqlite or redis.", file=sys.stderr)
             return 2
+        # What a worker killed mid-job left behind (resume_unfinished also runs every 10 minutes).
+        queue.enqueue("resume_unfinished")
         # Threads: the jobs wait on ffmpeg and the mail server, not on Python.
         queue.huey.create_consumer(workers=args.workers, worker_type="thread", check_worker_health=True).run()
     return 0

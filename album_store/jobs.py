@@ -25,7 +25,7 @@ from datetime import timedelta
 import logging
 from pathlib import Path
 
-from huey import MemoryHuey, RedisHuey, SqliteHuey
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool
 import transaction
@@ -41,17 +41,19 @@ class JobSpec:
     function: object
     retries: int
     retry_delay: int
+    every_minutes: int | None = None
 
 
 #: name → JobSpec, filled by @job at import time (the modules with jobs are imported by includeme).
 JOBS = {}
 
 
-def job(*, retries=3, retry_delay=30):
-    """Register ``function(context, *args, last_try)`` as a job of that name."""
+def job(*, retries=3, retry_delay=30, every_minutes=None):
+    """Register ``function(context, *args, last_try)`` as a job of that name. With ``every_minutes``
+    (a divisor of 60) each worker also runs it on that schedule, with no arguments."""
 
     def register(function):
-        JOBS[function.__name__] = JobSpec(function, retries, retry_delay)
+        JOBS[function.__name__] = JobSpec(function, retries, retry_delay, every_minutes)
         return function
 
     return register
@@ -60,6 +62,9 @@ def job(*, retries=3, retry_delay=30):
 class IJobQueue(Interface):
     def enqueue(name, *args):
         """Queue the job now (outside any transaction that the job depends on)."""
+
+    def enqueue_in(seconds, name, *args):
+        """Queue the job to run ``seconds`` from now."""
 
     def after_commit(tm, name, *args):
         """Queue the job once the current transaction of ``tm`` commits (not at all if it aborts)."""
@@ -133,6 +138,10 @@ class JobQueue:
                 self._runner(name, spec.function))
             for name, spec in JOBS.items()
         }
+        for name, spec in JOBS.items():
+            if spec.every_minutes:
+                huey.periodic_task(crontab(minute=f"*/{spec.every_minutes}"), name=f"{name}-every-{spec.every_minutes}-minutes")(
+                    self._runner(name, spec.function))
 
     @property
     def in_memory(self):
@@ -148,6 +157,9 @@ class JobQueue:
 
     def enqueue(self, name, *args):
         self._tasks[name](*args)
+
+    def enqueue_in(self, seconds, name, *args):
+        self._tasks[name].schedule(args=args, delay=seconds)
 
     def after_commit(self, tm, name, *args):
         def hook(committed):

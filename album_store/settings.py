@@ -39,6 +39,7 @@ ENVIRONMENT_OVERRIDES = {
     "jobs.backend": "JOBS_BACKEND",
     "jobs.sqlite_path": "JOBS_SQLITE_PATH",
     "jobs.redis_url": "JOBS_REDIS_URL",
+    "jobs.stuck_seconds": "JOBS_STUCK_SECONDS",
 }
 
 #: Stripe's product tax code for digital audio works, downloaded, not a subscription, permanent rights.
@@ -78,6 +79,8 @@ DEFAULTS = {
     "jobs.backend": "sqlite",
     "jobs.sqlite_path": "",
     "jobs.redis_url": "",
+    # A format's build with no sign of life for this long is taken over by another worker (its own died).
+    "jobs.stuck_seconds": "900",
 }
 
 #: Settings a production server cannot run without.

@@ -44,8 +44,9 @@ from .media import COPY_BLOCK, UploadRefused, copy_upload, covers_dir_of
 log = logging.getLogger(__name__)
 
 PREVIEW_SECONDS = 30
-#: A format being made for longer than this is taken to be stuck (its worker died): another may take it.
-CLAIM_SECONDS = 3600
+#: A format whose worker has shown no sign of life (a finished track) for this long is taken to be
+#: stuck (its worker died): another may take it over. ``jobs.stuck_seconds`` sets it.
+CLAIM_SECONDS = 900
 FADE_SECONDS = 1.5
 MASTERS, PREVIEWS, FORMATS_DIR = "masters", "previews", "formats"
 PREVIEW_NAME = re.compile(r"[0-9a-f]{32}\.mp3")
@@ -438,7 +439,11 @@ def _stale_formats(context, files, album_id):
         return stale
 
 
-def _claim(db, album_id, download_format, key):
+def stuck_seconds(settings):
+    return int(settings.get("jobs.stuck_seconds") or CLAIM_SECONDS)
+
+
+def _claim(db, album_id, download_format, key, *, stuck_seconds=CLAIM_SECONDS):
     """Take the album-format row for building ``key``, unless another worker is building just that
     (and is not stuck for CLAIM_SECONDS): one conditional UPDATE, so two workers never both win.
     Returns the row's id, or None."""
@@ -451,7 +456,7 @@ def _claim(db, album_id, download_format, key):
                                                  updated_at=utcnow()))
         except IntegrityError:
             pass  # another worker made it just now
-    stuck = utcnow() - timedelta(seconds=CLAIM_SECONDS)
+    stuck = utcnow() - timedelta(seconds=stuck_seconds)
     claimed = db.execute(
         update(table).where(*where, or_(table.c.state != "working", table.c.content_key.is_(None),
                                         table.c.content_key != key, table.c.updated_at < stuck))
@@ -469,19 +474,23 @@ def _build_one(context, files, album_id, download_format, *, last_try):
         if album is None or download_format not in offered_formats(album):
             return  # deleted, or a track lost its audio, since the job was queued
         key = content_key(album, download_format)
-        row_id = _claim(db, album_id, download_format, key)
+        row_id = _claim(db, album_id, download_format, key, stuck_seconds=stuck_seconds(context.settings))
         tracks = [(t.position, t.title, files.path(t.audio_filename)) for t in album.tracks]
         tags = {"artist": album.artist, "album": album.title, "year": album.year, "total": len(tracks)}
         cover = files.cover_jpeg(album)
         slug = album.slug
     if row_id is None:
-        log.info("album %s: %s ZIP is being made by another worker", album_id, download_format)
+        # Made by another worker now, or by one that died: look again once it would count as stuck.
+        log.info("album %s: %s ZIP is being made by another worker; looking again later", album_id, download_format)
+        context.queue.enqueue_in(stuck_seconds(context.settings) + 1, "build_formats", album_id)
         return
     table = AlbumFormat.__table__
 
     def progress(percent):
         with context.transaction() as db:
-            db.execute(update(table).where(table.c.id == row_id, table.c.content_key == key).values(progress=percent))
+            # The claim's sign of life too: a worker that stops updating it is taken to have died.
+            db.execute(update(table).where(table.c.id == row_id, table.c.content_key == key).values(
+                progress=percent, updated_at=utcnow()))
             mark_changed(db)
 
     folder = files.files_dir / FORMATS_DIR / f"album-{album_id}"
@@ -527,6 +536,24 @@ def _build_one(context, files, album_id, download_format, *, last_try):
         files.forget(old)
     log.info("album %s: %s ZIP made (%s bytes)", album_id, download_format, target.stat().st_size)
 
+
+
+@job(retries=0, every_minutes=10)
+def resume_unfinished(context, *, last_try):
+    """Queue again what a worker killed mid-job left unfinished (its job left the queue with it): the
+    previews of tracks still queued or being made, the formats not ready. Run when a worker starts and
+    every 10 minutes; harmless twice (each job is idempotent, and a format's claim keeps two workers
+    from making one ZIP)."""
+    with context.transaction() as db:
+        tracks = db.scalars(select(Track.id).where(Track.audio_filename.is_not(None),
+                                                    Track.audio_state.in_(("queued", "working")))).all()
+        albums = db.scalars(select(AlbumFormat.album_id).where(AlbumFormat.state.in_(("queued", "working"))).distinct()).all()
+    for track_id in tracks:
+        context.queue.enqueue("make_preview", track_id)
+    for album_id in albums:
+        context.queue.enqueue("build_formats", album_id)
+    if tracks or albums:
+        log.info("resumed unfinished work: %d previews, the formats of %d albums", len(tracks), len(albums))
 
 def includeme(config):
     config.register_service_factory(audio_service_factory, IAudioService)

@@ -311,3 +311,43 @@ def test_two_workers_never_make_the_same_zip_at_once(owner_app, dbsession, tmp_p
     dbsession.execute(AlbumFormat.__table__.update().values(updated_at=utcnow() - timedelta(seconds=CLAIM_SECONDS + 1)))
     assert _claim(dbsession, album.id, "flac", "another-key") == first, "a stuck claim is taken over"
     dbsession.commit()
+
+
+def test_what_a_killed_worker_was_making_is_resumed_and_made_once(paused, dbsession, tmp_path):
+    """A worker killed mid-job takes its job with it (huey's queue has handed it over). The next
+    worker's resume_unfinished finds the work from the rows: a preview still queued, a format left
+    'working'. A claim still showing signs of life is left to its worker and looked at again once it
+    would count as stuck; then the ZIP is made, once."""
+    from album_store.models.meta import utcnow
+    from album_store.services.audio import CLAIM_SECONDS
+
+    queue = paused.app.registry.getUtility(IJobQueue)
+    album = make_album(dbsession, tracks=1)
+    upload_audio(paused, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes())
+    queue.huey.flush()  # the worker that took the preview's job was killed: nothing is queued
+    assert queue.pending_count() == 0 and fresh(dbsession, album.tracks[0]).audio_state == "queued"
+
+    queue.enqueue("resume_unfinished")
+    paused.run_jobs()  # the preview, then the formats it queues
+    album = fresh(dbsession, album)
+    assert album.tracks[0].audio_state == "ready" and album.tracks[0].preview_filename
+    flac = next(row for row in album.formats if row.format == "flac")
+    assert flac.state == "ready"
+    made = flac.filename
+
+    # A worker dies while it makes the FLAC ZIP again (its file was lost): the row says 'working', just now.
+    dbsession.execute(AlbumFormat.__table__.update().where(AlbumFormat.__table__.c.id == flac.id).values(
+        state="working", progress=40, updated_at=utcnow()))
+    dbsession.commit()
+    queue.enqueue("resume_unfinished")
+    paused.run_jobs()
+    assert fresh(dbsession, flac).state == "working", "a claim with a recent sign of life is left alone for now"
+    assert queue.pending_count() >= 1, "and looked at again later"
+    # Once it would count as stuck (CLAIM_SECONDS without a sign of life), the scheduled look takes over.
+    dbsession.execute(AlbumFormat.__table__.update().where(AlbumFormat.__table__.c.id == flac.id).values(
+        updated_at=utcnow() - timedelta(seconds=CLAIM_SECONDS + 1)))
+    dbsession.commit()
+    queue.run_pending(ahead=timedelta(seconds=CLAIM_SECONDS + 2))
+    rows = [row for row in fresh(dbsession, album).formats if row.format == "flac"]
+    assert [(row.state, row.progress) for row in rows] == [("ready", 100)], "one row, made once"
+    assert rows[0].filename == made and rows[0].updated_at > utcnow() - timedelta(minutes=1), "made again just now"
