@@ -1,4 +1,9 @@
-"""What every template gets besides its view's values: the money formatter and a few helpers."""
+"""What every template gets besides its view's values: the money formatter and a few helpers; and
+Chameleon's compiler, one template at a time."""
+import functools
+import threading
+
+from chameleon.template import BaseTemplate
 from pyramid.events import BeforeRender
 
 from .covers import cover_url
@@ -32,6 +37,27 @@ def add_globals(event):
     if request is not None:
         event["store_name"] = request.registry.settings["store.name"]
         event["cover_src"] = lambda album, size: cover_url(request, album, size)
+
+
+def _one_at_a_time(cook):
+    """Chameleon compiles a template the first time it is used, in the thread that uses it. Right after
+    a start, several of waitress's threads did so at once, and Python before 3.13 may then raise
+    SystemError ("AST constructor recursion depth mismatch": CPython gh-106905, Chameleon #387): a
+    500 for a buyer, seen in the cluster test just after a restart. Compiling takes this lock; a
+    template already compiled never does."""
+
+    @functools.wraps(cook)
+    def cook_alone(self, *args, **kwargs):
+        with _COMPILING:
+            return cook(self, *args, **kwargs)
+
+    cook_alone.one_at_a_time = True
+    return cook_alone
+
+
+_COMPILING = threading.RLock()
+if not getattr(BaseTemplate._cook, "one_at_a_time", False):
+    BaseTemplate._cook = _one_at_a_time(BaseTemplate._cook)
 
 
 def includeme(config):

@@ -10,8 +10,20 @@ comes from the Alembic migrations, and every test starts from empty tables; the 
 created when it ends. Tests that need an empty database of their own (migrations, ``initdb``) get a
 ``scratch_database_url``: a new SQLite file, or a new schema in the PostgreSQL database.
 """
-import ipaddress
 import os
+import tempfile
+
+# Chameleon keeps the templates it compiles in this folder (read when chameleon is first imported), so
+# each of the many apps the suite builds loads them from here instead of compiling them again.
+# Subprocesses (live stores, workers) inherit it.
+if "CHAMELEON_CACHE" not in os.environ:
+    import atexit
+    import shutil
+
+    os.environ["CHAMELEON_CACHE"] = tempfile.mkdtemp(prefix="album-store-chameleon-")
+    atexit.register(shutil.rmtree, os.environ["CHAMELEON_CACHE"], True)
+
+import ipaddress  # noqa: E402 (after the setting above)
 from pathlib import Path
 import re
 import secrets

@@ -1,6 +1,8 @@
 """What a shopper sees before buying: the home page, the catalog, album pages, covers, errors."""
 import re
 
+import webtest
+
 from tests.factories import make_album
 
 
@@ -127,3 +129,49 @@ def test_pages_load_nothing_from_other_sites(testapp, dbsession, app_settings):
         for attribute in re.findall(r'(?:src|href)="([^"]+)"', page.text):
             # "#…": a place on the same page (the skip link), which loads nothing.
             assert attribute.startswith(("/", "#", "http://localhost/", app_settings["stripe.checkout_js_url"])), (url, attribute)
+
+
+def test_templates_are_compiled_one_at_a_time(make_app, dbsession, monkeypatch):
+    """Compiled by several threads at once, right after a start, a template failed with SystemError
+    (Python 3.11's compiler, CPython gh-106905): a 500 seen in the cluster test. Here eight pages are
+    asked for at once from a new app, each compile made slow: never two at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    import time
+
+    from chameleon.template import BaseTemplate
+
+    make_album(dbsession, slug="compiled")
+    store = make_app()
+    active, most, lock = [0], [0], threading.Lock()
+    compile_source = BaseTemplate._compile
+
+    def slow_compile(self, *args, **kwargs):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.05)
+        try:
+            return compile_source(self, *args, **kwargs)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(BaseTemplate, "_compile", slow_compile)
+    # Not from the suite's cache of compiled templates (tests/conftest.py): compiled here, now.
+    from chameleon.loader import MemoryLoader
+
+    monkeypatch.setattr(BaseTemplate, "loader", MemoryLoader())
+    paths = ["/", "/albums", "/albums/compiled", "/account/login", "/account/register", "/account/reset",
+             "/albums/no-such-album", "/library"]
+    barrier = threading.Barrier(len(paths))
+
+    def get(path):
+        browser = webtest.TestApp(store.app, extra_environ={"HTTP_HOST": "localhost"})
+        barrier.wait()
+        return browser.get(path, status="*").status_int
+
+    with ThreadPoolExecutor(len(paths)) as pool:
+        statuses = list(pool.map(get, paths))
+    assert 500 not in statuses and most[0] >= 1
+    assert most[0] == 1, f"{most[0]} templates compiled at once"

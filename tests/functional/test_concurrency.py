@@ -155,3 +155,4 @@ def test_sixteen_parallel_wrong_passwords_on_two_processes_get_five_checked(live
     dbsession.expire_all()
     assert dbsession.query(LoginAttempt).filter_by(email="target@example.com").count() == FREE_FAILURES_PER_ACCOUNT, \
         "a throttled attempt is not counted as a failure"
+
