@@ -38,6 +38,7 @@ from stripe_standin.process import start_standin
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS_LINE = re.compile(r"^threads\s*=\s*(\d+)", re.M)
+SHOWN_FIELD = re.compile(r'<input type="hidden" name="(shown_[a-z]+)" value="([^"]*)"')
 
 
 def free_port():
@@ -171,11 +172,14 @@ def checkout_run(store_url, standin_url, publishable_key, slugs, buyers, seconds
 
     def shopper(n):
         session = requests.Session()
+        session.headers["Origin"] = store_url  # as a browser's form POST says (checked over HTTPS)
         i = n
         while time.monotonic() < deadline:
             slug = slugs[i % len(slugs)]
             i += buyers
-            session.get(f"{store_url}/albums/{slug}", timeout=30)
+            page = session.get(f"{store_url}/albums/{slug}", timeout=30)
+            # The price the buy form showed (its hidden shown_* fields), as the browser sends it back.
+            shown = dict(SHOWN_FIELD.findall(page.text))
             csrf = session.cookies.get("csrf_token") or session.get(f"{store_url}/csrf-token", timeout=30).json()["token"]
             token = requests.post(f"{standin_url}/v1/tokens", data={
                 "key": publishable_key, "card[number]": "4242424242424242", "card[exp_month]": "12",
@@ -183,7 +187,7 @@ def checkout_run(store_url, standin_url, publishable_key, slugs, buyers, seconds
             started = time.perf_counter()
             response = session.post(f"{store_url}/albums/{slug}/buy", data={
                 "csrf_token": csrf, "stripeToken": token, "stripeTokenType": "card",
-                "stripeEmail": f"bench{n}@example.com"}, allow_redirects=False, timeout=60)
+                "stripeEmail": f"bench{n}@example.com", **shown}, allow_redirects=False, timeout=60)
             latencies.append((time.perf_counter() - started) * 1000)
             outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
 
@@ -301,6 +305,8 @@ def main(argv=None):
     parser.add_argument("--checkout-seconds", type=int, default=30)
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--workdir", help="keep databases and server logs here (default: a temporary folder)")
+    parser.add_argument("--no-cluster", action="store_true",
+                        help="leave out the cluster rows (make cluster's deployment: needs root, PostgreSQL, nginx, Redis)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: `apt-get install -y wrk` (make bench does it when run as root)")
@@ -314,7 +320,8 @@ def main(argv=None):
             print(f"catalog of {size} albums:", flush=True)
             env, settings, slug = run_size(size, args, tmp, standin, results)
         checkout = run_checkout(args, tmp, env, settings, standin)
-    report = render(results, sizes, checkout, args)
+    cluster = None if args.no_cluster else run_cluster(args, tmp)
+    report = render(results, sizes, checkout, args) + render_cluster(cluster, args)
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():  # the hand-written reading of the figures: what the profile showed, and why
         report += "\n" + notes.read_text()
@@ -353,6 +360,63 @@ def run_checkout(args, tmp, env, settings, standin):
         "paid": paid, "succeeded": succeeded, "pending": sum(1 for r in rows if r.status == "pending"),
         "charge_ids_unique": len({r.stripe_charge_id for r in rows if r.stripe_charge_id}) == paid,
     }
+
+
+def run_cluster(args, tmp):
+    """`make cluster`'s deployment (devtools/cluster.py: two store processes and a worker behind nginx
+    with TLS, on PostgreSQL, Redis and moto's S3): the catalog and an album page through nginx (its
+    cache, then with it bypassed by a session cookie), and the checkout under ``args.buyers`` buyers."""
+    from devtools.cluster import Cluster, install_services
+
+    install_services()
+    os.environ["PATH"] += ":/usr/sbin"
+    cluster = Cluster(tmp / "cluster", demo=False, database="album_store_bench_cluster")
+    print("cluster: two store processes and a worker behind nginx…", flush=True)
+    with cluster:
+        engine = create_engine(cluster.database_url)
+        seed(engine, albums=100, purchases=0)
+        with engine.connect() as connection:
+            slugs = list(connection.scalars(select(Album.slug).where(Album.is_published.is_(True)).limit(50)))
+        engine.dispose()
+        os.environ["REQUESTS_CA_BUNDLE"] = str(cluster.certificate)
+        rows = {}
+        for label, path, headers in [
+            ("/albums (nginx's cache)", "/albums", ()),
+            (f"/albums/{slugs[0]} (nginx's cache)", f"/albums/{slugs[0]}", ()),
+            (f"/albums/{slugs[0]} (a session cookie: past nginx's cache, the store's own)", f"/albums/{slugs[0]}",
+             ("Cookie: album_store_session=x",)),
+        ]:
+            wrk(cluster.url + path, 2, headers=headers)  # warm
+            rows[label] = wrk(cluster.url + path, args.seconds, headers=headers)
+        latencies, outcomes = checkout_run(cluster.url, cluster.standin.url, "pk_test_standin_cluster", slugs,
+                                           args.buyers, args.checkout_seconds)
+        settled = cluster.cli("reconcile", "--min-age-minutes", "0", "--search-lag-minutes", "0")
+        engine = create_engine(cluster.database_url)
+        with engine.connect() as connection:
+            statuses = dict(connection.execute(select(Purchase.status, func.count()).group_by(Purchase.status)).all())
+        engine.dispose()
+        client = stripe.StripeClient("sk_test_standin_cluster", base_addresses={"api": cluster.standin.url})
+        succeeded = sum(1 for c in client.v1.charges.list(params={"limit": 100}).auto_paging_iter() if c.status == "succeeded")
+    return {"pages": rows, "latencies": latencies, "outcomes": outcomes, "statuses": statuses, "succeeded": succeeded,
+            "reconciled": settled.returncode == 0}
+
+
+def render_cluster(cluster, args):
+    if cluster is None:
+        return ""
+    lines = ["", "## The cluster (`make cluster`: nginx with TLS → two store processes, PostgreSQL, Redis, S3)", "",
+             "| page through nginx | req/s | p50 ms | p99 ms | non-2xx |", "|---|---:|---:|---:|---:|"]
+    for label, row in cluster["pages"].items():
+        lines.append(f"| `{label}` | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} | {row['errors']} |")
+    latencies = sorted(cluster["latencies"])
+    paid = cluster["statuses"].get("paid", 0)
+    lines += ["",
+              f"- checkout POST through nginx, {args.buyers} buyers for {args.checkout_seconds}s: {len(latencies)} POSTs, "
+              f"p50 {statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, outcomes {cluster['outcomes']}",
+              f"- paid purchases {paid} = successful charges {cluster['succeeded']}: "
+              f"{'none lost, none doubled' if paid == cluster['succeeded'] else 'MISMATCH'}; purchases by status {cluster['statuses']}",
+              ""]
+    return "\n".join(lines)
 
 
 def render(results, sizes, checkout, args):
