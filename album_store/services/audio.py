@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 import zipfile
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from zope.sqlalchemy import mark_changed
 from zope.interface import Interface, implementer
@@ -443,10 +443,11 @@ def stuck_seconds(settings):
     return int(settings.get("jobs.stuck_seconds") or CLAIM_SECONDS)
 
 
-def _claim(db, album_id, download_format, key, *, stuck_seconds=CLAIM_SECONDS):
+def _claim(db, album_id, download_format, key, *, stuck_seconds=CLAIM_SECONDS, remake_ready=False):
     """Take the album-format row for building ``key``, unless another worker is building just that
-    (and is not stuck for CLAIM_SECONDS): one conditional UPDATE, so two workers never both win.
-    Returns the row's id, or None."""
+    (and is not stuck for ``stuck_seconds``) or has made it already (unless ``remake_ready``: its ZIP
+    is gone): one conditional UPDATE, so two workers never both win, and a job that found the format
+    stale before another worker finished it does not make it again. Returns the row's id, or None."""
     table = AlbumFormat.__table__
     where = (table.c.album_id == album_id, table.c.format == download_format)
     if db.execute(select(table.c.id).where(*where)).first() is None:
@@ -458,8 +459,11 @@ def _claim(db, album_id, download_format, key, *, stuck_seconds=CLAIM_SECONDS):
             pass  # another worker made it just now
     stuck = utcnow() - timedelta(seconds=stuck_seconds)
     claimed = db.execute(
-        update(table).where(*where, or_(table.c.state != "working", table.c.content_key.is_(None),
-                                        table.c.content_key != key, table.c.updated_at < stuck))
+        update(table).where(*where, or_(
+            table.c.content_key.is_(None), table.c.content_key != key,  # new content: whoever was at the old
+            table.c.state.not_in(("working", "ready")),  # queued, failed
+            and_(table.c.state == "working", table.c.updated_at < stuck),  # its worker died
+            *([table.c.state == "ready"] if remake_ready else [])))
         .values(state="working", progress=0, error=None, content_key=key, updated_at=utcnow()))
     mark_changed(db)
     if claimed.rowcount != 1:
@@ -474,13 +478,17 @@ def _build_one(context, files, album_id, download_format, *, last_try):
         if album is None or download_format not in offered_formats(album):
             return  # deleted, or a track lost its audio, since the job was queued
         key = content_key(album, download_format)
-        row_id = _claim(db, album_id, download_format, key, stuck_seconds=stuck_seconds(context.settings))
+        made = next((row for row in album.formats if row.format == download_format and row.state == "ready"), None)
+        row_id = _claim(db, album_id, download_format, key, stuck_seconds=stuck_seconds(context.settings),
+                        remake_ready=made is not None and files.path(made.filename) is None)
         tracks = [(t.position, t.title, files.path(t.audio_filename)) for t in album.tracks]
         tags = {"artist": album.artist, "album": album.title, "year": album.year, "total": len(tracks)}
         cover = files.cover_jpeg(album)
         slug = album.slug
     if row_id is None:
-        # Made by another worker now, or by one that died: look again once it would count as stuck.
+        if made is not None and made.content_key == key:
+            return  # another worker made it meanwhile
+        # Being made by another worker now, or by one that died: look again once it would count as stuck.
         log.info("album %s: %s ZIP is being made by another worker; looking again later", album_id, download_format)
         context.queue.enqueue_in(stuck_seconds(context.settings) + 1, "build_formats", album_id)
         return

@@ -7,9 +7,12 @@ PostgreSQL pass (``TEST_DATABASE_URL``; `.ci/run`'s second pass), and needs root
 and Debian's nginx and redis-server (`make services`).
 """
 from concurrent.futures import ThreadPoolExecutor
+import io
 import os
 import threading
 import time
+from urllib.parse import urljoin
+import zipfile
 
 from bs4 import BeautifulSoup
 import pytest
@@ -85,10 +88,14 @@ def buy(base_url, slug, stripe, email):
     csrf = browser.get(f"{base_url}/csrf-token", timeout=30).json()["token"]
     fields = {"csrf_token": csrf, "stripeToken": card_token(stripe), "stripeTokenType": "card", "stripeEmail": email,
               **shown_price(page)}
-    return browser.post(f"{base_url}/albums/{slug}/buy", data=fields, allow_redirects=False, timeout=60)
+    response = browser.post(f"{base_url}/albums/{slug}/buy", data=fields, allow_redirects=False, timeout=60)
+    response.browser = browser  # to follow the receipt as this buyer
+    return response
 
 
-def owner_browser(cluster, db):
+@pytest.fixture(scope="module")
+def owner(cluster, db):
+    """The store owner's browser, signed in through nginx."""
     make_owner(db, email="owner@example.com")
     browser = requests.Session()
     browser.headers["Origin"] = cluster.url
@@ -156,7 +163,7 @@ def test_32_buyers_through_nginx_with_a_store_process_killed_midway(cluster, db,
     assert len(paid) >= paid_pages, "every buyer shown a receipt owns the album"
 
 
-def test_a_price_change_through_one_process_is_seen_at_once_through_every_process_and_nginx(cluster, db):
+def test_a_price_change_through_one_process_is_seen_at_once_through_every_process_and_nginx(cluster, db, owner):
     album = make_album(db, slug="new-price", price_cents=900)
     anonymous = requests.Session()
 
@@ -171,7 +178,6 @@ def test_a_price_change_through_one_process_is_seen_at_once_through_every_proces
         shown(base)
         assert shown(base) == ("$9.00", "HIT" if base == cluster.url else "hit"), base
 
-    owner = owner_browser(cluster, db)
     edit = owner.get(f"{cluster.url}/admin/albums/{album.id}/edit", timeout=10)
     action, fields = form_fields(edit, "album-form")
     fields["price"] = "11.00"
@@ -186,3 +192,61 @@ def test_a_price_change_through_one_process_is_seen_at_once_through_every_proces
     assert personal.headers["X-Proxy-Cache"] == "BYPASS" and "private" in personal.headers["Cache-Control"]
     assert "owner@example.com" in personal.text or "Sign out" in personal.text
     assert "owner@example.com" not in anonymous.get(f"{cluster.url}/albums/new-price", timeout=10).text
+
+
+def test_a_worker_killed_during_a_transcode_is_restarted_and_each_format_is_made_once(cluster, db, owner, stripe, tmp_path):
+    from tests.audio_files import make_audio
+
+    album = make_album(db, slug="long-takes", tracks=2, price_cents=800)
+    edit_page = f"{cluster.url}/admin/albums/{album.id}/edit"
+    for number, track in enumerate(album.tracks):
+        edit = BeautifulSoup(owner.get(edit_page, timeout=10).text, "html.parser")
+        form = edit.find("form", id=f"audio-form-{track.id}")
+        master = make_audio(tmp_path / f"take{number}.wav", seconds=40, frequency=330 + 110 * number).read_bytes()
+        uploaded = owner.post(cluster.url + form["action"], allow_redirects=False, timeout=60,
+                              data={"csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"], "preview_start": "0"},
+                              files={"audio": (f"take{number}.wav", master, "audio/wav")})
+        assert uploaded.status_code == 303, uploaded.text[:800]
+
+    def formats():
+        db.expire_all()
+        return {row.format: row for row in db.scalars(select(AlbumFormat).where(AlbumFormat.album_id == album.id))}
+
+    deadline = time.monotonic() + 120
+    while not any(row.state == "working" and row.progress > 0 for row in formats().values()):
+        assert time.monotonic() < deadline, f"no format was being made: {[(r.format, r.state) for r in formats().values()]}"
+        time.sleep(0.05)
+    cluster.kill("worker")  # mid-transcode: its job leaves with it
+    left = {name: row.state for name, row in formats().items()}
+    assert "working" in left.values(), left
+
+    cluster.start_worker()  # as systemd's Restart=always would
+    deadline = time.monotonic() + 180
+    while True:
+        rows = formats()
+        db.refresh(album)
+        if len(rows) == 5 and all(row.state == "ready" for row in rows.values()):
+            break
+        assert not [row for row in rows.values() if row.state == "failed"], {n: r.error for n, r in rows.items()}
+        assert time.monotonic() < deadline, {name: (row.state, row.progress) for name, row in rows.items()}
+        time.sleep(0.25)
+    log = (cluster.root / "logs" / "worker.log").read_text()
+    made = {name: log.count(f"album {album.id}: {name} ZIP made") for name in rows}
+    assert made == {name: 1 for name in rows}, f"each format made once: {made}; left by the killed worker: {left}"
+
+    # A buyer downloads one of them from the bucket; after a refund the link is refused.
+    paid = buy(cluster.url, "long-takes", stripe, "listener@example.com")
+    assert paid.status_code == 303, paid.text[:500]
+    receipt = paid.browser.get(urljoin(cluster.url, paid.headers["Location"]), timeout=10)
+    links = [a["href"] for a in BeautifulSoup(receipt.text, "html.parser").select("a[href*='/downloads/']")]
+    flac = urljoin(cluster.url, next(link for link in links if "format=flac" in link))
+    download = requests.get(flac, timeout=60)  # the link works in any browser: it is signed
+    assert download.status_code == 200 and download.content[:2] == b"PK", download.status_code
+    assert zipfile.ZipFile(io.BytesIO(download.content)).namelist()[:2] == ["01 Song 1.flac", "02 Song 2.flac"]
+    purchase = db.scalars(select(Purchase).where(Purchase.email == "listener@example.com")).one()
+    page = BeautifulSoup(owner.get(f"{cluster.url}/admin/purchases/{purchase.id}/refund", timeout=10).text, "html.parser")
+    form = page.find("form", id="refund-form")
+    refunded = owner.post(cluster.url + form["action"], allow_redirects=False, timeout=30,
+                          data={"csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"], "confirm": "refund"})
+    assert refunded.status_code == 303, refunded.text[:500]
+    assert requests.get(flac, timeout=60).status_code == 410

@@ -311,6 +311,12 @@ def test_two_workers_never_make_the_same_zip_at_once(owner_app, dbsession, tmp_p
     dbsession.execute(AlbumFormat.__table__.update().values(updated_at=utcnow() - timedelta(seconds=CLAIM_SECONDS + 1)))
     assert _claim(dbsession, album.id, "flac", "another-key") == first, "a stuck claim is taken over"
     dbsession.commit()
+    # Made: a job that found it stale before then does not make it again, unless its ZIP is gone.
+    dbsession.execute(AlbumFormat.__table__.update().values(state="ready"))
+    dbsession.commit()
+    assert _claim(dbsession, album.id, "flac", "another-key") is None, "made already"
+    assert _claim(dbsession, album.id, "flac", "another-key", remake_ready=True) == first, "its ZIP is gone"
+    dbsession.commit()
 
 
 def test_what_a_killed_worker_was_making_is_resumed_and_made_once(paused, dbsession, tmp_path):
