@@ -56,9 +56,9 @@ def _one_at_a_time(cook):
 
 
 _COMPILING = threading.RLock()
-if not getattr(BaseTemplate._cook, "one_at_a_time", False):
-    BaseTemplate._cook = _one_at_a_time(BaseTemplate._cook)
 
 
 def includeme(config):
     config.add_subscriber(add_globals, BeforeRender)
+    if not getattr(BaseTemplate._cook, "one_at_a_time", False):
+        BaseTemplate._cook = _one_at_a_time(BaseTemplate._cook)
