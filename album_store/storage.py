@@ -279,13 +279,20 @@ class LocalStorage:
         return None
 
     def check(self):
-        for label, folder in (("store.files_dir", self.files_dir), ("store.covers_dir", self.covers_dir)):
+        """``store.files_dir`` is a folder the store can write to; so is the covers folder, or (not made
+        yet: the first cover makes it) the folder it is to be made in. Without store.files_dir (a store
+        whose albums have no files) there is nothing to check."""
+        folders = [("store.files_dir", self.files_dir)]
+        if self.covers_dir is not None:
+            covers = self.covers_dir if self.covers_dir.exists() else self.covers_dir.parent
+            folders.append(("store.covers_dir", covers))
+        for label, folder in folders:
             if folder is None:
                 continue
             if not folder.is_dir():
-                raise StorageUnavailable(f"{label} {folder} is not a folder")
+                raise StorageUnavailable(f"{label}: {folder} is not a folder")
             if not os.access(folder, os.W_OK | os.X_OK):
-                raise StorageUnavailable(f"{label} {folder} is not writable")
+                raise StorageUnavailable(f"{label}: {folder} is not writable")
 
 
 # --- an S3 bucket ----------------------------------------------------------------------------------
