@@ -49,6 +49,7 @@ import mimetypes
 import os
 from pathlib import Path, PurePosixPath
 import re
+import secrets
 import shutil
 import tempfile
 
@@ -221,11 +222,10 @@ class LocalStorage:
 
         if self.files_dir is None:
             raise StorageError("store.files_dir is not set")
-        # In the files folder itself, so storing it is a rename on the same disk.
+        # In the files folder itself, so storing it is a rename on the same disk (and made as any other
+        # file of the store's, with the process's umask: not mkstemp's owner-only mode).
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(prefix=".upload-", suffix=".partial", dir=self.files_dir)
-        os.close(handle)
-        partial = Path(partial)
+        partial = self.files_dir / f".upload-{secrets.token_hex(8)}.partial"
         try:
             copy_upload(stream, partial, max_bytes, what=what)
             yield partial

@@ -120,6 +120,9 @@ def test_an_upload_is_received_into_a_temporary_file_removed_whatever_happens(st
 
     with storage.receive(io.BytesIO(b"a" * 3000), 5000, what="file") as partial:
         assert partial.read_bytes() == b"a" * 3000
+        umask = os.umask(0o022)
+        os.umask(umask)
+        assert partial.stat().st_mode & 0o777 == 0o666 & ~umask, "made like any file: stored as it is on disk"
         stored(storage, tmp_path, "uploads/a.zip", partial.read_bytes())
     assert not partial.exists()
     with pytest.raises(UploadRefused, match="The file is larger than 4 KB."):
@@ -214,9 +217,26 @@ def test_a_storage_setting_that_cannot_work_stops_the_start_naming_it(settings, 
 def test_no_cloud_credential_is_in_the_repositorys_settings():
     from pathlib import Path
 
+    import re
+
     root = Path(__file__).resolve().parent.parent.parent
     for path in root.glob("*.ini"):
-        text = path.read_text().lower()
-        assert "aws_secret_access_key" not in text and "aws_access_key_id" not in text, path
+        settings = [line.lower() for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+        assert not [line for line in settings if "aws_" in line or "access_key" in line], path
+    for path in [*root.glob("*.ini"), *(root / "album_store").rglob("*.py")]:
+        assert not re.search(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", path.read_text()), path
     assert os.environ.get("AWS_SECRET_ACCESS_KEY") != FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], (
         "the tests' fake credentials stay out of the environment outside the blocks that make clients")
+
+
+def test_the_demos_files_are_written_to_the_storage_once(storage, dbsession):
+    from album_store.demo import seed_demo_catalog, write_demo_files
+    from album_store.models import Album
+    from sqlalchemy import select
+
+    seed_demo_catalog(dbsession, "usd")
+    assert write_demo_files(dbsession, storage) == 7
+    dbsession.commit()
+    names = [album.download_filename for album in dbsession.scalars(select(Album))]
+    assert len(names) == 7 and all(storage.size(name) > 1000 for name in names)
+    assert write_demo_files(dbsession, storage) == 0, "a second run keeps what is there"
