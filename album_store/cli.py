@@ -18,8 +18,8 @@ from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed
 from .models import User, get_engine, get_session_factory, get_tm_session, normalize_email
 from .security import hash_password
 from .services.accounts import password_problems
-from .services.media import covers_dir_of
 from .settings import load_settings
+from .storage import storage_from_settings
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -70,13 +70,14 @@ def cmd_initdb(args):
         engine.dispose()
     print("Database migrated to the latest schema.")
     if args.demo:
-        files_dir = settings.get("store.files_dir")
+        storage = storage_from_settings(settings)
+        has_files = storage.can_store("demo.zip")  # local storage without store.files_dir cannot
         with_owner = not asbool(settings["store.require_secrets"])
         with _unit_of_work(engine) as dbsession:
             added = seed_demo_catalog(dbsession, settings["store.currency"])
-            written = write_demo_files(dbsession, files_dir) if files_dir else None
+            written = write_demo_files(dbsession, storage) if has_files else None
             owner_made = seed_demo_owner(dbsession) if with_owner else False
-            audio = write_demo_audio(dbsession, files_dir, covers_dir_of(settings)) if files_dir and not args.no_audio else []
+            audio = write_demo_audio(dbsession, storage) if has_files and not args.no_audio else []
         print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
         if not with_owner:
             print("No demo owner where secrets are required: make one with `album-store create-admin`.")
@@ -87,7 +88,7 @@ def cmd_initdb(args):
         if written is None:
             print("No store.files_dir (STORE_FILES_DIR) is set, so the demo albums have no files to download.")
         else:
-            print(f"Demo downloads: {written} file{'s' if written != 1 else ''} written to {files_dir}.")
+            print(f"Demo downloads: {written} file{'s' if written != 1 else ''} written to {storage.description}.")
         if audio:
             _queue_previews(args.config, audio)
     return 0

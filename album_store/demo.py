@@ -6,7 +6,8 @@ Two albums are pay what you want: *Copper & Salt* at least $5.00, *Evergreen (EP
 Seeding is idempotent: an album whose slug exists is left alone.
 
 Each demo album also gets a real downloadable file, made with the standard library: a ZIP holding one
-short WAV per track (a few seconds of a little tune, mono, 8 kHz), written into ``store.files_dir``.
+short WAV per track (a few seconds of a little tune, mono, 8 kHz), stored in the store's storage
+(``store.files_dir`` on disk).
 """
 from array import array
 import io
@@ -168,19 +169,23 @@ def write_album_zip(album, path):
     partial.replace(path)
 
 
-def write_demo_files(dbsession, files_dir):
-    """Give each demo album its downloadable ZIP in ``files_dir``; return how many files were written.
+def write_demo_files(dbsession, storage):
+    """Give each demo album its downloadable ZIP in the store's storage (``storage.IFileStorage``);
+    return how many files were written.
 
     Idempotent: a file already there is kept, and an album that already names its file is left alone.
     """
-    files_dir = Path(files_dir)
-    files_dir.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     albums = dbsession.scalars(select(Album).where(Album.slug.in_([a["slug"] for a in DEMO_ALBUMS]))).all()
     written = 0
     for album in albums:
         filename = album.download_filename or album_zip_filename(album)
-        if not (files_dir / filename).is_file():
-            write_album_zip(album, files_dir / filename)
+        if not storage.exists(filename):
+            with tempfile.TemporaryDirectory() as scratch:
+                made = Path(scratch) / "album.zip"
+                write_album_zip(album, made)
+                storage.store_file(made, filename)
             written += 1
         album.download_filename = filename
     dbsession.flush()
@@ -253,26 +258,28 @@ def write_demo_master(album, track, path):
         ], check=True, timeout=120)
 
 
-def write_demo_audio(dbsession, files_dir, covers_dir):
-    """Give each demo album a cover and each demo track its audio (a FLAC master); return the ids of
-    the tracks given audio, whose previews (and the albums' formats) the job queue then makes.
-    Idempotent: a track that has its audio, or an album that has its cover, is left alone."""
+def write_demo_audio(dbsession, storage):
+    """Give each demo album a cover and each demo track its audio (a FLAC master), in the store's
+    storage; return the ids of the tracks given audio, whose previews (and the albums' formats) the
+    job queue then makes. Idempotent: a track that has its audio, or an album that has its cover, is
+    left alone."""
+    import tempfile
+
     from .services.media import MediaStorage
 
-    media = MediaStorage(covers_dir, files_dir)
+    media = MediaStorage(storage)
     albums = dbsession.scalars(select(Album).where(Album.slug.in_([a["slug"] for a in DEMO_ALBUMS]))).all()
     queued = []
     for album in albums:
-        if album.cover_key is None and covers_dir:
+        if album.cover_key is None and storage.can_store("covers/demo.jpg"):
             album.cover_key = media.save_cover(album.id, io.BytesIO(cover_jpeg(album.title, album.artist)), 10 * 1024 * 1024)
-        folder = Path(files_dir) / "masters" / f"album-{album.id}"
         for track in album.tracks:
             if track.audio_filename:
                 continue
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"track-{track.id}-demo.flac"
-            write_demo_master(album, track, path)
-            track.audio_filename = str(path.relative_to(Path(files_dir)))
+            with tempfile.TemporaryDirectory() as scratch:
+                made = Path(scratch) / "demo.flac"
+                write_demo_master(album, track, made)
+                track.audio_filename = storage.store_file(made, f"masters/album-{album.id}/track-{track.id}-demo.flac")
             track.audio_format, track.duration_seconds = "flac", DEMO_TRACK_SECONDS
             track.preview_start_seconds, track.audio_state = DEMO_PREVIEW_START, "queued"
             queued.append(track.id)

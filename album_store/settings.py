@@ -28,6 +28,13 @@ ENVIRONMENT_OVERRIDES = {
     "store.url": "STORE_URL",
     "store.files_dir": "STORE_FILES_DIR",
     "store.covers_dir": "STORE_COVERS_DIR",
+    "store.storage": "STORE_STORAGE",
+    "storage.s3_bucket": "STORAGE_S3_BUCKET",
+    "storage.s3_endpoint_url": "STORAGE_S3_ENDPOINT_URL",
+    "storage.s3_region": "STORAGE_S3_REGION",
+    "storage.s3_prefix": "STORAGE_S3_PREFIX",
+    "storage.downloads": "STORAGE_DOWNLOADS",
+    "storage.presign_seconds": "STORAGE_PRESIGN_SECONDS",
     "mail.backend": "MAIL_BACKEND",
     "mail.folder": "MAIL_FOLDER",
     "mail.host": "MAIL_HOST",
@@ -66,6 +73,16 @@ DEFAULTS = {
     "store.url": "",
     "store.files_dir": "",
     "store.covers_dir": "",
+    # Where the files live (album_store/storage.py): local (files_dir, covers_dir) or s3 (a bucket;
+    # credentials from boto3's own chain, AWS_ACCESS_KEY_ID… or a role, never from these settings).
+    "store.storage": "local",
+    "storage.s3_bucket": "",
+    "storage.s3_endpoint_url": "",  # empty: AWS itself
+    "storage.s3_region": "",
+    "storage.s3_prefix": "",
+    # A buyer's download from a bucket: presigned (a 303 to a short-lived URL) or stream (through the store).
+    "storage.downloads": "presigned",
+    "storage.presign_seconds": "300",
     # The owner's uploads: a cover image, and an album's download file (streamed to disk).
     "store.max_cover_bytes": str(10 * 1024 * 1024),
     "store.max_file_bytes": str(1024 * 1024 * 1024),
@@ -122,6 +139,7 @@ def load_settings(settings, environ=None):
     merged["store.currency"] = merged["store.currency"].strip().lower()
     merged["store.payment_flow"] = check_payment_flow(merged["store.payment_flow"])
     merged["store.tax"], merged["store.tax_code"] = check_tax(merged["store.tax"], merged["store.tax_code"])
+    check_storage(merged)
     if not merged.get("store.secret") and not asbool(merged["store.require_secrets"]):
         # Development convenience only: a per-process secret (sessions end at restart).
         merged["store.secret"] = os.urandom(32).hex()
@@ -155,6 +173,59 @@ def check_tax(value, code):
             f"(txcd_ and 8 digits, e.g. txcd_10401100), not {code!r}."
         )
     return tax, code
+
+
+#: ``store.storage``: the files on local disk or in an S3-compatible bucket (album_store/storage.py).
+STORAGES = ("local", "s3")
+#: ``storage.downloads``: how a buyer gets a file from a bucket.
+DOWNLOAD_MODES = ("presigned", "stream")
+#: SigV4's own limit for a presigned URL: seven days.
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+#: Setting names that would put a cloud credential in an ini file: refused (boto3's chain only).
+CREDENTIAL_WORDS = ("access_key", "secret_key", "secret_access", "session_token")
+
+
+def _choice(settings, key, choices):
+    value = str(settings[key]).strip().lower()
+    if value not in choices:
+        raise ConfigurationError(
+            f"Setting {key} (environment {ENVIRONMENT_OVERRIDES[key]}) must be one of {', '.join(choices)}, "
+            f"not {str(settings[key]).strip()!r}."
+        )
+    return value
+
+
+def check_storage(settings):
+    """``store.storage`` and the ``storage.*`` settings, normalised in place; a clear refusal to start
+    for an unknown storage, a bucket missing, or a credential in the settings."""
+    for key in settings:
+        if key.startswith(("storage.", "aws")) and any(word in key.lower() for word in CREDENTIAL_WORDS):
+            raise ConfigurationError(
+                f"Setting {key}: the store takes no cloud credentials from its settings; give them to boto3 "
+                "in its environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or through a role."
+            )
+    settings["store.storage"] = _choice(settings, "store.storage", STORAGES)
+    settings["storage.downloads"] = _choice(settings, "storage.downloads", DOWNLOAD_MODES)
+    for key in ("storage.s3_bucket", "storage.s3_endpoint_url", "storage.s3_region", "storage.s3_prefix"):
+        settings[key] = str(settings.get(key) or "").strip()
+    if settings["store.storage"] == "s3" and not settings["storage.s3_bucket"]:
+        raise ConfigurationError(
+            "Setting storage.s3_bucket (environment STORAGE_S3_BUCKET) is missing; it is needed when store.storage = s3."
+        )
+    if ".." in settings["storage.s3_prefix"].split("/"):
+        raise ConfigurationError("Setting storage.s3_prefix (environment STORAGE_S3_PREFIX) must not contain '..'.")
+    endpoint = settings["storage.s3_endpoint_url"]
+    if endpoint and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", endpoint):
+        raise ConfigurationError(
+            f"Setting storage.s3_endpoint_url (environment STORAGE_S3_ENDPOINT_URL) must be an http(s) URL, not {endpoint!r}."
+        )
+    seconds = str(settings["storage.presign_seconds"]).strip()
+    if not (seconds.isascii() and seconds.isdigit()) or not 1 <= int(seconds) <= MAX_PRESIGN_SECONDS:
+        raise ConfigurationError(
+            f"Setting storage.presign_seconds (environment STORAGE_PRESIGN_SECONDS) must be a whole number of "
+            f"seconds from 1 to {MAX_PRESIGN_SECONDS}, not {seconds!r}."
+        )
+    settings["storage.presign_seconds"] = str(int(seconds))
 
 
 def is_placeholder(value):

@@ -308,6 +308,38 @@ def checkout_session_app(app_settings, db_engine):
     return main({}, **{**app_settings, "store.payment_flow": "checkout_session"})
 
 
+# --- an S3 bucket (tests/s3.py) -------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def moto_s3():
+    """moto's S3-compatible server on loopback with the test bucket (tests/s3.py), for the session."""
+    from tests.s3 import MotoS3
+
+    server = MotoS3()
+    yield server
+    server.stop()
+
+
+def s3_store(app_settings, moto_s3, **overrides):
+    """The store with its files in the moto bucket; fake credentials reach boto3 through the
+    environment only while the app (and so its client) is made."""
+    from tests.s3 import fake_aws_credentials
+
+    with fake_aws_credentials():
+        return main({}, **{**app_settings, **moto_s3.settings(**overrides)})
+
+
+@pytest.fixture(scope="session")
+def s3_app(app_settings, db_engine, moto_s3):
+    """The store with ``store.storage = s3`` (buyers' downloads presigned, the default)."""
+    return s3_store(app_settings, moto_s3)
+
+
+@pytest.fixture(scope="session")
+def s3_stream_app(app_settings, db_engine, moto_s3):
+    """The store with ``store.storage = s3`` and ``storage.downloads = stream``."""
+    return s3_store(app_settings, moto_s3, **{"storage.downloads": "stream"})
+
+
 @pytest.fixture(params=["checkout_js", "payment_intents", "checkout_session"])
 def flow(request):
     """Every payment flow: a test taking it (or ``shop``) runs once for each."""

@@ -3,6 +3,7 @@
 
 def includeme(config):
     config.include("pyramid_services")
+    config.include("album_store.storage")  # before the services that keep files: media, audio, downloads
     config.include(".tokens")
     config.include(".audit")
     config.include(".payments")

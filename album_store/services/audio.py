@@ -1,8 +1,8 @@
 """Track audio: the owner's masters, the previews buyers listen to, and the downloads in each format.
 
 - **Masters.** The owner uploads each track's audio (WAV, FLAC, AIFF or MP3). It is copied in blocks
-  (never whole in memory) to ``store.files_dir/masters/``, probed with mutagen (its content decides,
-  never its name), and gives the track its real duration.
+  (never whole in memory) to a temporary file, probed with mutagen (its content decides, never its
+  name), stored as ``masters/album-N/…`` and gives the track its real duration.
 - **Previews.** The job ``make_preview`` cuts ``PREVIEW_SECONDS`` from the owner's chosen start, with a
   short fade in and out, as MP3 (every browser plays it), named by the hash of its content
   (``previews/{hash}.mp3``): the address never shows other content, so it is cached for good.
@@ -16,17 +16,20 @@ by pip like any other dependency (no system package, the same build on every hos
 Vorbis, FLAC and AAC encoders. The jobs run in ``album-store worker`` (album_store/jobs.py), never in a
 request; the state the owner sees (queued, working with progress, ready, failed with the reason) is
 written to the track and ``album_formats`` rows as they go.
+
+The files live in the store's storage (album_store/storage.py: local disk or an S3 bucket). ffmpeg
+reads and writes local files: a job reads a master through ``IFileStorage.local_file`` (the file itself
+on disk, a temporary copy from a bucket), makes its output in a temporary folder and stores it.
 """
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 import re
 import secrets
-import shutil
 import subprocess
 import tempfile
 import zipfile
@@ -39,7 +42,8 @@ from zope.interface import Interface, implementer
 from ..jobs import IJobQueue, job
 from ..models import LOSSLESS_FORMATS, Album, AlbumFormat, Track
 from ..models.meta import utcnow
-from .media import COPY_BLOCK, UploadRefused, copy_upload, covers_dir_of
+from ..storage import IFileStorage, StoredFileMissing
+from .media import COPY_BLOCK, UploadRefused, cover_name
 
 log = logging.getLogger(__name__)
 
@@ -190,62 +194,55 @@ def _hash_file(path):
 
 
 class AudioFiles:
-    """Where masters, previews and format ZIPs live under ``store.files_dir``."""
+    """The names of masters, previews and format ZIPs, and their files in the store's storage."""
 
-    def __init__(self, files_dir, covers_dir=None):
-        self.files_dir = Path(files_dir).resolve() if files_dir else None
-        self.covers_dir = Path(covers_dir).resolve() if covers_dir else None
+    def __init__(self, storage):
+        self.storage = storage
 
-    def path(self, name):
-        """The file of a stored name, or None when it is not one of ours or is missing."""
-        if self.files_dir is None or not name:
-            return None
-        path = (self.files_dir / name).resolve()
-        if not path.is_relative_to(self.files_dir) or not path.is_file():
-            return None
-        return path
+    def exists(self, name):
+        return bool(name) and self.storage.exists(name)
+
+    @contextmanager
+    def local_file(self, name, *, missing):
+        """The stored file as a local path while the block runs; AudioFailed(``missing``) when it is not there."""
+        with ExitStack() as stack:
+            try:
+                path = stack.enter_context(self.storage.local_file(name)) if name else None
+            except StoredFileMissing:
+                path = None
+            if path is None:
+                raise AudioFailed(missing)
+            yield path
 
     def save_master(self, album_id, track_id, stream, max_bytes):
-        """Copy an upload into masters/, probe it; ``(name, format, seconds)`` or UploadRefused."""
-        if self.files_dir is None:
+        """Copy an upload to a temporary file, probe it, store it as masters/…; ``(name, format, seconds)``
+        or UploadRefused (and nothing stored)."""
+        stem = f"{MASTERS}/album-{album_id}/track-{track_id}-{secrets.token_hex(8)}"
+        if not self.storage.can_store(f"{stem}.wav"):
             raise UploadRefused("Audio cannot be uploaded: the store has no store.files_dir setting.")
-        folder = self.files_dir / MASTERS / f"album-{album_id}"
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f"track-{track_id}-{secrets.token_hex(8)}.partial"
-        try:
-            copy_upload(stream, partial, max_bytes, what="audio file")
+        with self.storage.receive(stream, max_bytes, what="audio file") as partial:
             kind, seconds = probe(partial)
-            final = partial.with_suffix(f".{kind}")
-            partial.replace(final)
-        finally:
-            partial.unlink(missing_ok=True)
-        return str(final.relative_to(self.files_dir)), kind, seconds
+            name = self.storage.store_file(partial, f"{stem}.{kind}")
+        return name, kind, seconds
 
     def keep_preview(self, made):
-        """Move a made preview to its content-addressed name; return the name."""
-        folder = self.files_dir / PREVIEWS
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"{_hash_file(made)[:32]}.mp3"
-        os.replace(made, folder / name)
-        return f"{PREVIEWS}/{name}"
+        """Store a made preview under its content-addressed name; return the name."""
+        return self.storage.store_file(made, f"{PREVIEWS}/{_hash_file(made)[:32]}.mp3")
 
-    def preview_path(self, filename):
-        """The preview file served at /previews/{filename}, or None."""
+    def preview_name(self, filename):
+        """The stored name of the preview served at /previews/{filename}, or None for one that is not a preview's."""
         if not PREVIEW_NAME.fullmatch(filename or ""):
             return None
-        return self.path(f"{PREVIEWS}/{filename}")
+        return f"{PREVIEWS}/{filename}"
 
     def cover_jpeg(self, album):
-        if self.covers_dir is None or not album.cover_key:
-            return None
-        path = self.covers_dir / f"{album.cover_key}-600.jpg"
-        return path.read_bytes() if path.is_file() else None
+        name = cover_name(album.cover_key, 600)
+        return self.storage.read_bytes(name) if name else None
 
     def forget(self, name):
-        """Remove a master, preview or ZIP the store made (nothing else under files_dir)."""
-        path = self.path(name)
-        if path is not None and any(path.is_relative_to(self.files_dir / folder) for folder in (MASTERS, PREVIEWS, FORMATS_DIR)):
-            path.unlink(missing_ok=True)
+        """Remove a master, preview or ZIP the store made (nothing else)."""
+        if name and name.split("/", 1)[0] in (MASTERS, PREVIEWS, FORMATS_DIR):
+            self.storage.delete(name)
 
 
 # --- what an album offers ------------------------------------------------------------------------
@@ -287,7 +284,8 @@ class IAudioService(Interface):
         """Queue a failed track's preview again."""
 
     def format_file(album, download_format):
-        """``(path, None)`` of the album's ready ZIP in that format, or ``(None, state)`` (queueing it when stale)."""
+        """``(name, "ready")`` of the album's ready ZIP in that format (its stored name), or ``(None, state)``
+        (queueing it when stale)."""
 
     def formats_of(album):
         """[(DownloadFormat, AlbumFormat row or None)] for the formats the album offers."""
@@ -295,8 +293,8 @@ class IAudioService(Interface):
     def queue_formats(album):
         """Make (after commit) whichever of the album's format ZIPs are out of date."""
 
-    def preview_path(filename):
-        """The preview file for /previews/{filename}, or None."""
+    def preview_name(filename):
+        """The stored name of the preview for /previews/{filename}, or None."""
 
 
 @implementer(IAudioService)
@@ -342,9 +340,8 @@ class AudioService:
             return None, "not offered"
         row = next((r for r in album.formats if r.format == download_format), None)
         if row is not None and row.state == "ready" and row.content_key == content_key(album, download_format):
-            path = self.files.path(row.filename)
-            if path is not None:
-                return path, "ready"
+            if self.files.exists(row.filename):
+                return row.filename, "ready"
         if row is None or row.state not in ("queued", "working") or row.content_key != content_key(album, download_format):
             self.queue_formats(album)
         return None, (row.state if row is not None and row.state in ("working", "failed") else "queued")
@@ -353,16 +350,17 @@ class AudioService:
         if offered_formats(album):
             self.jobs.after_commit(self.tm, "build_formats", album.id)
 
-    def preview_path(self, filename):
-        return self.files.preview_path(filename)
+    def preview_name(self, filename):
+        return self.files.preview_name(filename)
 
 
-def audio_files_of(settings):
-    return AudioFiles(settings.get("store.files_dir"), covers_dir_of(settings))
+def audio_files_of(registry):
+    """The audio files of the app's storage (a job has the registry, not a request)."""
+    return AudioFiles(registry.getUtility(IFileStorage))
 
 
 def audio_service_factory(context, request):
-    return AudioService(request.dbsession, request.tm, request.find_service(IJobQueue), audio_files_of(request.registry.settings))
+    return AudioService(request.dbsession, request.tm, request.find_service(IJobQueue), audio_files_of(request.registry))
 
 
 # --- the jobs ------------------------------------------------------------------------------------
@@ -377,23 +375,22 @@ def _set_track(context, track_id, **values):
 @job(retries=2, retry_delay=30)
 def make_preview(context, track_id, *, last_try):
     """Cut the track's preview from its master. Idempotent: what it reads is the track as it is now."""
-    files = audio_files_of(context.settings)
+    files = audio_files_of(context.registry)
     with context.transaction() as db:
         track = db.get(Track, track_id)
         if track is None or not track.audio_filename:
             return
-        master, start, wanted = files.path(track.audio_filename), track.preview_start_seconds, track.audio_filename
+        start, wanted = track.preview_start_seconds, track.audio_filename
     try:
-        if master is None:
-            raise AudioFailed("The uploaded audio file is missing; please upload it again.")
-        _set_track(context, track_id, audio_state="working", audio_progress=10, audio_error=None)
-        kind, seconds = probe(master)
-        begin, length = preview_span(seconds, start)
-        with tempfile.TemporaryDirectory() as scratch:
-            made = Path(scratch) / "preview.mp3"
-            encode_preview(master, made, start=begin, length=length)
-            _set_track(context, track_id, audio_progress=80)
-            name = files.keep_preview(made)
+        with files.local_file(wanted, missing="The uploaded audio file is missing; please upload it again.") as master:
+            _set_track(context, track_id, audio_state="working", audio_progress=10, audio_error=None)
+            kind, seconds = probe(master)
+            begin, length = preview_span(seconds, start)
+            with tempfile.TemporaryDirectory() as scratch:
+                made = Path(scratch) / "preview.mp3"
+                encode_preview(master, made, start=begin, length=length)
+                _set_track(context, track_id, audio_progress=80)
+                name = files.keep_preview(made)
     except (AudioFailed, UploadRefused, OSError, subprocess.SubprocessError) as error:
         if not last_try:
             _set_track(context, track_id, audio_state="queued", audio_error=f"{error} (trying again)")
@@ -418,7 +415,7 @@ def make_preview(context, track_id, *, last_try):
 @job(retries=2, retry_delay=60)
 def build_formats(context, album_id, *, last_try):
     """Make each of the album's format ZIPs that is out of date (its content key changed)."""
-    files = audio_files_of(context.settings)
+    files = audio_files_of(context.registry)
     for download_format in _stale_formats(context, files, album_id):
         _build_one(context, files, album_id, download_format, last_try=last_try)
 
@@ -433,7 +430,7 @@ def _stale_formats(context, files, album_id):
         stale = []
         for key in offered_formats(album):
             row, wanted = rows.get(key), content_key(album, key)
-            if row is not None and row.state == "ready" and row.content_key == wanted and files.path(row.filename):
+            if row is not None and row.state == "ready" and row.content_key == wanted and files.exists(row.filename):
                 continue
             stale.append(key)
         return stale
@@ -480,8 +477,8 @@ def _build_one(context, files, album_id, download_format, *, last_try):
         key = content_key(album, download_format)
         made = next((row for row in album.formats if row.format == download_format and row.state == "ready"), None)
         row_id = _claim(db, album_id, download_format, key, stuck_seconds=stuck_seconds(context.settings),
-                        remake_ready=made is not None and files.path(made.filename) is None)
-        tracks = [(t.position, t.title, files.path(t.audio_filename)) for t in album.tracks]
+                        remake_ready=made is not None and not files.exists(made.filename))
+        tracks = [(t.position, t.title, t.audio_filename) for t in album.tracks]
         tags = {"artist": album.artist, "album": album.title, "year": album.year, "total": len(tracks)}
         cover = files.cover_jpeg(album)
         slug = album.slug
@@ -501,28 +498,26 @@ def _build_one(context, files, album_id, download_format, *, last_try):
                 progress=percent, updated_at=utcnow()))
             mark_changed(db)
 
-    folder = files.files_dir / FORMATS_DIR / f"album-{album_id}"
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{FORMATS_DIR}/album-{album_id}/{slug}-{download_format}-{key[:16]}.zip"
-    target = files.files_dir / name
     try:
         with tempfile.TemporaryDirectory() as scratch:
             partial = Path(scratch) / "album.zip"
             with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-                for n, (position, title, master) in enumerate(tracks, start=1):
-                    if master is None:
-                        raise AudioFailed(f"The audio of track {position} is missing; please upload it again.")
+                for n, (position, title, master_name) in enumerate(tracks, start=1):
                     encoded = Path(scratch) / f"track{position}{spec.extension}"
-                    run_ffmpeg("-i", master, "-vn", "-map_metadata", "-1", *spec.codec, encoded)
+                    missing = f"The audio of track {position} is missing; please upload it again."
+                    with files.local_file(master_name, missing=missing) as master:
+                        run_ffmpeg("-i", master, "-vn", "-map_metadata", "-1", *spec.codec, encoded)
                     tag(encoded, spec, {**tags, "title": title, "track": position}, cover)
                     archive.write(encoded, zip_member_name(position, title, spec.extension))
                     encoded.unlink()
                     progress(min(99, round(100 * n / len(tracks))))
                 if cover:
                     archive.writestr("cover.jpg", cover)
-            shutil.move(partial, target)
+            size = partial.stat().st_size
+            files.storage.store_file(partial, name)
     except (AudioFailed, OSError, subprocess.SubprocessError) as error:
-        target.unlink(missing_ok=True)
+        files.forget(name)
         with context.transaction() as db:
             state = "failed" if last_try else "queued"
             db.execute(update(table).where(table.c.id == row_id, table.c.content_key == key).values(
@@ -535,15 +530,14 @@ def _build_one(context, files, album_id, download_format, *, last_try):
     with context.transaction() as db:
         row = db.get(AlbumFormat, row_id)
         if row is None or row.content_key != key:
-            target.unlink(missing_ok=True)  # made from what changed meanwhile: a newer build replaces it
+            files.forget(name)  # made from what changed meanwhile: a newer build replaces it
             return
         old = row.filename
         row.state, row.progress, row.error, row.filename = "ready", 100, None, name
-        row.size_bytes = target.stat().st_size
+        row.size_bytes = size
     if old and old != name:
         files.forget(old)
-    log.info("album %s: %s ZIP made (%s bytes)", album_id, download_format, target.stat().st_size)
-
+    log.info("album %s: %s ZIP made (%s bytes)", album_id, download_format, size)
 
 
 @job(retries=0, every_minutes=10)

@@ -1,17 +1,18 @@
 """The music itself: where each album's file lives, the signed links that fetch it, and the count.
 
-Files live under the ``store.files_dir`` setting, outside anything served as static; an album names
-its file in ``download_filename``. A download link is a signed, expiring token naming the purchase
-by its reference; the download view also insists that the purchase is paid and not refunded.
+An album names its file in ``download_filename``: a name in the store's storage (album_store/storage.py;
+on disk, relative to ``store.files_dir``), outside anything served as static. A download link is a
+signed, expiring token naming the purchase by its reference; the download view also insists that the
+purchase is paid and not refunded.
 """
 import logging
-from pathlib import Path
 
 from sqlalchemy import select, update
 from zope.interface import Interface, implementer
 
 from ..models import Purchase
 from ..models.meta import utcnow
+from ..storage import IFileStorage, NameRefused, clean_name
 from .tokens import ISignedTokens, LinkInvalid
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ class IDownloadService(Interface):
         """The purchase a download token names; raise LinkExpired or LinkInvalid."""
 
     def file_for(album):
-        """The path of ``album``'s downloadable file, or None when it has none (yet)."""
+        """The stored name of ``album``'s downloadable file, or None when it has none (yet)."""
 
     def record_download(purchase):
         """Count one more download of ``purchase``."""
@@ -33,10 +34,10 @@ class IDownloadService(Interface):
 
 @implementer(IDownloadService)
 class DownloadService:
-    def __init__(self, dbsession, tokens, files_dir):
+    def __init__(self, dbsession, tokens, storage):
         self.db = dbsession
         self.tokens = tokens
-        self.files_dir = Path(files_dir).resolve() if files_dir else None
+        self.storage = storage
 
     def token_for(self, purchase):
         return self.tokens.make("download", purchase.reference)
@@ -49,16 +50,18 @@ class DownloadService:
         return purchase
 
     def file_for(self, album):
-        if self.files_dir is None or not album.download_filename:
+        name = album.download_filename
+        if not name:
             return None
-        path = (self.files_dir / album.download_filename).resolve()
-        if not path.is_relative_to(self.files_dir):
-            log.error("album %s: download_filename %r points outside store.files_dir", album.slug, album.download_filename)
+        try:
+            clean_name(name)
+        except NameRefused:
+            log.error("album %s: download_filename %r is not a name in the store's storage", album.slug, name)
             return None
-        if not path.is_file():
-            log.error("album %s: its file %s is missing", album.slug, path)
+        if not self.storage.exists(name):
+            log.error("album %s: its file %s is missing from %s", album.slug, name, self.storage.description)
             return None
-        return path
+        return name
 
     def record_download(self, purchase):
         # One UPDATE, so concurrent downloads each count.
@@ -71,9 +74,7 @@ class DownloadService:
 
 
 def download_service_factory(context, request):
-    return DownloadService(
-        request.dbsession, request.find_service(ISignedTokens), request.registry.settings.get("store.files_dir")
-    )
+    return DownloadService(request.dbsession, request.find_service(ISignedTokens), request.find_service(IFileStorage))
 
 
 def includeme(config):

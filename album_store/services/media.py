@@ -1,29 +1,33 @@
-"""The owner's uploads: album covers and the albums' downloadable files, kept on disk.
+"""The owner's uploads: album covers and the albums' downloadable files, kept in the store's storage.
 
 Covers are checked to be real JPEG, PNG or WebP images with Pillow (the file's own content decides,
 never its name or the browser's content type), squared and resized to the sizes the pages show, and
-written as JPEG files ``{key}-{size}.jpg`` into ``store.covers_dir``. A new upload gets a new random
-key, so a cover's address never shows other content and can be cached for good.
+stored as JPEG files ``covers/{key}-{size}.jpg`` (on disk: ``{key}-{size}.jpg`` in ``store.covers_dir``).
+A new upload gets a new random key, so a cover's address never shows other content and can be cached
+for good.
 
-Download files are ZIP archives, copied from the upload in blocks (never whole in memory) into
-``store.files_dir/uploads/``, counted as they go so a file over the limit is refused, and checked to
-be a ZIP before they replace the album's file.
+Download files are ZIP archives, copied from the upload in blocks (never whole in memory), counted as
+they go so a file over the limit is refused, checked to be a ZIP, and only then stored as
+``uploads/…`` (on disk: in ``store.files_dir/uploads/``) to replace the album's file.
 
-Both folders are outside anything served as static; covers are served by their own route. Files are
-written before the database change that names them: a new file whose transaction is rolled back is
-removed, and the file it replaces is removed only once the new one is committed.
+Where the files live is album_store/storage.py's business (local disk or an S3 bucket); none of it is
+served as static: covers are served by their own route. Files are stored before the database change
+that names them: a new file whose transaction is rolled back is removed, and the file it replaces is
+removed only once the new one is committed.
 """
 import io
 import logging
-import os
 from pathlib import Path
 import re
 import secrets
+import tempfile
 import warnings
 import zipfile
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from zope.interface import Interface, implementer
+
+from ..storage import COVERS, IFileStorage
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +49,11 @@ class IMediaStorage(Interface):
     def save_cover(album_id, stream, max_bytes):
         """Check and resize an uploaded cover; write its sizes; return its new key. Raise UploadRefused."""
 
-    def cover_path(key, size):
-        """The file of a cover's size, or None for an unknown key or size."""
+    def cover_name(key, size):
+        """The stored name of a cover's size (for IFileStorage), or None for a key or size that is not one."""
 
     def save_download(album_id, stream, max_bytes):
-        """Copy an uploaded ZIP into the files folder; return its name there. Raise UploadRefused."""
+        """Store an uploaded ZIP; return its stored name (``uploads/…``). Raise UploadRefused."""
 
     def forget_cover(key):
         """Remove a cover's files."""
@@ -62,15 +66,21 @@ def _size_words(count):
     return f"{count // (1024 * 1024)} MB" if count >= 1024 * 1024 else f"{count // 1024} KB"
 
 
+def cover_name(key, size):
+    """``covers/{key}-{size}.jpg`` for a well-formed key and one of COVER_SIZES, else None."""
+    if not key or not COVER_KEY.fullmatch(key) or size not in COVER_SIZES:
+        return None
+    return f"{COVERS}/{key}-{size}.jpg"
+
+
 @implementer(IMediaStorage)
 class MediaStorage:
-    def __init__(self, covers_dir, files_dir):
-        self.covers_dir = Path(covers_dir).resolve() if covers_dir else None
-        self.files_dir = Path(files_dir).resolve() if files_dir else None
+    def __init__(self, storage):
+        self.storage = storage
 
     # --- covers --------------------------------------------------------------------------------
     def save_cover(self, album_id, stream, max_bytes):
-        if self.covers_dir is None:
+        if not self.storage.can_store(f"{COVERS}/new.jpg"):
             raise UploadRefused("Covers cannot be uploaded: the store has no store.covers_dir setting.")
         data = stream.read(max_bytes + 1)
         if len(data) > max_bytes:
@@ -79,55 +89,43 @@ class MediaStorage:
             raise UploadRefused("The file is empty.")
         image = _decode_cover(data)
         key = f"{album_id}-{secrets.token_hex(8)}"
-        self.covers_dir.mkdir(parents=True, exist_ok=True)
-        written = []
+        stored = []
         try:
-            for size in COVER_SIZES:
-                path = self.covers_dir / f"{key}-{size}.jpg"
-                resized = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
-                _write_atomically(path, lambda out: resized.save(out, "JPEG", quality=86, optimize=True, progressive=True))
-                written.append(path)
+            with tempfile.TemporaryDirectory(prefix="album-store-cover-") as scratch:
+                for size in COVER_SIZES:
+                    made = Path(scratch) / f"{size}.jpg"
+                    ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS).save(
+                        made, "JPEG", quality=86, optimize=True, progressive=True)
+                    stored.append(self.storage.store_file(made, cover_name(key, size)))
         except OSError:
-            for path in written:
-                path.unlink(missing_ok=True)
+            for name in stored:
+                self.storage.delete(name)
             raise
         return key
 
-    def cover_path(self, key, size):
-        if self.covers_dir is None or not COVER_KEY.fullmatch(key) or size not in COVER_SIZES:
-            return None
-        path = self.covers_dir / f"{key}-{size}.jpg"
-        return path if path.is_file() else None
+    def cover_name(self, key, size):
+        return cover_name(key, size)
 
     def forget_cover(self, key):
-        if self.covers_dir is None or not key or not COVER_KEY.fullmatch(key):
-            return
         for size in COVER_SIZES:
-            (self.covers_dir / f"{key}-{size}.jpg").unlink(missing_ok=True)
+            name = cover_name(key, size)
+            if name is not None:
+                self.storage.delete(name)
 
     # --- download files ------------------------------------------------------------------------
     def save_download(self, album_id, stream, max_bytes):
-        if self.files_dir is None:
+        name = f"{UPLOADS}/album-{album_id}-{secrets.token_hex(8)}.zip"
+        if not self.storage.can_store(name):
             raise UploadRefused("Files cannot be uploaded: the store has no store.files_dir setting.")
-        folder = self.files_dir / UPLOADS
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"album-{album_id}-{secrets.token_hex(8)}.zip"
-        partial = folder / f"{name}.partial"
-        try:
-            copy_upload(stream, partial, max_bytes, what="file")
+        with self.storage.receive(stream, max_bytes, what="file") as partial:
             if not zipfile.is_zipfile(partial):
                 raise UploadRefused("The download must be a ZIP archive of the album's tracks.")
-            partial.replace(folder / name)
-        finally:
-            partial.unlink(missing_ok=True)
-        return f"{UPLOADS}/{name}"
+            return self.storage.store_file(partial, name)
 
     def forget_download(self, filename):
-        if self.files_dir is None or not filename or not filename.startswith(f"{UPLOADS}/"):
-            return
-        path = (self.files_dir / filename).resolve()
-        if path.is_relative_to(self.files_dir / UPLOADS):
-            path.unlink(missing_ok=True)
+        """Only the owner's uploads: a download file put there by hand (or the demo's) is kept."""
+        if filename and filename.startswith(f"{UPLOADS}/"):
+            self.storage.delete(filename)
 
 
 def copy_upload(stream, path, max_bytes, *, what):
@@ -176,18 +174,6 @@ def _decode_cover(data):
     return image.convert("RGB")
 
 
-def _write_atomically(path, write):
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with open(partial, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def covers_dir_of(settings):
     """``store.covers_dir``, or ``covers/`` inside ``store.files_dir`` when it is not set."""
     if settings.get("store.covers_dir"):
@@ -198,5 +184,5 @@ def covers_dir_of(settings):
 
 
 def includeme(config):
-    settings = config.get_settings()
-    config.register_service(MediaStorage(covers_dir_of(settings), settings.get("store.files_dir")), IMediaStorage)
+    """After album_store.storage (services/__init__.py includes it first)."""
+    config.register_service(MediaStorage(config.registry.getUtility(IFileStorage)), IMediaStorage)

@@ -17,6 +17,7 @@ from ..services.media import IMediaStorage
 from ..services.payments import IPaymentService
 from ..services.purchases import IPurchaseService
 from ..settings import CHECKOUT_SESSION, PAYMENT_INTENTS
+from ..storage import IFileStorage
 
 PAGE_SIZE = 24
 FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
@@ -222,10 +223,10 @@ def cover_image(request):
     browsers and proxies may keep it for a year without asking again."""
     raw_size = request.matchdict["size"]
     size = int(raw_size) if raw_size.isascii() and raw_size.isdigit() and len(raw_size) < 5 else None
-    path = request.find_service(IMediaStorage).cover_path(request.matchdict["key"], size) if size else None
-    if path is None:
+    name = request.find_service(IMediaStorage).cover_name(request.matchdict["key"], size) if size else None
+    response = request.find_service(IFileStorage).response(request, name, content_type="image/jpeg") if name else None
+    if response is None:
         raise HTTPNotFound("There is no cover at this address.")
-    response = FileResponse(str(path), request=request, content_type="image/jpeg")
     response.cache_control = "public, max-age=31536000, immutable"
     return response
 
@@ -233,11 +234,12 @@ def cover_image(request):
 @view_config(route_name="preview", request_method=("GET", "HEAD"))
 def preview(request):
     """A track's preview (never the track itself). Its name is its content's hash: cached for a year;
-    Range requests get 206 and the bytes asked for, so players can seek."""
-    path = request.find_service(IAudioService).preview_path(request.matchdict["filename"])
-    if path is None:
+    Range requests get 206 and the bytes asked for, so players can seek. Served by the store from
+    wherever the storage keeps it (a bucket too), so its address stays the store's own."""
+    name = request.find_service(IAudioService).preview_name(request.matchdict["filename"])
+    response = request.find_service(IFileStorage).response(request, name, content_type="audio/mpeg") if name else None
+    if response is None:
         raise HTTPNotFound("There is no preview at this address.")
-    response = FileResponse(str(path), request=request, content_type="audio/mpeg")
     response.cache_control = "public, max-age=31536000, immutable"
     response.accept_ranges = "bytes"
     response.conditional_response = True

@@ -4,18 +4,22 @@ An album whose tracks have their audio offers a ZIP per format (``?format=flac``
 link shows the formats to choose from). A format's ZIP not made yet (or out of date) is queued and
 the answer is a 202 page that says so and looks again by itself; an album without track audio gives
 the owner's uploaded ZIP, as before.
+
+Once the purchase is checked, the file comes from the store's storage (album_store/storage.py): from
+a bucket with ``storage.downloads = presigned``, a 303 to a short-lived presigned URL of the object
+(the buyer's browser fetches it from the bucket); otherwise the store streams it itself.
 """
 import logging
 import re
 
-from pyramid.httpexceptions import HTTPGone, HTTPNotFound
+from pyramid.httpexceptions import HTTPGone, HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
-from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from ..models import PurchaseStatus
 from ..services.audio import FORMATS, IAudioService, offered_formats
 from ..services.downloads import IDownloadService
+from ..storage import IFileStorage
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +46,29 @@ def download(context, request):
     if wanted is not None or offered:
         return _format_download(request, purchase, wanted, offered)
     downloads = request.find_service(IDownloadService)
-    path = downloads.file_for(album)
-    if path is None:
-        raise HTTPNotFound("The file of this album is not ready yet. Please try again later; your purchase is safe.")
-    return _send(request, purchase, path, None)
+    name = downloads.file_for(album)
+    if name is None:
+        raise _not_ready()
+    return _send(request, purchase, name, None)
 
 
-def _send(request, purchase, path, label):
-    # FileResponse streams the file in blocks (or hands it to the server's file wrapper).
-    response = FileResponse(str(path), request=request, content_type="application/zip")
-    response.content_disposition = f'attachment; filename="{attachment_filename(purchase.album, label)}"'
+def _not_ready():
+    return HTTPNotFound("The file of this album is not ready yet. Please try again later; your purchase is safe.")
+
+
+def _send(request, purchase, name, label):
+    """The purchase's file: a 303 to a presigned URL (a bucket), else streamed in blocks by the store."""
+    storage = request.find_service(IFileStorage)
+    filename = attachment_filename(purchase.album, label)
+    url = storage.download_url(name, filename=filename, content_type="application/zip")
+    if url is not None:
+        response = HTTPSeeOther(location=url)
+    else:
+        # Streamed in blocks (on disk: the open file goes to the server's file wrapper).
+        response = storage.response(request, name, content_type="application/zip")
+        if response is None:
+            raise _not_ready()
+        response.content_disposition = f'attachment; filename="{filename}"'
     response.cache_control = "private, no-store"
     if request.method == "GET":
         request.find_service(IDownloadService).record_download(purchase)
@@ -77,9 +94,9 @@ def _format_download(request, purchase, wanted, offered):
         response = _page(request, 404, {"choices": choices, "preparing": None,
                                         "refused": "This album is not offered in that format; choose one below."})
         return response
-    path, state = request.find_service(IAudioService).format_file(album, wanted)
-    if path is not None:
-        return _send(request, purchase, path, FORMATS[wanted].label)
+    name, state = request.find_service(IAudioService).format_file(album, wanted)
+    if name is not None:
+        return _send(request, purchase, name, FORMATS[wanted].label)
     response = _page(request, 202, {"choices": choices, "preparing": FORMATS[wanted], "state": state,
                                     "retry_seconds": PREPARING_RETRY_SECONDS})
     response.headers["Retry-After"] = str(PREPARING_RETRY_SECONDS)

@@ -10,7 +10,6 @@
   when it cannot be read.
 """
 import logging
-import os
 
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -18,6 +17,7 @@ from sqlalchemy import text
 
 from ..jobs import IJobQueue
 from ..models import current_catalog_version
+from ..storage import IFileStorage
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,7 @@ def _queue(request):
 
 
 def _storage(request):
-    folder = request.registry.settings.get("store.files_dir")
-    if folder and not os.access(folder, os.W_OK):
-        raise OSError(f"store.files_dir {folder} is not a writable folder")
+    request.registry.getUtility(IFileStorage).check()
 
 
 CHECKS = {"database": _database, "queue": _queue, "storage": _storage}

@@ -11,6 +11,7 @@ from ...services.catalog import (
 )
 from ...services.downloads import IDownloadService
 from ...services.media import COVER_SIZES, UploadRefused
+from ...storage import IFileStorage
 from ...templating import format_duration
 from . import PAGE_SIZE, TEMPLATES, page_count, page_links, page_number
 
@@ -100,7 +101,7 @@ def edit_page(request, album, *, status=200, **forms):
         },
     )
     downloads = request.find_service(IDownloadService)
-    file_path = downloads.file_for(album)
+    file_name = downloads.file_for(album)
     catalog = _catalog(request)
     return {
         "album": album,
@@ -108,7 +109,7 @@ def edit_page(request, album, *, status=200, **forms):
         "tracks": forms.get("tracks") or _tracks_form(album),
         "cover": forms.get("cover") or CoverForm(),
         "file": forms.get("file") or DownloadFileForm(),
-        "file_size": file_path.stat().st_size if file_path is not None else None,
+        "file_size": request.find_service(IFileStorage).size(file_name) if file_name is not None else None,
         "cover_sizes": COVER_SIZES,
         "sales": catalog.sales_count(album),
         "audio_form": forms.get("audio"),
