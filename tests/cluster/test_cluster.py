@@ -242,6 +242,10 @@ def test_a_worker_killed_during_a_transcode_is_restarted_and_each_format_is_made
     flac = urljoin(cluster.url, next(link for link in links if "format=flac" in link))
     download = requests.get(flac, timeout=60)  # the link works in any browser: it is signed
     assert download.status_code == 200 and download.content[:2] == b"PK", download.status_code
+    # From the bucket: the store checked the purchase, then sent the buyer to a short-lived presigned URL.
+    assert [r.status_code for r in download.history] == [303]
+    assert download.url.startswith(f"http://127.0.0.1:{cluster.s3_port}/album-store/formats/"), download.url
+    assert not list((cluster.root / "files").rglob("*.zip")), "nothing of the store's is on the web hosts' disks"
     assert zipfile.ZipFile(io.BytesIO(download.content)).namelist()[:2] == ["01 Song 1.flac", "02 Song 2.flac"]
     purchase = db.scalars(select(Purchase).where(Purchase.email == "listener@example.com")).one()
     page = BeautifulSoup(owner.get(f"{cluster.url}/admin/purchases/{purchase.id}/refund", timeout=10).text, "html.parser")
