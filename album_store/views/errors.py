@@ -1,4 +1,4 @@
-"""Error pages, all in the layout: 400, 403 (and a bad CSRF token), 404, 500."""
+"""Error pages, all in the layout: 400, 403 (and a bad CSRF token), 404, 503 (the files unreachable), 500."""
 import logging
 
 from pyramid.csrf import new_csrf_token
@@ -7,6 +7,7 @@ from pyramid.httpexceptions import HTTPClientError, HTTPForbidden, HTTPNotFound,
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from ..storage import StorageError
 from .account import LOCAL_PATH
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,17 @@ def bad_csrf(exc, request):
 @exception_view_config(HTTPClientError, renderer=TEMPLATE)
 def client_error(exc, request):
     return _error_page(request, exc.code, exc.title, exc.detail or exc.explanation)
+
+
+@exception_view_config(StorageError, renderer=TEMPLATE)
+def storage_unavailable(exc, request):
+    """The disk or the bucket did not answer (StorageError; a missing file is the view's own 404)."""
+    log.error("storage failed on %s %s: %s", request.method, request.path_qs, exc)
+    request.response.headers["Retry-After"] = "30"
+    return _error_page(
+        request, 503, "Files unavailable",
+        "The store's files cannot be reached just now. Nothing was lost; please try again in a minute.",
+    )
 
 
 @exception_view_config(Exception, renderer=TEMPLATE)

@@ -262,3 +262,15 @@ def test_a_refused_upload_leaves_nothing_in_the_storage(store, limited_apps, dbs
     assert store.files.everything() == before, "no object, no partial file"
     stored = fresh(dbsession, Album, album.id)
     assert (stored.download_filename, stored.cover_key, stored.tracks[0].audio_filename) == (None, None, None)
+
+
+def test_a_bucket_that_does_not_answer_is_a_503_not_a_500(app_settings, db_engine, moto_s3, dbsession):
+    """The bucket down (here: nothing listens at its address) is the storage's outage, said as one:
+    503 with Retry-After on a preview and on a paid download, and /readyz names the storage."""
+    from tests.conftest import StoreTestApp, s3_store
+    from tests.live import free_port
+
+    unreachable = StoreTestApp(s3_store(app_settings, moto_s3, **{"storage.s3_endpoint_url": f"http://127.0.0.1:{free_port()}"}))
+    preview = unreachable.get(f"/previews/{'a' * 32}.mp3", status=503)
+    assert preview.headers["Retry-After"] == "30" and "cannot be reached just now" in preview.text
+    assert unreachable.get("/readyz", status=503).json["storage"] == "failing"
