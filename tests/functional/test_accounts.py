@@ -258,3 +258,20 @@ def test_a_new_confirmation_link_can_be_asked_for(testapp, dbsession, outbox):
     assert "We sent a new confirmation link" in page.text
     [message] = outbox
     assert any("/account/confirm/" in url for url in links_in(message))
+
+
+def test_one_address_registered_at_the_same_moment_on_two_processes_makes_one_account(live_stores, dbsession):
+    """Eight browsers register the same address together on two processes: one account, one 303, and
+    every other browser is told the address is taken (409), never a 500 (the losers' unique-index
+    failure must not spoil the rest of their request)."""
+    from sqlalchemy import func, select
+
+    from album_store.models import User
+    from tests.live import post_at_once
+
+    answers = post_at_once([live_stores(), live_stores()], "/account/register",
+                           {"email": "twin@example.com", "password": PASSWORD, "confirm": PASSWORD}, count=8)
+    assert 500 not in answers, answers
+    assert sorted(answers) == [303] + [409] * 7, answers
+    dbsession.expire_all()
+    assert dbsession.scalar(select(func.count()).select_from(User).where(User.email == "twin@example.com")) == 1
