@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 RECORDER = """#!/bin/sh
 # Records one call: its arguments and the environment CI gives it.
-printf '%s|TEST_DATABASE_URL=%s|ALBUM_STORE_REQUIRE_BROWSER=%s\\n' "$*" "${TEST_DATABASE_URL-}" "${ALBUM_STORE_REQUIRE_BROWSER-}" >> "$CALLS"
+printf '%s|TEST_DATABASE_URL=%s|ALBUM_STORE_REQUIRE_BROWSER=%s|ALBUM_STORE_REQUIRE_SERVICES=%s\\n' "$*" "${TEST_DATABASE_URL-}" \
+  "${ALBUM_STORE_REQUIRE_BROWSER-}" "${ALBUM_STORE_REQUIRE_SERVICES-}" >> "$CALLS"
 """
 FAKE_BASH = """#!/bin/sh
 # devtools/test_postgresql.sh stands in for itself: a URL, no database; any other script runs for real.
@@ -26,7 +27,7 @@ exec /bin/bash "$@"
 """
 
 
-def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_required(tmp_path):
+def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_and_services_required(tmp_path):
     """Runs .ci/run itself, with a ``make`` that only records its calls (and no real PostgreSQL)."""
     import os
     import subprocess
@@ -39,13 +40,16 @@ def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_r
     calls = tmp_path / "calls"
     env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "CALLS": str(calls), "CI_DATABASE": "ci_check"}
     env.pop("TEST_DATABASE_URL", None)
+    env.pop("ALBUM_STORE_REQUIRE_SERVICES", None)  # set by CI itself when this test runs there
     run = subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     assert calls.read_text().splitlines() == [
-        "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1",
+        "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
+        "services|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
         "postgres: devtools/test_postgresql.sh create ci_check",
-        "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1",
-        "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1",
+        "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",
+        "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1|"
+        "ALBUM_STORE_REQUIRE_SERVICES=1",
         "postgres: devtools/test_postgresql.sh drop ci_check",
     ]
     assert "== SQLite: exit 0" in run.stdout and "== PostgreSQL: exit 0" in run.stdout
