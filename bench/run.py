@@ -218,6 +218,8 @@ def run_size(size, args, tmp, standin, results):
         "STRIPE_CHECKOUT_JS_URL": f"{standin.url}/checkout.js",
         "STORE_SECRET": secrets.token_hex(32),
         "STORE_URL": "http://127.0.0.1",
+        # The job queue (receipt mail): queued, and no worker runs it during the benchmark.
+        "JOBS_SQLITE_PATH": str(tmp / f"jobs-{size}.sqlite3"),
     }
     settings = load_settings(
         {"sqlalchemy.url": database_url, "store.require_secrets": "true", "store.secure_cookies": "false"},
