@@ -355,7 +355,8 @@ class S3Storage:
         except BotoCoreError as error:
             raise StorageError(f"S3 could not be reached for {key!r}: {error}") from error
 
-    def _head(self, name):
+    def _fetch(self, name, call):
+        """``call(key)`` for the object of ``name``; None when the name is refused or nothing is stored."""
         try:
             key = self.key(name)
         except NameRefused:
@@ -363,9 +364,12 @@ class S3Storage:
             return None
         try:
             with self.errors(key):
-                return self.client.head_object(Bucket=self.bucket, Key=key)
+                return call(key)
         except StoredFileMissing:
             return None
+
+    def _head(self, name):
+        return self._fetch(name, lambda key: self.client.head_object(Bucket=self.bucket, Key=key))
 
     def can_store(self, name):
         self.key(name)
@@ -379,16 +383,7 @@ class S3Storage:
         return head["ContentLength"] if head is not None else None
 
     def read_bytes(self, name):
-        try:
-            key = self.key(name)
-        except NameRefused:
-            _refused("reading", name)
-            return None
-        try:
-            with self.errors(key):
-                return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except StoredFileMissing:
-            return None
+        return self._fetch(name, lambda key: self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
     @contextmanager
     def local_file(self, name):

@@ -106,3 +106,16 @@ def post_at_once(stores, path, fields, count=16):
 
     with ThreadPoolExecutor(count) as pool:
         return list(pool.map(post, browsers))
+
+
+def form_fields(page, form_id):
+    """What a browser submits for the form: its inputs, selects and textareas as they are filled."""
+    from bs4 import BeautifulSoup
+
+    form = BeautifulSoup(page.text, "html.parser").find("form", id=form_id)
+    fields = {field["name"]: field.get("value", "") for field in form.find_all("input") if field.get("name")}
+    for select_field in form.find_all("select"):
+        chosen = select_field.find("option", selected=True) or select_field.find("option")
+        fields[select_field["name"]] = chosen.get("value", chosen.get_text())
+    fields.update({area["name"]: area.get_text() for area in form.find_all("textarea")})
+    return form["action"], fields

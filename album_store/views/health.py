@@ -22,7 +22,7 @@ from ..storage import IFileStorage
 log = logging.getLogger(__name__)
 
 
-def _answer(request, status, body):
+def _answer(status, body):
     response = Response(json_body=body, status=status)
     response.cache_control = "no-store"
     return response
@@ -30,7 +30,7 @@ def _answer(request, status, body):
 
 @view_config(route_name="healthz", request_method=("GET", "HEAD"))
 def healthz(request):
-    return _answer(request, 200, {"status": "ok"})
+    return _answer(200, {"status": "ok"})
 
 
 def _database(request):
@@ -61,7 +61,7 @@ def readyz(request):
         else:
             results[name] = "ok"
     ready = all(result == "ok" for result in results.values())
-    return _answer(request, 200 if ready else 503, {"status": "ready" if ready else "not ready", **results})
+    return _answer(200 if ready else 503, {"status": "ready" if ready else "not ready", **results})
 
 
 @view_config(route_name="catalog_version", request_method=("GET", "HEAD"))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from album_store.models import AlbumFormat, Purchase
 from tests.conftest import PASSWORD, standin_only
 from tests.factories import make_album, make_owner
-from tests.functional.test_concurrency import form_fields
+from tests.live import form_fields
 from tests.paying import shown_price
 from tests.services import need
 

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import PASSWORD, standin_only
 from tests.factories import make_album, make_owner
-from tests.live import all_purchases, browser_session, post_at_once
+from tests.live import all_purchases, browser_session, form_fields, post_at_once
 from tests.stripe_reads import charges_for
 
 pytestmark = pytest.mark.stripe
@@ -87,17 +87,6 @@ def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(live
 
 
 # --- the page cache, across processes ----------------------------------------------------------
-def form_fields(page, form_id):
-    """What a browser submits for the form: its inputs, selects and textareas as they are filled."""
-    form = BeautifulSoup(page.text, "html.parser").find("form", id=form_id)
-    fields = {field["name"]: field.get("value", "") for field in form.find_all("input") if field.get("name")}
-    for select_field in form.find_all("select"):
-        chosen = select_field.find("option", selected=True) or select_field.find("option")
-        fields[select_field["name"]] = chosen.get("value", chosen.get_text())
-    fields.update({area["name"]: area.get_text() for area in form.find_all("textarea")})
-    return form["action"], fields
-
-
 def shown_by(store, slug):
     """An anonymous visitor's GET of the album page on ``store``: (the price shown, served from the cache?)."""
     page = requests.get(f"{store.url}/albums/{slug}", timeout=10)
