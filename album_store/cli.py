@@ -16,7 +16,7 @@ import transaction
 
 from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner, write_demo_audio, write_demo_files
 from .models import User, get_engine, get_session_factory, get_tm_session, normalize_email
-from .security import hash_password
+from .passwords import hash_password
 from .services.accounts import password_problems
 from .settings import load_settings
 from .storage import storage_from_settings

@@ -110,7 +110,7 @@ def seed_demo_owner(dbsession):
     """Make the demo's store owner unless the address has an account; return True when made.
 
     An existing account is left as it is (its password may have been changed on purpose)."""
-    from .security import hash_password
+    from .passwords import hash_password
 
     if dbsession.scalars(select(User).where(User.email == DEMO_OWNER_EMAIL)).one_or_none() is not None:
         return False

@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .models import Album, Purchase
-from .security import ADMIN, may_view_purchase
+from .security import ADMIN
 from .services.downloads import IDownloadService
+from .services.receipts import may_view_purchase
 from .services.tokens import LinkExpired, LinkInvalid
 
 

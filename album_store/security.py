@@ -6,69 +6,32 @@ row, so a copy of the cookie taken before opens nothing; "sign out everywhere" a
 delete every row of the account; a session unused for longer than its idle lifetime (two hours for a
 store owner, fourteen days for a buyer) is over. Signing in or out clears the session and issues a
 new CSRF token. CSRF protection is on for every unsafe method by default (the Stripe webhook opts out).
+
+Beside it: passwords.py (hashing), headers.py (the Content-Security-Policy and other headers),
+browser_sessions.py (the session's keys and its rows), services/receipts.py (who may see a receipt).
+This module imports no service: it needs none to say who the visitor is.
 """
 from datetime import timedelta
-import functools
-import hashlib
-import hmac
 import secrets
-from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
-from pyramid.events import NewResponse
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
-from pyramid.security import Allowed, Denied, forget, remember
+from pyramid.security import forget, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.tweens import EXCVIEW
 from sqlalchemy import delete, select, update
 
+from .browser_sessions import KEPT_ON_SIGN_IN, SESSION_AUTH, SESSION_USER, end_all_sessions, token_hash
 from .models import AccountSession, User
 from .models.meta import utcnow
-from .services.tokens import ISignedTokens, LinkInvalid
 
 ADMIN = "role:admin"
-SESSION_PURCHASES = "purchase_ids"
-SESSION_USER = "user_id"
-SESSION_AUTH = "auth"
 #: How long a signed-in session may go unused: an owner's (refunds, the whole shop) much less long.
 SESSION_IDLE = {"owner": timedelta(hours=2), "buyer": timedelta(days=14)}
 #: A session's last use is written at most this often (not on every request).
 SESSION_TOUCH = timedelta(minutes=5)
-_hasher = PasswordHasher()
-
-
-def hash_password(password):
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash, password):
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
-
-
-@functools.cache
-def _unknown_account_hash():
-    return _hasher.hash("no account has this address")
-
-
-def spend_password_check_time(password):
-    """As long as :func:`verify_password`, for an address with no account: timing tells nothing."""
-    verify_password(_unknown_account_hash(), password)
-
-
-def password_needs_rehash(password_hash):
-    return _hasher.check_needs_rehash(password_hash)
-
-
-def password_fingerprint(secret, password_hash):
-    """A keyed digest of the password hash: changes whenever the password does, reveals nothing of it."""
-    return hmac.new(secret.encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class SecurityPolicy:
@@ -98,7 +61,7 @@ class SecurityPolicy:
 
     def remember(self, request, userid, **kw):
         token = secrets.token_urlsafe(32)
-        request.dbsession.add(AccountSession(user_id=userid, token_hash=_token_hash(token)))
+        request.dbsession.add(AccountSession(user_id=userid, token_hash=token_hash(token)))
         request.session[SESSION_USER] = userid
         request.session[SESSION_AUTH] = token
         return []
@@ -107,12 +70,8 @@ class SecurityPolicy:
         token = request.session.pop(SESSION_AUTH, None)
         request.session.pop(SESSION_USER, None)
         if isinstance(token, str):
-            request.dbsession.execute(delete(AccountSession).where(AccountSession.token_hash == _token_hash(token)))
+            request.dbsession.execute(delete(AccountSession).where(AccountSession.token_hash == token_hash(token)))
         return []
-
-
-def _token_hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def get_user(request):
@@ -121,7 +80,7 @@ def get_user(request):
     user_id, token = request.session.get(SESSION_USER), request.session.get(SESSION_AUTH)
     if user_id is None or not isinstance(token, str):
         return None
-    row = request.dbsession.scalars(select(AccountSession).where(AccountSession.token_hash == _token_hash(token))).one_or_none()
+    row = request.dbsession.scalars(select(AccountSession).where(AccountSession.token_hash == token_hash(token))).one_or_none()
     if row is None or row.user_id != user_id:
         return None  # signed out (here or everywhere), or the password was reset
     user = request.dbsession.get(User, user_id)
@@ -136,18 +95,12 @@ def get_user(request):
     return user
 
 
-def end_all_sessions(dbsession, user):
-    """Sign ``user`` out on every browser (sign out everywhere; a password reset)."""
-    dbsession.execute(delete(AccountSession).where(AccountSession.user_id == user.id))
-
-
 def sign_in(request, user):
     """Start a new session for ``user``: cleared (receipts this browser may see are kept), new CSRF token."""
-    purchase_ids = request.session.get(SESSION_PURCHASES, [])
+    kept = {key: request.session[key] for key in KEPT_ON_SIGN_IN if request.session.get(key)}
     forget(request)  # a session this browser had signed in before ends here
     request.session.invalidate()
-    if purchase_ids:
-        request.session[SESSION_PURCHASES] = purchase_ids
+    request.session.update(kept)
     remember(request, user.id)
     new_csrf_token(request)
 
@@ -162,117 +115,6 @@ def sign_out(request, *, everywhere=False):
     forget(request)
     request.session.invalidate()
     new_csrf_token(request)
-
-
-def remember_purchase(request, purchase):
-    """Let this browser see the receipt of a purchase it just made."""
-    ids = list(request.session.get(SESSION_PURCHASES, []))
-    if purchase.id not in ids:
-        ids = (ids + [purchase.id])[-50:]
-        request.session[SESSION_PURCHASES] = ids
-
-
-def may_view_purchase(request, purchase):
-    """The buyer who made it may see a purchase: this browser's session, their account, or the signed
-    receipt link (``?t=``) emailed to them."""
-    if purchase.id in request.session.get(SESSION_PURCHASES, []):
-        return True
-    user = request.user
-    if user is not None and (user.is_admin or purchase.user_id == user.id):
-        return True
-    token = request.GET.get("t")
-    return bool(token) and receipt_token_matches(request, token, purchase)
-
-
-def receipt_token(request, purchase):
-    """The ``?t=`` of the receipt link sent by email: names the purchase by its unique reference."""
-    return request.find_service(ISignedTokens).make("receipt", purchase.reference)
-
-
-def receipt_token_matches(request, token, purchase):
-    try:
-        return request.find_service(ISignedTokens).read("receipt", token) == purchase.reference
-    except LinkInvalid:
-        return False
-
-
-def _origin(url):
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-STRIPE_JS_ORIGIN = "https://js.stripe.com"
-
-
-def content_security_policy(settings):
-    """Only the store's own origin, plus what the album page's payment flow needs from Stripe.
-
-    ``checkout_js``: Checkout's origin (its script, its modal's frame and what it fetches).
-    ``payment_intents``: Stripe.js's origin (its script and its frames: the Payment Element and the
-    3-D Secure check) and the Stripe API it calls (``stripe.api_base``, or Stripe's own). With Stripe's
-    own Stripe.js, exactly Stripe's documented policy for it: ``script-src``/``frame-src``
-    js.stripe.com and *.js.stripe.com, ``frame-src`` hooks.stripe.com (3-D Secure), ``connect-src``
-    api.stripe.com; nothing for the page's styles or images (the element draws in its own frame), and
-    nothing of maps.googleapis.com (only the Address Element's autocomplete needs it).
-    ``checkout_session``: nothing of Stripe's on the page; the Buy form may lead to Stripe's hosted page.
-    """
-    form_targets = []
-    if settings.get("store.payment_flow") == "checkout_session":
-        # No Stripe script on our pages at all: the Buy form posts here, and the answer redirects
-        # to Stripe's hosted page, which form-action must allow (browsers check a form's redirects).
-        hosted = _origin(settings.get("stripe.api_base") or "") or "https://checkout.stripe.com"
-        scripts, frames, connects, form_targets = [], [], [], [hosted]
-        styles, images = "'self'", "'self' data:"
-    elif settings.get("store.payment_flow") == "payment_intents":
-        stripe_js = _origin(settings["stripe.js_url"])
-        api = _origin(settings.get("stripe.api_base") or "") or "https://api.stripe.com"
-        scripts, frames, connects = [stripe_js], [stripe_js], [api]
-        if stripe_js == STRIPE_JS_ORIGIN:  # Stripe's documented needs for Stripe.js (3-D Secure pages too)
-            scripts.append("https://*.js.stripe.com")
-            frames += ["https://*.js.stripe.com", "https://hooks.stripe.com"]
-        styles, images = "'self'", "'self' data:"
-    else:
-        checkout = _origin(settings["stripe.checkout_js_url"])
-        scripts = frames = connects = [checkout]
-        styles = f"'self' {checkout}"
-        images = f"'self' data: {checkout}"
-        if checkout == "https://checkout.stripe.com":
-            images += " https://*.stripe.com"  # Stripe's documented needs for legacy Checkout
-
-    def sources(*values):
-        return " ".join(dict.fromkeys(v for v in values if v))
-
-    directives = {
-        "default-src": "'self'",
-        "script-src": sources("'self'", *scripts),
-        "style-src": styles,
-        "img-src": images,
-        "frame-src": sources(*frames) or "'none'",
-        "connect-src": sources("'self'", *connects),
-        "form-action": sources("'self'", *form_targets),
-        "frame-ancestors": "'none'",
-        "base-uri": "'self'",
-        "object-src": "'none'",
-    }
-    return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
-
-
-def add_security_headers(settings):
-    headers = {
-        "Content-Security-Policy": content_security_policy(settings),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-        "X-Frame-Options": "DENY",
-    }
-    if asbool(settings["store.secure_cookies"]):
-        headers["Strict-Transport-Security"] = "max-age=31536000"
-
-    def subscriber(event):
-        response_headers = event.response.headers
-        for name, value in headers.items():
-            response_headers.setdefault(name, value)
-
-    return subscriber
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -320,7 +162,6 @@ def body_size_limit_tween_factory(handler, registry):
 
 def includeme(config):
     settings = config.get_settings()
-    config.add_subscriber(add_security_headers(settings), NewResponse)
     # Under the exception view tween, so the refusal is rendered as the styled 413 page.
     config.add_tween("album_store.security.body_size_limit_tween_factory", under=EXCVIEW)
     config.set_session_factory(

@@ -69,7 +69,7 @@ DEFAULTS = {
     "store.secure_cookies": "false",
     "store.max_body_bytes": str(256 * 1024),
     "store.page_cache_seconds": "10",
-    "payments.service": "album_store.services.payments.StripePaymentService",
+    "payments.service": "album_store.services.payments.stripe_service.StripePaymentService",
     "store.url": "",
     "store.files_dir": "",
     "store.covers_dir": "",

@@ -7,15 +7,8 @@ from chameleon.template import BaseTemplate
 from pyramid.events import BeforeRender
 
 from .covers import cover_url
+from .durations import format_duration
 from .money import format_amount_input, format_money
-
-
-def format_duration(seconds):
-    """``format_duration(225)`` → ``"3:45"``; an hour or more → ``"1:02:03"``."""
-    seconds = int(seconds or 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def format_date(value):

@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import insert
 
 from album_store.models import Album, Purchase, Track, User
-from album_store.security import hash_password
+from album_store.passwords import hash_password
 
 BENCH_USER = ("bench-owner@example.com", "a long bench password 7")
 

@@ -38,7 +38,7 @@ GUARANTEES = {
     "album_store.services.purchases.intents": [
         "xǁPaymentIntentFlowǁconfirm", "xǁPaymentIntentFlowǁsettle", "xǁPaymentIntentFlowǁgo_on", "xǁPaymentIntentFlowǁgive_way",
     ],
-    "album_store.services.payments": ["xǁStripePaymentServiceǁcharge", "xǁStripePaymentServiceǁrefund", "x__to_charge"],
+    "album_store.services.payments.stripe_service": ["xǁStripePaymentServiceǁcharge", "xǁStripePaymentServiceǁrefund", "x__to_charge"],
     "album_store.stripe_amounts": ["x_to_stripe_amount", "x_from_stripe_amount", "x_minimum_charge", "x_check_chargeable"],
     "album_store.services.purchases.reconcile": [
         "xǁReconcilerǁ_settle_pending", "xǁReconcilerǁ_repair_failed", "xǁReconcilerǁ_settle_pending_intent",
@@ -49,7 +49,7 @@ GUARANTEES = {
     # Decorated with @view_config: mutmut 3 does not mutate decorated functions (its logic is in
     # payments.verify_webhook and stripe_events, above).
     "album_store.views.webhooks": [],
-    "album_store.security": ["x_may_view_purchase", "x_receipt_token_matches"],
+    "album_store.services.receipts": ["x_may_view_purchase", "x_receipt_token_matches"],
     "album_store.resources": ["x_purchase_factory", "x_download_factory"],
     "album_store.services.downloads": ["xǁDownloadServiceǁpurchase_for", "xǁDownloadServiceǁrecord_download"],
     "album_store.caching": ["xǁPageCacheǁget", "xǁPageCacheǁput", "x_page_cache_tween_factory"],

@@ -41,7 +41,7 @@ def give_album_file(dbsession, album, files_dir):
 @functools.cache
 def password_hash(password):
     """argon2 is slow on purpose: each test password is hashed once per session (salted all the same)."""
-    from album_store.security import hash_password
+    from album_store.passwords import hash_password
 
     return hash_password(password)
 
@@ -63,11 +63,13 @@ def issued_token(app_settings, purpose, payload, *, seconds_ago):
 
     from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+    from album_store.services.tokens import salt
+
     class IssuedEarlier(TimestampSigner):
         def get_timestamp(self):
             return int(time.time() - seconds_ago)
 
-    serializer = URLSafeTimedSerializer(app_settings["store.secret"], salt=f"album-store:{purpose}", signer=IssuedEarlier)
+    serializer = URLSafeTimedSerializer(app_settings["store.secret"], salt=salt(purpose), signer=IssuedEarlier)
     return serializer.dumps(payload)
 
 

@@ -2,7 +2,7 @@
 address, and choosing a new password from an emailed link.
 
 Emails are stored lower-cased, so the unique constraint compares them case-insensitively. Passwords
-are hashed with argon2 (``security.hash_password``). A guest purchase joins an account's library
+are hashed with argon2 (``passwords.hash_password``). A guest purchase joins an account's library
 only once the owner of the address has confirmed it through the emailed link.
 """
 from datetime import timedelta
@@ -15,16 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from zope.interface import Interface, implementer
 from zxcvbn import zxcvbn
 
+from ..browser_sessions import end_all_sessions
 from ..models import LoginAttempt, Purchase, User, normalize_email, one_at_a_time
 from ..models.meta import utcnow
-from ..security import (
-    end_all_sessions,
-    hash_password,
-    password_fingerprint,
-    password_needs_rehash,
-    spend_password_check_time,
-    verify_password,
-)
+from ..passwords import hash_password, password_fingerprint, password_needs_rehash, spend_password_check_time, verify_password
 from .tokens import ISignedTokens, LinkInvalid
 
 MIN_PASSWORD_LENGTH = 10

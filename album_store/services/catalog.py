@@ -13,10 +13,10 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from zope.interface import Interface, implementer
 
+from ..durations import format_duration
 from ..models import Album, Purchase, PurchaseStatus, Track
 from ..models.meta import utcnow
 from ..money import format_money
-from ..templating import format_duration
 from .audit import IAuditLog
 from .media import IMediaStorage
 

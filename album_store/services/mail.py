@@ -29,9 +29,9 @@ from ..models import LinkMail, one_at_a_time
 from ..models.meta import utcnow
 from ..models.purchase import TAX_EXCLUSIVE
 from ..money import format_money
-from ..security import receipt_token
 from .audio import offered_formats
 from .downloads import IDownloadService
+from .receipts import receipt_token
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,11 @@ LIFETIMES = {
 }
 
 
+def salt(purpose):
+    """The salt of ``purpose``'s tokens: the same secret signs every purpose, the salt keeps them apart."""
+    return f"album-store:{purpose}"
+
+
 class LinkInvalid(Exception):
     """The token was not made by this store for this purpose (or was altered)."""
 
@@ -40,7 +45,7 @@ class ISignedTokens(Interface):
 class SignedTokens:
     def __init__(self, secret):
         self._serializers = {
-            purpose: URLSafeTimedSerializer(secret, salt=f"album-store:{purpose}") for purpose in LIFETIMES
+            purpose: URLSafeTimedSerializer(secret, salt=salt(purpose)) for purpose in LIFETIMES
         }
 
     def make(self, purpose, payload):

@@ -8,7 +8,7 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..forms import EMAIL
-from ..security import may_view_purchase, remember_purchase
+from ..services.receipts import may_view_purchase, remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.audio import FORMATS, offered_formats
 from ..services.downloads import IDownloadService

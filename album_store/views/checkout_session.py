@@ -14,7 +14,7 @@ from pyramid.view import view_config
 
 from ..covers import cover_url
 from ..forms import EMAIL
-from ..security import remember_purchase
+from ..services.receipts import remember_purchase
 from ..services.mail import public_url
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.purchases import AlreadyBought, IPurchaseService, PriceNotChargeable, StillPending

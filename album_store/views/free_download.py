@@ -14,7 +14,7 @@ from pyramid.view import view_config
 from ..forms import EMAIL
 from ..models import PurchaseStatus
 from ..pricing import AmountRefused
-from ..security import remember_purchase
+from ..services.receipts import remember_purchase
 from ..services.purchases import AlreadyBought, IPurchaseService
 from ..services.tokens import LinkExpired, LinkInvalid
 from .catalog import album_page

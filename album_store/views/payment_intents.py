@@ -22,7 +22,7 @@ import re
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
-from ..security import remember_purchase
+from ..services.receipts import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..forms import EMAIL
 from ..services.purchases import (AlreadyBought, AttemptAmountDiffers, CheckoutTokenReused, IPurchaseService,

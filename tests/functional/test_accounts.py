@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from album_store.models import LoginAttempt, User
 from album_store.models.meta import utcnow
-from album_store.security import password_fingerprint, verify_password
+from album_store.passwords import password_fingerprint, verify_password
 from tests.conftest import PASSWORD, StoreTestApp
 from tests.factories import issued_token, links_in, make_user
 

@@ -6,7 +6,7 @@ from sqlalchemy.pool import NullPool
 
 from album_store.cli import main as cli
 from album_store.models import Album, Track, User
-from album_store.security import verify_password
+from album_store.passwords import verify_password
 
 
 @pytest.fixture

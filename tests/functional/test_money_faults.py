@@ -462,7 +462,7 @@ def test_reconcile_never_overwrites_a_paid_written_meanwhile_by_another_process(
 
     from album_store.models import get_tm_session
     from album_store.services.purchases import PurchaseService
-    from album_store.services.payments import StripePaymentService
+    from album_store.services.payments.stripe_service import StripePaymentService
     from tests.factories import make_purchase
 
     album = make_album(dbsession, slug="raced", price_cents=700)

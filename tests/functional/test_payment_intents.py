@@ -398,7 +398,7 @@ def test_a_buyer_paying_just_as_reconcile_gives_up_on_their_payment_intent_is_pa
     import transaction
 
     from album_store.models import get_tm_session
-    from album_store.services.payments import StripePaymentService
+    from album_store.services.payments.stripe_service import StripePaymentService
     from album_store.services.purchases import PurchaseService
 
     buyer = store.buyer

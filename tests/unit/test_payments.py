@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from album_store.services.payments import CardDeclined, InvalidWebhook, PaymentUnavailable, StripePaymentService
+from album_store.services.payments import CardDeclined, InvalidWebhook, PaymentUnavailable
+from album_store.services.payments.stripe_service import StripePaymentService
 from album_store.settings import load_settings
 from tests.conftest import standin_only
 from tests.factories import stripe_signature as sign

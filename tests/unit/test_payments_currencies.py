@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from album_store.services.payments import StripePaymentService
+from album_store.services.payments.stripe_service import StripePaymentService
 from album_store.settings import load_settings
 
 pytestmark = pytest.mark.stripe

@@ -164,7 +164,7 @@ def test_production_serves_either_flow_with_stripes_own_stripe_js():
 
 
 def test_the_policy_follows_the_flow():
-    from album_store.security import content_security_policy
+    from album_store.headers import content_security_policy
 
     def policy(**settings):
         merged = load_settings(settings, environ={})
