@@ -1,0 +1,165 @@
+"""``PurchaseService`` on its own: a migrated SQLite file, a transaction manager, and the in-memory
+payment service (tests/fake_payments.py) instead of Stripe: no HTTP, no stand-in, no app.
+
+What is checked is what the store promises about money, from both sides at once: the purchase rows
+and the charges the fake was asked to make.
+"""
+import pytest
+from sqlalchemy import func, select
+import transaction
+from zope.interface.verify import verifyObject
+
+from album_store.cli import migrate
+from album_store.models import Base, Purchase, PurchaseStatus, User, get_engine, get_session_factory, get_tm_session
+from album_store.services.payments import CardDeclined, IPaymentService
+from album_store.services.purchases import AlreadyBought, PurchaseService, StillPending
+from album_store.settings import load_settings
+
+from ..factories import make_album
+from ..fake_payments import FakePayments
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('purchase-service') / 'store.sqlite'}"
+    settings = load_settings({"sqlalchemy.url": url, "store.secret": "unit-test-secret"}, environ={})
+    engine = get_engine(settings)
+    migrate(settings, engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tm():
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    yield manager
+    if manager.isDoomed() or manager.get().status == "Active":
+        manager.abort()
+
+
+@pytest.fixture
+def db(engine, tm):
+    with engine.begin() as connection:  # every test starts from empty tables
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return get_tm_session(get_session_factory(engine), tm)
+
+
+@pytest.fixture
+def stripe():
+    return FakePayments()
+
+
+@pytest.fixture
+def service(db, tm, stripe):
+    return PurchaseService(db, tm, stripe)
+
+
+@pytest.fixture
+def album(db, tm):
+    album = make_album(db, commit=False, price_cents=1299, currency="usd")
+    tm.commit()  # the session is the transaction manager's: it commits, never the session itself
+    tm.begin()
+    return album
+
+
+def purchases(db):
+    return db.scalars(select(Purchase).order_by(Purchase.id)).all()
+
+
+def test_the_fake_is_a_payment_service():
+    """Every method and attribute of the interface, with the interface's own signatures."""
+    assert verifyObject(IPaymentService, FakePayments())
+
+
+def test_a_charge_is_recorded_paid_with_the_charge_the_card_was_charged(service, db, stripe, album):
+    purchase = service.charge_for_album(album, token="tok_visa_1", email="Buyer@Example.com")
+
+    [charge] = stripe.charges.values()
+    assert (charge.amount_cents, charge.currency, charge.status) == (1299, "usd", "succeeded")
+    assert charge.metadata["purchase_ref"] == purchase.reference
+    assert stripe.requests == [("charge", purchase.idempotency_key)]
+    [row] = purchases(db)
+    assert (row.status, row.amount_cents, row.currency, row.stripe_charge_id) == (PurchaseStatus.PAID, 1299, "usd", charge.id)
+    assert row.paid_at is not None and row.card_last4 == "4242"
+
+
+def test_a_declined_card_is_recorded_failed_and_nothing_is_paid(service, db, stripe, album):
+    stripe.decline("tok_declined", "Your card has insufficient funds.")
+
+    with pytest.raises(CardDeclined) as declined:
+        service.charge_for_album(album, token="tok_declined", email="buyer@example.com")
+
+    assert declined.value.user_message == "Your card has insufficient funds."
+    assert [c.status for c in stripe.charges.values()] == ["failed"]
+    [row] = purchases(db)
+    assert (row.status, row.paid_at, row.stripe_charge_id) == (PurchaseStatus.FAILED, None, None)
+    assert row.failure_message == "Your card has insufficient funds."
+    assert row.buyer_album_key is None, "a failed purchase holds no place: the buyer may try another card"
+    # ... and so the same buyer's next card goes through.
+    assert service.charge_for_album(album, token="tok_visa_2", email="buyer@example.com").status == PurchaseStatus.PAID
+
+
+def test_a_buyer_who_has_the_album_is_not_charged_again(service, db, tm, stripe, album):
+    user = User(email="owner@example.com", password_hash="x")
+    db.add(user)
+    tm.commit()
+    tm.begin()
+    first = service.charge_for_album(album, token="tok_visa_1", email=user.email, user=user)
+
+    with pytest.raises(AlreadyBought) as signed_in:
+        service.charge_for_album(album, token="tok_visa_2", email=user.email, user=user)
+    with pytest.raises(AlreadyBought) as as_guest:  # the same address, signed out: the database's unique key
+        service.charge_for_album(album, token="tok_visa_3", email="OWNER@example.com")
+
+    assert signed_in.value.purchase.id == as_guest.value.purchase.id == first.id
+    assert len(stripe.charges) == 1, "only the first checkout charged"
+    assert db.scalar(select(func.count()).select_from(Purchase)) == 1
+
+
+def test_the_same_token_posted_again_is_the_same_purchase_and_one_charge(service, db, stripe, album):
+    first = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+    again = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+
+    assert again.id == first.id
+    assert len(stripe.charges) == 1
+    assert stripe.requests == [("charge", first.idempotency_key)], "settled already: Stripe is not asked again"
+
+
+def test_a_retry_after_a_lost_answer_replays_the_charge_instead_of_making_another(service, db, stripe, album):
+    """The charge is made but its answer never arrives: the purchase waits, pending; the buyer's retry
+    sends the same idempotency key and gets the first charge back."""
+    stripe.lose_next_answer()
+    with pytest.raises(StillPending) as waiting:
+        service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+    assert waiting.value.purchase.status == PurchaseStatus.PENDING
+    [made] = stripe.charges.values()
+
+    paid = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+
+    assert (paid.status, paid.stripe_charge_id) == (PurchaseStatus.PAID, made.id)
+    assert list(stripe.charges) == [made.id], "one charge at Stripe"
+    assert stripe.requests == [("charge", paid.idempotency_key)] * 2
+    assert [row.status for row in purchases(db)] == [PurchaseStatus.PAID]
+
+
+def test_stripe_down_leaves_a_pending_purchase_and_no_charge(service, db, stripe, album):
+    stripe.go_down()
+    with pytest.raises(StillPending):
+        service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+
+    assert stripe.charges == {}
+    assert [(row.status, row.paid_at) for row in purchases(db)] == [(PurchaseStatus.PENDING, None)]
+
+
+def test_a_refund_gives_the_whole_charge_back_and_ends_the_purchase(service, db, stripe, album):
+    purchase = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+
+    service.refund_purchase(purchase, actor=None)
+
+    [charge] = stripe.charges.values()
+    assert charge.amount_refunded_cents == 1299
+    assert ("refund", purchase.refund_idempotency_key) in stripe.requests
+    [row] = purchases(db)
+    assert (row.status, row.amount_refunded_cents) == (PurchaseStatus.REFUNDED, 1299)
