@@ -68,7 +68,8 @@ class FakePayments:
         """The buyer's browser confirms the PaymentIntent: it succeeds (a charge) or the card is declined."""
         intent = self.intents[intent_id]
         status = "succeeded" if succeed else "failed"
-        charge = self._new_charge(intent.amount_cents, intent.currency, intent.metadata, status, payment_intent_id=intent_id)
+        charge = self._new_charge(intent.amount_cents, intent.currency, intent.metadata, status,
+                                  payment_intent_id=intent_id)
         if succeed:
             intent = replace(intent, status="succeeded", charge=charge)
         else:
@@ -160,9 +161,11 @@ class FakePayments:
 
         def create():
             session_id = f"cs_fake{next(self._ids)}"
-            session = CheckoutSession(id=session_id, url=f"https://checkout.invalid/pay/{session_id}", status="open",
-                                      payment_status="unpaid", amount_total_cents=amount_cents, currency=currency,
-                                      metadata=_texts(metadata), payment_intent=None, amount_subtotal_cents=amount_cents)
+            session = CheckoutSession(
+                id=session_id, url=f"https://checkout.invalid/pay/{session_id}", status="open", payment_status="unpaid",
+                amount_total_cents=amount_cents, currency=currency, metadata=_texts(metadata), payment_intent=None,
+                amount_subtotal_cents=amount_cents,
+            )
             self.sessions[session_id] = session
             return session
 

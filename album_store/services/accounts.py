@@ -18,7 +18,13 @@ from zxcvbn import zxcvbn
 from ..browser_sessions import end_all_sessions
 from ..models import LoginAttempt, Purchase, User, normalize_email, one_at_a_time
 from ..models.meta import utcnow
-from ..passwords import hash_password, password_fingerprint, password_needs_rehash, spend_password_check_time, verify_password
+from ..passwords import (
+    hash_password,
+    password_fingerprint,
+    password_needs_rehash,
+    spend_password_check_time,
+    verify_password,
+)
 from .tokens import ISignedTokens, LinkInvalid
 
 MIN_PASSWORD_LENGTH = 10

@@ -81,7 +81,8 @@ def test_a_charge_is_recorded_paid_with_the_charge_the_card_was_charged(service,
     assert charge.metadata["purchase_ref"] == purchase.reference
     assert stripe.requests == [("charge", purchase.idempotency_key)]
     [row] = purchases(db)
-    assert (row.status, row.amount_cents, row.currency, row.stripe_charge_id) == (PurchaseStatus.PAID, 1299, "usd", charge.id)
+    assert (row.status, row.amount_cents, row.currency) == (PurchaseStatus.PAID, 1299, "usd")
+    assert row.stripe_charge_id == charge.id
     assert row.paid_at is not None and row.card_last4 == "4242"
 
 
@@ -161,5 +162,21 @@ def test_a_refund_gives_the_whole_charge_back_and_ends_the_purchase(service, db,
     [charge] = stripe.charges.values()
     assert charge.amount_refunded_cents == 1299
     assert ("refund", purchase.refund_idempotency_key) in stripe.requests
+    [row] = purchases(db)
+    assert (row.status, row.amount_refunded_cents) == (PurchaseStatus.REFUNDED, 1299)
+
+
+def test_a_refund_made_in_stripes_dashboard_arrives_by_webhook_and_is_recorded_once(service, db, stripe, album):
+    """The event is only news: the charge is fetched again (here, from the fake) and settles the purchase."""
+    import json
+
+    purchase = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+    stripe.refund(purchase.stripe_charge_id, idempotency_key="dashboard")  # not the store's refund
+    body = json.dumps({"id": "evt_1", "type": "charge.refunded",
+                       "data": {"object": {"id": purchase.stripe_charge_id}}}).encode()
+    event = stripe.verify_webhook(body, stripe.signature(body))
+
+    assert service.handle_stripe_event(event) == "refunded"
+    assert service.handle_stripe_event(event) == "duplicate"
     [row] = purchases(db)
     assert (row.status, row.amount_refunded_cents) == (PurchaseStatus.REFUNDED, 1299)

@@ -9,7 +9,7 @@ import logging
 
 from ...models import PurchaseStatus
 from ..payments import CardDeclined, PaymentUnavailable
-from .settlement import RecordingFailed
+from .settlement import RecordingFailed, is_settled
 
 log = logging.getLogger("album_store.services.purchases")
 
@@ -49,8 +49,8 @@ class CheckoutCharges:
     def go_on(self, purchase):
         """Carry a recorded checkout_js purchase as far as it goes: paid (returned), or raises
         :class:`CardDeclined` (failed) or :class:`StillPending`."""
-        if purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
-            return purchase  # the same checkout posted again: it is already settled
+        if is_settled(purchase):
+            return purchase  # the same checkout posted again
         if purchase.status == PurchaseStatus.FAILED:
             raise declined(purchase, "Your card was declined.")
         return self.charge(purchase)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...models import PurchaseStatus
 from ..payments import PaymentUnavailable
 from .checkout import StillPending, declined, payment_details
-from .settlement import RecordingFailed
+from .settlement import RecordingFailed, is_settled
 
 log = logging.getLogger("album_store.services.purchases")
 
@@ -36,7 +36,7 @@ class PaymentIntentFlow:
     def go_on(self, purchase):
         """Return ``(purchase, intent)`` for the browser to confirm, or ``(purchase, None)`` once paid.
         Raises :class:`CardDeclined` (failed: a new attempt is needed) or :class:`StillPending`."""
-        if purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+        if is_settled(purchase):
             return purchase, None  # this attempt already paid: show its receipt
         if purchase.status == PurchaseStatus.FAILED:
             raise declined(purchase, NOT_COMPLETED)
@@ -59,7 +59,7 @@ class PaymentIntentFlow:
         """After the browser confirmed: settle ``purchase`` by what its PaymentIntent says at Stripe."""
         if not purchase.uses_payment_intent:
             raise PaymentIncomplete("not a payment_intents purchase")
-        if purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+        if is_settled(purchase):
             return purchase
         if purchase.status == PurchaseStatus.FAILED:
             raise declined(purchase, NOT_COMPLETED)

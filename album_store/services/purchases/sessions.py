@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...models import PurchaseStatus
 from ..payments import PaymentUnavailable
 from .checkout import StillPending, declined
-from .settlement import RecordingFailed
+from .settlement import RecordingFailed, is_settled
 
 log = logging.getLogger("album_store.services.purchases")
 
@@ -30,6 +30,12 @@ log = logging.getLogger("album_store.services.purchases")
 #: (same idempotency key) sends the same ``expires_at``, and a few minutes spare for such a retry.
 SESSION_LIFETIME = timedelta(minutes=35)
 EXPIRED = "The payment page expired before it was paid, so nothing was charged."
+
+
+def subtotal_matches(purchase, session):
+    """Whether the session's line item is the purchase's price (before any tax Stripe added); a
+    session that says nothing of it yet (None) contradicts nothing."""
+    return session.amount_subtotal_cents in (None, purchase.amount_cents)
 
 
 class CheckoutSessionFlow:
@@ -42,7 +48,7 @@ class CheckoutSessionFlow:
         """Return ``(purchase, url)``: the hosted page to send the buyer to, or ``(purchase, None)``
         once it is paid. Raises :class:`CardDeclined` (it failed: a new checkout is needed) or
         :class:`StillPending`. ``urls`` has ``success_url``, ``cancel_url`` and ``image_url``."""
-        if purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+        if is_settled(purchase):
             return purchase, None
         if purchase.status == PurchaseStatus.FAILED:
             raise declined(purchase, EXPIRED)
@@ -96,7 +102,7 @@ class CheckoutSessionFlow:
             session = self.payments.expire_checkout_session(session.id)
         intent = session.payment_intent
         if intent is not None and intent.succeeded:
-            if session.amount_subtotal_cents not in (None, purchase.amount_cents):
+            if not subtotal_matches(purchase, session):
                 # Never expected: the session is created from the purchase's own amount.
                 log.error("purchase %s: Checkout Session %s is for %s, not the purchase's %s", purchase.id,
                           session.id, session.amount_subtotal_cents, purchase.amount_cents)

@@ -45,6 +45,22 @@ TRANSITIONS = {
 }
 
 
+#: The money came in (and may have gone back since): the checkout is over. Posted again, it shows its
+#: receipt, and nothing more is asked of Stripe.
+SETTLED = (PAID, REFUNDED)
+
+
+def is_settled(purchase):
+    """Whether ``purchase``'s checkout is over because it was paid (:data:`SETTLED`), in every flow."""
+    return purchase.status in SETTLED
+
+
+def holds_charged_amount(purchase, amount_cents, currency, tax_cents=None):
+    """Whether what Stripe holds (``amount_cents`` in ``currency``: a charge, a PaymentIntent, a
+    Checkout Session's total) is what ``purchase`` was to be charged (:func:`charged_cents`)."""
+    return (amount_cents, currency.lower()) == (charged_cents(purchase, tax_cents), purchase.currency.lower())
+
+
 class RecordingFailed(PaymentUnavailable):
     """Stripe's answer is known but could not be written; the purchase stays as it was, for reconcile
     or the webhook to settle from Stripe's side (the buyer gets a 503, never a 500)."""
@@ -150,7 +166,7 @@ class Settlement:
 
     def _record_payment(self, purchase, target, charge, payment_intent_id, tax_cents=None):
         charged = charged_cents(purchase, tax_cents)
-        if (charge.amount_cents, charge.currency.lower()) != (charged, purchase.currency.lower()):
+        if not holds_charged_amount(purchase, charge.amount_cents, charge.currency, tax_cents):
             # Never expected: the payment is made from the purchase's own amount. Keep the record true.
             log.error("purchase %s: charge %s is %s %s but the purchase is %s %s", purchase.id, charge.id,
                       charge.amount_cents, charge.currency, charged, purchase.currency)

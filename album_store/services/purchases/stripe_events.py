@@ -14,12 +14,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ...models import Purchase, PurchaseStatus, WebhookEvent
 from ...models.meta import utcnow
-from .settlement import charged_cents
+from .sessions import subtotal_matches
+from .settlement import holds_charged_amount
 
 log = logging.getLogger("album_store.services.purchases")
 
-#: The events the store acts on (Stripe's dashboard: add these to the webhook endpoint).
-CHARGE_EVENTS = ("charge.succeeded", "charge.refunded", "charge.failed")
+#: The events the store acts on, the one list of them: the owner adds these to the webhook endpoint in
+#: Stripe's dashboard (README, "Webhooks"), and devtools/serve_demo.py registers them at the stand-in.
+CHARGE_REFUNDED = "charge.refunded"
+CHARGE_EVENTS = ("charge.succeeded", CHARGE_REFUNDED, "charge.failed")
 DISPUTE_EVENTS = ("charge.dispute.created",)
 PAYMENT_INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
 CHECKOUT_SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
@@ -152,12 +155,12 @@ class StripeEvents:
             return None
         if session.amount_total_cents is None:  # no amount yet: nothing to compare
             return purchase
-        if session.amount_subtotal_cents not in (None, purchase.amount_cents):
+        if not subtotal_matches(purchase, session):
             log.error("Checkout Session %s is for %s, not purchase %s's %s; ignored", session.id,
                       session.amount_subtotal_cents, purchase.id, purchase.amount_cents)
             return None
         return _same_amount(purchase, "Checkout Session", session.id, session.amount_total_cents, session.currency,
-                            expected=charged_cents(purchase, session.amount_tax_cents))
+                            tax_cents=session.amount_tax_cents)
 
     def _flag_dispute(self, purchase, charge):
         """Not a status change: the owner answers the dispute in Stripe's dashboard."""
@@ -173,19 +176,18 @@ def _settled_by_session(purchase):
             and purchase.status in (PurchaseStatus.PENDING, PurchaseStatus.FAILED))
 
 
-def _same_amount(purchase, kind, stripe_id, amount_cents, currency, *, expected=None):
-    """``purchase`` if what Stripe holds is for its amount (``expected``: what it was charged, the
-    price plus any tax added) and currency; else None, logged: an object naming a purchase it was
-    not made for is ignored, never settled."""
-    expected = purchase.charged_cents if expected is None else expected
-    if (amount_cents, currency.lower()) != (expected, purchase.currency.lower()):
+def _same_amount(purchase, kind, stripe_id, amount_cents, currency, *, tax_cents=None):
+    """``purchase`` if what Stripe holds is for its amount (what it was charged: the price plus any
+    tax added, ``tax_cents`` a session's) and currency; else None, logged: an object naming a
+    purchase it was not made for is ignored, never settled."""
+    if not holds_charged_amount(purchase, amount_cents, currency, tax_cents):
         log.error("%s %s does not match purchase %s's amount; ignored", kind, stripe_id, purchase.id)
         return None
     return purchase
 
 
 def _outcome(event_type, before, after):
-    if event_type == "charge.refunded" and after in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+    if event_type == CHARGE_REFUNDED and after in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
         return "refunded" if after == PurchaseStatus.REFUNDED else "partially refunded"
     if before == after:
         return "already settled"
