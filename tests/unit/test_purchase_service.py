@@ -7,6 +7,7 @@ and the charges the fake was asked to make.
 import pytest
 from sqlalchemy import func, select
 import transaction
+from transaction.interfaces import NoTransaction
 from zope.interface.verify import verifyObject
 
 from album_store.cli import migrate
@@ -29,13 +30,19 @@ def engine(tmp_path_factory):
     engine.dispose()
 
 
+def _abort(manager):
+    try:
+        manager.abort()
+    except NoTransaction:
+        pass  # ended already
+
+
 @pytest.fixture
 def tm():
     manager = transaction.TransactionManager(explicit=True)
     manager.begin()
     yield manager
-    if manager.isDoomed() or manager.get().status == "Active":
-        manager.abort()
+    _abort(manager)
 
 
 @pytest.fixture
@@ -43,7 +50,10 @@ def db(engine, tm):
     with engine.begin() as connection:  # every test starts from empty tables
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
-    return get_tm_session(get_session_factory(engine), tm)
+    session = get_tm_session(get_session_factory(engine), tm)
+    yield session
+    _abort(tm)  # what a test left open (a webhook's record, say) is not kept
+    session.close()  # and its connection goes back: the next test empties the tables
 
 
 @pytest.fixture
@@ -180,3 +190,32 @@ def test_a_refund_made_in_stripes_dashboard_arrives_by_webhook_and_is_recorded_o
     assert service.handle_stripe_event(event) == "duplicate"
     [row] = purchases(db)
     assert (row.status, row.amount_refunded_cents) == (PurchaseStatus.REFUNDED, 1299)
+
+
+def test_the_same_token_posted_after_a_refund_shows_the_refunded_purchase_and_asks_stripe_nothing(service, stripe,
+                                                                                                 album):
+    purchase = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+    service.refund_purchase(purchase, actor=None)
+    asked = list(stripe.requests)
+
+    again = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+
+    assert (again.id, again.status) == (purchase.id, PurchaseStatus.REFUNDED)
+    assert stripe.requests == asked, "a settled checkout is over: no charge, not even a replayed one"
+
+
+def test_a_charge_naming_the_purchase_in_another_currency_settles_nothing(service, db, stripe, album):
+    """The same number in another currency is not the buyer's price: the event is ignored, and the
+    purchase waits for its own payment."""
+    import json
+
+    stripe.go_down()
+    with pytest.raises(StillPending) as waiting:
+        service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
+    stripe.go_down(False)
+    stray = stripe._new_charge(1299, "eur", {"purchase_ref": waiting.value.purchase.reference}, "succeeded")
+    body = json.dumps({"id": "evt_1", "type": "charge.succeeded", "data": {"object": {"id": stray.id}}}).encode()
+
+    assert service.handle_stripe_event(stripe.verify_webhook(body, stripe.signature(body))) == "not ours"
+    [row] = purchases(db)
+    assert (row.status, row.stripe_charge_id) == (PurchaseStatus.PENDING, None)
