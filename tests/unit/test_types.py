@@ -1,8 +1,9 @@
 """The store's calls to Stripe's SDK type-check against the SDK's own types (stripe ships py.typed).
 
-``[tool.mypy]`` in pyproject.toml says what is checked (album_store/services/payments/stripe_service.py): a params
-dict built as ``params: "ChargeCreateParams" = {...}`` with a parameter the pinned API version does
-not know (or a wrong type) fails here, before it reaches Stripe.
+``[tool.mypy]`` in pyproject.toml says what is checked (album_store/services/payments/stripe_service.py,
+the only module that imports ``stripe``): a params dict built as ``params: "ChargeCreateParams" = {...}``
+with a parameter the pinned API version does not know (or a wrong type) fails here, before it reaches
+Stripe.
 """
 from pathlib import Path
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ...models import Purchase, PurchaseStatus, WebhookEvent
 from ...models.meta import utcnow
 from .sessions import subtotal_matches
-from .settlement import holds_charged_amount
+from .settlement import SETTLED, holds_charged_amount
 
 log = logging.getLogger("album_store.services.purchases")
 
@@ -187,7 +187,7 @@ def _same_amount(purchase, kind, stripe_id, amount_cents, currency, *, tax_cents
 
 
 def _outcome(event_type, before, after):
-    if event_type == CHARGE_REFUNDED and after in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+    if event_type == CHARGE_REFUNDED and after in SETTLED:
         return "refunded" if after == PurchaseStatus.REFUNDED else "partially refunded"
     if before == after:
         return "already settled"
