@@ -219,3 +219,44 @@ def test_a_charge_naming_the_purchase_in_another_currency_settles_nothing(servic
     assert service.handle_stripe_event(stripe.verify_webhook(body, stripe.signature(body))) == "not ours"
     [row] = purchases(db)
     assert (row.status, row.stripe_charge_id) == (PurchaseStatus.PENDING, None)
+
+
+def test_payment_intents_a_confirmed_payment_is_paid_by_what_stripe_says(service, db, stripe, album):
+    purchase, intent = service.start_payment_intent(album, email="buyer@example.com", attempt_id="att_1")
+    assert (intent.amount_cents, intent.currency, purchase.status) == (1299, "usd", PurchaseStatus.PENDING)
+    assert service.start_payment_intent(album, email="buyer@example.com", attempt_id="att_1")[1].id == intent.id
+
+    stripe.pay_intent(intent.id)  # the buyer's browser, with Stripe.js
+    paid = service.confirm_payment_intent(purchase)
+
+    [charge] = stripe.charges.values()
+    assert (paid.status, paid.stripe_payment_intent_id) == (PurchaseStatus.PAID, intent.id)
+    assert paid.stripe_charge_id == charge.id
+    assert stripe.requests == [("payment_intent", purchase.payment_intent_idempotency_key)]
+
+
+def test_payment_intents_a_declined_attempt_is_canceled_before_it_is_failed(service, db, stripe, album):
+    purchase, intent = service.start_payment_intent(album, email="buyer@example.com", attempt_id="att_1")
+    stripe.pay_intent(intent.id, succeed=False, message="Your card was declined.")
+
+    with pytest.raises(CardDeclined):
+        service.confirm_payment_intent(purchase)
+
+    assert stripe.intents[intent.id].status == "canceled", "it can never take money later"
+    [row] = purchases(db)
+    assert (row.status, row.paid_at) == (PurchaseStatus.FAILED, None)
+
+
+def test_checkout_session_paid_on_the_hosted_page_is_paid_when_the_buyer_comes_back(service, db, stripe, album):
+    urls = {"success_url": "http://store.invalid/back", "cancel_url": "http://store.invalid/album"}
+    purchase, url = service.start_checkout_session(album, email="buyer@example.com", browser_key="browser-1",
+                                                   urls=lambda purchase: urls)
+    [session] = stripe.sessions.values()
+    assert url == session.url and (session.amount_total_cents, session.currency) == (1299, "usd")
+
+    stripe.pay_session(session.id)
+    service.confirm_checkout_session(purchase)
+
+    [row] = purchases(db)
+    assert (row.status, row.stripe_checkout_session_id) == (PurchaseStatus.PAID, session.id)
+    assert row.stripe_charge_id == stripe.sessions[session.id].payment_intent.charge.id
