@@ -52,8 +52,10 @@ from localstripe.resources import StripeObject, random_id, store
 from localstripe.server import json_response
 
 from . import cards, payment_intents
-from .charges import (CURRENCIES, EMAIL_RE, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, format_amount, maybe_webhook,
-                      pop_expand, read_params, to_bool, to_int, to_metadata, to_str)
+from .currencies import CURRENCIES, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, format_amount
+from .lists import page
+from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
+from .webhook_delivery import maybe_webhook
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 
 #: The stand-in's one tax rate for ``automatic_tax[enabled]=true`` (a test rate, not any country's).
@@ -407,22 +409,10 @@ class StandinCheckoutSession(StripeObject):
         }
 
     def line_items_list(self, limit=10, starting_after=None, ending_before=None, expand=()):
-        items = self._items
-        ids = [i["id"] for i in items]
-        if starting_after:
-            if starting_after not in ids:
-                raise no_such("line item", starting_after, param="starting_after")
-            items = items[ids.index(starting_after) + 1:]
-            page, more = items[:limit], len(items) > limit
-        elif ending_before:
-            if ending_before not in ids:
-                raise no_such("line item", ending_before, param="ending_before")
-            items = items[:ids.index(ending_before)]
-            page, more = items[-limit:], len(items) > limit
-        else:
-            page, more = items[:limit], len(items) > limit
+        found, more = page(self._items, limit, starting_after, ending_before, object_name="line item",
+                           id_of=lambda item: item["id"])
         return {"object": "list", "url": f"/v1/checkout/sessions/{self.id}/line_items", "has_more": more,
-                "data": [self.line_item(i, expand) for i in page]}
+                "data": [self.line_item(i, expand) for i in found]}
 
     def _export(self, expand=None):
         expand = list(expand or [])
@@ -637,22 +627,10 @@ async def list_sessions(request):
         else:
             raise unknown_param(key)
     items = [s for s in all_sessions() if all(f(s) for f in checks)]
-    ids = [s.id for s in items]
-    if starting_after:
-        if starting_after not in ids:
-            raise no_such("checkout.session", starting_after, param="starting_after")
-        items = items[ids.index(starting_after) + 1:]
-        page, more = items[:limit], len(items) > limit
-    elif ending_before:
-        if ending_before not in ids:
-            raise no_such("checkout.session", ending_before, param="ending_before")
-        items = items[:ids.index(ending_before)]
-        page, more = items[-limit:], len(items) > limit
-    else:
-        page, more = items[:limit], len(items) > limit
+    found, more = page(items, limit, starting_after, ending_before, object_name="checkout.session")
     sub = [e[len("data."):] for e in expand if e.startswith("data.")]
     return json_response({"object": "list", "url": "/v1/checkout/sessions", "has_more": more,
-                          "data": [s._export(expand=sub) for s in page]})
+                          "data": [s._export(expand=sub) for s in found]})
 
 
 async def expire_session(request):

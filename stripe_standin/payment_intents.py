@@ -31,9 +31,11 @@ from localstripe.resources import Customer, PaymentIntent, PaymentMethod, Stripe
 from localstripe.server import get_api_key, json_response
 
 from . import cards
-from .charges import (CURRENCIES, EMAIL_RE, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, StandinCharge, search_response,
-                      _outcome, format_amount, maybe_webhook, pop_expand, read_params, to_bool, to_int, to_metadata,
-                      to_str)
+from .charges import StandinCharge, _outcome
+from .currencies import CURRENCIES, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, format_amount
+from .lists import search_response
+from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
+from .webhook_delivery import maybe_webhook
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 
 AUTHENTICATION_REQUIRED = cards.AUTHENTICATION_REQUIRED
