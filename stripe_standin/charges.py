@@ -12,8 +12,8 @@ from localstripe.resources import Charge, Customer, PaymentMethod, store
 from localstripe.server import json_response
 
 from . import cards
-from .currencies import CURRENCIES, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, format_amount
-from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
+from .currencies import check_amount, check_currency
+from .errors import StripeError, invalid_param, no_such, unknown_param
 from .lists import page, search_response
 from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
 from .webhook_delivery import maybe_webhook
@@ -140,23 +140,10 @@ def _check_charge_params(data):
         if key not in CHARGE_PARAMS:
             raise unknown_param(key)
 
+    # The currency first, then the amount in it: in the order a Checkout Session's line item is read.
+    currency = check_currency(data.get("currency"))
     amount = to_int(data, "amount", required=True)
-    currency = data.get("currency")
-    if currency is None or currency == "":
-        raise missing_param("currency")
-    if not isinstance(currency, str) or currency.lower() not in CURRENCIES:
-        raise invalid_param("currency", f"Invalid currency: {currency}.")
-    currency = currency.lower()
-    minimum = MINIMUM_AMOUNT.get(currency, 1)
-    if amount < minimum:
-        raise StripeError(
-            400, f"Amount must be at least {format_amount(minimum, currency)}"
-                 f" {currency}", code="amount_too_small", param="amount")
-    if amount > MAXIMUM_AMOUNT:
-        raise StripeError(
-            400, "Amount must be no more than "
-                 f"{format_amount(MAXIMUM_AMOUNT, currency)}",
-            code="amount_too_large", param="amount")
+    check_amount(amount, currency)
 
     receipt_email = to_str(data, "receipt_email", 512)
     if receipt_email is not None and not EMAIL_RE.match(receipt_email):

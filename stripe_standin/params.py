@@ -262,6 +262,12 @@ def check(method, path, data, publishable=False):
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+# Stripe's integers: ASCII digits only (``\d`` would take "١٢٣"), and 64-bit (a longer string is no
+# integer to Stripe, and past 4,300 digits Python's int() raises instead of answering 400).
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 async def read_params(request):
     # Imported here, not at the top: localstripe.server builds its whole aiohttp app when imported,
     # and the checks above (``known``, ``check``) are imported by tests that need none of it.
@@ -298,9 +304,11 @@ def to_int(data, param, required=False, minimum=None, maximum=None):
         return None
     if isinstance(value, bool) or not (
             isinstance(value, int)
-            or (isinstance(value, str) and re.fullmatch(r"-?\d+", value))):
+            or (isinstance(value, str) and _INTEGER.fullmatch(value))):
         raise invalid_integer(param, value)
     value = int(value)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise invalid_integer(param, value)
     if minimum is not None and value < minimum:
         raise invalid_param(
             param, f"This value must be greater than or equal to {minimum}.")

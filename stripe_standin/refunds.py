@@ -7,7 +7,7 @@ unrefunded amount, Stripe's reasons; ``charge.refunded`` is sent for the charge.
 from localstripe.resources import Refund, store
 from localstripe.server import json_response
 
-from .currencies import format_amount
+from .currencies import check_unit, format_amount
 from .errors import StripeError, invalid_param, no_such, unknown_param
 from .params import pop_expand, read_params, to_int, to_metadata, to_str
 from .webhook_delivery import maybe_webhook
@@ -60,6 +60,8 @@ async def create_refund(request):
             raise StripeError(
                 400, f"Charge {charge_id} has already been refunded.",
                 code="charge_already_refunded", param="charge")
+        if amount is not None:
+            check_unit(amount, charge.currency)
         if amount is not None and amount > remaining:
             raise StripeError(
                 400, f"Refund amount ({format_amount(amount, charge.currency)})"
