@@ -142,7 +142,7 @@ class Cluster:
         return self.root / f"store-{number}.ini"
 
     def _write_store_inis(self):
-        """production.ini, once per store process, with its own ``listen`` line (CONTRACT.md)."""
+        """production.ini, once per store process, with its own ``listen`` line (README.md, "Other commands")."""
         text = (ROOT / "production.ini").read_text()
         if text.count("\nlisten = ") != 1:
             raise RuntimeError("production.ini must have exactly one `listen = HOST:PORT` line")

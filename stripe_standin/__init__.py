@@ -8,7 +8,7 @@ that depends on GPL code: it is never shipped, lives outside the
 ``album_store`` package, and ``album_store`` never imports it (the store only
 gets its URL as the Stripe API base).
 
-Gaps of localstripe 1.15.10 it closes (see shared/STRIPE.md):
+Gaps of localstripe 1.15.10 it closes (tests/standin/test_standin.py and test_strictness.py check them):
 
 - listens on 127.0.0.1 only (localstripe binds every interface);
 - memory-only store: no shared /tmp/localstripe.pickle rewritten on every
