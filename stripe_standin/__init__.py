@@ -22,6 +22,10 @@ Gaps of localstripe 1.15.10 it closes (tests/standin/test_standin.py and test_st
 - charge parameters Stripe accepts (receipt_email, statement_descriptor_
   suffix, shipping, …) and charge fields the store reads (source,
   payment_method_details, outcome, amount_captured…);
+- one amount rule for charges, PaymentIntents and Checkout Sessions
+  (``currencies.py``): integers only, Stripe's minimum per currency, eight
+  digits at most, ISK in whole krónur, three-decimal currencies to the
+  nearest ten (refunds too);
 - ``Idempotency-Key``: replay of the first response, ``idempotency_error`` on
   other parameters, one execution per key;
 - ``GET /v1/charges`` newest first, ``GET /v1/charges/search`` (Stripe's

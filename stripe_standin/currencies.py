@@ -82,6 +82,7 @@ def check_unit(amount, currency, param="amount"):
                  "amounts must be evenly divisible by 100. See https://stripe.com/docs/currencies#special-cases "
                  "for more information.", code="invalid_charge_amount_no_decimal_compatible", param=param)
     if currency in THREE_DECIMAL and amount % 10:
+        # Stripe documents the rule, not its error: this code and wording are the stand-in's.
         raise StripeError(
             400, f"Invalid amount. Amounts in {currency.upper()} must have 0 as their last digit (round "
                  "to the nearest ten). See https://stripe.com/docs/currencies#three-decimal for more "
