@@ -1,6 +1,6 @@
 """The store's settings: ini values, overridden by environment variables, checked for production.
 
-Every setting has one ini key and one environment variable (see CONTRACT.md); the variable wins
+Every setting has one ini key and one environment variable (README.md, "Configuration"); the variable wins
 when it is set. ``store.require_secrets = true`` (set in production.ini) makes start-up refuse
 missing or placeholder secrets and a live key paired with a test key.
 """

@@ -17,8 +17,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,17 +32,12 @@ from album_store.cli import migrate
 from album_store.models import Album, Purchase
 from album_store.settings import load_settings
 from bench.seed import BENCH_USER, seed
+from devtools.pserve import Pserve, free_port
 from stripe_standin.process import start_standin
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS_LINE = re.compile(r"^threads\s*=\s*(\d+)", re.M)
 SHOWN_FIELD = re.compile(r'<input type="hidden" name="(shown_[a-z]+)" value="([^"]*)"')
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def store_app_section(page_cache_seconds=None):
@@ -67,39 +60,17 @@ def server_ini(tmp, name, app_section, port):
     return path
 
 
-class Server:
+class Server(Pserve):
+    """The benchmark's ``pserve`` (devtools/pserve.py, as the test suite's live stores), in the checkout."""
+
     def __init__(self, ini, env, log):
-        self.port = int(re.search(r"listen = 127.0.0.1:(\d+)", ini.read_text()).group(1))
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pyramid.scripts.pserve", str(ini)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.get(self.url + "/", timeout=2)
-                return
-            except requests.ConnectionError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"server exited; see {log}")
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not start; see {log}")
+        super().__init__(ini, log, env=env, cwd=ROOT, ready_path="/", timeout=30)
 
     def rss_mib(self):
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}

@@ -23,12 +23,13 @@ from pathlib import Path
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import requests
+
+from devtools.pserve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx" / "album-store.conf"
@@ -36,12 +37,6 @@ BIN = Path(sys.executable).parent
 #: The stand-in's keys: test-mode shaped, as production.ini's checks want.
 SECRET_KEY, PUBLISHABLE_KEY = "sk_test_standin_cluster", "pk_test_standin_cluster"
 BUCKET = "album-store"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(what, check, timeout=30.0, interval=0.1):
@@ -147,7 +142,7 @@ class Cluster:
         return self.root / f"store-{number}.ini"
 
     def _write_store_inis(self):
-        """production.ini, once per store process, with its own ``listen`` line (CONTRACT.md)."""
+        """production.ini, once per store process, with its own ``listen`` line (README.md, "Other commands")."""
         text = (ROOT / "production.ini").read_text()
         if text.count("\nlisten = ") != 1:
             raise RuntimeError("production.ini must have exactly one `listen = HOST:PORT` line")

@@ -8,7 +8,7 @@ that depends on GPL code: it is never shipped, lives outside the
 ``album_store`` package, and ``album_store`` never imports it (the store only
 gets its URL as the Stripe API base).
 
-Gaps of localstripe 1.15.10 it closes (see shared/STRIPE.md):
+Gaps of localstripe 1.15.10 it closes (tests/standin/test_standin.py and test_strictness.py check them):
 
 - listens on 127.0.0.1 only (localstripe binds every interface);
 - memory-only store: no shared /tmp/localstripe.pickle rewritten on every
@@ -22,6 +22,10 @@ Gaps of localstripe 1.15.10 it closes (see shared/STRIPE.md):
 - charge parameters Stripe accepts (receipt_email, statement_descriptor_
   suffix, shipping, …) and charge fields the store reads (source,
   payment_method_details, outcome, amount_captured…);
+- one amount rule for charges, PaymentIntents and Checkout Sessions
+  (``currencies.py``): integers only, Stripe's minimum per currency, eight
+  digits at most, ISK in whole krónur, three-decimal currencies to the
+  nearest ten (refunds too);
 - ``Idempotency-Key``: replay of the first response, ``idempotency_error`` on
   other parameters, one execution per key;
 - ``GET /v1/charges`` newest first, ``GET /v1/charges/search`` (Stripe's

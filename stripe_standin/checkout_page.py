@@ -39,7 +39,7 @@ from aiohttp import web
 
 from . import cards, payment_intents
 from .checkout_sessions import DELAYED_CARD, TAX_RATE, get_session
-from .charges import currency_digits
+from .currencies import currency_digits
 from .errors import StripeError
 
 NOTICE = "Local test checkout — no real payment"

@@ -52,8 +52,10 @@ from localstripe.resources import StripeObject, random_id, store
 from localstripe.server import json_response
 
 from . import cards, payment_intents
-from .charges import (CURRENCIES, EMAIL_RE, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, format_amount, maybe_webhook,
-                      pop_expand, read_params, to_bool, to_int, to_metadata, to_str)
+from .currencies import SESSION_TOTAL_WORDING, check_amount, check_currency, check_unit
+from .lists import page
+from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
+from .webhook_delivery import maybe_webhook
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 
 #: The stand-in's one tax rate for ``automatic_tax[enabled]=true`` (a test rate, not any country's).
@@ -174,17 +176,13 @@ def _line_items(data, automatic_tax):
         for key in price_data:
             if key not in PRICE_DATA:
                 raise _unsupported(f"{pp}[{key}]")
-        item_currency = to_str(price_data, "currency")
-        if item_currency is None:
-            raise missing_param(f"{pp}[currency]")
-        item_currency = item_currency.lower()
-        if item_currency not in CURRENCIES:
-            raise invalid_param(f"{pp}[currency]", f"Invalid currency: {price_data['currency']}.")
+        item_currency = check_currency(price_data.get("currency"), f"{pp}[currency]")
         if currency is not None and item_currency != currency:
             raise invalid_param(f"{pp}[currency]", "All line items in a Checkout Session must have the same "
                                                    f"currency (`{currency}` and `{item_currency}`).")
         currency = item_currency
         unit_amount = _int(price_data, "unit_amount", f"{pp}[unit_amount]", required=True, minimum=0)
+        check_unit(unit_amount, currency, f"{pp}[unit_amount]")
         product = price_data.get("product_data")
         if product in (None, ""):
             raise StripeError(400, f"You must specify either `product` or `product_data` in `{pp}`.",
@@ -285,13 +283,7 @@ def check_create_params(data, now):
     subtotal = sum(i["amount_subtotal"] for i in items)
     tax = sum(i["amount_tax"] for i in items)
     total = sum(i["amount_total"] for i in items)
-    minimum = MINIMUM_AMOUNT.get(currency, 1)
-    if total < minimum:
-        raise StripeError(400, "The Checkout Session's total amount due must add up to at least "
-                               f"{format_amount(minimum, currency)} {currency}", code="amount_too_small")
-    if total > MAXIMUM_AMOUNT:
-        raise StripeError(400, f"The Checkout Session's total amount due must be no more than "
-                               f"{format_amount(MAXIMUM_AMOUNT, currency)}", code="amount_too_large")
+    check_amount(total, currency, param=None, wording=SESSION_TOTAL_WORDING, whole_units=False)
     success_url = _url(data, "success_url", required=True)
     cancel_url = _url(data, "cancel_url")
     expires_at = to_int(data, "expires_at")
@@ -407,22 +399,10 @@ class StandinCheckoutSession(StripeObject):
         }
 
     def line_items_list(self, limit=10, starting_after=None, ending_before=None, expand=()):
-        items = self._items
-        ids = [i["id"] for i in items]
-        if starting_after:
-            if starting_after not in ids:
-                raise no_such("line item", starting_after, param="starting_after")
-            items = items[ids.index(starting_after) + 1:]
-            page, more = items[:limit], len(items) > limit
-        elif ending_before:
-            if ending_before not in ids:
-                raise no_such("line item", ending_before, param="ending_before")
-            items = items[:ids.index(ending_before)]
-            page, more = items[-limit:], len(items) > limit
-        else:
-            page, more = items[:limit], len(items) > limit
+        found, more = page(self._items, limit, starting_after, ending_before, object_name="line item",
+                           id_of=lambda item: item["id"])
         return {"object": "list", "url": f"/v1/checkout/sessions/{self.id}/line_items", "has_more": more,
-                "data": [self.line_item(i, expand) for i in page]}
+                "data": [self.line_item(i, expand) for i in found]}
 
     def _export(self, expand=None):
         expand = list(expand or [])
@@ -637,22 +617,10 @@ async def list_sessions(request):
         else:
             raise unknown_param(key)
     items = [s for s in all_sessions() if all(f(s) for f in checks)]
-    ids = [s.id for s in items]
-    if starting_after:
-        if starting_after not in ids:
-            raise no_such("checkout.session", starting_after, param="starting_after")
-        items = items[ids.index(starting_after) + 1:]
-        page, more = items[:limit], len(items) > limit
-    elif ending_before:
-        if ending_before not in ids:
-            raise no_such("checkout.session", ending_before, param="ending_before")
-        items = items[:ids.index(ending_before)]
-        page, more = items[-limit:], len(items) > limit
-    else:
-        page, more = items[:limit], len(items) > limit
+    found, more = page(items, limit, starting_after, ending_before, object_name="checkout.session")
     sub = [e[len("data."):] for e in expand if e.startswith("data.")]
     return json_response({"object": "list", "url": "/v1/checkout/sessions", "has_more": more,
-                          "data": [s._export(expand=sub) for s in page]})
+                          "data": [s._export(expand=sub) for s in found]})
 
 
 async def expire_session(request):

@@ -1,4 +1,9 @@
-"""Unknown request parameters refused as Stripe refuses them, per the pinned SDK.
+"""Request parameters: read and typed as Stripe reads them, and unknown ones refused per the pinned SDK.
+
+:func:`read_params`, :func:`pop_expand`, :func:`to_int`, :func:`to_str`, :func:`to_bool` and
+:func:`to_metadata` read a request's form or query parameters and answer a wrong type with Stripe's
+400 (``parameter_invalid_integer``, "Invalid string"…); :data:`EMAIL_RE` is the email check Stripe
+makes on ``receipt_email``. The rest of this module refuses unknown parameters:
 
 Stripe answers a parameter its API version does not know with a 400
 ``invalid_request_error`` "Received unknown parameter: NAME" (``param`` is the
@@ -34,7 +39,7 @@ import stripe
 import stripe.params
 from stripe._request_options import RequestOptions
 
-from .errors import unknown_param
+from .errors import StripeError, invalid_integer, invalid_param, missing_param, unknown_param
 
 API_VERSION = stripe.api_version
 _OPTIONS = frozenset(RequestOptions.__annotations__)
@@ -250,3 +255,116 @@ def check(method, path, data, publishable=False):
         if key not in fields:
             raise unknown_param(key)
         _check(value, fields[key], key, allowed)
+
+
+# ---------------------------------------------------------------- reading and typing
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# Stripe's integers: ASCII digits only (``\d`` would take "١٢٣"), and 64-bit (a longer string is no
+# integer to Stripe, and past 4,300 digits Python's int() raises instead of answering 400).
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+async def read_params(request):
+    # Imported here, not at the top: localstripe.server builds its whole aiohttp app when imported,
+    # and the checks above (``known``, ``check``) are imported by tests that need none of it.
+    from localstripe.server import get_post_data, unflatten_data
+
+    if request.method == "GET":
+        data = unflatten_data(request.query)
+    else:
+        data = await get_post_data(request)
+    if not data:
+        return {}
+    if not isinstance(data, dict):
+        raise StripeError(400, "Invalid request body: expected an object.")
+    return dict(data)
+
+
+def pop_expand(data):
+    expand = data.pop("expand", None)
+    if expand is None or expand == "":
+        return []
+    if isinstance(expand, str):
+        expand = [expand]
+    if not isinstance(expand, list) or not all(
+            isinstance(e, str) for e in expand):
+        raise invalid_param("expand", "Invalid array")
+    return expand
+
+
+def to_int(data, param, required=False, minimum=None, maximum=None):
+    value = data.get(param)
+    if value is None or value == "":
+        if required:
+            raise missing_param(param)
+        return None
+    if isinstance(value, bool) or not (
+            isinstance(value, int)
+            or (isinstance(value, str) and _INTEGER.fullmatch(value))):
+        raise invalid_integer(param, value)
+    value = int(value)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise invalid_integer(param, value)
+    if minimum is not None and value < minimum:
+        raise invalid_param(
+            param, f"This value must be greater than or equal to {minimum}.")
+    if maximum is not None and value > maximum:
+        raise invalid_param(
+            param, f"This value must be less than or equal to {maximum}.")
+    return value
+
+
+def to_str(data, param, max_length=None):
+    value = data.get(param)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid_param(param, f"Invalid string: {value!r}")
+    if max_length is not None and len(value) > max_length:
+        raise invalid_param(
+            param, f"Invalid string: {value[:20]}...; must be at most "
+                   f"{max_length} characters", code="string_too_long")
+    return value
+
+
+def to_bool(data, param, default):
+    value = data.get(param)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise invalid_param(param, f"Invalid boolean: {value}")
+
+
+def to_metadata(data, param="metadata"):
+    value = data.get(param)
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise invalid_param(param, "Invalid object")
+    if len(value) > 50:
+        raise invalid_param(
+            param, "Invalid metadata: metadata can have at most 50 keys.")
+    out = {}
+    for k, v in value.items():
+        if len(str(k)) > 40:
+            raise invalid_param(
+                f"{param}[{k}]", "Invalid metadata: keys can be at most 40 "
+                                 "characters long.")
+        if v is None or v == "":
+            continue
+        if isinstance(v, (dict, list)):
+            raise invalid_param(f"{param}[{k}]", "Invalid metadata value.")
+        v = str(v).lower() if isinstance(v, bool) else str(v)
+        if len(v) > 500:
+            raise invalid_param(
+                f"{param}[{k}]", "Invalid metadata: values can be at most "
+                                 "500 characters long.")
+        out[str(k)] = v
+    return out

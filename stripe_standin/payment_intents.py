@@ -31,9 +31,11 @@ from localstripe.resources import Customer, PaymentIntent, PaymentMethod, Stripe
 from localstripe.server import get_api_key, json_response
 
 from . import cards
-from .charges import (CURRENCIES, EMAIL_RE, MAXIMUM_AMOUNT, MINIMUM_AMOUNT, StandinCharge, search_response,
-                      _outcome, format_amount, maybe_webhook, pop_expand, read_params, to_bool, to_int, to_metadata,
-                      to_str)
+from .charges import StandinCharge, _outcome
+from .currencies import check_amount, check_currency
+from .lists import search_response
+from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
+from .webhook_delivery import maybe_webhook
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 
 AUTHENTICATION_REQUIRED = cards.AUTHENTICATION_REQUIRED
@@ -327,20 +329,10 @@ def _check_create_params(data):
                               code="parameter_unknown", param=key)
         if key not in CREATE_PARAMS:
             raise unknown_param(key)
+    # The currency first, then the amount in it: in the order a Checkout Session's line item is read.
+    currency = check_currency(data.get("currency"))
     amount = to_int(data, "amount", required=True)
-    currency = data.get("currency")
-    if currency in (None, ""):
-        raise missing_param("currency")
-    if not isinstance(currency, str) or currency.lower() not in CURRENCIES:
-        raise invalid_param("currency", f"Invalid currency: {currency}.")
-    currency = currency.lower()
-    minimum = MINIMUM_AMOUNT.get(currency, 1)
-    if amount < minimum:
-        raise StripeError(400, f"Amount must be at least {format_amount(minimum, currency)} {currency}",
-                          code="amount_too_small", param="amount")
-    if amount > MAXIMUM_AMOUNT:
-        raise StripeError(400, f"Amount must be no more than {format_amount(MAXIMUM_AMOUNT, currency)}",
-                          code="amount_too_large", param="amount")
+    check_amount(amount, currency)
     types = _payment_method_types(data)
     automatic = data.get("automatic_payment_methods")
     if automatic not in (None, ""):

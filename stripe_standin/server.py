@@ -27,7 +27,7 @@ from localstripe import resources as ls_resources
 from localstripe import server as ls_server
 
 from . import (PINNED_LOCALSTRIPE, charges, checkout, checkout_page, checkout_sessions, params,
-               payment_intents, stripe_js)
+               payment_intents, refunds, stripe_js, tokens)
 from .errors import StripeError
 from .faults import FaultError, Faults
 from .search_lag import INDEX as SEARCH_INDEX
@@ -435,11 +435,11 @@ async def search_lag_set(request):
 # ------------------------------------------------------------ the app
 
 OVERRIDES = [
-    ("POST", "/v1/tokens", charges.create_token),
+    ("POST", "/v1/tokens", tokens.create_token),
     ("POST", "/v1/charges", charges.create_charge),
     ("GET", "/v1/charges", charges.list_charges),
     ("GET", "/v1/charges/search", charges.search_charges),
-    ("POST", "/v1/refunds", charges.create_refund),
+    ("POST", "/v1/refunds", refunds.create_refund),
     *payment_intents.ROUTES,
     *checkout_sessions.ROUTES,
     *stripe_js.ROUTES,

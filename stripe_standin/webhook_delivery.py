@@ -28,6 +28,8 @@ event). Control it with ``POST /_standin/webhooks`` (JSON or form fields), or
 to the default and drop held events undelivered; ``DELETE /_config/data`` also
 drops the deliveries still on their way (the usual ~1 s), so that a test's
 late events never reach the next test's webhook.
+
+The handlers record their events with :func:`maybe_webhook`.
 """
 
 import asyncio
@@ -215,3 +217,11 @@ def install():
     """Route every event localstripe and the stand-in schedule through :data:`DELIVERY`."""
     ls_webhooks.schedule_webhook = DELIVERY.schedule
     ls_resources.schedule_webhook = DELIVERY.schedule
+
+
+def maybe_webhook(event_type, obj):
+    """Record an event; deliver it only if a webhook is registered."""
+    event = ls_resources.Event(event_type, obj)
+    if ls_webhooks._webhooks:
+        ls_webhooks.schedule_webhook(event)
+    return event

@@ -1,69 +1,25 @@
 """A store served live by waitress (``pserve``) on a free loopback port, with the suite's settings
 (same database, same Stripe): for what WebTest cannot show — two processes at once, a process killed,
 webhooks the stand-in delivers over HTTP. The ``live_stores`` fixture (tests/conftest.py) starts them."""
-import os
-from pathlib import Path
-import signal
-import socket
-import subprocess
-import sys
-import time
-
 import requests
 from sqlalchemy import select
 
 from album_store.models import Purchase
+from devtools.pserve import Pserve, free_port
 from tests.paying import shown_price
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveStore:
+class LiveStore(Pserve):
     """``pserve`` on a free loopback port, with the suite's settings (same database, same Stripe)."""
 
     def __init__(self, tmp_path, app_settings):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        ini = tmp_path / f"live-{self.port}.ini"
+        port = free_port()
+        ini = tmp_path / f"live-{port}.ini"
         lines = ["[app:main]", "use = egg:album_store"]
         lines += [f"{key} = {str(value).replace('%', '%%')}" for key, value in app_settings.items() if "." in key]
-        lines += ["", "[server:main]", "use = egg:waitress#main", f"listen = 127.0.0.1:{self.port}", "threads = 4"]
+        lines += ["", "[server:main]", "use = egg:waitress#main", f"listen = 127.0.0.1:{port}", "threads = 4"]
         ini.write_text("\n".join(lines) + "\n")
-        self.log = open(tmp_path / f"live-{self.port}.log", "w")
-        # The package of this checkout, as the tests import it (pytest's ``pythonpath``), not whichever
-        # one the virtualenv's editable install points at (another worktree sharing the venv, say).
-        environ = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("pserve")), str(ini)], stdout=self.log, stderr=subprocess.STDOUT,
-            env=environ,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(self.url + "/favicon.ico", timeout=1)
-                return
-            except requests.ConnectionError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the store did not start; see {self.log.name}")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        super().__init__(ini, tmp_path / f"live-{port}.log", ready_path="/favicon.ico", timeout=20)
 
 
 def browser_session(store, slug):

@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 
 CARD_OK = "4242 4242 4242 4242"
 CARD_DECLINED = "4000 0000 0000 0002"
+#: The receipt's address; after Stripe's hosted page it also carries ``?session_id=cs_…``.
+RECEIPT_URL = re.compile(r"/purchases/\d+$")
+SESSION_RECEIPT_URL = re.compile(r"/purchases/\d+\?session_id=cs_")
 
 #: Chromium logs a console error for every response with a 4xx/5xx status, documents included.
 STATUS_MESSAGE = re.compile(r"Failed to load resource: the server responded with a status of (\d{3})")
@@ -257,6 +260,18 @@ class Shopper:
 
     def heading(self):
         return self.page.locator("h1").first.inner_text()
+
+    def on_receipt(self, title, *, shows=(), url=RECEIPT_URL):
+        """The shopper lands on the receipt for ``title``: waits for its address (``url``), checks the
+        page (:meth:`arrived`), its heading, and that the receipt says each of ``shows`` (spaces
+        folded). The one receipt check of every flow; returns the receipt's text."""
+        self.page.wait_for_url(url)
+        self.arrived("receipt")
+        assert self.heading() == f"Thank you! {title} is yours."
+        receipt = " ".join(self.page.locator(".receipt").text_content().split())
+        for expected in shows:
+            assert expected in receipt, expected
+        return receipt
 
     # --- browsing --------------------------------------------------------------------------------
     def open_home(self):

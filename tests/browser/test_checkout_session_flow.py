@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from album_store.models import Purchase
 from tests.browser.conftest import serve_store
-from tests.browser.shopper import future_expiry
+from tests.browser.shopper import SESSION_RECEIPT_URL, future_expiry
 from tests.factories import make_album
 
 pytestmark = [pytest.mark.browser, pytest.mark.stripe]
@@ -52,19 +52,13 @@ def pay_on_stripe(page, number):
     page.locator("#cs-pay").click()
 
 
-def wait_for_receipt(shopper):
-    shopper.page.wait_for_url(re.compile(r"/purchases/\d+\?session_id=cs_"))
-    shopper.arrived("receipt")
-    return shopper.heading()
-
-
 @pytest.mark.parametrize("device", ["desktop", "phone"], indirect=True)
 def test_paying_on_stripes_page_lands_on_the_receipt(shopper, album, dbsession):
     page = go_to_stripe(shopper)
     assert "$9.99" in page.locator("#cs-amount").inner_text()
     assert page.locator("#cs-email").input_value() == "ana@example.com"
     pay_on_stripe(page, "4242 4242 4242 4242")
-    assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
+    shopper.on_receipt("Blue Skies", url=SESSION_RECEIPT_URL)
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.email, purchase.amount_cents) == ("paid", "ana@example.com", 999)
 
@@ -76,7 +70,7 @@ def test_3d_secure_on_stripes_page(shopper, watch, album, dbsession, complete):
     page.locator("#cs-3ds").wait_for()
     if complete:
         page.locator("#cs-3ds-complete").click()
-        assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
+        shopper.on_receipt("Blue Skies", url=SESSION_RECEIPT_URL)
         assert [p.status for p in purchases(dbsession)] == ["paid"]
     else:
         watch.expect_status(402)  # Stripe's page answers a failed check with the reason
@@ -91,7 +85,7 @@ def test_a_declined_card_then_a_good_one_pays_once(shopper, watch, album, dbsess
     pay_on_stripe(page, "4000 0000 0000 0002")
     assert "declined" in page.locator("#cs-error").inner_text()
     pay_on_stripe(page, "4242 4242 4242 4242")
-    assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
+    shopper.on_receipt("Blue Skies", url=SESSION_RECEIPT_URL)
     assert [p.status for p in purchases(dbsession)] == ["paid"]
 
 
@@ -134,6 +128,6 @@ def test_a_keyboard_alone_pays_on_stripes_page(shopper, album, dbsession):
     tab_to("#cs-cvc")
     page.keyboard.type("123")
     page.keyboard.press("Enter")
-    assert wait_for_receipt(shopper) == "Thank you! Blue Skies is yours."
+    shopper.on_receipt("Blue Skies", url=SESSION_RECEIPT_URL)
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.email) == ("paid", "keys@example.com")

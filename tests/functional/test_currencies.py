@@ -34,7 +34,7 @@ def test_stripe_is_charged_its_own_unit_and_the_purchase_is_paid(shop, flow, dbs
         assert [form.find("input", attrs={"name": n})["value"] for n in ("shown_amount", "shown_currency")] == [str(price), currency]
     else:
         button = page.html.find("script", class_="stripe-button") if flow == "checkout_js" else page.html.find("form", id="card-payment")
-        # CONTRACT.md: data-amount is the album's price in the database (the store's unit).
+        # The button shows what will be charged: data-amount is the album's price in the database (the store's unit).
         assert (button["data-amount"], button["data-currency"]) == (str(price), currency)
 
     payment = shop.pay("harbour-lights")

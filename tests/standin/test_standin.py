@@ -219,6 +219,7 @@ def test_token_from_a_browser_style_post_with_the_publishable_key(url, client):
     assert status == 200, body
     token = json.loads(body)
     assert token["id"].startswith("tok_") and token["card"]["exp_year"] == 2034
+    assert token["email"] == "buyer@example.com"  # legacy Checkout reads token.email
     assert charge(client, token["id"]).status == "succeeded"
 
 
@@ -571,6 +572,16 @@ def test_list_is_newest_first_and_pages(client):
     assert [c.id for c in page.data] == ids[::-1][:2] and page.has_more
     rest = client.v1.charges.list(params={"limit": 2, "starting_after": page.data[-1].id})
     assert [c.id for c in rest.data] == [ids[0]] and not rest.has_more
+
+
+def test_list_pages_back_with_ending_before(client):
+    ids = [charge(client, "tok_visa").id for _ in range(4)][::-1]  # newest first, as listed
+    before = client.v1.charges.list(params={"limit": 2, "ending_before": ids[3]})
+    assert [c.id for c in before.data] == ids[1:3] and before.has_more  # the two just before it
+    first = client.v1.charges.list(params={"limit": 2, "ending_before": ids[1]})
+    assert [c.id for c in first.data] == [ids[0]] and not first.has_more
+    with pytest.raises(stripe.InvalidRequestError, match="No such charge: 'ch_nope'"):
+        client.v1.charges.list(params={"ending_before": "ch_nope"})
 
 
 def test_search_by_metadata(client):
