@@ -16,5 +16,6 @@ def main(global_config, **settings):
         config.include(".jobs")
         config.include(".routes")
         config.include(".templating")
+        config.include(".views")
         config.scan(".views")
     return config.make_wsgi_app()

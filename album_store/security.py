@@ -31,6 +31,8 @@ from .models.meta import utcnow
 from .services.tokens import ISignedTokens, LinkInvalid
 
 ADMIN = "role:admin"
+#: The session cookie's name (the page cache also reads it: no session cookie, an anonymous visitor).
+SESSION_COOKIE = "album_store_session"
 SESSION_PURCHASES = "purchase_ids"
 SESSION_USER = "user_id"
 SESSION_AUTH = "auth"
@@ -326,7 +328,7 @@ def includeme(config):
     config.set_session_factory(
         SignedCookieSessionFactory(
             settings["store.secret"],
-            cookie_name="album_store_session",
+            cookie_name=SESSION_COOKIE,
             httponly=True,
             samesite="Lax",
             secure=asbool(settings["store.secure_cookies"]),

@@ -8,7 +8,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..storage import StorageError
-from .account import LOCAL_PATH
+from ..forms import LOCAL_PATH
 
 log = logging.getLogger(__name__)
 TEMPLATE = "album_store:templates/errors/error.pt"

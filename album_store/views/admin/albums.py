@@ -3,6 +3,7 @@ cover, download file, on sale or not, archive or delete, history)."""
 from pyramid.httpexceptions import HTTPConflict, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
+from ...caching import NO_STORE
 from ...forms import AlbumForm, AlbumSearchForm, ConfirmForm, CoverForm, DownloadFileForm, TrackAudioForm, TracksForm
 from ...services.audio import AUDIO_STATES, PREVIEW_SECONDS, IAudioService
 from ...services.audit import IAuditLog
@@ -240,10 +241,10 @@ def track_audio(context, request):
     return HTTPSeeOther(_edit_url(request, album, "audio"))
 
 
-@view_config(route_name="admin_album_audio_status", renderer="json", permission="admin", request_method="GET")
+@view_config(route_name="admin_album_audio_status", renderer="json", permission="admin", request_method="GET",
+             cache_control=NO_STORE)
 def audio_status(context, request):
     """Where the album's audio work stands, for the editor's progress bars (static/admin-audio.js)."""
-    request.response.cache_control = "private, no-store"
     album = context.album
     formats = request.find_service(IAudioService).formats_of(album)
     return {

@@ -7,6 +7,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ...caching import NO_STORE
 from ...forms import ConfirmForm, PurchaseFilterForm
 from ...models import Album, PurchaseStatus
 from ...money import format_amount_input
@@ -47,7 +48,7 @@ def purchase_list(context, request):
     }
 
 
-@view_config(route_name="admin_purchases_csv", permission="admin")
+@view_config(route_name="admin_purchases_csv", permission="admin", cache_control=NO_STORE)
 def purchase_csv(context, request):
     """The filtered list as CSV, streamed: rows are read in batches and written as they are sent."""
     form = _filter_form(request)
@@ -56,7 +57,6 @@ def purchase_csv(context, request):
     rows = request.find_service(IReports).purchase_rows(PurchaseFilters(**form.filter_values()))
     response = Response(app_iter=_csv_lines(rows), content_type="text/csv", charset="utf-8")
     response.content_disposition = 'attachment; filename="purchases.csv"'
-    response.cache_control = "private, no-store"
     return response
 
 
