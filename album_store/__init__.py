@@ -11,6 +11,7 @@ def main(global_config, **settings):
         config.include("pyramid_chameleon")
         config.include(".models")
         config.include(".security")
+        config.include(".uploads")
         config.include(".caching")
         config.include(".services")
         config.include(".jobs")
