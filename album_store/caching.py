@@ -20,7 +20,7 @@ before the page was rendered, and is served only while the stamp is still the sa
 single-row read per cacheable request, and an owner's change reaches every process's next request
 at once. When the stamp cannot be read, the cache is not used. Browsers and proxies, which cannot
 ask for the stamp, may still keep a page for N seconds: the buy route checks the price the page
-showed (``views/shown_price.py``), so a stale page can never charge a price its buyer did not see.
+showed (``shown_price.py``), so a stale page can never charge a price its buyer did not see.
 """
 from collections import OrderedDict
 import threading

@@ -9,9 +9,9 @@ inputs in the checkout_js form, and the card form's ``data-amount`` / ``data-cur
 Each paying view calls :func:`require_shown_price` once, after checking its own fields and before
 the purchase service. It compares the pair with the album as this request loaded it; the service records
 the purchase's amount from that same object, so the buyer pays exactly the price that was checked.
-A missing or malformed pair is a 400; a different one raises :class:`PriceChanged`, answered below
-(``views/shown_price.py``) with 409 and the current price (nothing charged, nothing recorded): the album page again, whose Buy
-button carries the new price, or JSON that card-payment.js uses to show and then pay the new price.
+A missing or malformed pair is a 400; a different one raises :class:`PriceChanged`, answered by the
+exception views of ``views/shown_price.py`` with 409 and the current price (nothing charged, nothing
+recorded): the album page again, whose Buy button carries the new price, or JSON that card-payment.js uses to show and then pay the new price.
 
 **Pay what you want** (``album.name_your_price``): the form carries the buyer's own amount instead,
 ``amount`` as typed (``"12.50"``, parsed by ``pricing.parse_chosen_amount``), with ``shown_currency``

@@ -77,7 +77,7 @@ def album_cover(context, request):
 def cover_image(request):
     """An uploaded cover at one of its sizes. Its address names one upload, so it never changes:
     browsers and proxies may keep it for a year without asking again."""
-    size = whole_number(request.matchdict["size"], max_digits=4)
+    size = whole_number(request.matchdict["size"], maximum=9999)
     name = request.find_service(IMediaStorage).cover_name(request.matchdict["key"], size) if size else None
     response = request.find_service(IFileStorage).response(request, name, content_type="image/jpeg") if name else None
     if response is None:
