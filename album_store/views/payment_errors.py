@@ -10,10 +10,13 @@ purchase service and redirect, and whatever the service raises is answered by ro
 **The transaction.** pyramid_tm aborts the request's transaction when an exception view answers (no
 ``tm.commit_veto`` is configured). That is right for the 409s below, which the views raised before
 as ``HTTPConflict`` (rolled back then too). The other answers were *returned* by the views before,
-so pyramid_tm committed what was left in the transaction: those views call :func:`_commit_as_returned`
-first and keep that. What the buyer must never lose is committed by the purchase service itself
-before it raises (the pending purchase before Stripe is asked, a decline's ``failed``), either way.
+so pyramid_tm committed what was left in the transaction: those views are decorated
+:func:`commits_as_returned` and keep that. What the buyer must never lose is committed by the
+purchase service itself before it raises (the pending purchase before Stripe is asked, a decline's
+``failed``), either way.
 """
+import functools
+
 from pyramid.httpexceptions import HTTPConflict, HTTPException, HTTPSeeOther
 from pyramid.view import view_config
 
@@ -27,11 +30,30 @@ from ..services.purchases import (AlreadyBought, AttemptAmountDiffers, CheckoutT
 UNAVAILABLE_TEMPLATE = "album_store:templates/checkout/unavailable.pt"
 
 
-def _commit_as_returned(request):
-    """Commit what the request's transaction holds, as pyramid_tm did when the view returned this
-    answer, and begin the (read-only) transaction the answer renders in; pyramid_tm aborts that one."""
-    request.tm.commit()
+def commits_as_returned(view):
+    """An exception view whose answer the paying view used to return: first commit what the request's
+    transaction holds, as pyramid_tm did then, and begin the (read-only) transaction the answer renders
+    in, which pyramid_tm aborts. A commit that fails is answered as pyramid_tm answered it: the
+    exception view of the failure (the 500 page), nothing kept."""
+
+    @functools.wraps(view)
+    def answer(exc, request):
+        failed = _commit(request)
+        return failed if failed is not None else view(exc, request)
+
+    return answer
+
+
+def _commit(request):
+    """See :func:`commits_as_returned`; returns the failure's answer, or None once committed."""
+    try:
+        request.tm.commit()
+    except Exception:
+        request.tm.abort()
+        request.tm.begin()
+        return request.invoke_exception_view()
     request.tm.begin()
+    return None
 
 
 def _refuse(request, error):
@@ -52,9 +74,9 @@ def _json(request, http_status, retry_after=None, **body):
 
 # --- HTML: the album's Buy forms ---------------------------------------------------------------------
 @view_config(context=CardDeclined, route_name="album_buy", renderer=ALBUM_TEMPLATE)
+@commits_as_returned
 def declined_page(exc, request):
     """The album page again, with the card's message and the Buy button to try another card."""
-    _commit_as_returned(request)
     request.response.status = 402
     return album_page(request, request.context, error=exc.user_message)
 
@@ -66,9 +88,9 @@ def declined_hosted(exc, request):
 
 @view_config(context=PaymentUnavailable, route_name="album_buy", renderer=UNAVAILABLE_TEMPLATE)
 @view_config(context=PaymentUnavailable, route_name="album_checkout_session", renderer=UNAVAILABLE_TEMPLATE)
+@commits_as_returned
 def unavailable_page(exc, request):
     """Stripe could not be asked: nothing was charged or recorded as paid; try again in a minute."""
-    _commit_as_returned(request)
     request.response.status = 503
     request.response.headers["Retry-After"] = "60"
     return {"album": request.context}
@@ -76,8 +98,8 @@ def unavailable_page(exc, request):
 
 @view_config(context=StillPending, route_name="album_buy")
 @view_config(context=StillPending, route_name="album_checkout_session")
+@commits_as_returned
 def still_pending_page(exc, request):
-    _commit_as_returned(request)
     return pending_receipt(request, exc.purchase)
 
 
@@ -90,9 +112,9 @@ def already_bought_page(exc, request):
     buyer's email) learns nothing about it beyond this neutral answer."""
     album, purchase = request.context, exc.purchase
     relation = whose(request, purchase)
-    if relation == "theirs":
-        _commit_as_returned(request)
-        return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
+    if relation == "theirs":  # returned by the view before (committed); the 409s were raised
+        failed = _commit(request)
+        return failed if failed is not None else HTTPSeeOther(request.route_url("purchase", id=purchase.id))
     if relation == "owned":
         return _refuse(request, HTTPConflict(
             f"{album.title} is already in your library, so nothing was charged. "
@@ -120,34 +142,39 @@ def token_reused_page(exc, request):
 # --- JSON: card-payment.js (payment_intents) ---------------------------------------------------------
 @view_config(context=CardDeclined, route_name="album_payment_intent", renderer="json")
 @view_config(context=CardDeclined, route_name="purchase_confirm", renderer="json")
+@commits_as_returned
 def declined_json(exc, request):
     """A failed attempt (declined, or 3-D Secure failed or cancelled): the next try is a new attempt."""
-    _commit_as_returned(request)
     return _json(request, 402, status="failed", error=exc.user_message, attempt_id=new_attempt_id())
 
 
 @view_config(context=PaymentUnavailable, route_name="album_payment_intent", renderer="json")
-@view_config(context=PaymentUnavailable, route_name="purchase_confirm", renderer="json")
+@commits_as_returned
 def unavailable_json(exc, request):
-    """Stripe could not be asked. From ``purchase_confirm`` (a :class:`StillPending` too) the answer
-    names the receipt, which settles itself once Stripe answers."""
-    _commit_as_returned(request)
-    receipt = {"receipt_url": request.route_url("purchase", id=request.context.id)} \
-        if request.matched_route.name == "purchase_confirm" else {}
-    return _json(request, 503, retry_after="60", status="pending", error=UNAVAILABLE, **receipt)
+    """Stripe could not be asked to start the payment."""
+    return _json(request, 503, retry_after="60", status="pending", error=UNAVAILABLE)
+
+
+@view_config(context=PaymentUnavailable, route_name="purchase_confirm", renderer="json")
+@commits_as_returned
+def unavailable_confirm_json(exc, request):
+    """Stripe could not be asked (or has not finished: a :class:`StillPending`) after the browser
+    confirmed: the receipt settles itself once Stripe answers."""
+    return _json(request, 503, retry_after="60", status="pending", error=UNAVAILABLE,
+                 receipt_url=request.route_url("purchase", id=request.context.id))
 
 
 @view_config(context=StillPending, route_name="album_payment_intent", renderer="json")
+@commits_as_returned
 def still_pending_json(exc, request):
-    _commit_as_returned(request)
     remember_purchase(request, exc.purchase)
     return _json(request, 503, retry_after="10", status="pending", error=UNAVAILABLE,
                  receipt_url=request.route_url("purchase", id=exc.purchase.id))
 
 
 @view_config(context=AlreadyBought, route_name="album_payment_intent", renderer="json")
+@commits_as_returned
 def already_bought_json(exc, request):
-    _commit_as_returned(request)
     album, holder = request.context, exc.purchase
     relation = whose(request, holder)
     if relation is None:
@@ -160,14 +187,14 @@ def already_bought_json(exc, request):
 
 
 @view_config(context=PriceNotChargeable, route_name="album_payment_intent", renderer="json")
+@commits_as_returned
 def not_chargeable_json(exc, request):
-    _commit_as_returned(request)
     return _json(request, 409, status="conflict", error=NOT_CHARGEABLE.format(title=request.context.title))
 
 
 @view_config(context=CheckoutTokenReused, route_name="album_payment_intent", renderer="json")
+@commits_as_returned
 def token_reused_json(exc, request):
-    _commit_as_returned(request)
     if isinstance(exc, AttemptAmountDiffers):
         error = amount_differs(exc.purchase, "press Pay again")
     else:
@@ -177,8 +204,8 @@ def token_reused_json(exc, request):
 
 
 @view_config(context=PaymentIncomplete, route_name="purchase_confirm", renderer="json")
+@commits_as_returned
 def incomplete_json(exc, request):
-    _commit_as_returned(request)
     return _json(request, 409, status="incomplete",
                  error="Your payment is not complete, so nothing was charged. Please check your card details "
                        "and press Pay again.")

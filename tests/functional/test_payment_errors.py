@@ -85,3 +85,29 @@ def test_a_reused_card_token_is_a_409_that_rolls_back_as_the_raised_conflict_did
         "the 409 rolls the transaction back, as the view's raised HTTPConflict did"
     [purchase] = _purchases(dbsession)
     assert (purchase.email, purchase.status) == ("first@example.com", "paid")
+
+
+@standin_only
+def test_a_402_whose_commit_fails_is_the_500_page_as_before(testapp, dbsession, new_card_token, caplog):
+    """pyramid_tm rendered a failed commit with the exception view of the failure; so does the
+    exception view that commits in its place."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    make_album(dbsession, slug="commit-fails", price_cents=1099)
+    user = make_user(dbsession, "unlucky@example.com", PASSWORD)
+    testapp.login(user.email)
+    token = new_card_token("4000000000000002")
+    testapp.buy("commit-fails", token=token, status=402)
+
+    def refuse(session):
+        if session is not dbsession:
+            raise RuntimeError("injected: the commit fails")
+
+    event.listen(Session, "before_commit", refuse)
+    try:
+        page = _buy_after_an_hour(testapp, dbsession, user, "commit-fails", token, status=500)
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert "Something went wrong" in page.text and "injected: the commit fails" in caplog.text
+    assert utcnow() - _session_last_seen(dbsession, user) >= AN_HOUR_AGO - timedelta(minutes=1), "nothing kept"
