@@ -51,10 +51,18 @@ def start_checkout_session(context, request):
     refusal = form.refusal()
     if refusal:
         raise HTTPBadRequest(refusal)
-    email = form.buyer_email
     amount = require_shown_price(request, album, request.POST)
     if amount == 0:  # pay what you want, 0: a free download, no Stripe
-        return give_free_download(request, album, email)
+        return give_free_download(request, album, form.buyer_email)
+    purchase, url = _start_or_resume(request, album, form.buyer_email, amount)
+    remember_purchase(request, purchase)
+    return HTTPSeeOther(url or request.route_url("purchase", id=purchase.id))
+
+
+def _start_or_resume(request, album, email, amount):
+    """``(purchase, hosted page url)``: a new Checkout Session, or this browser's own one still open
+    (a double click, a return to the album page). Another holder of the album is
+    :class:`AlreadyBought`, answered in payment_errors.py."""
     purchases = request.find_service(IPurchaseService)
     key = browser_key(request)
 
@@ -62,30 +70,25 @@ def start_checkout_session(context, request):
         return purchases.start_checkout_session(album, email=email, user=request.user, browser_key=key,
                                                 urls=session_urls(request, album), amount_cents=amount)
 
+    def own_open(holder):
+        return (holder.status == "pending" and holder.uses_checkout_session
+                and (holder.browser_key == key or whose(request, holder)))
+
     try:
         try:
-            purchase, url = start()
+            return start()
         except AlreadyBought as bought:
             holder = bought.purchase
-            if not (album.name_your_price and holder.status == "pending" and holder.uses_checkout_session
-                    and holder.amount_cents != amount
-                    and (holder.browser_key == key or whose(request, holder))
+            if not (album.name_your_price and own_open(holder) and holder.amount_cents != amount
                     and purchases.replace_checkout_session(holder)):
                 raise
             # This browser chose another amount while its hosted page was open: that page is expired
             # (it can never be paid now) and a new one is made for the new amount.
-            purchase, url = start()
+            return start()
     except AlreadyBought as bought:
-        holder = bought.purchase
-        if not (holder.status == "pending" and holder.uses_checkout_session and (
-                holder.browser_key == key or whose(request, holder))):
-            raise  # answered in payment_errors.py
-        # This browser's own checkout, still open (a double click, a return to the album page).
-        remember_purchase(request, holder)
-        url = purchases.checkout_session_url(holder)
-        return HTTPSeeOther(url or request.route_url("purchase", id=holder.id))
-    remember_purchase(request, purchase)
-    return HTTPSeeOther(url or request.route_url("purchase", id=purchase.id))
+        if not own_open(bought.purchase):
+            raise
+        return bought.purchase, purchases.checkout_session_url(bought.purchase)
 
 
 @view_config(route_name="album_checkout_session", request_method="POST", require_csrf=True)
