@@ -67,8 +67,9 @@ class NewPassword:
 
 
 def _text(value):
-    """A field as text, stripped: a form's string, or whatever a JSON body held there (None: empty)."""
-    return str(value or "").strip()
+    """A field as text, stripped. Anything but a string (what a JSON body may hold: a number, a list)
+    is no text at all: a list of one address is not an address."""
+    return value.strip() if isinstance(value, str) else ""
 
 
 class ValidEmail:
