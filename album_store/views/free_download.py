@@ -4,8 +4,8 @@
 of a guest) records the free download and mails the link that confirms the address; the album page
 says so. The three payment flows' own routes hand an amount of 0 to the same
 ``purchase_answers.give_free_download``, so the album page's form works without JavaScript.
-``GET /free-downloads/{token}`` (the mailed link) makes the download the buyer's and shows its receipt. How a free download is recorded:
-``services/purchases/free.py``.
+``GET /free-downloads/{token}`` (the mailed link) makes the download the buyer's and shows its receipt.
+How a free download is recorded: ``services/purchases/free.py``.
 """
 from pyramid.httpexceptions import HTTPGone, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config

@@ -48,7 +48,8 @@ def test_the_hosted_checkout_needs_a_valid_address_too(checkout_session_app, dbs
 
 
 @pytest.mark.parametrize("email", [None, 42, ["buyer@example.com"], {"a": 1}, "nobody"])
-def test_a_card_payment_start_with_no_address_in_its_json_is_a_400_naming_the_field(payment_intents_app, dbsession, email):
+def test_a_card_payment_start_without_an_address_in_its_json_is_a_400_naming_the_field(payment_intents_app, dbsession,
+                                                                                         email):
     from tests.conftest import StoreTestApp
 
     make_album(dbsession, slug="json-emails", price_cents=1500)

@@ -46,7 +46,8 @@ def _make_session_old(dbsession, user):
 
 
 @standin_only
-def test_a_declined_card_is_recorded_failed_and_the_402_commits_as_the_returned_page_did(testapp, dbsession, new_card_token):
+def test_a_declined_card_is_recorded_failed_and_the_402_commits_as_the_returned_page_did(testapp, dbsession,
+                                                                                          new_card_token):
     make_album(dbsession, slug="declined", price_cents=1099)
     user = make_user(dbsession, "signed-in@example.com", PASSWORD)
     testapp.login(user.email)

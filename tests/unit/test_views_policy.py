@@ -69,7 +69,8 @@ def test_no_view_module_reads_the_payment_flow_setting(name):
     path, tree = view_modules()[name]
     reads = [node.lineno for node in ast.walk(tree)
              if isinstance(node, ast.Constant) and node.value == "store.payment_flow"]
-    assert not reads, f"{path.name} reads store.payment_flow (line {reads[0]}): use payment_flow= or request.payment_flow"
+    assert not reads, (f"{path.name} reads store.payment_flow (line {reads[0]}): "
+                       "use the payment_flow= predicate or request.payment_flow")
 
 
 @pytest.mark.parametrize("name", sorted(view_modules()))
