@@ -11,6 +11,8 @@ from sqlalchemy import delete
 
 from .models import AccountSession
 
+#: The session cookie's name (the page cache also reads it: no session cookie, an anonymous visitor).
+SESSION_COOKIE = "album_store_session"
 #: The signed-in account's id, and the random token naming its ``account_sessions`` row.
 SESSION_USER = "user_id"
 SESSION_AUTH = "auth"

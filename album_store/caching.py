@@ -1,6 +1,11 @@
 """HTTP caching of shoppers' pages, and a small in-process cache that honours it.
 
-The home page, the catalog and album pages are the same for every visitor who is not signed in:
+How a response may be kept is declared on its view, by two view options (a view deriver):
+
+- ``public_page=True``: a shopper's page, the same for every visitor who is not signed in (as below);
+- ``cache_control="…"``: the view's responses carry this ``Cache-Control`` (e.g. :data:`IMMUTABLE`).
+
+The home page, the catalog and album pages (``public_page=True``) are the same for every visitor who is not signed in:
 their bodies hold no CSRF token (``static/csrf.js`` fills the form from the ``csrf_token`` cookie)
 and no email. For such a visitor (no session cookie), they are sent ``Cache-Control: public,
 max-age=N`` (``store.page_cache_seconds``) with an ETag, so a browser or a reverse proxy can keep
@@ -15,7 +20,7 @@ before the page was rendered, and is served only while the stamp is still the sa
 single-row read per cacheable request, and an owner's change reaches every process's next request
 at once. When the stamp cannot be read, the cache is not used. Browsers and proxies, which cannot
 ask for the stamp, may still keep a page for N seconds: the buy route checks the price the page
-showed (``views/shown_price.py``), so a stale page can never charge a price its buyer did not see.
+showed (``shown_price.py``), so a stale page can never charge a price its buyer did not see.
 """
 from collections import OrderedDict
 import threading
@@ -25,9 +30,35 @@ from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
 from .models import current_catalog_version
+from .browser_sessions import SESSION_COOKIE
 
-SHOPPER_PAGES = frozenset({"home", "catalog", "album"})
-SESSION_COOKIE = "album_store_session"
+#: Content named by its hash or its upload: browsers and proxies keep it for a year without asking.
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: A personal answer (a CSRF token, an attempt id, an owner's data): kept by nobody.
+NO_STORE = "private, no-store"
+#: Where the ``public_page`` deriver marks the request whose view served a shopper's page.
+PUBLIC_PAGE = "album_store.public_page"
+
+
+def cache_policy(view, info):
+    """The view deriver of ``public_page=True`` and ``cache_control=…`` (see the module's opening)."""
+    public = info.options.get("public_page", False)
+    cache_control = info.options.get("cache_control")
+    if not public and cache_control is None:
+        return view
+
+    def view_with_cache_policy(context, request):
+        response = view(context, request)
+        if public:
+            request.environ[PUBLIC_PAGE] = True
+        if cache_control is not None:
+            response.cache_control = cache_control
+        return response
+
+    return view_with_cache_policy
+
+
+cache_policy.options = ("public_page", "cache_control")
 
 
 def is_anonymous(request):
@@ -35,15 +66,15 @@ def is_anonymous(request):
 
 
 def set_cache_headers(request, response):
-    """Shoppers' pages as above. Any other response that did not say how it may be kept (a receipt, the
-    library, every owner's page, an answer to a form, an error) is ``private, no-store``: no browser
-    history, shared computer or proxy keeps a personal page, its download link or its CSRF token.
-    Responses made to be kept (static files, covers, previews, downloads) set their own."""
-    route = request.matched_route
-    if (route is None or route.name not in SHOPPER_PAGES or request.method not in ("GET", "HEAD")
+    """Shoppers' pages (a view with ``public_page=True`` served it) as above. Any other response that did
+    not say how it may be kept (a receipt, the library, every owner's page, an answer to a form, an
+    error) is ``private, no-store``: no browser history, shared computer or proxy keeps a personal
+    page, its download link or its CSRF token. Responses made to be kept (static files, covers,
+    previews, downloads) set their own."""
+    if (not request.environ.get(PUBLIC_PAGE) or request.method not in ("GET", "HEAD")
             or response.status_code != 200):
         if "Cache-Control" not in response.headers:
-            response.cache_control = "private, no-store"
+            response.cache_control = NO_STORE
         return
     seconds = request.registry.settings["store.page_cache_seconds"]
     cache_control = response.cache_control
@@ -139,3 +170,4 @@ def includeme(config):
     settings["store.page_cache_seconds"] = int(settings["store.page_cache_seconds"])
     # Closest to the server: a hit skips the session, the transaction and the view.
     config.add_tween("album_store.caching.page_cache_tween_factory", under=INGRESS)
+    config.add_view_deriver(cache_policy)

@@ -1,5 +1,6 @@
-"""The site's forms (WTForms): the buyer's account forms and the store owner's. Pyramid checks the
-CSRF token of every POST, so these don't."""
+"""The site's forms (WTForms): the checkout forms (the checkout_js POST and the JSON starts), the
+buyer's account forms and the store owner's. Pyramid checks the CSRF token of every POST, so these
+don't."""
 from datetime import date
 import re
 
@@ -9,11 +10,12 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
-    EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError,
+    DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError,
 )
 
 from .models import PurchaseStatus
 from .money import InvalidAmount, format_amount_input, parse_money
+from .parsing import whole_number
 from .pricing import check_album_pricing
 from .services.accounts import MAX_PASSWORD_LENGTH, password_problems
 from .services.catalog import ALBUM_STATUSES
@@ -26,6 +28,25 @@ EMAIL_VALIDATORS = [
     Length(max=254, message="That address is too long."),
     Regexp(EMAIL, message="That does not look like an email address."),
 ]
+
+# A path on this site (the ``next`` of the sign-in forms): one leading slash, then printable ASCII
+# with no backslash (browsers read "/\\host" as "//host"), so neither another host nor a header
+# break can be smuggled in.
+LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+
+#: A token legacy Checkout makes (``tok_…``; the stand-in's and Stripe's test tokens alike).
+CARD_TOKEN = re.compile(r"^[A-Za-z0-9_]{3,255}$")
+#: An attempt id the server made (``services.purchases.new_attempt_id``).
+ATTEMPT_ID = re.compile(r"^att_[A-Za-z0-9_-]{16,60}$")
+
+
+def valid_email(value):
+    """The one rule for a buyer's address: a string that, stripped, looks like an address and fits
+    the column (254 characters)."""
+    if not isinstance(value, str):
+        return False
+    value = value.strip()
+    return len(value) <= 254 and EMAIL.match(value) is not None
 
 
 def _strip(value):
@@ -43,6 +64,77 @@ class NewPassword:
         problems = password_problems(field.data or "", email=email or "", words=self.words)
         if problems:
             raise ValidationError(problems[0])
+
+
+def _text(value):
+    """A field as text, stripped. Anything but a string (what a JSON body may hold: a number, a list)
+    is no text at all: a list of one address is not an address."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+class ValidEmail:
+    """:func:`valid_email`, with the message this form gives."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not valid_email(field.data):
+            raise StopValidation(self.message)
+
+
+# --- the checkout forms --------------------------------------------------------------------------
+class CheckoutForm(Form):
+    """A payment form: fed ``request.POST`` or, for a JSON body, ``data=`` its object. A signed-in
+    buyer pays under their account's address, whatever the form says (``user``)."""
+
+    email_field = "email"
+
+    def __init__(self, formdata=None, *, user=None, **kwargs):
+        super().__init__(formdata, **kwargs)
+        if user is not None:
+            self[self.email_field].data = user.email
+
+    @property
+    def buyer_email(self):
+        return self[self.email_field].data
+
+    def refusal(self):
+        """Why the form is refused (the first field's first error), or None when it is valid."""
+        if self.validate():
+            return None
+        return next(iter(self.errors.values()))[0]
+
+    def refused_field(self):
+        return next(iter(self.errors), None)
+
+
+class CardTokenForm(CheckoutForm):
+    """The checkout_js POST: legacy Checkout's ``stripeToken`` and ``stripeEmail``."""
+
+    email_field = "stripeEmail"
+    stripeToken = StringField(filters=[_text], validators=[
+        DataRequired("The payment form arrived without a card token, so nothing was charged. "
+                      "Please use the Buy button again."),
+        Regexp(CARD_TOKEN, message="The card token is not one Stripe makes, so nothing was charged."),
+    ])
+    stripeEmail = StringField(filters=[_text], validators=[
+        ValidEmail("The payment form needs a valid email address for your receipt; nothing was charged.")])
+
+
+class HostedCheckoutForm(CheckoutForm):
+    """The checkout_session Buy form: the guest's ``email``."""
+
+    email = StringField(filters=[_text], validators=[
+        ValidEmail("Please enter a valid email address for your receipt; nothing was charged.")])
+
+
+class PaymentStartForm(CheckoutForm):
+    """The payment_intents start (card-payment.js's JSON): the page's ``attempt_id`` and ``email``."""
+
+    attempt_id = StringField(filters=[lambda value: value if isinstance(value, str) else ""], validators=[
+        Regexp(ATTEMPT_ID, message="This payment form is out of date, so nothing was charged. Please reload the page.")])
+    email = StringField(filters=[_text], validators=[ValidEmail("Please enter a valid email address for your receipt.")])
 
 
 class LoginForm(Form):
@@ -81,12 +173,6 @@ NO_CONTROL = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message="Remove the
 #: A one-line field (a title, a name: what reaches a mail's Subject, a ZIP's file names, the tags):
 #: no control characters, no line or paragraph breaks of any kind either.
 ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$", message="Use one line, without line breaks or control characters.")
-
-
-def _record_id(value):
-    if isinstance(value, int):
-        return value
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def parse_duration(text):
@@ -170,7 +256,7 @@ class AlbumForm(Form):
 
 
 class TrackRowForm(Form):
-    id = HiddenField(filters=[lambda value: _record_id(value)])
+    id = HiddenField(filters=[whole_number])
     position = IntegerField("No.", [Optional(), NumberRange(1, 999)])
     title = StringField("Title", [Length(max=200), ONE_LINE], filters=[_strip])
     duration = StringField("Length", filters=[_strip], description="m:ss")

@@ -11,7 +11,7 @@ An album has a fixed price (``minimum_cents`` is None) or lets the buyer name th
   with a message rather than sent to Stripe.
 
 The album page and the owner's form show these limits; the paying views enforce them
-(``views/shown_price.py``), for every payment flow.
+(``shown_price.py``), for every payment flow.
 """
 from .money import MAX_AMOUNT_MINOR, InvalidAmount, format_money, parse_money
 from .stripe_amounts import StripeAmountError, check_chargeable

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .models import Album, Purchase
+from .parsing import whole_number
 from .security import ADMIN
 from .services.downloads import IDownloadService
 from .services.receipts import may_view_purchase
@@ -44,8 +45,8 @@ def _admin_only(request):
 
 
 def _record_id(request):
-    raw = request.matchdict["id"]
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    """The ``{id}`` of the address as a number (None for anything else: the factory's 404)."""
+    return whole_number(request.matchdict["id"])
 
 
 def admin_album_factory(request):
@@ -95,11 +96,8 @@ def published_album_factory(request):
 
 def purchase_factory(request):
     """The purchase named by ``{id}``, for its buyer only: anyone else gets the same 404."""
-    try:
-        purchase_id = int(request.matchdict["id"])
-    except ValueError:
-        purchase_id = None
-    purchase = request.dbsession.get(Purchase, purchase_id) if purchase_id and purchase_id < 2**31 else None
+    purchase_id = _record_id(request)
+    purchase = request.dbsession.get(Purchase, purchase_id) if purchase_id else None
     if purchase is None or not may_view_purchase(request, purchase):
         raise HTTPNotFound("There is no receipt at this address for you.")
     return purchase

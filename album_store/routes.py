@@ -15,12 +15,7 @@ def static_files_version():
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
-#: Routes that take a larger request body than ``store.max_body_bytes``: route -> the setting.
-UPLOAD_LIMITS = {
-    "admin_album_cover": "store.max_cover_bytes",
-    "admin_album_file": "store.max_file_bytes",
-    "admin_track_audio": "store.max_audio_bytes",
-}
+
 
 
 def includeme(config):

@@ -16,14 +16,12 @@ import secrets
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
-from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from pyramid.security import forget, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
-from pyramid.tweens import EXCVIEW
 from sqlalchemy import delete, select, update
 
-from .browser_sessions import KEPT_ON_SIGN_IN, SESSION_AUTH, SESSION_USER, end_all_sessions, token_hash
+from .browser_sessions import KEPT_ON_SIGN_IN, SESSION_AUTH, SESSION_COOKIE, SESSION_USER, end_all_sessions, token_hash
 from .models import AccountSession, User
 from .models.meta import utcnow
 
@@ -117,57 +115,14 @@ def sign_out(request, *, everywhere=False):
     new_csrf_token(request)
 
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def body_size_limit_tween_factory(handler, registry):
-    """Refuse request bodies over ``store.max_body_bytes`` before anything reads them; the owner's
-    upload routes (``routes.UPLOAD_LIMITS``) take up to their own setting instead."""
-    from pyramid.interfaces import IRoutesMapper
-
-    from .routes import UPLOAD_LIMITS
-
-    settings = registry.settings
-    limit = int(settings["store.max_body_bytes"])
-    # The file itself plus room for the other fields and the multipart framing.
-    upload_limits = {route: int(settings[key]) + 64 * 1024 for route, key in UPLOAD_LIMITS.items()}
-
-    def allowed(request):
-        route = registry.getUtility(IRoutesMapper)(request)["route"]
-        return upload_limits.get(route.name, limit) if route is not None else limit
-
-    smallest = min(limit, *upload_limits.values())
-
-    def tween(request):
-        length = request.content_length
-        if length is not None and length > smallest:
-            most = allowed(request)
-            if length > most:
-                raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts here ({most // 1024} KiB).")
-        if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORM_TYPES:
-            # Read the form here, once: a body that is not the form it claims to be (a multipart
-            # body without its boundary, a broken part) is the sender's error, answered before the
-            # CSRF check or a view reads it.
-            try:
-                request.POST
-            except (ValueError, TypeError, UnicodeDecodeError, EOFError) as error:
-                raise HTTPBadRequest(
-                    f"The form could not be read (its body is not valid {request.content_type}), so nothing was done. "
-                    "Please send the form again from the page."
-                ) from error
-        return handler(request)
-
-    return tween
 
 
 def includeme(config):
     settings = config.get_settings()
-    # Under the exception view tween, so the refusal is rendered as the styled 413 page.
-    config.add_tween("album_store.security.body_size_limit_tween_factory", under=EXCVIEW)
     config.set_session_factory(
         SignedCookieSessionFactory(
             settings["store.secret"],
-            cookie_name="album_store_session",
+            cookie_name=SESSION_COOKIE,
             httponly=True,
             samesite="Lax",
             secure=asbool(settings["store.secure_cookies"]),

@@ -130,6 +130,9 @@ class IReports(Interface):
     def purchase_rows(filters, *, batch):
         """Every purchase matching the filters as CSV-ready tuples, newest first, fetched in batches."""
 
+    def album_choices():
+        """``[(id, title)]`` of every album, by title: the purchases list's album filter."""
+
 
 @implementer(IReports)
 class Reports:
@@ -231,6 +234,9 @@ class Reports:
         ]
 
     # --- the purchases list --------------------------------------------------------------------
+    def album_choices(self):
+        return self.db.execute(select(Album.id, Album.title).order_by(Album.title, Album.id)).all()
+
     def purchases(self, filters, *, page=1, page_size=50):
         conditions = filters.conditions()
         total = self.db.scalar(select(func.count()).select_from(Purchase).where(*conditions))

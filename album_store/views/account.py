@@ -3,23 +3,16 @@
 Thin: the forms are WTForms (``forms.py``), the work is ``IAccountService``, mail goes through
 ``IMailService`` after the commit. Every valid POST ends in a redirect.
 """
-import re
-
 from pyramid.httpexceptions import HTTPBadRequest, HTTPGone, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
+from ..forms import LOCAL_PATH, LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from ..security import sign_in, sign_out
 from ..services.accounts import EmailTaken, IAccountService, LoginThrottled
 from ..services.mail import IMailService
 from ..services.tokens import LinkExpired, LinkInvalid
 
 TEMPLATES = "album_store:templates/account/"
-
-
-# A path on this site: one leading slash, then printable ASCII with no backslash (browsers read
-# "/\\host" as "//host"), so neither another host nor a header break can be smuggled in.
-LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
 
 
 def safe_next(request, value, default="library"):

@@ -3,24 +3,23 @@
 ``POST /albums/{slug}/checkout-session`` (CSRF, the shown price, the email of a guest) records the
 pending purchase, creates its one Checkout Session and answers 303 to the session's page. Stripe
 sends the buyer back to the receipt (``success_url``), which settles the purchase by retrieving the
-session (views/checkout.py ``receipt``), or to the album page (``cancel_url``).
+session (views/checkout.py ``receipt``), or to the album page (``cancel_url``). Payment errors are answered
+in ``payment_errors.py``.
 """
 import hashlib
 
 from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPSeeOther
-from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..covers import cover_url
-from ..forms import EMAIL
+from ..forms import HostedCheckoutForm
+from ..purchase_answers import give_free_download, whose
 from ..services.receipts import remember_purchase
 from ..services.mail import public_url
-from ..services.payments import CardDeclined, PaymentUnavailable
-from ..services.purchases import AlreadyBought, IPurchaseService, PriceNotChargeable, StillPending
+from ..services.purchases import AlreadyBought, IPurchaseService
 from ..settings import CHECKOUT_SESSION
-from .checkout import NOT_CHARGEABLE, already_bought, give_free_download, pending_receipt, whose
-from .shown_price import require_shown_price
+from ..shown_price import require_shown_price
 
 
 def browser_key(request):
@@ -44,59 +43,59 @@ def session_urls(request, album):
     return urls
 
 
-@view_config(route_name="album_checkout_session", request_method="POST", require_csrf=True)
+@view_config(route_name="album_checkout_session", request_method="POST", require_csrf=True,
+             payment_flow=CHECKOUT_SESSION)
 def start_checkout_session(context, request):
     album = context
-    if request.registry.settings["store.payment_flow"] != CHECKOUT_SESSION:
-        raise HTTPConflict("This store takes payments differently now, so nothing was charged. "
-                           "Please go back to the album, reload it and pay there.")
-    email = request.user.email if request.user is not None else request.POST.get("email", "").strip()
-    if not EMAIL.match(email) or len(email) > 254:
-        raise HTTPBadRequest("Please enter a valid email address for your receipt; nothing was charged.")
+    form = HostedCheckoutForm(request.POST, user=request.user)
+    refusal = form.refusal()
+    if refusal:
+        raise HTTPBadRequest(refusal)
     amount = require_shown_price(request, album, request.POST)
     if amount == 0:  # pay what you want, 0: a free download, no Stripe
-        return give_free_download(request, album, email)
+        return give_free_download(request, album, form.buyer_email)
+    purchase, url = _start_or_resume(request, album, form.buyer_email, amount)
+    remember_purchase(request, purchase)
+    return HTTPSeeOther(url or request.route_url("purchase", id=purchase.id))
+
+
+def _start_or_resume(request, album, email, amount):
+    """``(purchase, hosted page url)``: a new Checkout Session, or this browser's own one still open
+    (a double click, a return to the album page). Another holder of the album is
+    :class:`AlreadyBought`, answered in payment_errors.py."""
     purchases = request.find_service(IPurchaseService)
     key = browser_key(request)
+
+    def start():
+        return purchases.start_checkout_session(album, email=email, user=request.user, browser_key=key,
+                                                urls=session_urls(request, album), amount_cents=amount)
+
+    def own_open(holder):
+        return (holder.status == "pending" and holder.uses_checkout_session
+                and (holder.browser_key == key or whose(request, holder)))
+
     try:
         try:
-            purchase, url = purchases.start_checkout_session(
-                album, email=email, user=request.user, browser_key=key, urls=session_urls(request, album),
-                amount_cents=amount)
+            return start()
         except AlreadyBought as bought:
             holder = bought.purchase
-            if not (album.name_your_price and holder.status == "pending" and holder.uses_checkout_session
-                    and holder.amount_cents != amount
-                    and (holder.browser_key == key or whose(request, holder))
+            if not (album.name_your_price and own_open(holder) and holder.amount_cents != amount
                     and purchases.replace_checkout_session(holder)):
                 raise
             # This browser chose another amount while its hosted page was open: that page is expired
             # (it can never be paid now) and a new one is made for the new amount.
-            purchase, url = purchases.start_checkout_session(
-                album, email=email, user=request.user, browser_key=key, urls=session_urls(request, album),
-                amount_cents=amount)
+            return start()
     except AlreadyBought as bought:
-        holder = bought.purchase
-        if holder.status == "pending" and holder.uses_checkout_session and (
-                holder.browser_key == key or whose(request, holder)):
-            # This browser's own checkout, still open (a double click, a return to the album page).
-            remember_purchase(request, holder)
-            url = purchases.checkout_session_url(holder)
-            return HTTPSeeOther(url or request.route_url("purchase", id=holder.id))
-        return already_bought(request, album, holder)
-    except PriceNotChargeable:
-        raise HTTPConflict(NOT_CHARGEABLE.format(title=album.title))
-    except CardDeclined as declined:
-        raise HTTPConflict(f"{declined.user_message} Please press Buy again.")
-    except StillPending as pending:
-        return pending_receipt(request, pending.purchase)
-    except PaymentUnavailable:
-        response = render_to_response("album_store:templates/checkout/unavailable.pt", {"album": album}, request)
-        response.status = 503
-        response.headers["Retry-After"] = "60"
-        return response
-    remember_purchase(request, purchase)
-    return HTTPSeeOther(url or request.route_url("purchase", id=purchase.id))
+        if not own_open(bought.purchase):
+            raise
+        return bought.purchase, purchases.checkout_session_url(bought.purchase)
+
+
+@view_config(route_name="album_checkout_session", request_method="POST", require_csrf=True)
+def checkout_session_other_flow(context, request):
+    # A page from before the owner switched to another payment flow.
+    raise HTTPConflict("This store takes payments differently now, so nothing was charged. "
+                       "Please go back to the album, reload it and pay there.")
 
 
 @view_config(route_name="album_checkout_session", request_method="GET")

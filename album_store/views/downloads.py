@@ -16,6 +16,7 @@ from pyramid.httpexceptions import HTTPGone, HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
+from ..caching import NO_STORE
 from ..models import PurchaseStatus
 from ..services.audio import FORMATS, IAudioService, offered_formats
 from ..services.downloads import IDownloadService
@@ -33,7 +34,7 @@ def attachment_filename(album, label=None):
     return f"{name}.zip"
 
 
-@view_config(route_name="download", request_method=("GET", "HEAD"))
+@view_config(route_name="download", request_method=("GET", "HEAD"), cache_control=NO_STORE)
 def download(context, request):
     purchase = context
     if purchase.status == PurchaseStatus.REFUNDED:
@@ -69,7 +70,6 @@ def _send(request, purchase, name, label):
         if response is None:
             raise _not_ready()
         response.content_disposition = f'attachment; filename="{filename}"'
-    response.cache_control = "private, no-store"
     if request.method == "GET":
         request.find_service(IDownloadService).record_download(purchase)
         log.info("download purchase_id=%s album=%s format=%s", purchase.id, purchase.album.slug, label or "zip")
@@ -80,7 +80,6 @@ def _page(request, status, values):
     response = render_to_response("album_store:templates/checkout/download_formats.pt",
                                   {"album": request.context.album, **values}, request=request)
     response.status = status
-    response.cache_control = "private, no-store"
     return response
 
 

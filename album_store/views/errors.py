@@ -3,12 +3,12 @@ import logging
 
 from pyramid.csrf import new_csrf_token
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
-from pyramid.httpexceptions import HTTPClientError, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPClientError, HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..storage import StorageError
-from .account import LOCAL_PATH
+from ..forms import LOCAL_PATH
 
 log = logging.getLogger(__name__)
 TEMPLATE = "album_store:templates/errors/error.pt"

@@ -20,15 +20,15 @@ from ..models import current_catalog_version
 from ..storage import IFileStorage
 
 log = logging.getLogger(__name__)
+#: The proxy and the orchestrator must see every answer fresh.
+NOTHING_KEPT = "no-store"
 
 
 def _answer(status, body):
-    response = Response(json_body=body, status=status)
-    response.cache_control = "no-store"
-    return response
+    return Response(json_body=body, status=status)
 
 
-@view_config(route_name="healthz", request_method=("GET", "HEAD"))
+@view_config(route_name="healthz", request_method=("GET", "HEAD"), cache_control=NOTHING_KEPT)
 def healthz(request):
     return _answer(200, {"status": "ok"})
 
@@ -49,7 +49,7 @@ def _storage(request):
 CHECKS = {"database": _database, "queue": _queue, "storage": _storage}
 
 
-@view_config(route_name="readyz", request_method=("GET", "HEAD"))
+@view_config(route_name="readyz", request_method=("GET", "HEAD"), cache_control=NOTHING_KEPT)
 def readyz(request):
     results = {}
     for name, check in CHECKS.items():
@@ -64,12 +64,11 @@ def readyz(request):
     return _answer(200 if ready else 503, {"status": "ready" if ready else "not ready", **results})
 
 
-@view_config(route_name="catalog_version", request_method=("GET", "HEAD"))
+@view_config(route_name="catalog_version", request_method=("GET", "HEAD"), cache_control=NOTHING_KEPT)
 def catalog_version(request):
     version = current_catalog_version(request.registry["db_engine"])
     response = Response(status=204)
     # When it cannot be read (no row yet, no database), nothing may come from a cache: nginx neither
     # serves nor keeps a page under "unknown"; the page itself is rendered (or fails) as it would.
     response.headers["X-Catalog-Version"] = "unknown" if version is None else str(version)
-    response.cache_control = "no-store"
     return response

@@ -2,7 +2,7 @@
 from pyramid.view import view_config
 
 from ..services.purchases import IPurchaseService
-from .checkout import download_links
+from ..purchase_answers import download_links
 
 
 @view_config(route_name="library", renderer="album_store:templates/library/library.pt", permission="library")

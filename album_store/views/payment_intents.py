@@ -15,44 +15,25 @@
 
 Both need the session's CSRF token in the ``X-CSRF-Token`` header. Errors are JSON with a message
 fit for the buyer; after a failed attempt the answer carries a fresh ``attempt_id`` for the retry.
+Payment errors are answered in ``payment_errors.py``; on another payment flow these routes are 404s.
 """
 import json
-import re
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
+from ..caching import NO_STORE
+from ..forms import PaymentStartForm
+from ..purchase_answers import ALREADY_BOUGHT, start_free_download, whose
 from ..services.receipts import remember_purchase
-from ..services.payments import CardDeclined, PaymentUnavailable
-from ..forms import EMAIL
-from ..services.purchases import (AlreadyBought, AttemptAmountDiffers, CheckoutTokenReused, IPurchaseService,
-                                  PaymentIncomplete, PriceNotChargeable, StillPending, new_attempt_id)
-from .checkout import ALREADY_BOUGHT, NOT_CHARGEABLE, amount_differs, whose
-from .free_download import start_free_download
+from ..services.purchases import AlreadyBought, IPurchaseService, new_attempt_id
 from ..settings import PAYMENT_INTENTS
-from .shown_price import require_shown_price
-
-ATTEMPT = re.compile(r"^att_[A-Za-z0-9_-]{16,60}$")
-
-UNAVAILABLE = (
-    "We could not reach our card processor, so we cannot confirm your payment yet. You will not be charged "
-    "again for this album: if it went through, we record it automatically and email your receipt."
-)
-
-
-def _flow_is_on(request):
-    if request.registry.settings["store.payment_flow"] != PAYMENT_INTENTS:
-        raise HTTPNotFound("This store takes cards with Checkout's button on the album page.")
+from ..shown_price import require_shown_price
 
 
 def _answer(request, http_status, **body):
     request.response.status = http_status
     return body
-
-
-def _failed(request, declined):
-    """A failed attempt (declined, or 3-D Secure failed or cancelled): the next try is a new attempt."""
-    return _answer(request, 402, status="failed", error=declined.user_message, attempt_id=new_attempt_id())
 
 
 def _json_fields(request):
@@ -63,67 +44,30 @@ def _json_fields(request):
     return body if isinstance(body, dict) else None
 
 
-@view_config(route_name="payment_attempt", request_method="GET", renderer="json")
+@view_config(route_name="payment_attempt", request_method="GET", renderer="json", payment_flow=PAYMENT_INTENTS,
+             cache_control=NO_STORE)
 def payment_attempt(request):
     """A new attempt id: names one checkout attempt of one page (never cached, never shared)."""
-    _flow_is_on(request)
-    request.response.cache_control.private = True
-    request.response.cache_control.no_store = True
     return {"attempt_id": new_attempt_id()}
 
 
-@view_config(route_name="album_payment_intent", request_method="POST", require_csrf=True, renderer="json")
+@view_config(route_name="album_payment_intent", request_method="POST", require_csrf=True, renderer="json",
+             payment_flow=PAYMENT_INTENTS)
 def start_payment(context, request):
-    _flow_is_on(request)
     album = context
     fields = _json_fields(request)
     if fields is None:
         return _answer(request, 400, status="invalid", error="The payment request was not understood; nothing was charged.")
-    attempt_id = fields.get("attempt_id")
-    if not isinstance(attempt_id, str) or not ATTEMPT.match(attempt_id):
-        return _answer(request, 400, status="invalid",
-                       error="This payment form is out of date, so nothing was charged. Please reload the page.")
-    email = request.user.email if request.user is not None else str(fields.get("email") or "").strip()
-    if not EMAIL.match(email) or len(email) > 254:
-        return _answer(request, 400, status="invalid", field="email",
-                       error="Please enter a valid email address for your receipt.")
-
+    form = PaymentStartForm(data=fields, user=request.user)
+    refusal = form.refusal()
+    if refusal:
+        field = form.refused_field()
+        return _answer(request, 400, status="invalid", error=refusal, **({"field": field} if field == "email" else {}))
     amount = require_shown_price(request, album, fields)
     if amount == 0:
-        return _free(request, album, email)
-    try:
-        purchase, intent = request.find_service(IPurchaseService).start_payment_intent(
-            album, email=email, attempt_id=attempt_id, user=request.user, amount_cents=amount
-        )
-    except CardDeclined as declined:
-        return _failed(request, declined)
-    except AlreadyBought as bought:
-        holder = bought.purchase
-        relation = whose(request, holder)
-        if relation is None:
-            return _answer(request, 409, status="conflict", error=ALREADY_BOUGHT.format(title=album.title))
-        if relation == "owned":
-            return _answer(request, 409, status="owned", library_url=request.route_url("library"),
-                           error=f"{album.title} is already in your library, so nothing was charged.")
-        return _answer(request, 409, status=holder.status, receipt_url=request.route_url("purchase", id=holder.id),
-                       error=f"You already have a purchase of {album.title}, so nothing more was charged.")
-    except PriceNotChargeable:
-        return _answer(request, 409, status="conflict", error=NOT_CHARGEABLE.format(title=album.title))
-    except AttemptAmountDiffers as differs:
-        return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
-                       error=amount_differs(differs.purchase, "press Pay again"))
-    except CheckoutTokenReused:
-        return _answer(request, 409, status="conflict", attempt_id=new_attempt_id(),
-                       error="This payment form was already used for another purchase, so nothing more was charged. "
-                             "Please try again.")
-    except StillPending as pending:
-        remember_purchase(request, pending.purchase)
-        request.response.headers["Retry-After"] = "10"
-        return _answer(request, 503, status="pending", error=UNAVAILABLE,
-                       receipt_url=request.route_url("purchase", id=pending.purchase.id))
-    except PaymentUnavailable:
-        request.response.headers["Retry-After"] = "60"
-        return _answer(request, 503, status="pending", error=UNAVAILABLE)
+        return _free(request, album, form.buyer_email)
+    purchase, intent = request.find_service(IPurchaseService).start_payment_intent(
+        album, email=form.buyer_email, attempt_id=form.attempt_id.data, user=request.user, amount_cents=amount)
     remember_purchase(request, purchase)
     receipt_url = request.route_url("purchase", id=purchase.id)
     if intent is None:
@@ -156,25 +100,14 @@ def _free(request, album, email):
     return {"status": "free", "message": started.notice}
 
 
-@view_config(route_name="purchase_confirm", request_method="POST", require_csrf=True, renderer="json")
+@view_config(route_name="purchase_confirm", request_method="POST", require_csrf=True, renderer="json",
+             payment_flow=PAYMENT_INTENTS)
 def confirm_payment(context, request):
-    _flow_is_on(request)
     purchase = context
     if not purchase.uses_payment_intent:
         raise HTTPNotFound("There is no card payment to confirm at this address.")
-    receipt_url = request.route_url("purchase", id=purchase.id)
-    try:
-        request.find_service(IPurchaseService).confirm_payment_intent(purchase)
-    except CardDeclined as declined:
-        return _failed(request, declined)
-    except PaymentIncomplete:
-        return _answer(request, 409, status="incomplete",
-                       error="Your payment is not complete, so nothing was charged. Please check your card details "
-                             "and press Pay again.")
-    except PaymentUnavailable:
-        request.response.headers["Retry-After"] = "60"
-        return _answer(request, 503, status="pending", error=UNAVAILABLE, receipt_url=receipt_url)
-    return _settled(request, purchase, receipt_url)
+    request.find_service(IPurchaseService).confirm_payment_intent(purchase)
+    return _settled(request, purchase, request.route_url("purchase", id=purchase.id))
 
 
 def _settled(request, purchase, receipt_url):
@@ -184,6 +117,14 @@ def _settled(request, purchase, receipt_url):
         return {"status": "paid", "receipt_url": receipt_url}
     return _answer(request, 409, status=purchase.status, receipt_url=receipt_url,
                    error="This payment was refunded, so nothing more was charged.")
+
+
+@view_config(route_name="payment_attempt", request_method="GET")
+@view_config(route_name="album_payment_intent", request_method="POST")
+@view_config(route_name="purchase_confirm", request_method="POST")
+def other_flow(request):
+    # A page from before the owner switched to another payment flow.
+    raise HTTPNotFound("This store takes cards with Checkout's button on the album page.")
 
 
 @view_config(route_name="album_payment_intent", request_method="GET")

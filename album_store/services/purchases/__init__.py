@@ -125,6 +125,9 @@ class IPurchaseService(Interface):
     def owned_purchase(user, album):
         """``user``'s paid purchase of ``album``, or None."""
 
+    def attempt_recorded(*, token=None, attempt_id=None):
+        """Whether a purchase was recorded for this Checkout token or attempt id."""
+
     def library(user):
         """``user``'s paid purchases, newest first."""
 
@@ -258,6 +261,9 @@ class PurchaseService:
 
     def owned_purchase(self, user, album):
         return self._library.owned_purchase(user, album)
+
+    def attempt_recorded(self, *, token=None, attempt_id=None):
+        return (token is not None or attempt_id is not None) and self.attempts._find(token, attempt_id) is not None
 
     def library(self, user):
         return self._library.purchases(user)

@@ -3,17 +3,10 @@
 valid POST ends in a 303 redirect."""
 import math
 
-from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
+from pyramid.httpexceptions import HTTPNotFound
 
 TEMPLATES = "album_store:templates/admin/"
 PAGE_SIZE = 50
-
-
-def page_number(request):
-    raw = request.GET.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
-        raise HTTPBadRequest("The page number must be a whole number from 1 up.")
-    return int(raw)
 
 
 def page_count(total, page):

@@ -3,6 +3,7 @@ cover, download file, on sale or not, archive or delete, history)."""
 from pyramid.httpexceptions import HTTPConflict, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
+from ...caching import NO_STORE
 from ...forms import AlbumForm, AlbumSearchForm, ConfirmForm, CoverForm, DownloadFileForm, TrackAudioForm, TracksForm
 from ...services.audio import AUDIO_STATES, PREVIEW_SECONDS, IAudioService
 from ...services.audit import IAuditLog
@@ -11,9 +12,10 @@ from ...services.catalog import (
 )
 from ...services.downloads import IDownloadService
 from ...services.media import COVER_SIZES, UploadRefused
+from ...parsing import page_number, whole_number
 from ...storage import IFileStorage
 from ...templating import format_duration
-from . import PAGE_SIZE, TEMPLATES, page_count, page_links, page_number
+from . import PAGE_SIZE, TEMPLATES, page_count, page_links
 
 EMPTY_TRACK_ROWS = 3
 
@@ -164,54 +166,68 @@ def album_tracks(context, request):
     return HTTPSeeOther(_edit_url(request, album, "tracks"))
 
 
-@view_config(route_name="admin_album_cover", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+def _take_upload(request, album, form, *, limit, section, anchor, store, done):
+    """The cover and the download file take an upload the same way: the form's one file field, handed
+    to ``store(upload, max_bytes)`` (``max_bytes``: the setting ``limit``, the view's ``max_body``),
+    then back to the section with ``done`` flashed; a missing or refused file is the section again
+    with its error (400)."""
+    if not form.validate():
+        return edit_page(request, album, status=400, **{section: form})
+    field = next(iter(form))
+    try:
+        store(field.data, int(request.registry.settings[limit]))
+    except UploadRefused as refused:
+        field.errors.append(str(refused))
+        return edit_page(request, album, status=400, **{section: form})
+    request.session.flash(done)
+    return HTTPSeeOther(_edit_url(request, album, anchor))
+
+
+#: The settings that limit each upload, declared on its view (``max_body=``, see ``uploads.py``).
+COVER_LIMIT, FILE_LIMIT, AUDIO_LIMIT = "store.max_cover_bytes", "store.max_file_bytes", "store.max_audio_bytes"
+
+
+@view_config(route_name="admin_album_cover", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST",
+             require_csrf=True, max_body=COVER_LIMIT)
 def album_cover(context, request):
     album = context.album
     catalog = _catalog(request)
+    audio = request.find_service(IAudioService)
     if request.POST.get("remove"):
         catalog.remove_cover(album, actor=request.user)
-        request.find_service(IAudioService).queue_formats(album)
+        audio.queue_formats(album)
         request.session.flash("The uploaded cover is removed; the drawn one is shown.")
         return HTTPSeeOther(_edit_url(request, album, "cover-section"))
-    form = CoverForm(request.POST)
-    if not form.validate():
-        return edit_page(request, album, status=400, cover=form)
-    try:
-        catalog.replace_cover(album, form.cover.data.file, max_bytes=int(request.registry.settings["store.max_cover_bytes"]), actor=request.user)
-    except UploadRefused as refused:
-        form.cover.errors.append(str(refused))
-        return edit_page(request, album, status=400, cover=form)
-    request.find_service(IAudioService).queue_formats(album)
-    request.session.flash("The new cover is in place.")
-    return HTTPSeeOther(_edit_url(request, album, "cover-section"))
+
+    def store(upload, max_bytes):
+        catalog.replace_cover(album, upload.file, max_bytes=max_bytes, actor=request.user)
+        audio.queue_formats(album)  # the cover goes into the formats' tags
+
+    return _take_upload(request, album, CoverForm(request.POST), limit=COVER_LIMIT, section="cover", anchor="cover-section",
+                        store=store, done="The new cover is in place.")
 
 
-@view_config(route_name="admin_album_file", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(route_name="admin_album_file", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST",
+             require_csrf=True, max_body=FILE_LIMIT)
 def album_file(context, request):
     album = context.album
-    form = DownloadFileForm(request.POST)
-    if not form.validate():
-        return edit_page(request, album, status=400, file=form)
-    upload = form.file.data
-    try:
-        _catalog(request).replace_download(
-            album, upload.file, filename=upload.filename, max_bytes=int(request.registry.settings["store.max_file_bytes"]),
-            actor=request.user,
-        )
-    except UploadRefused as refused:
-        form.file.errors.append(str(refused))
-        return edit_page(request, album, status=400, file=form)
-    request.session.flash("The download file is in place.")
-    return HTTPSeeOther(_edit_url(request, album, "file-section"))
+
+    def store(upload, max_bytes):
+        _catalog(request).replace_download(album, upload.file, filename=upload.filename, max_bytes=max_bytes,
+                                           actor=request.user)
+
+    return _take_upload(request, album, DownloadFileForm(request.POST), limit=FILE_LIMIT, section="file", anchor="file-section",
+                        store=store, done="The download file is in place.")
 
 
-@view_config(route_name="admin_track_audio", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(route_name="admin_track_audio", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST",
+             require_csrf=True, max_body=AUDIO_LIMIT)
 def track_audio(context, request):
     """A track's audio: upload a new file (its preview is then made by the job queue), move where the
     preview starts, or try a failed preview again."""
     album = context.album
-    raw = request.matchdict["track_id"]
-    track = next((t for t in album.tracks if raw.isascii() and raw.isdigit() and str(t.id) == raw), None)
+    track_id = whole_number(request.matchdict["track_id"])
+    track = next((t for t in album.tracks if t.id == track_id), None)
     if track is None:
         raise HTTPNotFound("This album has no track with this number.")
     form = TrackAudioForm(request.POST)
@@ -222,7 +238,7 @@ def track_audio(context, request):
     if hasattr(form.audio.data, "file"):
         try:
             kind, seconds = audio.replace_master(
-                track, form.audio.data.file, max_bytes=int(request.registry.settings["store.max_audio_bytes"]), preview_start=start)
+                track, form.audio.data.file, max_bytes=int(request.registry.settings[AUDIO_LIMIT]), preview_start=start)
         except UploadRefused as refused:
             request.tm.doom()
             form.audio.errors.append(str(refused))
@@ -240,10 +256,10 @@ def track_audio(context, request):
     return HTTPSeeOther(_edit_url(request, album, "audio"))
 
 
-@view_config(route_name="admin_album_audio_status", renderer="json", permission="admin", request_method="GET")
+@view_config(route_name="admin_album_audio_status", renderer="json", permission="admin", request_method="GET",
+             cache_control=NO_STORE)
 def audio_status(context, request):
     """Where the album's audio work stands, for the editor's progress bars (static/admin-audio.js)."""
-    request.response.cache_control = "private, no-store"
     album = context.album
     formats = request.find_service(IAudioService).formats_of(album)
     return {

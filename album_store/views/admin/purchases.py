@@ -5,16 +5,17 @@ import io
 from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import select
 
+from ...caching import NO_STORE
 from ...forms import ConfirmForm, PurchaseFilterForm
-from ...models import Album, PurchaseStatus
+from ...models import PurchaseStatus
 from ...money import format_amount_input
 from ...services.audit import IAuditLog
 from ...services.payments import IPaymentService, PaymentUnavailable, RefundRefused
 from ...services.purchases import IPurchaseService, NotRefundable
 from ...services.reports import IReports, PurchaseFilters
-from . import PAGE_SIZE, TEMPLATES, page_count, page_links, page_number
+from ...parsing import page_number
+from . import PAGE_SIZE, TEMPLATES, page_count, page_links
 
 CSV_COLUMNS = (
     "id", "reference", "created_at", "paid_at", "status", "album_slug", "album_title", "email", "amount",
@@ -26,8 +27,7 @@ CSV_COLUMNS = (
 
 
 def _filter_form(request):
-    albums = request.dbsession.execute(select(Album.id, Album.title).order_by(Album.title, Album.id)).all()
-    return PurchaseFilterForm(request.GET, albums=albums)
+    return PurchaseFilterForm(request.GET, albums=request.find_service(IReports).album_choices())
 
 
 @view_config(route_name="admin_purchases", renderer=TEMPLATES + "purchases.pt", permission="admin")
@@ -47,7 +47,7 @@ def purchase_list(context, request):
     }
 
 
-@view_config(route_name="admin_purchases_csv", permission="admin")
+@view_config(route_name="admin_purchases_csv", permission="admin", cache_control=NO_STORE)
 def purchase_csv(context, request):
     """The filtered list as CSV, streamed: rows are read in batches and written as they are sent."""
     form = _filter_form(request)
@@ -56,7 +56,6 @@ def purchase_csv(context, request):
     rows = request.find_service(IReports).purchase_rows(PurchaseFilters(**form.filter_values()))
     response = Response(app_iter=_csv_lines(rows), content_type="text/csv", charset="utf-8")
     response.content_disposition = 'attachment; filename="purchases.csv"'
-    response.cache_control = "private, no-store"
     return response
 
 
