@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test soak bench install-dev install-test lock clean browser services cluster screenshots mutants mutants-pending
+.PHONY: run test lint format soak bench install-dev install-test lock clean browser services cluster screenshots mutants mutants-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ run: $(VENV)/.installed-dev
 # TEST_DATABASE_URL=postgresql+psycopg:///NAME?host=/var/run/postgresql runs it on PostgreSQL.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# ruff over the whole tree (settings in pyproject.toml): the lint rules, and the format checked, not written.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Writes ruff's format and its safe fixes; `make lint` afterwards says what is left for a person.
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 # The money model (tests/functional/test_money_model.py) for much longer: hundreds of random runs of the
 # store against Stripe, each failure printed as a shrunk sequence of steps (ALBUM_STORE_MODEL_EXAMPLES/_STEPS).
