@@ -4,7 +4,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 import getpass
 import logging
-from pathlib import Path
 import sys
 
 from alembic import command as alembic_command
@@ -21,7 +20,9 @@ from .services.accounts import password_problems
 from .settings import load_settings
 from .storage import storage_from_settings
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+#: The migrations, inside the package (``album_store/alembic``), so an installed wheel can migrate. The
+#: inis' ``[alembic]`` sections name the same place for Alembic's own ``alembic -c development.ini …``.
+MIGRATIONS = "album_store:alembic"
 
 
 def load(config_uri):
@@ -30,9 +31,9 @@ def load(config_uri):
 
 
 def alembic_config(settings, engine=None):
-    """Alembic's config for this store: the repository's migrations, the store's database URL."""
+    """Alembic's config for this store: the package's migrations, the store's database URL."""
     config = AlembicConfig()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("script_location", MIGRATIONS)
     config.attributes["sqlalchemy.url"] = settings["sqlalchemy.url"]
     if engine is not None:
         config.attributes["engine"] = engine
