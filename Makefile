@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test soak bench install-dev install-test lock clean browser services cluster screenshots mutants mutants-pending
+.PHONY: run test wheel-check soak bench install-dev install-test lock clean browser services cluster screenshots mutants mutants-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: $(VENV)/.installed-dev
 # TEST_DATABASE_URL=postgresql+psycopg:///NAME?host=/var/run/postgresql runs it on PostgreSQL.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# An installed wheel migrates: build the wheel, install it in a fresh virtualenv, then `album-store initdb`
+# from a folder outside the checkout (devtools/wheel_check.sh; about a minute; a step of .ci/run).
+wheel-check:
+	PYTHON=$(PYTHON) bash devtools/wheel_check.sh
 
 # The money model (tests/functional/test_money_model.py) for much longer: hundreds of random runs of the
 # store against Stripe, each failure printed as a shrunk sequence of steps (ALBUM_STORE_MODEL_EXAMPLES/_STEPS).
