@@ -1,4 +1,24 @@
-"""Database models and the per-request session (one transaction per request through pyramid_tm)."""
+"""Database models and the per-request session (one transaction per request through pyramid_tm).
+
+The rule of the store's transactions: **a returned response commits; raise or doom to roll back.**
+
+- A view that returns (a page, a redirect, a 4xx form page alike) has its transaction committed by
+  pyramid_tm. No ``tm.commit_veto`` is configured, on purpose: a declined card records its failed
+  purchase and answers 402, a failed sign-in is counted and answers 401 or 429, and those writes must
+  stand.
+- An exception that escapes the view rolls everything back, also when an exception view turns it
+  into a response (pyramid_tm aborts whenever ``request.exc_info`` is set).
+- A view that answers a refusal with a page after a service already changed something calls
+  ``transactions.must_not_commit(request)`` (a doom): the page is sent, nothing is committed.
+- Work that must outlive a failure later in the request commits at once
+  (``transactions.commit_now``: the pending purchase before Stripe is called; each settlement).
+- A database refusal the service expects (a slug, an address, a sale that arrived meanwhile) is
+  flushed in a savepoint by ``transactions.flush_or_raise`` and becomes the service's own exception.
+- What must wait for the commit (jobs, mail, deleting replaced files) is hooked with
+  ``transactions.after_commit`` / ``after_end``, or the job queue's ``after_commit``.
+
+The CLI and pshell run in the same app and the same idioms (``album_store/cli.py``).
+"""
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.orm import configure_mappers, sessionmaker
 import zope.sqlalchemy
