@@ -11,10 +11,12 @@ from album_store.security import verify_password
 
 @pytest.fixture
 def fresh_ini(scratch_database_url, tmp_path):
-    """An ini for an empty database (SQLite, or a schema of its own on PostgreSQL), and an engine on it."""
+    """An ini for an empty database (SQLite, or a schema of its own on PostgreSQL), and an engine on it.
+    ``--demo`` builds the app, which needs its job queue: a SQLite file here, as in development.ini."""
     path = tmp_path / "fresh.ini"
     url = scratch_database_url.replace("%", "%%")
-    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = {url}\n")
+    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = {url}\n"
+                    f"jobs.backend = sqlite\njobs.sqlite_path = {tmp_path / 'jobs.sqlite3'}\n")
     engine = create_engine(scratch_database_url, poolclass=NullPool)
     yield path, engine
     engine.dispose()
@@ -145,8 +147,8 @@ def test_initdb_demo_gives_every_demo_track_its_own_audio_and_queues_its_preview
     from album_store.jobs import make_huey
 
     ini, engine = fresh_ini
-    files, queue_file = tmp_path / "files", tmp_path / "jobs.sqlite3"
-    ini.write_text(ini.read_text() + f"store.files_dir = {files}\njobs.backend = sqlite\njobs.sqlite_path = {queue_file}\n")
+    files, queue_file = tmp_path / "files", tmp_path / "jobs.sqlite3"  # the fixture's queue
+    ini.write_text(ini.read_text() + f"store.files_dir = {files}\n")
     assert cli(["initdb", str(ini), "--demo"]) == 0
     with Session(engine) as session:
         tracks = session.scalars(select(Track)).all()
