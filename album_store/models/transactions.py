@@ -64,6 +64,7 @@ def flush_or_raise(dbsession, error):
         with flush_or_raise(self.db, lambda: SlugTaken(slug)):
             album.slug = slug
     """
+    _begin_before_savepoint(dbsession)
     savepoint = dbsession.begin_nested()
     try:
         yield
@@ -76,6 +77,20 @@ def flush_or_raise(dbsession, error):
             savepoint.rollback()
         raise
     savepoint.commit()
+
+
+def _begin_before_savepoint(dbsession):
+    """On SQLite, begin the database's transaction before the savepoint.
+
+    Python's sqlite3 begins SQLite's transaction only before the first INSERT, UPDATE or DELETE: a
+    SAVEPOINT before any of them would begin a transaction of its own, which its RELEASE commits at
+    once — outside the request's transaction, so a later doom or error could no longer undo it."""
+    connection = dbsession.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver_connection = connection.connection.driver_connection
+    if not getattr(driver_connection, "in_transaction", True):
+        connection.exec_driver_sql("BEGIN")
 
 
 def after_commit(tm_or_request, hook, *args):

@@ -167,3 +167,49 @@ def test_initdb_demo_gives_every_demo_track_its_own_audio_and_queues_its_preview
     assert cli(["initdb", str(ini), "--demo"]) == 0
     assert queue.pending_count() == len(tracks), "a second run gives nothing new to do"
     assert "Demo audio" not in capsys.readouterr().out
+
+
+def test_pshell_setup_gives_the_session_the_transaction_models_and_services_and_commits_nothing(ini_file, dbsession):
+    """``pshell CONFIG`` (the inis' ``[pshell]``): what album_store/pshell.py puts in the shell works,
+    and whatever is left uncommitted when the shell ends is rolled back."""
+    from pyramid.paster import bootstrap
+
+    from album_store.pshell import setup
+    from album_store.services.accounts import IAccountService
+
+    with bootstrap(str(ini_file)) as env:
+        shell = setup(env)
+        next(shell)
+        assert {"dbsession", "tm", "models", "find_service"} <= set(env)
+        models, accounts = env["models"], env["find_service"](IAccountService)
+        assert models.User is User
+        user, created = accounts.make_owner("shell@example.com", "a long and unusual password")
+        assert created and env["dbsession"].scalar(select(func.count()).select_from(models.User)) == 1
+        shell.close()  # the shell ends
+        env["registry"]["db_engine"].dispose()
+    assert dbsession.scalar(select(func.count()).select_from(User)) == 0, "nothing typed is committed unless tm.commit()"
+
+
+def test_every_ini_names_the_migrations_and_the_pshell_setup_the_cli_uses():
+    """``alembic -c development.ini upgrade head`` and ``pshell development.ini`` find what the CLI uses."""
+    from configparser import ConfigParser
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from pyramid.path import DottedNameResolver
+
+    import album_store
+    from album_store.cli import MIGRATIONS, alembic_config
+    from album_store.pshell import setup
+
+    root = Path(__file__).resolve().parents[2]
+    package = Path(album_store.__file__).resolve().parent
+    for name in ("development.ini", "production.ini", "testing.ini"):
+        ini = ConfigParser(interpolation=None)
+        ini.read(root / name)
+        assert ini["alembic"]["script_location"] == MIGRATIONS, name
+        assert DottedNameResolver().resolve(ini["pshell"]["setup"]) is setup, name
+        script = ScriptDirectory.from_config(Config(str(root / name)))
+        assert Path(script.dir).resolve() == package / "alembic", f"{name}: migrations inside the package"
+    assert Path(ScriptDirectory.from_config(alembic_config({"sqlalchemy.url": "sqlite://"})).dir).resolve() == package / "alembic"
