@@ -17,6 +17,9 @@ The rule of the store's transactions: **a returned response commits; raise or do
 - What must wait for the commit (jobs, mail, deleting replaced files) is hooked with
   ``transactions.after_commit`` / ``after_end``, or the job queue's ``after_commit``.
 
+An abort also ends the session's database transaction at once (``get_tm_session``), so a session
+that lives on (the request's, the CLI's) never carries aborted writes into its next commit.
+
 The CLI and pshell run in the same app and the same idioms (``album_store/cli.py``).
 """
 from sqlalchemy import engine_from_config, event
@@ -79,7 +82,30 @@ def get_tm_session(session_factory, transaction_manager, request=None):
     # keep_session: a view may commit mid-request (the buy route does, before calling Stripe);
     # the objects it holds stay attached and reload in the next transaction.
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager, keep_session=True)
+    # With keep_session, zope.sqlalchemy's abort only expires the objects: the database transaction
+    # would stay open, and the next commit on this session commit what was aborted. End it here.
+    synch = _RollbackAfterAbort(dbsession)
+    dbsession.info["rollback_after_abort"] = synch  # the manager holds its synchronizers weakly
+    transaction_manager.registerSynch(synch)
     return dbsession
+
+
+class _RollbackAfterAbort:
+    """A transaction synchronizer: once a transaction of the manager ends, a session still inside a
+    database transaction was aborted (a commit ends it), so it is rolled back."""
+
+    def __init__(self, dbsession):
+        self.dbsession = dbsession
+
+    def beforeCompletion(self, transaction):
+        pass
+
+    def afterCompletion(self, transaction):
+        if self.dbsession.in_transaction():
+            self.dbsession.rollback()
+
+    def newTransaction(self, transaction):
+        pass
 
 
 def includeme(config):

@@ -108,3 +108,25 @@ def test_an_address_registered_a_moment_ago_by_another_request_is_a_409_not_a_50
     assert "already uses this address" in page.text
     dbsession.expire_all()
     assert dbsession.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_what_a_transaction_aborted_is_never_committed_by_the_next_one_on_the_same_session(db_engine, dbsession):
+    """The request's session outlives its transactions (``keep_session``: the buy route commits
+    mid-request): an abort must end the database transaction too, or the next commit commits it."""
+    import transaction
+
+    from album_store.models import get_session_factory, get_tm_session
+
+    tm = transaction.TransactionManager(explicit=True)
+    session = get_tm_session(get_session_factory(db_engine), tm)
+    try:
+        tm.begin()
+        session.add(LoginAttempt(email="aborted@example.com", client_addr="test", attempted_at=utcnow()))
+        session.flush()
+        tm.abort()
+        tm.begin()
+        session.add(LoginAttempt(email="committed@example.com", client_addr="test", attempted_at=utcnow()))
+        tm.commit()
+    finally:
+        session.close()
+    assert attempts(dbsession) == {"committed@example.com"}
