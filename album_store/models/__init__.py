@@ -82,8 +82,9 @@ def get_tm_session(session_factory, transaction_manager, request=None):
     # keep_session: a view may commit mid-request (the buy route does, before calling Stripe);
     # the objects it holds stay attached and reload in the next transaction.
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager, keep_session=True)
-    # With keep_session, zope.sqlalchemy's abort only expires the objects: the database transaction
-    # would stay open, and the next commit on this session commit what was aborted. End it here.
+    # With keep_session, zope.sqlalchemy's abort (and the commit of a transaction that only read)
+    # only expires the objects: the database transaction would stay open ("idle in transaction"),
+    # and after an abort the next commit on this session would commit what was aborted. End it here.
     synch = _RollbackAfterAbort(dbsession)
     dbsession.info["rollback_after_abort"] = synch  # the manager holds its synchronizers weakly
     transaction_manager.registerSynch(synch)
@@ -91,8 +92,9 @@ def get_tm_session(session_factory, transaction_manager, request=None):
 
 
 class _RollbackAfterAbort:
-    """A transaction synchronizer: once a transaction of the manager ends, a session still inside a
-    database transaction was aborted (a commit ends it), so it is rolled back."""
+    """A transaction synchronizer: once a transaction of the manager has ended, a session still
+    inside a database transaction holds only what was aborted or merely read: it is rolled back. (A
+    commit that wrote has ended the database transaction already.)"""
 
     def __init__(self, dbsession):
         self.dbsession = dbsession

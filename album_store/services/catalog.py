@@ -255,7 +255,7 @@ class CatalogAdmin:
         if count:
             raise AlbumHasSales(count)
         cover_key, filename = album.cover_key, album.download_filename
-        # A purchase that arrived in the meantime refuses the delete (RESTRICT): so is its audit event.
+        # A purchase that arrived in the meantime refuses the delete (RESTRICT); its audit event goes too.
         with flush_or_raise(self.db, lambda: AlbumHasSales(self.sales_count(album) or 1)):
             self.audit.record(actor, "delete", f"Deleted album {album.id}, “{album.title}” by {album.artist} (/albums/{album.slug}).")
             self.db.delete(album)
