@@ -87,6 +87,9 @@ PY
 echo "-- alembic -c store.ini check (the installed models and migrations agree)"
 "$work/venv/bin/alembic" -c store.ini check
 
+echo "-- album-store create-admin, through the installed app's services"
+"$work/venv/bin/album-store" create-admin store.ini --email owner@example.com --password "wheel-check-owner-password-42"
+
 echo "-- the installed app serves a page and a static file"
 page=$("$work/venv/bin/prequest" -d store.ini /albums)
 grep -q '^200 OK' <<<"$page" || { echo "GET /albums did not answer 200:"; head -20 <<<"$page"; exit 1; }
