@@ -112,10 +112,12 @@ def after_end(tm_or_request, *, committed=None, aborted=None):
     """Once the current transaction ends: ``committed()`` after a commit, ``aborted()`` after an
     abort or a failed commit (e.g. keep the new file and delete the old one, or the other way round)."""
     transaction = _manager(tm_or_request).get()
+    ended = []  # a failed commit calls the commit hook, then the abort that follows the abort hook
 
     def run(action):
-        if action is None:
+        if ended or action is None:
             return
+        ended.append(action)
         try:
             action()
         except Exception:

@@ -130,3 +130,54 @@ def test_what_a_transaction_aborted_is_never_committed_by_the_next_one_on_the_sa
     finally:
         session.close()
     assert attempts(dbsession) == {"committed@example.com"}
+
+
+class _Resource:
+    """A transaction participant whose commit succeeds, or is refused at the vote (as a database's)."""
+
+    def __init__(self, tm, refuse):
+        self.transaction_manager, self.refuse = tm, refuse
+
+    def abort(self, txn):
+        pass
+
+    def tpc_begin(self, txn):
+        pass
+
+    def commit(self, txn):
+        pass
+
+    def tpc_vote(self, txn):
+        if self.refuse:
+            raise RuntimeError("the database refused the commit")
+
+    def tpc_finish(self, txn):
+        pass
+
+    def tpc_abort(self, txn):
+        pass
+
+    def sortKey(self):
+        return "test-resource"
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_after_commit_runs_only_after_a_commit_that_succeeded(refused):
+    """A job or a mail queued for after the commit is never queued for a commit that failed."""
+    import transaction
+
+    from album_store.models.transactions import after_end
+
+    tm = transaction.TransactionManager(explicit=True)
+    calls = []
+    tm.begin()
+    tm.get().join(_Resource(tm, refused))
+    after_commit(tm, calls.append, "queued")
+    after_end(tm, committed=lambda: calls.append("kept"), aborted=lambda: calls.append("undone"))
+    if refused:
+        with pytest.raises(RuntimeError):
+            tm.commit()
+        tm.abort()
+    else:
+        tm.commit()
+    assert calls == (["undone"] if refused else ["queued", "kept"])
