@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test lint format soak bench install-dev install-test lock clean browser services cluster screenshots mutants mutants-pending
+.PHONY: run test lint format wheel-check soak bench install-dev install-test lock clean browser services cluster screenshots mutants mutants-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# An installed wheel migrates: build the wheel, install it in a fresh virtualenv, then `album-store initdb`
+# from a folder outside the checkout (devtools/wheel_check.sh; about a minute; a step of .ci/run).
+wheel-check:
+	PYTHON=$(PYTHON) bash devtools/wheel_check.sh
 
 # The money model (tests/functional/test_money_model.py) for much longer: hundreds of random runs of the
 # store against Stripe, each failure printed as a shrunk sequence of steps (ALBUM_STORE_MODEL_EXAMPLES/_STEPS).

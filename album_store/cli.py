@@ -1,27 +1,32 @@
-"""The ``album-store`` command: initdb, create-admin, reconcile, worker."""
+"""The ``album-store`` command: initdb, create-admin, reconcile, worker.
+
+Each command builds the store's app from the ini (``pyramid.paster.bootstrap``, as ``pserve`` does)
+and does its work through the app's services in ``with request.tm:``: the same settings, the same
+rules and the same transaction idioms as a request (``album_store/models/__init__.py``). Only the
+migrations run without the app: Alembic needs the database URL alone."""
 import argparse
 from contextlib import contextmanager
 from datetime import timedelta
 import getpass
 import logging
-from pathlib import Path
 import sys
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from pyramid.paster import get_appsettings, setup_logging
+from pyramid.paster import bootstrap, get_appsettings, setup_logging
+from pyramid.request import Request
 from pyramid.settings import asbool
-from sqlalchemy import select
-import transaction
 
 from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner, write_demo_audio, write_demo_files
-from .models import User, get_engine, get_session_factory, get_tm_session, normalize_email
-from .passwords import hash_password
-from .services.accounts import password_problems
+from .jobs import IJobQueue
+from .models import get_engine, normalize_email
+from .services.accounts import EmailTaken, IAccountService, password_problems
 from .settings import load_settings
-from .storage import storage_from_settings
+from .storage import IFileStorage
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+#: The migrations, inside the package (``album_store/alembic``), so an installed wheel can migrate. The
+#: inis' ``[alembic]`` sections name the same place for Alembic's own ``alembic -c development.ini …``.
+MIGRATIONS = "album_store:alembic"
 
 
 def load(config_uri):
@@ -30,9 +35,9 @@ def load(config_uri):
 
 
 def alembic_config(settings, engine=None):
-    """Alembic's config for this store: the repository's migrations, the store's database URL."""
+    """Alembic's config for this store: the package's migrations, the store's database URL."""
     config = AlembicConfig()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("script_location", MIGRATIONS)
     config.attributes["sqlalchemy.url"] = settings["sqlalchemy.url"]
     if engine is not None:
         config.attributes["engine"] = engine
@@ -44,24 +49,27 @@ def migrate(settings, engine=None, revision="head"):
 
 
 @contextmanager
-def _unit_of_work(engine):
-    """One transaction on a session of its own; then the session is closed and the engine let go.
+def _store(config_uri):
+    """The store's app built from the ini as ``pserve`` builds it, and a request inside it: every
+    command works through the app's registry and services and the transaction idioms of
+    ``models/transactions.py``, each in ``with request.tm:`` (a unit of work that commits at its end,
+    or aborts on an exception).
 
-    ``get_tm_session`` keeps its session open after the transaction, and a transaction that only read
-    is never ended by it: without the close its connection would stay "idle in transaction" (holding
-    locks on PostgreSQL) for as long as the process lives.
-    """
-    tm = transaction.TransactionManager(explicit=True)
-    dbsession = get_tm_session(get_session_factory(engine), tm)
-    try:
-        with tm:
-            yield dbsession
-    finally:
-        dbsession.close()
-        engine.dispose()
+    The request's links are on ``store.url`` (a request from nowhere knows no host of its own). On the
+    way out the request's finished callbacks close its session and the engine's connections are let
+    go, so no connection stays "idle in transaction" (holding locks on PostgreSQL)."""
+    settings = load(config_uri)
+    blank = Request.blank("/", base_url=settings.get("store.url") or "http://localhost")
+    with bootstrap(config_uri, request=blank) as env:
+        try:
+            yield env
+        finally:
+            env["registry"]["db_engine"].dispose()
 
 
 def cmd_initdb(args):
+    # The migrations need the database URL only, not the app: a schema can be brought up to date
+    # before the app can be built (its job queue, its storage, whatever it reads at start).
     settings = load(args.config)
     engine = get_engine(settings)
     try:
@@ -70,48 +78,45 @@ def cmd_initdb(args):
         engine.dispose()
     print("Database migrated to the latest schema.")
     if args.demo:
-        storage = storage_from_settings(settings)
-        has_files = storage.can_store("demo.zip")  # local storage without store.files_dir cannot
-        with_owner = not asbool(settings["store.require_secrets"])
-        with _unit_of_work(engine) as dbsession:
-            added = seed_demo_catalog(dbsession, settings["store.currency"])
-            written = write_demo_files(dbsession, storage) if has_files else None
-            owner_made = seed_demo_owner(dbsession) if with_owner else False
-            audio = write_demo_audio(dbsession, storage) if has_files and not args.no_audio else []
-        print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
-        if not with_owner:
-            print("No demo owner where secrets are required: make one with `album-store create-admin`.")
-        elif owner_made:
-            print(f"Demo store owner: {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD}")
-        else:
-            print(f"Demo store owner: {DEMO_OWNER_EMAIL} is there already (its password is left as it is).")
-        if written is None:
-            print("No store.files_dir (STORE_FILES_DIR) is set, so the demo albums have no files to download.")
-        else:
-            print(f"Demo downloads: {written} file{'s' if written != 1 else ''} written to {storage.description}.")
-        if audio:
-            _queue_previews(args.config, audio)
+        with _store(args.config) as env:
+            _seed_demo(env["request"], with_audio=not args.no_audio)
     return 0
 
 
-def _queue_previews(config_uri, track_ids):
-    """Queue the previews of the demo tracks just given audio (the worker makes them, then the formats)."""
-    from pyramid.paster import bootstrap
-
-    from .jobs import IJobQueue
-
-    with bootstrap(config_uri) as env:
-        queue = env["registry"].getUtility(IJobQueue)
-        if queue.in_memory:
-            print("jobs.backend = memory: no worker will make the demo's previews.")
-            return
-        for track_id in track_ids:
-            queue.enqueue("make_preview", track_id)
-    print(f"Demo audio: {len(track_ids)} tracks; `album-store worker` makes their previews and downloads.")
+def _seed_demo(request, *, with_audio):
+    settings = request.registry.settings
+    storage = request.registry.getUtility(IFileStorage)
+    queue = request.registry.getUtility(IJobQueue)
+    has_files = storage.can_store("demo.zip")  # local storage without store.files_dir cannot
+    with_owner = not asbool(settings["store.require_secrets"])
+    with request.tm:
+        dbsession = request.dbsession
+        added = seed_demo_catalog(dbsession, settings["store.currency"])
+        written = write_demo_files(dbsession, storage) if has_files else None
+        owner_made = seed_demo_owner(request.find_service(IAccountService)) if with_owner else False
+        audio = write_demo_audio(dbsession, storage) if has_files and with_audio else []
+        if audio and not queue.in_memory:
+            # The worker makes the previews, then the formats: queued once the tracks are committed.
+            for track_id in audio:
+                queue.after_commit(request.tm, "make_preview", track_id)
+    print(f"Demo catalog: {added} album{'s' if added != 1 else ''} added.")
+    if not with_owner:
+        print("No demo owner where secrets are required: make one with `album-store create-admin`.")
+    elif owner_made:
+        print(f"Demo store owner: {DEMO_OWNER_EMAIL} with the password {DEMO_OWNER_PASSWORD}")
+    else:
+        print(f"Demo store owner: {DEMO_OWNER_EMAIL} is there already (its password is left as it is).")
+    if written is None:
+        print("No store.files_dir (STORE_FILES_DIR) is set, so the demo albums have no files to download.")
+    else:
+        print(f"Demo downloads: {written} file{'s' if written != 1 else ''} written to {storage.description}.")
+    if audio and queue.in_memory:
+        print("jobs.backend = memory: no worker will make the demo's previews.")
+    elif audio:
+        print(f"Demo audio: {len(audio)} tracks; `album-store worker` makes their previews and downloads.")
 
 
 def cmd_create_admin(args):
-    settings = load(args.config)
     password = args.password
     if password is None:
         password = getpass.getpass("Password for the store owner: ")
@@ -126,15 +131,14 @@ def cmd_create_admin(args):
     if "@" not in email:
         print("That is not an email address; nothing was changed.", file=sys.stderr)
         return 2
-    with _unit_of_work(get_engine(settings)) as dbsession:
-        user = dbsession.scalars(select(User).where(User.email == email)).one_or_none()
-        created = user is None
-        if created:
-            user = User(email=email, password_hash=hash_password(password))
-            dbsession.add(user)
-        else:
-            user.password_hash = hash_password(password)
-        user.is_admin = True
+    with _store(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            try:
+                user, created = request.find_service(IAccountService).make_owner(email, password)
+            except EmailTaken:  # made by someone else just now: a second run promotes it
+                print("An account with this address was made just now; run the command again.", file=sys.stderr)
+                return 2
     print(f"{'Created' if created else 'Promoted'} store owner {email}.")
     return 0
 
@@ -142,15 +146,9 @@ def cmd_create_admin(args):
 def cmd_reconcile(args):
     """Settle pending purchases through the app's own services, so a purchase found paid also gets
     its receipt mail (with the download link), as if the buyer had seen the confirmation page."""
-    from pyramid.paster import bootstrap
-    from pyramid.request import Request
-
     from .services.purchases import IPurchaseService
 
-    settings = load(args.config)
-    # Links in the receipt mail: on store.url (a request from nowhere knows no host of its own).
-    blank = Request.blank("/", base_url=settings.get("store.url") or "http://localhost")
-    with bootstrap(args.config, request=blank) as env:
+    with _store(args.config) as env:
         request = env["request"]
         with request.tm:
             service = request.find_service(IPurchaseService)
@@ -164,8 +162,6 @@ def cmd_reconcile(args):
 def _run_jobs_kept_in_memory(registry):
     """With ``jobs.backend = memory`` no worker shares this process's queue: run what it queued (the
     receipts of what reconcile settled) before it exits."""
-    from .jobs import IJobQueue
-
     queue = registry.getUtility(IJobQueue)
     if queue.in_memory:
         queue.run_pending()
@@ -173,12 +169,7 @@ def _run_jobs_kept_in_memory(registry):
 
 def cmd_worker(args):
     """Run the job queue: mail, previews, download formats (album_store/jobs.py)."""
-    from pyramid.paster import bootstrap
-
-    from .jobs import IJobQueue
-
-    load(args.config)
-    with bootstrap(args.config) as env:
+    with _store(args.config) as env:
         queue = env["registry"].getUtility(IJobQueue)
         if args.until_empty:
             ran = queue.run_pending()

@@ -19,8 +19,7 @@ import zipfile
 
 from sqlalchemy import select
 
-from .models import Album, Track, User
-from .models.meta import utcnow
+from .models import Album, Track
 
 #: The demo's store owner, for ``make run``: never made where secrets are required (production).
 DEMO_OWNER_EMAIL = "owner@example.com"
@@ -106,17 +105,14 @@ def seed_demo_catalog(dbsession, currency="usd"):
     return added
 
 
-def seed_demo_owner(dbsession):
-    """Make the demo's store owner unless the address has an account; return True when made.
+def seed_demo_owner(accounts):
+    """Make the demo's store owner (address confirmed) through ``accounts`` (``IAccountService``)
+    unless the address has an account; return True when made.
 
     An existing account is left as it is (its password may have been changed on purpose)."""
-    from .passwords import hash_password
-
-    if dbsession.scalars(select(User).where(User.email == DEMO_OWNER_EMAIL)).one_or_none() is not None:
+    if accounts.find_by_email(DEMO_OWNER_EMAIL) is not None:
         return False
-    dbsession.add(User(email=DEMO_OWNER_EMAIL, password_hash=hash_password(DEMO_OWNER_PASSWORD), is_admin=True,
-                       email_confirmed_at=utcnow()))
-    dbsession.flush()
+    accounts.make_owner(DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, confirmed=True)
     return True
 
 

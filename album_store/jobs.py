@@ -162,15 +162,15 @@ class JobQueue:
         self._tasks[name].schedule(args=args, delay=seconds)
 
     def after_commit(self, tm, name, *args):
-        def hook(committed):
-            if not committed:
-                return
+        from .models.transactions import after_commit
+
+        def enqueue():
             try:
                 self.enqueue(name, *args)
             except Exception:
                 log.exception("could not queue job %s%r", name, args)
 
-        tm.get().addAfterCommitHook(hook)
+        after_commit(tm, enqueue)
 
     def run_pending(self, limit=None, ahead=None):
         """Run what is queued and what is due of the scheduled retries, as a worker would."""

@@ -1,4 +1,27 @@
-"""Database models and the per-request session (one transaction per request through pyramid_tm)."""
+"""Database models and the per-request session (one transaction per request through pyramid_tm).
+
+The rule of the store's transactions: **a returned response commits; raise or doom to roll back.**
+
+- A view that returns (a page, a redirect, a 4xx form page alike) has its transaction committed by
+  pyramid_tm. No ``tm.commit_veto`` is configured, on purpose: a declined card records its failed
+  purchase and answers 402, a failed sign-in is counted and answers 401 or 429, and those writes must
+  stand.
+- An exception that escapes the view rolls everything back, also when an exception view turns it
+  into a response (pyramid_tm aborts whenever ``request.exc_info`` is set).
+- A view that answers a refusal with a page after a service already changed something calls
+  ``transactions.must_not_commit(request)`` (a doom): the page is sent, nothing is committed.
+- Work that must outlive a failure later in the request commits at once
+  (``transactions.commit_now``: the pending purchase before Stripe is called; each settlement).
+- A database refusal the service expects (a slug, an address, a sale that arrived meanwhile) is
+  flushed in a savepoint by ``transactions.flush_or_raise`` and becomes the service's own exception.
+- What must wait for the commit (jobs, mail, deleting replaced files) is hooked with
+  ``transactions.after_commit`` / ``after_end``, or the job queue's ``after_commit``.
+
+An abort also ends the session's database transaction at once (``get_tm_session``), so a session
+that lives on (the request's, the CLI's) never carries aborted writes into its next commit.
+
+The CLI and pshell run in the same app and the same idioms (``album_store/cli.py``).
+"""
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.orm import configure_mappers, sessionmaker
 import zope.sqlalchemy
@@ -59,7 +82,32 @@ def get_tm_session(session_factory, transaction_manager, request=None):
     # keep_session: a view may commit mid-request (the buy route does, before calling Stripe);
     # the objects it holds stay attached and reload in the next transaction.
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager, keep_session=True)
+    # With keep_session, zope.sqlalchemy's abort (and the commit of a transaction that only read)
+    # only expires the objects: the database transaction would stay open ("idle in transaction"),
+    # and after an abort the next commit on this session would commit what was aborted. End it here.
+    synch = _RollbackAfterAbort(dbsession)
+    dbsession.info["rollback_after_abort"] = synch  # the manager holds its synchronizers weakly
+    transaction_manager.registerSynch(synch)
     return dbsession
+
+
+class _RollbackAfterAbort:
+    """A transaction synchronizer: once a transaction of the manager has ended, a session still
+    inside a database transaction holds only what was aborted or merely read: it is rolled back. (A
+    commit that wrote has ended the database transaction already.)"""
+
+    def __init__(self, dbsession):
+        self.dbsession = dbsession
+
+    def beforeCompletion(self, transaction):
+        pass
+
+    def afterCompletion(self, transaction):
+        if self.dbsession.in_transaction():
+            self.dbsession.rollback()
+
+    def newTransaction(self, transaction):
+        pass
 
 
 def includeme(config):

@@ -11,13 +11,13 @@ import re
 import threading
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from zope.interface import Interface, implementer
 from zxcvbn import zxcvbn
 
 from ..browser_sessions import end_all_sessions
 from ..models import LoginAttempt, Purchase, User, normalize_email, one_at_a_time
 from ..models.meta import utcnow
+from ..models.transactions import flush_or_raise
 from ..passwords import (
     hash_password,
     password_fingerprint,
@@ -82,8 +82,15 @@ def password_problems(password, *, email="", words=()):
 
 
 class IAccountService(Interface):
+    def find_by_email(email):
+        """The account with this address (compared case-insensitively), or None."""
+
     def register(email, password):
         """Create an account (email not yet confirmed); raise EmailTaken."""
+
+    def make_owner(email, password, *, confirmed=False):
+        """Create a store owner account, or promote the address's account and set its password;
+        return ``(user, created)``."""
 
     def authenticate(email, password, client_addr):
         """Return the user for a right email and password, else None; raise LoginThrottled."""
@@ -119,15 +126,33 @@ class AccountService:
         email = normalize_email(email)
         if self.find_by_email(email) is not None:
             raise EmailTaken(email)
-        user = User(email=email, password_hash=hash_password(password), is_admin=False)
-        self.db.add(user)
-        try:
-            self.db.flush()
-        except IntegrityError as error:
-            # Registered a moment ago by another request. The transaction is spoilt: the view
-            # answers with an error status, so pyramid_tm rolls it back.
-            raise EmailTaken(email) from error
+        return self._add_user(email, password)
+
+    def _add_user(self, email, password, *, is_admin=False):
+        """The one place an account is made (``register``, ``make_owner``)."""
+        user = User(email=email, password_hash=hash_password(password), is_admin=is_admin)
+        # Registered a moment ago by another request: the savepoint is rolled back, the rest of this
+        # request's transaction stays usable, and the view answers 409 with the form.
+        with flush_or_raise(self.db, lambda: EmailTaken(email)):
+            self.db.add(user)
         return user
+
+    def make_owner(self, email, password, *, confirmed=False):
+        """A store owner account with this address and password (``album-store create-admin``, the
+        demo's owner): made, or the existing account promoted and given the password. ``confirmed``
+        also confirms the address. Returns ``(user, created)``."""
+        email = normalize_email(email)
+        user = self.find_by_email(email)
+        created = user is None
+        if created:
+            user = self._add_user(email, password, is_admin=True)
+        else:
+            user.password_hash = hash_password(password)
+            user.is_admin = True
+        if confirmed:
+            self._mark_confirmed(user)
+        self.db.flush()
+        return user, created
 
     def authenticate(self, email, password, client_addr):
         """The account, or None for a wrong password (counted as a failure); LoginThrottled while the

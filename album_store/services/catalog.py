@@ -10,12 +10,12 @@ import re
 import unicodedata
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from zope.interface import Interface, implementer
 
 from ..durations import format_duration
 from ..models import Album, Purchase, PurchaseStatus, Track
 from ..models.meta import utcnow
+from ..models.transactions import after_end, flush_or_raise
 from ..money import format_money
 from .audit import IAuditLog
 from .media import IMediaStorage
@@ -178,8 +178,8 @@ class CatalogAdmin:
             minimum_cents=details.minimum_cents, currency=details.currency, description=details.description or "", is_published=False,
         )
         album.slug = self._free_slug(details.slug, details.title, album_id=None)
-        self.db.add(album)
-        self._flush_or_slug_taken(album.slug)
+        with flush_or_raise(self.db, lambda: SlugTaken(album.slug)):  # another request took the slug a moment ago
+            self.db.add(album)
         self.audit.record(
             actor, "create",
             f"Created “{album.title}” by {album.artist}, {_pricing(album)}, at /albums/{album.slug} (unpublished).",
@@ -191,12 +191,12 @@ class CatalogAdmin:
         before = _details_of(album)
         # The address first: a refusal must come before anything is changed.
         slug = album.slug if details.slug == album.slug else self._free_slug(details.slug, details.title, album_id=album.id)
-        album.title, album.artist, album.year = details.title, details.artist, details.year
-        album.price_cents, album.currency = details.price_cents, details.currency
-        album.minimum_cents = details.minimum_cents
-        album.description = details.description or ""
-        album.slug = slug
-        self._flush_or_slug_taken(slug)
+        with flush_or_raise(self.db, lambda: SlugTaken(slug)):  # another request took the slug a moment ago
+            album.title, album.artist, album.year = details.title, details.artist, details.year
+            album.price_cents, album.currency = details.price_cents, details.currency
+            album.minimum_cents = details.minimum_cents
+            album.description = details.description or ""
+            album.slug = slug
         changes = _describe_changes(before, _details_of(album))
         if changes:
             self.audit.record(actor, "edit", "; ".join(changes) + ".", album_id=album.id)
@@ -218,13 +218,6 @@ class CatalogAdmin:
             slug = base[: SLUG_MAX - len(suffix)] + suffix
             n += 1
         return slug
-
-    def _flush_or_slug_taken(self, slug):
-        try:
-            with self.db.begin_nested():  # a savepoint: the session stays usable after a clash
-                self.db.flush()
-        except IntegrityError as error:  # another request took the slug a moment ago
-            raise SlugTaken(slug) from error
 
     # --- on sale, archived, gone ---------------------------------------------------------------
     def set_published(self, album, published, *, actor):
@@ -262,13 +255,10 @@ class CatalogAdmin:
         if count:
             raise AlbumHasSales(count)
         cover_key, filename = album.cover_key, album.download_filename
-        self.audit.record(actor, "delete", f"Deleted album {album.id}, “{album.title}” by {album.artist} (/albums/{album.slug}).")
-        self.db.delete(album)
-        try:
-            with self.db.begin_nested():
-                self.db.flush()
-        except IntegrityError as error:  # a purchase arrived in the meantime
-            raise AlbumHasSales(self.sales_count(album) or 1) from error
+        # A purchase that arrived in the meantime refuses the delete (RESTRICT); its audit event goes too.
+        with flush_or_raise(self.db, lambda: AlbumHasSales(self.sales_count(album) or 1)):
+            self.audit.record(actor, "delete", f"Deleted album {album.id}, “{album.title}” by {album.artist} (/albums/{album.slug}).")
+            self.db.delete(album)
         self._when_done(committed=[lambda: self.media.forget_cover(cover_key), lambda: self.media.forget_download(filename)])
 
     # --- tracks --------------------------------------------------------------------------------
@@ -358,9 +348,7 @@ class CatalogAdmin:
                 except OSError:
                     log.exception("could not tidy an uploaded file")
 
-        transaction = self.tm.get()
-        transaction.addAfterCommitHook(lambda ok: run(committed if ok else aborted))
-        transaction.addAfterAbortHook(lambda: run(aborted))
+        after_end(self.tm, committed=lambda: run(committed), aborted=lambda: run(aborted))
 
 
 def _details_of(album):

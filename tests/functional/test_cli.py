@@ -11,10 +11,12 @@ from album_store.passwords import verify_password
 
 @pytest.fixture
 def fresh_ini(scratch_database_url, tmp_path):
-    """An ini for an empty database (SQLite, or a schema of its own on PostgreSQL), and an engine on it."""
+    """An ini for an empty database (SQLite, or a schema of its own on PostgreSQL), and an engine on it.
+    ``--demo`` builds the app, which needs its job queue: a SQLite file here, as in development.ini."""
     path = tmp_path / "fresh.ini"
     url = scratch_database_url.replace("%", "%%")
-    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = {url}\n")
+    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = {url}\n"
+                    f"jobs.backend = sqlite\njobs.sqlite_path = {tmp_path / 'jobs.sqlite3'}\n")
     engine = create_engine(scratch_database_url, poolclass=NullPool)
     yield path, engine
     engine.dispose()
@@ -145,8 +147,8 @@ def test_initdb_demo_gives_every_demo_track_its_own_audio_and_queues_its_preview
     from album_store.jobs import make_huey
 
     ini, engine = fresh_ini
-    files, queue_file = tmp_path / "files", tmp_path / "jobs.sqlite3"
-    ini.write_text(ini.read_text() + f"store.files_dir = {files}\njobs.backend = sqlite\njobs.sqlite_path = {queue_file}\n")
+    files, queue_file = tmp_path / "files", tmp_path / "jobs.sqlite3"  # the fixture's queue
+    ini.write_text(ini.read_text() + f"store.files_dir = {files}\n")
     assert cli(["initdb", str(ini), "--demo"]) == 0
     with Session(engine) as session:
         tracks = session.scalars(select(Track)).all()
@@ -165,3 +167,49 @@ def test_initdb_demo_gives_every_demo_track_its_own_audio_and_queues_its_preview
     assert cli(["initdb", str(ini), "--demo"]) == 0
     assert queue.pending_count() == len(tracks), "a second run gives nothing new to do"
     assert "Demo audio" not in capsys.readouterr().out
+
+
+def test_pshell_setup_gives_the_session_the_transaction_models_and_services_and_commits_nothing(ini_file, dbsession):
+    """``pshell CONFIG`` (the inis' ``[pshell]``): what album_store/pshell.py puts in the shell works,
+    and whatever is left uncommitted when the shell ends is rolled back."""
+    from pyramid.paster import bootstrap
+
+    from album_store.pshell import setup
+    from album_store.services.accounts import IAccountService
+
+    with bootstrap(str(ini_file)) as env:
+        shell = setup(env)
+        next(shell)
+        assert {"dbsession", "tm", "models", "find_service"} <= set(env)
+        models, accounts = env["models"], env["find_service"](IAccountService)
+        assert models.User is User
+        user, created = accounts.make_owner("shell@example.com", "a long and unusual password")
+        assert created and env["dbsession"].scalar(select(func.count()).select_from(models.User)) == 1
+        shell.close()  # the shell ends
+        env["registry"]["db_engine"].dispose()
+    assert dbsession.scalar(select(func.count()).select_from(User)) == 0, "nothing typed is committed unless tm.commit()"
+
+
+def test_every_ini_names_the_migrations_and_the_pshell_setup_the_cli_uses():
+    """``alembic -c development.ini upgrade head`` and ``pshell development.ini`` find what the CLI uses."""
+    from configparser import ConfigParser
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from pyramid.path import DottedNameResolver
+
+    import album_store
+    from album_store.cli import MIGRATIONS, alembic_config
+    from album_store.pshell import setup
+
+    root = Path(__file__).resolve().parents[2]
+    package = Path(album_store.__file__).resolve().parent
+    for name in ("development.ini", "production.ini", "testing.ini"):
+        ini = ConfigParser(interpolation=None)
+        ini.read(root / name)
+        assert ini["alembic"]["script_location"] == MIGRATIONS, name
+        assert DottedNameResolver().resolve(ini["pshell"]["setup"]) is setup, name
+        script = ScriptDirectory.from_config(Config(str(root / name)))
+        assert Path(script.dir).resolve() == package / "alembic", f"{name}: migrations inside the package"
+    assert Path(ScriptDirectory.from_config(alembic_config({"sqlalchemy.url": "sqlite://"})).dir).resolve() == package / "alembic"

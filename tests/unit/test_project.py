@@ -47,6 +47,7 @@ def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_a
         "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
         "services|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
         "postgres: devtools/test_postgresql.sh create ci_check",
+        "wheel-check|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",  # an installed wheel migrates
         "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",
         "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1|"
         "ALBUM_STORE_REQUIRE_SERVICES=1",

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ...models import Purchase, PurchaseStatus, buyer_album_key
 from ...models.purchase import TAX_EXCLUSIVE
 from ...models.meta import utcnow
+from ...models.transactions import commit_now, start_over
 from ..payments import PaymentUnavailable, RefundRefused
 
 log = logging.getLogger("album_store.services.purchases")
@@ -98,14 +99,11 @@ class Settlement:
     # --- transactions ----------------------------------------------------------------------------
     def commit(self):
         """End this transaction so what it wrote is durable now, and begin the next one."""
-        self.tm.commit()
-        self.tm.begin()
+        commit_now(self.tm)
 
     def start_over(self):
         """After a failed flush or commit: drop the failed transaction, begin a clean one."""
-        self.tm.abort()
-        self.db.rollback()
-        self.tm.begin()
+        start_over(self.tm, self.db)
 
     # --- what Stripe says ------------------------------------------------------------------------
     def settle_by_charge(self, purchase, charge, *, payment_intent_id=None, tax_cents=None):

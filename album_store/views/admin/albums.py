@@ -4,6 +4,7 @@ from pyramid.httpexceptions import HTTPConflict, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ...caching import NO_STORE
+from ...models.transactions import must_not_commit
 from ...forms import AlbumForm, AlbumSearchForm, ConfirmForm, CoverForm, DownloadFileForm, TrackAudioForm, TracksForm
 from ...services.audio import AUDIO_STATES, PREVIEW_SECONDS, IAudioService
 from ...services.audit import IAuditLog
@@ -73,7 +74,7 @@ def album_new(context, request):
     try:
         album = _catalog(request).create_album(_details(form), actor=request.user)
     except SlugTaken:
-        request.tm.doom()
+        must_not_commit(request)
         form.slug.errors.append("Another album already has this address; choose another.")
         request.response.status = 409
         return {"form": form}
@@ -138,7 +139,7 @@ def album_save(context, request):
     try:
         changes = _catalog(request).update_album(album, _details(form), actor=request.user)
     except SlugTaken:
-        request.tm.doom()
+        must_not_commit(request)
         form.slug.errors.append("Another album already has this address; choose another.")
         return edit_page(request, album, status=409, details=form)
     if changes:
@@ -240,7 +241,7 @@ def track_audio(context, request):
             kind, seconds = audio.replace_master(
                 track, form.audio.data.file, max_bytes=int(request.registry.settings[AUDIO_LIMIT]), preview_start=start)
         except UploadRefused as refused:
-            request.tm.doom()
+            must_not_commit(request)
             form.audio.errors.append(str(refused))
             return edit_page(request, album, status=400, audio=form, audio_track_id=track.id)
         request.find_service(IAuditLog).record(
@@ -308,7 +309,7 @@ def album_delete(context, request):
     try:
         _catalog(request).delete_album(album, actor=request.user)
     except AlbumHasSales as sold:
-        request.tm.doom()
+        must_not_commit(request)
         request.response.status = HTTPConflict.code
         return {"album": album, "sales": sold.count, "refused": True}
     request.session.flash(f"“{album.title}” is deleted.")
