@@ -9,10 +9,13 @@
   unique or foreign key becomes the service's own error and the session stays usable for the page.
 - :func:`after_commit` / :func:`after_end` — work that must wait for the commit (queueing a job or a
   mail, deleting a replaced file), or be undone when there is none.
+- :func:`commits_as_returned` — an exception view whose answer commits as a returned response would
+  (pyramid_tm aborts whenever an exception view answered).
 
 Each takes a transaction manager or anything that has one as ``.tm`` (a request).
 """
 from contextlib import contextmanager
+import functools
 import logging
 
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +54,7 @@ def must_not_commit(tm_or_request):
 
 
 @contextmanager
-def flush_or_raise(dbsession, error):
+def flush_or_raise(dbsession, error, *, when=None):
     """Make the block's changes in a savepoint and flush them there; a database refusal
     (``IntegrityError``: another request took the slug, registered the address, bought the album a
     moment ago) rolls back to the savepoint and raises ``error()`` instead, from the original.
@@ -63,6 +66,9 @@ def flush_or_raise(dbsession, error):
 
         with flush_or_raise(self.db, lambda: SlugTaken(slug)):
             album.slug = slug
+
+    ``when(clash)``, if given, says whether a clash is the one ``error`` stands for; any other is
+    re-raised as it is (after the rollback to the savepoint).
     """
     _begin_before_savepoint(dbsession)
     savepoint = dbsession.begin_nested()
@@ -71,6 +77,8 @@ def flush_or_raise(dbsession, error):
         dbsession.flush()
     except IntegrityError as clash:
         savepoint.rollback()
+        if when is not None and not when(clash):
+            raise
         raise error() from clash
     except BaseException:
         if savepoint.is_active:
@@ -125,3 +133,29 @@ def after_end(tm_or_request, *, committed=None, aborted=None):
 
     transaction.addAfterCommitHook(lambda ok: run(committed if ok else aborted))
     transaction.addAfterAbortHook(lambda: run(aborted))
+
+
+def commits_as_returned(view):
+    """For an exception view whose answer the raising view used to *return*: commit what the request's
+    transaction holds first, as pyramid_tm commits after a returned response (it aborts whenever an
+    exception view answered), then render in a fresh transaction, which pyramid_tm aborts. A commit
+    that fails is answered as pyramid_tm answered it: by the failure's own exception view (the 500
+    page), nothing kept."""
+
+    @functools.wraps(view)
+    def answer(exc, request):
+        failed = commit_or_answer(request)
+        return failed if failed is not None else view(exc, request)
+
+    return answer
+
+
+def commit_or_answer(request):
+    """Commit the request's transaction and begin the next; None, or the answer to a failed commit."""
+    try:
+        commit_now(request)
+    except Exception:
+        request.tm.abort()
+        request.tm.begin()
+        return request.invoke_exception_view()
+    return None

@@ -21,7 +21,7 @@ The files live in the store's storage (album_store/storage.py: local disk or an 
 reads and writes local files: a job reads a master through ``IFileStorage.local_file`` (the file itself
 on disk, a temporary copy from a bucket), makes its output in a temporary folder and stores it.
 """
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 import hashlib
@@ -35,13 +35,13 @@ import tempfile
 import zipfile
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from zope.sqlalchemy import mark_changed
 from zope.interface import Interface, implementer
 
 from ..jobs import IJobQueue, job
 from ..models import LOSSLESS_FORMATS, Album, AlbumFormat, Track
 from ..models.meta import utcnow
+from ..models.transactions import after_end, flush_or_raise
 from ..storage import IFileStorage, StoredFileMissing
 from .media import COPY_BLOCK, UploadRefused, cover_name
 
@@ -312,9 +312,8 @@ class AudioService:
         track.duration_seconds = max(1, round(seconds))
         track.preview_start_seconds = max(0, int(preview_start))
         self._queue_preview(track)
-        transaction = self.tm.get()
-        transaction.addAfterCommitHook(lambda ok: self.files.forget(old if ok else name))
-        transaction.addAfterAbortHook(lambda: self.files.forget(name))
+        # The new master is kept only if the change commits; the old one goes only then.
+        after_end(self.tm, committed=lambda: self.files.forget(old), aborted=lambda: self.files.forget(name))
         return kind, seconds
 
     def set_preview_start(self, track, seconds):
@@ -440,6 +439,10 @@ def stuck_seconds(settings):
     return int(settings.get("jobs.stuck_seconds") or CLAIM_SECONDS)
 
 
+class _RowMadeMeanwhile(Exception):
+    """Another worker inserted the album-format row a moment ago: claim that one instead."""
+
+
 def _claim(db, album_id, download_format, key, *, stuck_seconds=CLAIM_SECONDS, remake_ready=False):
     """Take the album-format row for building ``key``, unless another worker is building just that
     (and is not stuck for ``stuck_seconds``) or has made it already (unless ``remake_ready``: its ZIP
@@ -448,12 +451,9 @@ def _claim(db, album_id, download_format, key, *, stuck_seconds=CLAIM_SECONDS, r
     table = AlbumFormat.__table__
     where = (table.c.album_id == album_id, table.c.format == download_format)
     if db.execute(select(table.c.id).where(*where)).first() is None:
-        try:
-            with db.begin_nested():
-                db.execute(table.insert().values(album_id=album_id, format=download_format, state="queued", progress=0,
-                                                 updated_at=utcnow()))
-        except IntegrityError:
-            pass  # another worker made it just now
+        with suppress(_RowMadeMeanwhile), flush_or_raise(db, _RowMadeMeanwhile):
+            db.execute(table.insert().values(album_id=album_id, format=download_format, state="queued", progress=0,
+                                             updated_at=utcnow()))
     stuck = utcnow() - timedelta(seconds=stuck_seconds)
     claimed = db.execute(
         update(table).where(*where, or_(

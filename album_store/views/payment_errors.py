@@ -11,15 +11,14 @@ purchase service and redirect, and whatever the service raises is answered by ro
 ``tm.commit_veto`` is configured). That is right for the 409s below, which the views raised before
 as ``HTTPConflict`` (rolled back then too). The other answers were *returned* by the views before,
 so pyramid_tm committed what was left in the transaction: those views are decorated
-:func:`commits_as_returned` and keep that. What the buyer must never lose is committed by the
+:func:`~album_store.models.transactions.commits_as_returned` and keep that. What the buyer must never lose is committed by the
 purchase service itself before it raises (the pending purchase before Stripe is asked, a decline's
 ``failed``), either way.
 """
-import functools
-
 from pyramid.httpexceptions import HTTPConflict, HTTPException, HTTPSeeOther
 from pyramid.view import view_config
 
+from ..models.transactions import commit_or_answer, commits_as_returned
 from ..album_page import ALBUM_TEMPLATE, album_page
 from ..purchase_answers import ALREADY_BOUGHT, NOT_CHARGEABLE, UNAVAILABLE, amount_differs, pending_receipt, whose
 from ..services.receipts import remember_purchase
@@ -29,31 +28,6 @@ from ..services.purchases import (AlreadyBought, AttemptAmountDiffers, CheckoutT
 
 UNAVAILABLE_TEMPLATE = "album_store:templates/checkout/unavailable.pt"
 
-
-def commits_as_returned(view):
-    """An exception view whose answer the paying view used to return: first commit what the request's
-    transaction holds, as pyramid_tm did then, and begin the (read-only) transaction the answer renders
-    in, which pyramid_tm aborts. A commit that fails is answered as pyramid_tm answered it: the
-    exception view of the failure (the 500 page), nothing kept."""
-
-    @functools.wraps(view)
-    def answer(exc, request):
-        failed = _commit(request)
-        return failed if failed is not None else view(exc, request)
-
-    return answer
-
-
-def _commit(request):
-    """See :func:`commits_as_returned`; returns the failure's answer, or None once committed."""
-    try:
-        request.tm.commit()
-    except Exception:
-        request.tm.abort()
-        request.tm.begin()
-        return request.invoke_exception_view()
-    request.tm.begin()
-    return None
 
 
 def _refuse(request, error):
@@ -113,7 +87,7 @@ def already_bought_page(exc, request):
     album, purchase = request.context, exc.purchase
     relation = whose(request, purchase)
     if relation == "theirs":  # returned by the view before (committed); the 409s were raised
-        failed = _commit(request)
+        failed = commit_or_answer(request)
         return failed if failed is not None else HTTPSeeOther(request.route_url("purchase", id=purchase.id))
     if relation == "owned":
         return _refuse(request, HTTPConflict(

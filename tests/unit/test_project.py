@@ -44,6 +44,7 @@ def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_a
     run = subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     assert calls.read_text().splitlines() == [
+        "lint|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",  # ruff, before anything
         "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
         "services|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
         "postgres: devtools/test_postgresql.sh create ci_check",

@@ -20,12 +20,12 @@ depend on it being durable) and logged as one ``purchase_state`` line.
 import logging
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ...models import Purchase, PurchaseStatus, buyer_album_key
 from ...models.purchase import TAX_EXCLUSIVE
 from ...models.meta import utcnow
-from ...models.transactions import commit_now, start_over
+from ...models.transactions import commit_now, flush_or_raise, start_over
 from ..payments import PaymentUnavailable, RefundRefused
 
 log = logging.getLogger("album_store.services.purchases")
@@ -223,13 +223,11 @@ class Settlement:
             .execution_options(synchronize_session=False)
         )
         try:
-            with self.db.begin_nested():
+            with flush_or_raise(self.db, _KeyTaken, when=lambda clash: "buyer_album_key" in str(clash)):
                 matched = self.db.execute(statement).rowcount
             self.db.refresh(purchase)
-        except IntegrityError as error:
-            if "buyer_album_key" not in str(error):
-                raise
-            raise _KeyTaken() from error
+        except _KeyTaken:
+            raise
         except SQLAlchemyError as error:
             self.start_over()
             log.error("purchase %s: recording %s → %s failed (%s); left for reconcile",
