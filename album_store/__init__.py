@@ -1,4 +1,5 @@
 """Album Store: a Pyramid web shop where a band or label sells its albums through Stripe Checkout."""
+
 from pyramid.config import Configurator
 
 from .settings import load_settings

@@ -2,6 +2,7 @@
 every answer that shows the album page again (a declined card, a changed price, a refused amount, a
 free download's notice). Not a view module, so the views that re-render the page share it without
 importing one another."""
+
 import json
 from types import SimpleNamespace
 
@@ -28,22 +29,46 @@ def share_tags(request, album):
     url = request.route_url("album", slug=album.slug)
     image = cover_url(request, album, 600, absolute=True)
     lowest = album.minimum_cents if album.name_your_price else album.price_cents
-    price_words = (f"pay what you want, from {format_money(lowest, album.currency)}" if album.name_your_price
-                   else format_money(album.price_cents, album.currency))
+    price_words = (
+        f"pay what you want, from {format_money(lowest, album.currency)}"
+        if album.name_your_price
+        else format_money(album.price_cents, album.currency)
+    )
     description = f"{album.title} by {album.artist}: {len(album.tracks)} tracks, {price_words}."
     data = {
-        "@context": "https://schema.org", "@type": "MusicAlbum", "name": album.title, "url": url, "image": image,
-        "byArtist": {"@type": "MusicGroup", "name": album.artist}, "numTracks": len(album.tracks),
-        "track": [{"@type": "MusicRecording", "name": t.title, "position": t.position,
-                   "duration": f"PT{t.duration_seconds // 60}M{t.duration_seconds % 60}S"} for t in album.tracks],
-        "offers": {"@type": "Offer", "url": url, "price": format_amount_input(lowest, album.currency),
-                   "priceCurrency": album.currency.upper(), "availability": "https://schema.org/InStock"},
+        "@context": "https://schema.org",
+        "@type": "MusicAlbum",
+        "name": album.title,
+        "url": url,
+        "image": image,
+        "byArtist": {"@type": "MusicGroup", "name": album.artist},
+        "numTracks": len(album.tracks),
+        "track": [
+            {
+                "@type": "MusicRecording",
+                "name": t.title,
+                "position": t.position,
+                "duration": f"PT{t.duration_seconds // 60}M{t.duration_seconds % 60}S",
+            }
+            for t in album.tracks
+        ],
+        "offers": {
+            "@type": "Offer",
+            "url": url,
+            "price": format_amount_input(lowest, album.currency),
+            "priceCurrency": album.currency.upper(),
+            "availability": "https://schema.org/InStock",
+        },
     }
     if album.year:
         data["datePublished"] = str(album.year)
     # In a <script> element, "</" would end it: written as "<\/" (JSON reads it the same).
-    return {"url": url, "image": image, "description": description,
-            "json_ld": json.dumps(data, ensure_ascii=False).replace("</", "<\\/")}
+    return {
+        "url": url,
+        "image": image,
+        "description": description,
+        "json_ld": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
+    }
 
 
 def album_page(request, album, *, error=None, price_changed=None, amount_error=None, notice=None):
@@ -90,8 +115,15 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
                 "data-amount": str(album.price_cents),
                 "data-currency": album.currency,
                 "data-attempt-url": request.route_path("payment_attempt"),
-                **({"data-minimum": str(album.minimum_cents), "data-digits": str(choose["digits"]),
-                    "data-free-url": request.route_path("album_free_download", slug=album.slug)} if choose else {}),
+                **(
+                    {
+                        "data-minimum": str(album.minimum_cents),
+                        "data-digits": str(choose["digits"]),
+                        "data-free-url": request.route_path("album_free_download", slug=album.slug),
+                    }
+                    if choose
+                    else {}
+                ),
             },
             "email": request.user.email if request.user is not None else "",
         }
@@ -112,8 +144,11 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
         # Stripe Tax on the hosted page: say before the buyer leaves whether tax comes on top.
         "tax": request.registry.settings.get("store.tax", "off") if flow == CHECKOUT_SESSION else "off",
-        "previews": {t.id: request.route_path("preview", filename=t.preview_filename.rsplit("/", 1)[-1])
-                     for t in album.tracks if t.preview_filename},
+        "previews": {
+            t.id: request.route_path("preview", filename=t.preview_filename.rsplit("/", 1)[-1])
+            for t in album.tracks
+            if t.preview_filename
+        },
         "preview_seconds": PREVIEW_SECONDS,
         "formats": [FORMATS[key] for key in offered_formats(album)],
         "share": share_tags(request, album),

@@ -5,6 +5,7 @@ security.py (the policy: who is signed in) and the services (a password reset si
 everywhere; the receipt service remembers which receipts this browser may see), so neither of
 those imports the other.
 """
+
 import hashlib
 
 from sqlalchemy import delete

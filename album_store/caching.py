@@ -22,15 +22,16 @@ at once. When the stamp cannot be read, the cache is not used. Browsers and prox
 ask for the stamp, may still keep a page for N seconds: the buy route checks the price the page
 showed (``shown_price.py``), so a stale page can never charge a price its buyer did not see.
 """
-from collections import OrderedDict
+
 import threading
 import time
+from collections import OrderedDict
 
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
-from .models import current_catalog_version
 from .browser_sessions import SESSION_COOKIE
+from .models import current_catalog_version
 
 #: Content named by its hash or its upload: browsers and proxies keep it for a year without asking.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -71,8 +72,7 @@ def set_cache_headers(request, response):
     error) is ``private, no-store``: no browser history, shared computer or proxy keeps a personal
     page, its download link or its CSRF token. Responses made to be kept (static files, covers,
     previews, downloads) set their own."""
-    if (not request.environ.get(PUBLIC_PAGE) or request.method not in ("GET", "HEAD")
-            or response.status_code != 200):
+    if not request.environ.get(PUBLIC_PAGE) or request.method not in ("GET", "HEAD") or response.status_code != 200:
         if "Cache-Control" not in response.headers:
             response.cache_control = NO_STORE
         return

@@ -1,5 +1,6 @@
 """Charts drawn by the server as SVG geometry: the template turns it into ``<svg>`` elements with
 classes from style.css and presentation attributes (no script, no inline style, no CDN)."""
+
 from dataclasses import dataclass
 
 from .money import format_money, minor_unit_digits
@@ -64,13 +65,15 @@ def daily_revenue_chart(daily, currency, *, width=900, height=240, gridlines=4):
     bars = []
     for n, (day, cents) in enumerate(daily):
         bar_height = round(cents / scale_top * plot_height, 2)
-        bars.append(Bar(
-            x=round(left + n * slot + (slot - bar_width) / 2, 2),
-            y=round(baseline - bar_height, 2),
-            width=bar_width,
-            height=bar_height,
-            label=f"{day:%d %b %Y}: {format_money(cents, currency)}",
-        ))
+        bars.append(
+            Bar(
+                x=round(left + n * slot + (slot - bar_width) / 2, 2),
+                y=round(baseline - bar_height, 2),
+                width=bar_width,
+                height=bar_height,
+                label=f"{day:%d %b %Y}: {format_money(cents, currency)}",
+            )
+        )
     grid = [
         GridLine(y=round(baseline - i * plot_height / gridlines, 2), label=format_money(i * step, currency))
         for i in range(gridlines + 1)

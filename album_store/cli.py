@@ -4,20 +4,29 @@ Each command builds the store's app from the ini (``pyramid.paster.bootstrap``, 
 and does its work through the app's services in ``with request.tm:``: the same settings, the same
 rules and the same transaction idioms as a request (``album_store/models/__init__.py``). Only the
 migrations run without the app: Alembic needs the database URL alone."""
+
 import argparse
-from contextlib import contextmanager
-from datetime import timedelta
 import getpass
 import logging
 import sys
+from contextlib import contextmanager
+from datetime import timedelta
 
-from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from pyramid.paster import bootstrap, get_appsettings, setup_logging
 from pyramid.request import Request
 from pyramid.settings import asbool
 
-from .demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seed_demo_catalog, seed_demo_owner, write_demo_audio, write_demo_files
+from alembic import command as alembic_command
+
+from .demo import (
+    DEMO_OWNER_EMAIL,
+    DEMO_OWNER_PASSWORD,
+    seed_demo_catalog,
+    seed_demo_owner,
+    write_demo_audio,
+    write_demo_files,
+)
 from .jobs import IJobQueue
 from .models import get_engine, normalize_email
 from .services.accounts import EmailTaken, IAccountService, password_problems
@@ -152,8 +161,9 @@ def cmd_reconcile(args):
         request = env["request"]
         with request.tm:
             service = request.find_service(IPurchaseService)
-            settled = service.reconcile_pending(min_age=timedelta(minutes=args.min_age_minutes),
-                                                search_lag=timedelta(minutes=args.search_lag_minutes))
+            settled = service.reconcile_pending(
+                min_age=timedelta(minutes=args.min_age_minutes), search_lag=timedelta(minutes=args.search_lag_minutes)
+            )
         _run_jobs_kept_in_memory(env["registry"])
     print(f"Reconciled {len(settled)} purchase{'s' if len(settled) != 1 else ''}.")
     return 0
@@ -176,7 +186,9 @@ def cmd_worker(args):
             print(f"Ran {ran} job{'s' if ran != 1 else ''}; the queue is empty.")
             return 0
         if queue.in_memory:
-            print("jobs.backend = memory: a worker shares no queue with the store; use sqlite or redis.", file=sys.stderr)
+            print(
+                "jobs.backend = memory: a worker shares no queue with the store; use sqlite or redis.", file=sys.stderr
+            )
             return 2
         # What a worker killed mid-job left behind (resume_unfinished also runs every 10 minutes).
         queue.enqueue("resume_unfinished")
@@ -192,8 +204,11 @@ def build_parser():
     initdb = sub.add_parser("initdb", help="migrate the database to the latest schema")
     initdb.add_argument("config", help="the ini file, e.g. development.ini")
     initdb.add_argument("--demo", action="store_true", help="also add the demo catalog (idempotent)")
-    initdb.add_argument("--no-audio", action="store_true",
-                        help="with --demo: no generated track audio, covers or previews (quicker; for tests)")
+    initdb.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="with --demo: no generated track audio, covers or previews (quicker; for tests)",
+    )
     initdb.set_defaults(func=cmd_initdb)
 
     admin = sub.add_parser("create-admin", help="create or promote a store owner account")
@@ -205,13 +220,17 @@ def build_parser():
     reconcile = sub.add_parser("reconcile", help="settle purchases left pending against Stripe")
     reconcile.add_argument("config")
     reconcile.add_argument(
-        "--min-age-minutes", type=float, default=10,
+        "--min-age-minutes",
+        type=float,
+        default=10,
         help="only purchases pending at least this long (default 10), so checkouts in progress are left alone",
     )
     reconcile.add_argument(
-        "--search-lag-minutes", type=float, default=60,
+        "--search-lag-minutes",
+        type=float,
+        default=60,
         help="how far Stripe's search may lag behind (default 60, as Stripe says it can during incidents): "
-             "a purchase younger than this is not marked failed just because search found no payment yet",
+        "a purchase younger than this is not marked failed just because search found no payment yet",
     )
     reconcile.set_defaults(func=cmd_reconcile)
     worker = sub.add_parser("worker", help="run the job queue (mail, previews, download formats) until stopped")

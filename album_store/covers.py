@@ -1,5 +1,6 @@
 """Album covers: the owner's uploaded image when there is one, else artwork drawn as SVG from the
 album's title and artist (so the demo needs no image files)."""
+
 import hashlib
 from xml.sax.saxutils import escape
 

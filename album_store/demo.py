@@ -9,13 +9,14 @@ Each demo album also gets a real downloadable file, made with the standard libra
 short WAV per track (a few seconds of a little tune, mono, 8 kHz), stored in the store's storage
 (``store.files_dir`` on disk).
 """
-from array import array
+
 import io
 import math
-from pathlib import Path
 import re
 import wave
 import zipfile
+from array import array
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -27,57 +28,137 @@ DEMO_OWNER_PASSWORD = "demo-vinyl-counter-42"
 
 DEMO_ALBUMS = [
     {
-        "slug": "blue-skies", "title": "Blue Skies", "artist": "The Paper Lanterns", "year": 2024,
-        "price_cents": 999, "published": True,
+        "slug": "blue-skies",
+        "title": "Blue Skies",
+        "artist": "The Paper Lanterns",
+        "year": 2024,
+        "price_cents": 999,
+        "published": True,
         "description": "Sunlit indie pop recorded live to tape in a barn outside Galway.",
-        "tracks": [("Morning Ferry", 214), ("Blue Skies", 241), ("Kites", 187), ("Harbour Lights", 263),
-                   ("Paper Lantern", 199), ("Slow Tide", 305), ("Salt & Vinegar", 176), ("Goodnight, Lighthouse", 288)],
+        "tracks": [
+            ("Morning Ferry", 214),
+            ("Blue Skies", 241),
+            ("Kites", 187),
+            ("Harbour Lights", 263),
+            ("Paper Lantern", 199),
+            ("Slow Tide", 305),
+            ("Salt & Vinegar", 176),
+            ("Goodnight, Lighthouse", 288),
+        ],
     },
     {
-        "slug": "night-bus-home", "title": "Night Bus Home", "artist": "The Paper Lanterns", "year": 2021,
-        "price_cents": 1999, "published": True,
+        "slug": "night-bus-home",
+        "title": "Night Bus Home",
+        "artist": "The Paper Lanterns",
+        "year": 2021,
+        "price_cents": 1999,
+        "published": True,
         "description": "The debut: ten songs about the last bus, the first light and everything between.",
-        "tracks": [("Last Orders", 198), ("Night Bus Home", 232), ("Sodium Orange", 207), ("Upper Deck", 185),
-                   ("Ticket Machine", 169), ("Rain on the Window", 274), ("Terminus", 251), ("Heading South", 223),
-                   ("Four A.M.", 196), ("First Light", 318)],
+        "tracks": [
+            ("Last Orders", 198),
+            ("Night Bus Home", 232),
+            ("Sodium Orange", 207),
+            ("Upper Deck", 185),
+            ("Ticket Machine", 169),
+            ("Rain on the Window", 274),
+            ("Terminus", 251),
+            ("Heading South", 223),
+            ("Four A.M.", 196),
+            ("First Light", 318),
+        ],
     },
     {
-        "slug": "low-frequencies", "title": "Low Frequencies", "artist": "Marta Kovač Trio", "year": 2023,
-        "price_cents": 995, "published": True,
+        "slug": "low-frequencies",
+        "title": "Low Frequencies",
+        "artist": "Marta Kovač Trio",
+        "year": 2023,
+        "price_cents": 995,
+        "published": True,
         "description": "Late-night jazz for piano, upright bass and brushes.",
-        "tracks": [("Prelude in Grey", 156), ("Low Frequencies", 412), ("Brushes", 355), ("Zagreb, 3 A.M.", 389),
-                   ("Standing Wave", 301), ("Coda", 144)],
+        "tracks": [
+            ("Prelude in Grey", 156),
+            ("Low Frequencies", 412),
+            ("Brushes", 355),
+            ("Zagreb, 3 A.M.", 389),
+            ("Standing Wave", 301),
+            ("Coda", 144),
+        ],
     },
     {
-        "slug": "standing-waves", "title": "Standing Waves", "artist": "Marta Kovač Trio", "year": 2019,
-        "price_cents": 1295, "published": True,
+        "slug": "standing-waves",
+        "title": "Standing Waves",
+        "artist": "Marta Kovač Trio",
+        "year": 2019,
+        "price_cents": 1295,
+        "published": True,
         "description": "Recorded in one afternoon, no overdubs: the trio as it sounds in a small room.",
-        "tracks": [("Node", 287), ("Antinode", 301), ("Resonance", 420), ("Overtone Song", 263),
-                   ("Harmonic Series", 377), ("Damping", 198), ("Fundamental", 452)],
+        "tracks": [
+            ("Node", 287),
+            ("Antinode", 301),
+            ("Resonance", 420),
+            ("Overtone Song", 263),
+            ("Harmonic Series", 377),
+            ("Damping", 198),
+            ("Fundamental", 452),
+        ],
     },
     {
-        "slug": "copper-and-salt", "title": "Copper & Salt", "artist": "Hollow Pines", "year": 2022,
+        "slug": "copper-and-salt",
+        "title": "Copper & Salt",
+        "artist": "Hollow Pines",
+        "year": 2022,
         # Pay what you want, at least $5.00 (the price is the suggested amount).
-        "price_cents": 799, "minimum_cents": 500, "published": True,
+        "price_cents": 799,
+        "minimum_cents": 500,
+        "published": True,
         "description": "Folk songs from the coast, sung in three-part harmony.",
-        "tracks": [("Copper & Salt", 221), ("The Net Mender", 244), ("Gulls", 132), ("Widow's Walk", 276),
-                   ("Low Water", 209), ("Herring Season", 238), ("Lantern Hill", 262), ("Sea Shanty No. 9", 181),
-                   ("Home Port", 295)],
+        "tracks": [
+            ("Copper & Salt", 221),
+            ("The Net Mender", 244),
+            ("Gulls", 132),
+            ("Widow's Walk", 276),
+            ("Low Water", 209),
+            ("Herring Season", 238),
+            ("Lantern Hill", 262),
+            ("Sea Shanty No. 9", 181),
+            ("Home Port", 295),
+        ],
     },
     {
-        "slug": "evergreen-ep", "title": "Evergreen (EP)", "artist": "Hollow Pines", "year": 2020,
+        "slug": "evergreen-ep",
+        "title": "Evergreen (EP)",
+        "artist": "Hollow Pines",
+        "year": 2020,
         # Free, or pay what you want (suggested $3.29): 0 is a free download, confirmed by email.
-        "price_cents": 329, "minimum_cents": 0, "published": True,
+        "price_cents": 329,
+        "minimum_cents": 0,
+        "published": True,
         "description": "Six songs recorded around one microphone.",
-        "tracks": [("Evergreen", 203), ("Pine Needles", 188), ("Winter Light", 241), ("Cabin Fever", 176),
-                   ("Snowline", 229), ("Thaw", 264)],
+        "tracks": [
+            ("Evergreen", 203),
+            ("Pine Needles", 188),
+            ("Winter Light", 241),
+            ("Cabin Fever", 176),
+            ("Snowline", 229),
+            ("Thaw", 264),
+        ],
     },
     {
-        "slug": "unreleased-demos", "title": "Unreleased Demos", "artist": "The Paper Lanterns", "year": 2025,
-        "price_cents": 1499, "published": False,
+        "slug": "unreleased-demos",
+        "title": "Unreleased Demos",
+        "artist": "The Paper Lanterns",
+        "year": 2025,
+        "price_cents": 1499,
+        "published": False,
         "description": "Not out yet: the shop owner is still deciding.",
-        "tracks": [("Sketch One", 140), ("Sketch Two", 151), ("Sketch Three", 166), ("Sketch Four", 133),
-                   ("Sketch Five", 170), ("Sketch Six", 149)],
+        "tracks": [
+            ("Sketch One", 140),
+            ("Sketch Two", 151),
+            ("Sketch Three", 166),
+            ("Sketch Four", 133),
+            ("Sketch Five", 170),
+            ("Sketch Six", 149),
+        ],
     },
 ]
 
@@ -90,8 +171,13 @@ def seed_demo_catalog(dbsession, currency="usd"):
         if data["slug"] in existing:
             continue
         album = Album(
-            slug=data["slug"], title=data["title"], artist=data["artist"], year=data["year"],
-            description=data["description"], price_cents=data["price_cents"], currency=currency,
+            slug=data["slug"],
+            title=data["title"],
+            artist=data["artist"],
+            year=data["year"],
+            description=data["description"],
+            price_cents=data["price_cents"],
+            currency=currency,
             minimum_cents=data.get("minimum_cents"),
             is_published=data["published"],
         )
@@ -159,7 +245,9 @@ def write_album_zip(album, path):
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for track in album.tracks:
             safe_title = re.sub(r"[^A-Za-z0-9 ,.'&()-]+", "", track.title).strip() or "Track"
-            info = zipfile.ZipInfo(f"{album.artist} - {album.title}/{track.position:02d} {safe_title}.wav", (2025, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(
+                f"{album.artist} - {album.title}/{track.position:02d} {safe_title}.wav", (2025, 1, 1, 0, 0, 0)
+            )
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, track_wav(album.slug, track.position))
     partial.replace(path)
@@ -246,12 +334,32 @@ def write_demo_master(album, track, path):
     with tempfile.TemporaryDirectory() as scratch:
         tune = Path(scratch) / "tune.wav"
         tune.write_bytes(demo_tune(album.slug, track.position))
-        subprocess.run([
-            ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(tune),
-            "-t", str(DEMO_TRACK_SECONDS), "-af",
-            f"aecho=0.8:0.6:120|240:0.35|0.2,afade=t=out:st={DEMO_TRACK_SECONDS - 3}:d=3",
-            "-ar", "44100", "-ac", "2", "-c:a", "flac", str(path),
-        ], check=True, timeout=120)
+        subprocess.run(
+            [
+                ffmpeg_exe(),
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-stream_loop",
+                "-1",
+                "-i",
+                str(tune),
+                "-t",
+                str(DEMO_TRACK_SECONDS),
+                "-af",
+                f"aecho=0.8:0.6:120|240:0.35|0.2,afade=t=out:st={DEMO_TRACK_SECONDS - 3}:d=3",
+                "-ar",
+                "44100",
+                "-ac",
+                "2",
+                "-c:a",
+                "flac",
+                str(path),
+            ],
+            check=True,
+            timeout=120,
+        )
 
 
 def write_demo_audio(dbsession, storage):
@@ -268,7 +376,9 @@ def write_demo_audio(dbsession, storage):
     queued = []
     for album in albums:
         if album.cover_key is None and storage.can_store("covers/demo.jpg"):
-            album.cover_key = media.save_cover(album.id, io.BytesIO(cover_jpeg(album.title, album.artist)), 10 * 1024 * 1024)
+            album.cover_key = media.save_cover(
+                album.id, io.BytesIO(cover_jpeg(album.title, album.artist)), 10 * 1024 * 1024
+            )
         for track in album.tracks:
             if track.audio_filename:
                 continue

@@ -1,16 +1,36 @@
 """The site's forms (WTForms): the checkout forms (the checkout_js POST and the JSON starts), the
 buyer's account forms and the store owner's. Pyramid checks the CSRF token of every POST, so these
 don't."""
-from datetime import date
+
 import re
+from datetime import date
 
 from wtforms import (
-    BooleanField, DateField, EmailField, FieldList, FileField, Form, FormField, HiddenField, IntegerField,
-    PasswordField, SelectField, StringField, TextAreaField,
+    BooleanField,
+    DateField,
+    EmailField,
+    FieldList,
+    FileField,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
-    DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError,
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
 )
 
 from .models import PurchaseStatus
@@ -113,28 +133,45 @@ class CardTokenForm(CheckoutForm):
     """The checkout_js POST: legacy Checkout's ``stripeToken`` and ``stripeEmail``."""
 
     email_field = "stripeEmail"
-    stripeToken = StringField(filters=[_text], validators=[
-        DataRequired("The payment form arrived without a card token, so nothing was charged. "
-                      "Please use the Buy button again."),
-        Regexp(CARD_TOKEN, message="The card token is not one Stripe makes, so nothing was charged."),
-    ])
-    stripeEmail = StringField(filters=[_text], validators=[
-        ValidEmail("The payment form needs a valid email address for your receipt; nothing was charged.")])
+    stripeToken = StringField(
+        filters=[_text],
+        validators=[
+            DataRequired(
+                "The payment form arrived without a card token, so nothing was charged. "
+                "Please use the Buy button again."
+            ),
+            Regexp(CARD_TOKEN, message="The card token is not one Stripe makes, so nothing was charged."),
+        ],
+    )
+    stripeEmail = StringField(
+        filters=[_text],
+        validators=[ValidEmail("The payment form needs a valid email address for your receipt; nothing was charged.")],
+    )
 
 
 class HostedCheckoutForm(CheckoutForm):
     """The checkout_session Buy form: the guest's ``email``."""
 
-    email = StringField(filters=[_text], validators=[
-        ValidEmail("Please enter a valid email address for your receipt; nothing was charged.")])
+    email = StringField(
+        filters=[_text],
+        validators=[ValidEmail("Please enter a valid email address for your receipt; nothing was charged.")],
+    )
 
 
 class PaymentStartForm(CheckoutForm):
     """The payment_intents start (card-payment.js's JSON): the page's ``attempt_id`` and ``email``."""
 
-    attempt_id = StringField(filters=[lambda value: value if isinstance(value, str) else ""], validators=[
-        Regexp(ATTEMPT_ID, message="This payment form is out of date, so nothing was charged. Please reload the page.")])
-    email = StringField(filters=[_text], validators=[ValidEmail("Please enter a valid email address for your receipt.")])
+    attempt_id = StringField(
+        filters=[lambda value: value if isinstance(value, str) else ""],
+        validators=[
+            Regexp(
+                ATTEMPT_ID, message="This payment form is out of date, so nothing was charged. Please reload the page."
+            )
+        ],
+    )
+    email = StringField(
+        filters=[_text], validators=[ValidEmail("Please enter a valid email address for your receipt.")]
+    )
 
 
 class LoginForm(Form):
@@ -145,7 +182,9 @@ class LoginForm(Form):
 
 class RegisterForm(Form):
     email = EmailField("Email", EMAIL_VALIDATORS, filters=[_strip])
-    password = PasswordField("Password", [InputRequired("Choose a password."), NewPassword(words=("album", "store", "albumstore"))])
+    password = PasswordField(
+        "Password", [InputRequired("Choose a password."), NewPassword(words=("album", "store", "albumstore"))]
+    )
     confirm = PasswordField("Password again", [EqualTo("password", "The two passwords differ.")])
     next = HiddenField()
 
@@ -155,7 +194,9 @@ class ResetRequestForm(Form):
 
 
 class ResetPasswordForm(Form):
-    password = PasswordField("New password", [InputRequired("Choose a password."), NewPassword(words=("album", "store", "albumstore"))])
+    password = PasswordField(
+        "New password", [InputRequired("Choose a password."), NewPassword(words=("album", "store", "albumstore"))]
+    )
     confirm = PasswordField("New password again", [EqualTo("password", "The two passwords differ.")])
 
     def __init__(self, formdata=None, *, account_email="", **kwargs):
@@ -172,7 +213,9 @@ DURATION = re.compile(r"(?:(?P<h>[0-9]{1,2}):(?P<m2>[0-5][0-9])|(?P<m>[0-9]{1,3}
 NO_CONTROL = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message="Remove the control characters.")
 #: A one-line field (a title, a name: what reaches a mail's Subject, a ZIP's file names, the tags):
 #: no control characters, no line or paragraph breaks of any kind either.
-ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$", message="Use one line, without line breaks or control characters.")
+ONE_LINE = Regexp(
+    r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$", message="Use one line, without line breaks or control characters."
+)
 
 
 def parse_duration(text):
@@ -189,22 +232,36 @@ class AlbumForm(Form):
     """An album's details. The price is typed in the currency's major unit ("12.34") and parsed by
     ``money.parse_money`` into ``price_cents``."""
 
-    title = StringField("Title", [InputRequired("Enter the album's title."), Length(max=200), ONE_LINE], filters=[_strip])
+    title = StringField(
+        "Title", [InputRequired("Enter the album's title."), Length(max=200), ONE_LINE], filters=[_strip]
+    )
     artist = StringField("Artist", [InputRequired("Enter the artist."), Length(max=200), ONE_LINE], filters=[_strip])
     year = IntegerField("Year", [Optional(), NumberRange(1900, 2100, "Enter a year from 1900 to 2100.")])
     currency = SelectField("Currency")
-    pricing = SelectField("Pricing", choices=[SelectChoice("fixed", "Fixed price"),
-                                              SelectChoice("choose", "Name your price (pay what you want)")],
-                          default="fixed")
-    price = StringField("Price", filters=[_strip],
-                        description="Name your price: the price is the suggested amount the album page prefills.")
-    minimum = StringField("Minimum (pay what you want)", filters=[_strip],
-                          description="The least a buyer may pay: 0 lets buyers take the album free (they confirm "
-                                      "their email). Only for name your price.")
+    pricing = SelectField(
+        "Pricing",
+        choices=[SelectChoice("fixed", "Fixed price"), SelectChoice("choose", "Name your price (pay what you want)")],
+        default="fixed",
+    )
+    price = StringField(
+        "Price",
+        filters=[_strip],
+        description="Name your price: the price is the suggested amount the album page prefills.",
+    )
+    minimum = StringField(
+        "Minimum (pay what you want)",
+        filters=[_strip],
+        description="The least a buyer may pay: 0 lets buyers take the album free (they confirm "
+        "their email). Only for name your price.",
+    )
     description = TextAreaField("Description", [Optional(), Length(max=5000), NO_CONTROL], filters=[_strip])
     slug = StringField(
         "Address (slug)",
-        [Optional(), Length(max=120), Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lower-case letters, digits and single dashes only.")],
+        [
+            Optional(),
+            Length(max=120),
+            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lower-case letters, digits and single dashes only."),
+        ],
         filters=[lambda value: value.strip().lower() if isinstance(value, str) else value],
         description="The album's address is /albums/… — left empty, it is made from the title.",
     )
@@ -304,21 +361,30 @@ class UploadRequired:
 
 
 class CoverForm(Form):
-    cover = FileField("Cover image", [UploadRequired("Choose an image file (JPEG, PNG or WebP).")],
-                      description="JPEG, PNG or WebP, square is best, at least 300 × 300 pixels.")
+    cover = FileField(
+        "Cover image",
+        [UploadRequired("Choose an image file (JPEG, PNG or WebP).")],
+        description="JPEG, PNG or WebP, square is best, at least 300 × 300 pixels.",
+    )
 
 
 class DownloadFileForm(Form):
-    file = FileField("Download file", [UploadRequired("Choose the ZIP file buyers will download.")],
-                     description="A ZIP archive of the album's tracks.")
+    file = FileField(
+        "Download file",
+        [UploadRequired("Choose the ZIP file buyers will download.")],
+        description="A ZIP archive of the album's tracks.",
+    )
 
 
 class TrackAudioForm(Form):
     """A track's audio on the album editor: a new file, where its preview starts, or another try."""
 
     audio = FileField("Audio file", description="WAV, FLAC, AIFF or MP3; lossless files give buyers every format.")
-    preview_start = IntegerField("Preview starts at (seconds)", [Optional(), NumberRange(min=0, max=24 * 3600,
-                                 message="Give the second the preview starts at, from 0.")], default=0)
+    preview_start = IntegerField(
+        "Preview starts at (seconds)",
+        [Optional(), NumberRange(min=0, max=24 * 3600, message="Give the second the preview starts at, from 0.")],
+        default=0,
+    )
     retry = HiddenField()
 
 
@@ -326,7 +392,9 @@ class AlbumSearchForm(Form):
     """The owner's album list: search and status (a GET form)."""
 
     q = StringField("Search", [Optional(), Length(max=200), NO_CONTROL], filters=[_strip])
-    status = SelectField("Show", choices=[SelectChoice(value, label) for value, label in ALBUM_STATUSES.items()], default="")
+    status = SelectField(
+        "Show", choices=[SelectChoice(value, label) for value, label in ALBUM_STATUSES.items()], default=""
+    )
 
 
 def date_within(first=date(1970, 1, 1), last=date(9998, 12, 31)):
@@ -342,7 +410,11 @@ def date_within(first=date(1970, 1, 1), last=date(9998, 12, 31)):
 class PurchaseFilterForm(Form):
     """The purchases list's filters (a GET form)."""
 
-    status = SelectField("Status", choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in PurchaseStatus.ALL], default="")
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in PurchaseStatus.ALL],
+        default="",
+    )
     album = SelectField("Album", default="")
     email = StringField("Email contains", [Optional(), Length(max=254), NO_CONTROL], filters=[_strip])
     date_from = DateField("From", [Optional(), date_within()])
@@ -350,7 +422,9 @@ class PurchaseFilterForm(Form):
 
     def __init__(self, formdata=None, *, albums=(), **kwargs):
         super().__init__(formdata, **kwargs)
-        self.album.choices = [SelectChoice("", "Any album")] + [SelectChoice(str(album_id), title) for album_id, title in albums]
+        self.album.choices = [SelectChoice("", "Any album")] + [
+            SelectChoice(str(album_id), title) for album_id, title in albums
+        ]
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -4,6 +4,7 @@ the usual hardening (no sniffing, no framing, a strict referrer, HSTS behind HTT
 The policy follows ``store.payment_flow`` (the flow names are settings.py's constants): only the
 store's own origin, plus what that flow's page needs from Stripe.
 """
+
 from urllib.parse import urlsplit
 
 from pyramid.events import NewResponse

@@ -19,16 +19,17 @@ whether the try is the last one, so it can record the failure for the owner.
 enqueues through :class:`IJobQueue`, after its transaction commits (:meth:`JobQueue.after_commit`), so
 a worker never looks for a row that is not there yet, nor acts on one that was rolled back.
 """
+
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-import logging
 from pathlib import Path
 
+import transaction
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool
-import transaction
 from zope.interface import Interface, implementer
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,6 @@ class JobContext:
             dbsession.close()
 
 
-
 def make_huey(settings, name="album-store"):
     backend = settings.get("jobs.backend", "sqlite").strip().lower()
     if backend not in BACKENDS:
@@ -118,11 +118,15 @@ def make_huey(settings, name="album-store"):
     if backend == "redis":
         url = settings.get("jobs.redis_url", "").strip()
         if not url:
-            raise ConfigurationError("Setting jobs.redis_url (environment JOBS_REDIS_URL) is needed when jobs.backend = redis.")
+            raise ConfigurationError(
+                "Setting jobs.redis_url (environment JOBS_REDIS_URL) is needed when jobs.backend = redis."
+            )
         return RedisHuey(name, url=url, results=False, utc=True)
     path = settings.get("jobs.sqlite_path", "").strip()
     if not path:
-        raise ConfigurationError("Setting jobs.sqlite_path (environment JOBS_SQLITE_PATH) is needed when jobs.backend = sqlite.")
+        raise ConfigurationError(
+            "Setting jobs.sqlite_path (environment JOBS_SQLITE_PATH) is needed when jobs.backend = sqlite."
+        )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=path, results=False, utc=True)
 
@@ -134,14 +138,16 @@ class JobQueue:
         self.registry = registry
         self.context = JobContext(registry)
         self._tasks = {
-            name: huey.task(retries=spec.retries, retry_delay=spec.retry_delay, retry_backoff=2, context=True, name=name)(
-                self._runner(name, spec.function))
+            name: huey.task(
+                retries=spec.retries, retry_delay=spec.retry_delay, retry_backoff=2, context=True, name=name
+            )(self._runner(name, spec.function))
             for name, spec in JOBS.items()
         }
         for name, spec in JOBS.items():
             if spec.every_minutes:
-                huey.periodic_task(crontab(minute=f"*/{spec.every_minutes}"), name=f"{name}-every-{spec.every_minutes}-minutes")(
-                    self._runner(name, spec.function))
+                huey.periodic_task(
+                    crontab(minute=f"*/{spec.every_minutes}"), name=f"{name}-every-{spec.every_minutes}-minutes"
+                )(self._runner(name, spec.function))
 
     @property
     def in_memory(self):

@@ -1,8 +1,9 @@
 """The one money formatter and the one money parser. Amounts are integers in the currency's minor
 unit (cents) everywhere; a price typed by a person becomes cents here and nowhere else."""
+
+import re
 from decimal import Decimal
 from functools import lru_cache
-import re
 
 from babel.numbers import format_currency, get_currency_precision
 

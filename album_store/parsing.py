@@ -2,6 +2,7 @@
 id): one rule, so every view refuses the same inputs. Only ASCII digits count (``str.isdigit`` also
 takes "²", which ``int`` refuses), and nothing past what the database's integer column holds (a
 receipt link of purchase 2,147,483,647 still opens it; a larger number is nobody's: a 404)."""
+
 from pyramid.httpexceptions import HTTPBadRequest
 
 #: The largest id the database holds (a 32-bit signed integer column).

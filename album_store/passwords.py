@@ -3,6 +3,7 @@
 Beneath both security (the policy) and the services (accounts, the CLI's ``create-admin``), so a
 service that checks a password needs nothing of the security policy.
 """
+
 import functools
 import hashlib
 import hmac

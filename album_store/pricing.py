@@ -13,6 +13,7 @@ An album has a fixed price (``minimum_cents`` is None) or lets the buyer name th
 The album page and the owner's form show these limits; the paying views enforce them
 (``shown_price.py``), for every payment flow.
 """
+
 from .money import MAX_AMOUNT_MINOR, InvalidAmount, format_money, parse_money
 from .stripe_amounts import StripeAmountError, check_chargeable
 

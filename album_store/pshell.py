@@ -6,6 +6,7 @@ request's session), ``tm`` (its transaction manager, with a transaction begun), 
 ``find_service(IAccountService)``). Nothing typed is committed unless you call ``tm.commit()``
 (then ``tm.begin()`` for more): what is left open when the shell ends is aborted.
 """
+
 from transaction.interfaces import NoTransaction
 
 from . import models

@@ -2,6 +2,7 @@
 payment errors' exception views (``views/payment_errors.py``): the messages, whose purchase a new
 checkout ran into, the receipt's values and download links, and the free download (pay what you
 want, 0). Not a view module, so no view module imports another."""
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
 
@@ -10,15 +11,17 @@ from .forms import valid_email
 from .models import PurchaseStatus
 from .money import format_money
 from .pricing import AmountRefused
-from .services.receipts import may_view_purchase, remember_purchase
 from .services.audio import FORMATS, offered_formats
 from .services.downloads import IDownloadService
 from .services.purchases import AlreadyBought, IPurchaseService
+from .services.receipts import may_view_purchase, remember_purchase
 
 RECEIPT_TEMPLATE = "album_store:templates/checkout/receipt.pt"
 
 #: A price set before the owner's form checked it against Stripe's minimum (the owner sees it logged).
-NOT_CHARGEABLE = "{title} cannot be bought at the moment: its price is one our card processor cannot charge. Nothing was charged."
+NOT_CHARGEABLE = (
+    "{title} cannot be bought at the moment: its price is one our card processor cannot charge. Nothing was charged."
+)
 
 #: What anyone but a purchase's own buyer is told when its email already has the album.
 ALREADY_BOUGHT = (
@@ -37,8 +40,10 @@ NEEDS_EMAIL = "Enter your email address for the free download: we send the link 
 
 def amount_differs(purchase, how):
     """The same checkout again with another amount (pay what you want): its first amount stands."""
-    return (f"This checkout was started for {format_money(purchase.amount_cents, purchase.currency)}, so nothing was "
-            f"charged for another amount. To pay a different amount, please {how}.")
+    return (
+        f"This checkout was started for {format_money(purchase.amount_cents, purchase.currency)}, so nothing was "
+        f"charged for another amount. To pay a different amount, please {how}."
+    )
 
 
 def whose(request, purchase):
@@ -58,8 +63,12 @@ def receipt_values(request, purchase):
     Stripe's hosted page, or reloading the pending receipt): Stripe is asked, never the query."""
     if purchase.status == "pending" and purchase.uses_checkout_session:
         request.find_service(IPurchaseService).confirm_checkout_session(purchase)
-    return {"purchase": purchase, "album": purchase.album, "download_url": download_url(request, purchase),
-            "download_links": download_links(request, purchase)}
+    return {
+        "purchase": purchase,
+        "album": purchase.album,
+        "download_url": download_url(request, purchase),
+        "download_links": download_links(request, purchase),
+    }
 
 
 def pending_receipt(request, purchase):
@@ -122,9 +131,13 @@ def start_free_download(request, album, email):
         purchase = holder
     if purchase.status == PurchaseStatus.PAID:
         return FreeDownloadStarted(purchase)
-    return FreeDownloadStarted(purchase, (
-        f"Nothing was charged. We emailed a link to {email}: follow it to confirm the address, and "
-        f"{album.title} is yours to download (the link works for 3 days)."))
+    return FreeDownloadStarted(
+        purchase,
+        (
+            f"Nothing was charged. We emailed a link to {email}: follow it to confirm the address, and "
+            f"{album.title} is yours to download (the link works for 3 days)."
+        ),
+    )
 
 
 def give_free_download(request, album, email):

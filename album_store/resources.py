@@ -1,6 +1,6 @@
 """Route factories: each loads the record a route names, and a miss is a 404 before any view runs."""
-from pyramid.authorization import Allow, Authenticated
-from pyramid.authorization import DENY_ALL
+
+from pyramid.authorization import DENY_ALL, Allow, Authenticated
 from pyramid.httpexceptions import HTTPForbidden, HTTPGone, HTTPNotFound
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload

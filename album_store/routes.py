@@ -1,4 +1,5 @@
 """Every route of the store, by name. Factories (``resources.py``) turn a miss into a 404."""
+
 import hashlib
 from pathlib import Path
 
@@ -14,8 +15,6 @@ def static_files_version():
         digest.update(path.relative_to(STATIC).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
 
 
 def includeme(config):
@@ -39,11 +38,17 @@ def includeme(config):
     # The payment_intents flow (JSON, for the album page's card-payment.js): a fresh attempt id for
     # the page, start the payment (pending purchase + PaymentIntent), then confirm it.
     config.add_route("payment_attempt", "/payment-attempt")
-    config.add_route("album_payment_intent", "/albums/{slug}/payment-intent", factory=".resources.published_album_factory")
+    config.add_route(
+        "album_payment_intent", "/albums/{slug}/payment-intent", factory=".resources.published_album_factory"
+    )
     # The checkout_session flow: the Buy form posts here; the answer sends the buyer to Stripe's page.
-    config.add_route("album_checkout_session", "/albums/{slug}/checkout-session", factory=".resources.published_album_factory")
+    config.add_route(
+        "album_checkout_session", "/albums/{slug}/checkout-session", factory=".resources.published_album_factory"
+    )
     # Pay what you want, 0 where the minimum is 0: a free download, its link mailed to confirm the address.
-    config.add_route("album_free_download", "/albums/{slug}/free-download", factory=".resources.published_album_factory")
+    config.add_route(
+        "album_free_download", "/albums/{slug}/free-download", factory=".resources.published_album_factory"
+    )
     config.add_route("free_download_confirm", "/free-downloads/{token}")
     config.add_route("purchase", "/purchases/{id}", factory=".resources.purchase_factory")
     config.add_route("purchase_confirm", "/purchases/{id}/confirm", factory=".resources.purchase_factory")
@@ -70,9 +75,15 @@ def includeme(config):
     config.add_route("admin_album_tracks", "/admin/albums/{id}/tracks", factory=".resources.admin_album_factory")
     config.add_route("admin_album_cover", "/admin/albums/{id}/cover", factory=".resources.admin_album_factory")
     config.add_route("admin_album_file", "/admin/albums/{id}/file", factory=".resources.admin_album_factory")
-    config.add_route("admin_track_audio", "/admin/albums/{id}/tracks/{track_id}/audio", factory=".resources.admin_album_factory")
-    config.add_route("admin_album_audio_status", "/admin/albums/{id}/audio-status.json", factory=".resources.admin_album_factory")
+    config.add_route(
+        "admin_track_audio", "/admin/albums/{id}/tracks/{track_id}/audio", factory=".resources.admin_album_factory"
+    )
+    config.add_route(
+        "admin_album_audio_status", "/admin/albums/{id}/audio-status.json", factory=".resources.admin_album_factory"
+    )
     config.add_route("admin_purchases", "/admin/purchases", factory=".resources.admin_factory")
     config.add_route("admin_purchases_csv", "/admin/purchases.csv", factory=".resources.admin_factory")
     config.add_route("admin_purchase", "/admin/purchases/{id}", factory=".resources.admin_purchase_factory")
-    config.add_route("admin_purchase_refund", "/admin/purchases/{id}/refund", factory=".resources.admin_purchase_factory")
+    config.add_route(
+        "admin_purchase_refund", "/admin/purchases/{id}/refund", factory=".resources.admin_purchase_factory"
+    )

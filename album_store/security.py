@@ -11,8 +11,9 @@ Beside it: passwords.py (hashing), headers.py (the Content-Security-Policy and o
 browser_sessions.py (the session's keys and its rows), services/receipts.py (who may see a receipt).
 This module imports no service: it needs none to say who the visitor is.
 """
-from datetime import timedelta
+
 import secrets
+from datetime import timedelta
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
@@ -78,7 +79,9 @@ def get_user(request):
     user_id, token = request.session.get(SESSION_USER), request.session.get(SESSION_AUTH)
     if user_id is None or not isinstance(token, str):
         return None
-    row = request.dbsession.scalars(select(AccountSession).where(AccountSession.token_hash == token_hash(token))).one_or_none()
+    row = request.dbsession.scalars(
+        select(AccountSession).where(AccountSession.token_hash == token_hash(token))
+    ).one_or_none()
     if row is None or row.user_id != user_id:
         return None  # signed out (here or everywhere), or the password was reset
     user = request.dbsession.get(User, user_id)
@@ -113,8 +116,6 @@ def sign_out(request, *, everywhere=False):
     forget(request)
     request.session.invalidate()
     new_csrf_token(request)
-
-
 
 
 def includeme(config):

@@ -4,6 +4,7 @@ Every setting has one ini key and one environment variable (README.md, "Configur
 when it is set. ``store.require_secrets = true`` (set in production.ini) makes start-up refuse
 missing or placeholder secrets and a live key paired with a test key.
 """
+
 import os
 import re
 
@@ -249,7 +250,9 @@ def check_production_settings(settings):
     secret_mode = _key_mode(settings["stripe.secret_key"], "sk_")
     publishable_mode = _key_mode(settings["stripe.publishable_key"], "pk_")
     if secret_mode is None:
-        raise ConfigurationError("Setting stripe.secret_key (environment STRIPE_SECRET_KEY) must start with sk_test_ or sk_live_.")
+        raise ConfigurationError(
+            "Setting stripe.secret_key (environment STRIPE_SECRET_KEY) must start with sk_test_ or sk_live_."
+        )
     if publishable_mode is None:
         raise ConfigurationError(
             "Setting stripe.publishable_key (environment STRIPE_PUBLISHABLE_KEY) must start with pk_test_ or pk_live_."
@@ -260,7 +263,9 @@ def check_production_settings(settings):
             "use the pair from the same Stripe mode."
         )
     if not settings["stripe.webhook_secret"].startswith("whsec_"):
-        raise ConfigurationError("Setting stripe.webhook_secret (environment STRIPE_WEBHOOK_SECRET) must start with whsec_.")
+        raise ConfigurationError(
+            "Setting stripe.webhook_secret (environment STRIPE_WEBHOOK_SECRET) must start with whsec_."
+        )
 
 
 def _key_mode(key, prefix):

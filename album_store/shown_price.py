@@ -25,6 +25,7 @@ minimum) is :class:`AmountRefused` (400, saying what is wrong). :func:`require_s
 the amount the buyer confirmed, which the purchase service records and charges: nothing else in
 the request can change it.
 """
+
 import re
 
 from pyramid.httpexceptions import HTTPBadRequest
@@ -60,13 +61,19 @@ class PriceChanged(Exception):
         if album.name_your_price:
             minimum = format_money(album.minimum_cents, album.currency)
             if self.shown_currency != album.currency.lower():
-                return (f"{title} is now priced in {album.currency.upper()} {since} Choose your amount in "
-                        f"{album.currency.upper()} (at least {minimum}) and press {button} again.")
+                return (
+                    f"{title} is now priced in {album.currency.upper()} {since} Choose your amount in "
+                    f"{album.currency.upper()} (at least {minimum}) and press {button} again."
+                )
             if self.shown_amount is not None:  # the page showed a fixed price
-                return (f"{title} is now pay what you want (at least {minimum}) {since} Choose your amount and "
-                        f"press {button} again.")
-            return (f"The least you can pay for {title} is now {minimum} {since} Choose at least {minimum} and press "
-                    f"{button} again.")
+                return (
+                    f"{title} is now pay what you want (at least {minimum}) {since} Choose your amount and "
+                    f"press {button} again."
+                )
+            return (
+                f"The least you can pay for {title} is now {minimum} {since} Choose at least {minimum} and press "
+                f"{button} again."
+            )
         price = format_money(album.price_cents, album.currency)
         if self.shown_amount is None:  # the page let the buyer choose; the album has a fixed price now
             return f"{title} now has a fixed price of {price} {since} The {button} button below charges that price."

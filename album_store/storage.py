@@ -43,15 +43,16 @@ own URLs for covers and previews stay what they are and cacheable. :meth:`IFileS
 gives a short-lived presigned URL for a buyer's download when ``storage.downloads = presigned`` (S3
 only); the view checks the purchase first, as always, then redirects to it.
 """
-from contextlib import contextmanager
+
 import logging
 import mimetypes
 import os
-from pathlib import Path, PurePosixPath
 import re
 import secrets
 import shutil
 import tempfile
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.response import FileResponse, Response
@@ -430,8 +431,9 @@ class S3Storage:
         head = self._head(name)
         if head is None:
             return None
-        response = Response(app_iter=_ObjectBody(self, self.key(name)), content_type=content_type,
-                            conditional_response=True)
+        response = Response(
+            app_iter=_ObjectBody(self, self.key(name)), content_type=content_type, conditional_response=True
+        )
         response.content_length = head["ContentLength"]
         response.last_modified = head.get("LastModified")
         if head.get("ETag"):
@@ -444,8 +446,12 @@ class S3Storage:
         with self.errors(self.key(name)):
             return self.client.generate_presigned_url(
                 "get_object",
-                Params={"Bucket": self.bucket, "Key": self.key(name), "ResponseContentType": content_type,
-                        "ResponseContentDisposition": f'attachment; filename="{filename}"'},
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self.key(name),
+                    "ResponseContentType": content_type,
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                },
                 ExpiresIn=self.presign_seconds,
             )
 
@@ -455,7 +461,9 @@ class S3Storage:
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as error:
-            raise StorageUnavailable(f"bucket {self.bucket}: {error.response.get('Error', {}).get('Code', error)}") from error
+            raise StorageUnavailable(
+                f"bucket {self.bucket}: {error.response.get('Error', {}).get('Code', error)}"
+            ) from error
         except BotoCoreError as error:
             raise StorageUnavailable(f"bucket {self.bucket}: {error}") from error
 
@@ -474,8 +482,9 @@ def s3_client(settings):
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"},
-                    signature_version="s3v4")
+    config = Config(
+        connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}, signature_version="s3v4"
+    )
     return boto3.session.Session().client(
         "s3",
         endpoint_url=settings.get("storage.s3_endpoint_url") or None,
@@ -492,9 +501,13 @@ def storage_from_settings(settings):
 
         return LocalStorage(settings.get("store.files_dir"), covers_dir_of(settings))
     if kind == "s3":
-        return S3Storage(s3_client(settings), settings["storage.s3_bucket"], prefix=settings.get("storage.s3_prefix", ""),
-                         downloads=settings.get("storage.downloads", "presigned"),
-                         presign_seconds=settings.get("storage.presign_seconds", 300))
+        return S3Storage(
+            s3_client(settings),
+            settings["storage.s3_bucket"],
+            prefix=settings.get("storage.s3_prefix", ""),
+            downloads=settings.get("storage.downloads", "presigned"),
+            presign_seconds=settings.get("storage.presign_seconds", 300),
+        )
     raise ConfigurationError(f"Setting store.storage must be local or s3, not {kind!r}.")
 
 

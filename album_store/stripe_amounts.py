@@ -12,6 +12,7 @@ Source of every rule below: Stripe's "Supported currencies" page, https://docs.s
 amount by currency"), and Stripe's support note on ISK,
 https://support.stripe.com/questions/deprecation-of-fractional-isk-charges-and-refunds.
 """
+
 from decimal import Decimal
 
 from .money import InvalidAmount, format_money, minor_unit_digits
@@ -55,12 +56,36 @@ TWO_DECIMAL_CHARGES_ZERO_DECIMAL_PAYOUTS = frozenset({"huf", "twd"})
 MINIMUM_CHARGE = {
     code: Decimal(value)
     for code, value in (
-        ("usd", "0.50"), ("aed", "2.00"), ("ars", "0.50"), ("aud", "0.50"), ("brl", "0.50"),
-        ("cad", "0.50"), ("chf", "0.50"), ("cop", "0.50"), ("czk", "15.00"), ("dkk", "2.50"),
-        ("eur", "0.50"), ("gbp", "0.30"), ("hkd", "4.00"), ("huf", "175.00"), ("idr", "0.50"),
-        ("ils", "0.50"), ("inr", "0.50"), ("jpy", "50"), ("krw", "50"), ("mxn", "10"),
-        ("myr", "2.00"), ("nok", "3.00"), ("nzd", "0.50"), ("php", "0.50"), ("pln", "2.00"),
-        ("ron", "2.00"), ("rub", "0.50"), ("sek", "3.00"), ("sgd", "0.50"), ("thb", "10"),
+        ("usd", "0.50"),
+        ("aed", "2.00"),
+        ("ars", "0.50"),
+        ("aud", "0.50"),
+        ("brl", "0.50"),
+        ("cad", "0.50"),
+        ("chf", "0.50"),
+        ("cop", "0.50"),
+        ("czk", "15.00"),
+        ("dkk", "2.50"),
+        ("eur", "0.50"),
+        ("gbp", "0.30"),
+        ("hkd", "4.00"),
+        ("huf", "175.00"),
+        ("idr", "0.50"),
+        ("ils", "0.50"),
+        ("inr", "0.50"),
+        ("jpy", "50"),
+        ("krw", "50"),
+        ("mxn", "10"),
+        ("myr", "2.00"),
+        ("nok", "3.00"),
+        ("nzd", "0.50"),
+        ("php", "0.50"),
+        ("pln", "2.00"),
+        ("ron", "2.00"),
+        ("rub", "0.50"),
+        ("sek", "3.00"),
+        ("sgd", "0.50"),
+        ("thb", "10"),
         ("zar", "0.50"),
     )
 }
@@ -70,7 +95,10 @@ MINIMUM_CHARGE = {
 #: default, but CLDR may disagree, as it does for ISK, and a wrong guess charges 100 times too
 #: much or too little).
 SUPPORTED = frozenset(
-    ZERO_DECIMAL | THREE_DECIMAL | WHOLE_UNITS_AS_TWO_DECIMALS | TWO_DECIMAL_CHARGES_ZERO_DECIMAL_PAYOUTS
+    ZERO_DECIMAL
+    | THREE_DECIMAL
+    | WHOLE_UNITS_AS_TWO_DECIMALS
+    | TWO_DECIMAL_CHARGES_ZERO_DECIMAL_PAYOUTS
     | set(MINIMUM_CHARGE)
 )
 
@@ -117,8 +145,10 @@ def to_stripe_amount(amount_minor, currency):
     else:
         stripe_amount, rest = divmod(amount_minor, 10**-shift)
         if rest:
-            raise StripeAmountError(f"Stripe cannot charge {format_money(amount_minor, code)}: "
-                                    f"{code.upper()} has {stripe_digits(code)} decimals at Stripe.")
+            raise StripeAmountError(
+                f"Stripe cannot charge {format_money(amount_minor, code)}: "
+                f"{code.upper()} has {stripe_digits(code)} decimals at Stripe."
+            )
     if stripe_amount % _granularity(code):
         raise StripeAmountError(_granularity_message(amount_minor, code))
     return stripe_amount
@@ -138,8 +168,9 @@ def from_stripe_amount(stripe_amount, currency):
         return stripe_amount * 10**shift
     amount, rest = divmod(stripe_amount, 10**-shift)
     if rest:
-        raise StripeAmountError(f"Stripe's amount {stripe_amount} {code} is not a whole number of the store's "
-                                f"{code.upper()} units.")
+        raise StripeAmountError(
+            f"Stripe's amount {stripe_amount} {code} is not a whole number of the store's {code.upper()} units."
+        )
     return amount
 
 
@@ -162,14 +193,18 @@ def check_chargeable(amount_minor, currency):
     to_stripe_amount(amount_minor, code)
     minimum = minimum_charge(code)
     if minimum is None:
-        raise StripeAmountError(f"Stripe publishes no minimum charge for {code.upper()}, so the store cannot "
-                                f"check a price in it; choose another currency.")
+        raise StripeAmountError(
+            f"Stripe publishes no minimum charge for {code.upper()}, so the store cannot "
+            f"check a price in it; choose another currency."
+        )
     if amount_minor < minimum:
         raise StripeAmountError(f"Stripe's smallest charge in {code.upper()} is {format_money(minimum, code)}.")
 
 
 def _granularity_message(amount_minor, code):
     if code in THREE_DECIMAL:
-        return (f"Stripe cannot charge {format_money(amount_minor, code)}: in {code.upper()} the last of the "
-                f"three decimals must be 0.")
+        return (
+            f"Stripe cannot charge {format_money(amount_minor, code)}: in {code.upper()} the last of the "
+            f"three decimals must be 0."
+        )
     return f"Stripe cannot charge fractions of {code.upper()}: enter a whole number."

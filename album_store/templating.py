@@ -1,5 +1,6 @@
 """What every template gets besides its view's values: the money formatter and a few helpers; and
 Chameleon's compiler, one template at a time."""
+
 import functools
 import threading
 

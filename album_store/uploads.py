@@ -9,6 +9,7 @@ looked up: so the view deriver below only *collects* each declared limit by the 
 configuration time, and the tween looks the request's route up (as the router will) and refuses a
 ``Content-Length`` over that route's limit with a 413, unread.
 """
+
 from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from pyramid.interfaces import IRoutesMapper
@@ -52,7 +53,9 @@ def body_size_limit_tween_factory(handler, registry):
         if length is not None and length > smallest:
             most = allowed(request)
             if length > most:
-                raise HTTPRequestEntityTooLarge(f"The request is larger than the store accepts here ({most // 1024} KiB).")
+                raise HTTPRequestEntityTooLarge(
+                    f"The request is larger than the store accepts here ({most // 1024} KiB)."
+                )
         if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORM_TYPES:
             try:
                 request.POST

@@ -1,4 +1,5 @@
 """The ceiling: a bare Pyramid view, served by waitress with the store's own server settings."""
+
 from pyramid.config import Configurator
 from pyramid.response import Response
 

@@ -8,11 +8,9 @@ stand-in's own charge latency. Prints one table and writes it to bench/RESULTS.m
 
     python -m bench.run [--sizes 100,10000] [--purchases 100000] [--seconds 5] [--rounds 2]
 """
+
 import argparse
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 import os
-from pathlib import Path
 import platform
 import re
 import secrets
@@ -22,10 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, event, func, select
 import stripe
+from sqlalchemy import create_engine, event, func, select
 
 from album_store import main as make_store
 from album_store.cli import migrate
@@ -43,7 +44,7 @@ SHOWN_FIELD = re.compile(r'<input type="hidden" name="(shown_[a-z]+)" value="([^
 def store_app_section(page_cache_seconds=None):
     """production.ini's [app:main], but with cookies usable over the benchmark's plain http."""
     production = (ROOT / "production.ini").read_text()
-    section = production[production.index("[app:main]"):production.index("[server:main]")]
+    section = production[production.index("[app:main]") : production.index("[server:main]")]
     section = re.sub(r"^store.secure_cookies\s*=.*$", "store.secure_cookies = false", section, flags=re.M)
     if page_cache_seconds is not None:
         section += f"store.page_cache_seconds = {page_cache_seconds}\n"
@@ -53,7 +54,7 @@ def store_app_section(page_cache_seconds=None):
 def server_ini(tmp, name, app_section, port):
     """An ini with production.ini's [server:main] (threads and all), listening on ``port``."""
     production = (ROOT / "production.ini").read_text()
-    server = production[production.index("[server:main]"):production.index("[loggers]")]
+    server = production[production.index("[server:main]") : production.index("[loggers]")]
     server = re.sub(r"^listen\s*=.*$", f"listen = 127.0.0.1:{port}", server, flags=re.M)
     path = tmp / f"{name}.ini"
     path.write_text(app_section + "\n" + server)
@@ -96,8 +97,12 @@ def login(url):
     session = requests.Session()
     token = session.get(f"{url}/csrf-token", timeout=10).json()["token"]
     email, password = BENCH_USER
-    response = session.post(f"{url}/account/login", data={"csrf_token": token, "email": email, "password": password},
-                            allow_redirects=False, timeout=10)
+    response = session.post(
+        f"{url}/account/login",
+        data={"csrf_token": token, "email": email, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
     if response.status_code != 303:
         raise RuntimeError(f"benchmark login failed: {response.status_code}")
     return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
@@ -112,7 +117,10 @@ def count_statements(app_settings, paths, cookie_login=None):
     anonymous = webtest.TestApp(app, extra_environ={"HTTP_HOST": "127.0.0.1"})
     signed_in = webtest.TestApp(app, extra_environ={"HTTP_HOST": "127.0.0.1"})
     email, password = BENCH_USER
-    signed_in.post("/account/login", {"csrf_token": signed_in.get("/csrf-token").json["token"], "email": email, "password": password})
+    signed_in.post(
+        "/account/login",
+        {"csrf_token": signed_in.get("/csrf-token").json["token"], "email": email, "password": password},
+    )
     counts = {}
     statements = []
 
@@ -151,14 +159,33 @@ def checkout_run(store_url, standin_url, publishable_key, slugs, buyers, seconds
             page = session.get(f"{store_url}/albums/{slug}", timeout=30)
             # The price the buy form showed (its hidden shown_* fields), as the browser sends it back.
             shown = dict(SHOWN_FIELD.findall(page.text))
-            csrf = session.cookies.get("csrf_token") or session.get(f"{store_url}/csrf-token", timeout=30).json()["token"]
-            token = requests.post(f"{standin_url}/v1/tokens", data={
-                "key": publishable_key, "card[number]": "4242424242424242", "card[exp_month]": "12",
-                "card[exp_year]": "2034", "card[cvc]": "123"}, timeout=30).json()["id"]
+            csrf = (
+                session.cookies.get("csrf_token") or session.get(f"{store_url}/csrf-token", timeout=30).json()["token"]
+            )
+            token = requests.post(
+                f"{standin_url}/v1/tokens",
+                data={
+                    "key": publishable_key,
+                    "card[number]": "4242424242424242",
+                    "card[exp_month]": "12",
+                    "card[exp_year]": "2034",
+                    "card[cvc]": "123",
+                },
+                timeout=30,
+            ).json()["id"]
             started = time.perf_counter()
-            response = session.post(f"{store_url}/albums/{slug}/buy", data={
-                "csrf_token": csrf, "stripeToken": token, "stripeTokenType": "card",
-                "stripeEmail": f"bench{n}@example.com", **shown}, allow_redirects=False, timeout=60)
+            response = session.post(
+                f"{store_url}/albums/{slug}/buy",
+                data={
+                    "csrf_token": csrf,
+                    "stripeToken": token,
+                    "stripeTokenType": "card",
+                    "stripeEmail": f"bench{n}@example.com",
+                    **shown,
+                },
+                allow_redirects=False,
+                timeout=60,
+            )
             latencies.append((time.perf_counter() - started) * 1000)
             outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
 
@@ -206,10 +233,15 @@ def run_size(size, args, tmp, standin, results):
     migrate(settings, engine)
     started = time.monotonic()
     seed(engine, albums=size, purchases=args.purchases)
-    print(f"  seeded {size} albums, {size * 10} tracks, {args.purchases} purchases in {time.monotonic() - started:.1f}s", flush=True)
+    print(
+        f"  seeded {size} albums, {size * 10} tracks, {args.purchases} purchases in {time.monotonic() - started:.1f}s",
+        flush=True,
+    )
     with engine.connect() as connection:
         published = connection.scalar(select(func.count()).select_from(Album).where(Album.is_published.is_(True)))
-        slug = connection.scalar(select(Album.slug).where(Album.is_published.is_(True)).order_by(Album.id).offset(size // 2).limit(1))
+        slug = connection.scalar(
+            select(Album.slug).where(Album.is_published.is_(True)).order_by(Album.id).offset(size // 2).limit(1)
+        )
     deep_page = max(1, (published + 23) // 24 - 1)
     pages = [
         ("/albums", "/albums", False),
@@ -219,17 +251,25 @@ def run_size(size, args, tmp, standin, results):
         ("/admin (dashboard)", "/admin", True),
     ]
     print(f"  deep page N = {deep_page}; album {slug}", flush=True)
-    bare = Server(server_ini(tmp, "bare", "[app:main]\nuse = call:bench.bare:make_app\n", free_port()), env, tmp / "bare.log")
+    bare = Server(
+        server_ini(tmp, "bare", "[app:main]\nuse = call:bench.bare:make_app\n", free_port()), env, tmp / "bare.log"
+    )
     try:
         # First with the in-process page cache (production's setting), then rendering every request.
         for variant, cache_seconds in (("", None), (" · rendered", 0)):
-            store = Server(server_ini(tmp, f"store-{size}", store_app_section(cache_seconds), free_port()), env, tmp / f"store-{size}{variant.strip(' ·')}.log")
+            store = Server(
+                server_ini(tmp, f"store-{size}", store_app_section(cache_seconds), free_port()),
+                env,
+                tmp / f"store-{size}{variant.strip(' ·')}.log",
+            )
             try:
                 cookie = login(store.url)
                 present = []
                 for label, path, private in pages:
                     headers = {"Cookie": cookie} if private else {}
-                    status = requests.get(store.url + path, headers=headers, timeout=10, allow_redirects=False).status_code
+                    status = requests.get(
+                        store.url + path, headers=headers, timeout=10, allow_redirects=False
+                    ).status_code
                     if status == 404 and private:
                         continue  # a page this version of the store does not have yet
                     if status != 200:
@@ -250,8 +290,11 @@ def run_size(size, args, tmp, standin, results):
                     row = {key: statistics.median(r[key] for r in page_runs) for key in ("rps", "p50", "p99")}
                     row.update(errors=sum(r["errors"] for r in page_runs), ratio=row["rps"] / ceiling, bare=ceiling)
                     results.setdefault(label + variant, {})[size] = row
-                    print(f"  {label + variant:40} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  p99 {row['p99']:6.2f} ms  "
-                          f"{row['ratio']:.2f} of bare ({ceiling:.0f})", flush=True)
+                    print(
+                        f"  {label + variant:40} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  p99 {row['p99']:6.2f} ms  "
+                        f"{row['ratio']:.2f} of bare ({ceiling:.0f})",
+                        flush=True,
+                    )
                 if not variant:
                     results.setdefault("_memory", {})[size] = (memory_after_warmup, store.rss_mib())
             finally:
@@ -259,7 +302,9 @@ def run_size(size, args, tmp, standin, results):
     finally:
         bare.stop()
     measured = [page for page in pages if page[0] in results]
-    statements = count_statements({**settings, "store.secure_cookies": "false", "store.page_cache_seconds": "0"}, measured)
+    statements = count_statements(
+        {**settings, "store.secure_cookies": "false", "store.page_cache_seconds": "0"}, measured
+    )
     for label, _, _ in measured:
         for key in (label, label + " · rendered"):
             if key in results:
@@ -278,8 +323,11 @@ def main(argv=None):
     parser.add_argument("--checkout-seconds", type=int, default=30)
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--workdir", help="keep databases and server logs here (default: a temporary folder)")
-    parser.add_argument("--no-cluster", action="store_true",
-                        help="leave out the cluster rows (make cluster's deployment: needs root, PostgreSQL, nginx, Redis)")
+    parser.add_argument(
+        "--no-cluster",
+        action="store_true",
+        help="leave out the cluster rows (make cluster's deployment: needs root, PostgreSQL, nginx, Redis)",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: `apt-get install -y wrk` (make bench does it when run as root)")
@@ -315,11 +363,15 @@ def run_checkout(args, tmp, env, settings, standin):
     try:
         standin_p50, standin_rate = standin_charge_latency(standin.url, env["STRIPE_SECRET_KEY"])
         alone, _ = checkout_run(store.url, standin.url, env["STRIPE_PUBLISHABLE_KEY"], slugs, 1, 10)
-        latencies, outcomes = checkout_run(store.url, standin.url, env["STRIPE_PUBLISHABLE_KEY"], slugs, args.buyers, args.checkout_seconds)
+        latencies, outcomes = checkout_run(
+            store.url, standin.url, env["STRIPE_PUBLISHABLE_KEY"], slugs, args.buyers, args.checkout_seconds
+        )
     finally:
         store.stop()
     with engine.connect() as connection:
-        rows = connection.execute(select(Purchase.status, Purchase.stripe_charge_id, Purchase.reference).where(Purchase.id > before)).all()
+        rows = connection.execute(
+            select(Purchase.status, Purchase.stripe_charge_id, Purchase.reference).where(Purchase.id > before)
+        ).all()
     client = stripe.StripeClient(env["STRIPE_SECRET_KEY"], base_addresses={"api": standin.url})
     ours = {row.reference for row in rows}
     succeeded = 0
@@ -328,9 +380,17 @@ def run_checkout(args, tmp, env, settings, standin):
             succeeded += 1
     paid = sum(1 for row in rows if row.status == "paid")
     return {
-        "p50": statistics.median(latencies), "p99": sorted(latencies)[int(len(latencies) * 0.99) - 1],
-        "requests": len(latencies), "outcomes": outcomes, "alone_p50": statistics.median(alone), "alone_n": len(alone), "standin_p50": standin_p50, "standin_rate": standin_rate,
-        "paid": paid, "succeeded": succeeded, "pending": sum(1 for r in rows if r.status == "pending"),
+        "p50": statistics.median(latencies),
+        "p99": sorted(latencies)[int(len(latencies) * 0.99) - 1],
+        "requests": len(latencies),
+        "outcomes": outcomes,
+        "alone_p50": statistics.median(alone),
+        "alone_n": len(alone),
+        "standin_p50": standin_p50,
+        "standin_rate": standin_rate,
+        "paid": paid,
+        "succeeded": succeeded,
+        "pending": sum(1 for r in rows if r.status == "pending"),
         "charge_ids_unique": len({r.stripe_charge_id for r in rows if r.stripe_charge_id}) == paid,
     }
 
@@ -356,48 +416,69 @@ def run_cluster(args, tmp):
         for label, path, headers in [
             ("/albums (nginx's cache)", "/albums", ()),
             (f"/albums/{slugs[0]} (nginx's cache)", f"/albums/{slugs[0]}", ()),
-            (f"/albums/{slugs[0]} (a session cookie: past nginx's cache, the store's own)", f"/albums/{slugs[0]}",
-             ("Cookie: album_store_session=x",)),
+            (
+                f"/albums/{slugs[0]} (a session cookie: past nginx's cache, the store's own)",
+                f"/albums/{slugs[0]}",
+                ("Cookie: album_store_session=x",),
+            ),
         ]:
             wrk(cluster.url + path, 2, headers=headers)  # warm
             rows[label] = wrk(cluster.url + path, args.seconds, headers=headers)
-        latencies, outcomes = checkout_run(cluster.url, cluster.standin.url, "pk_test_standin_cluster", slugs,
-                                           args.buyers, args.checkout_seconds)
+        latencies, outcomes = checkout_run(
+            cluster.url, cluster.standin.url, "pk_test_standin_cluster", slugs, args.buyers, args.checkout_seconds
+        )
         settled = cluster.cli("reconcile", "--min-age-minutes", "0", "--search-lag-minutes", "0")
         engine = create_engine(cluster.database_url)
         with engine.connect() as connection:
             statuses = dict(connection.execute(select(Purchase.status, func.count()).group_by(Purchase.status)).all())
         engine.dispose()
         client = stripe.StripeClient("sk_test_standin_cluster", base_addresses={"api": cluster.standin.url})
-        succeeded = sum(1 for c in client.v1.charges.list(params={"limit": 100}).auto_paging_iter() if c.status == "succeeded")
-    return {"pages": rows, "latencies": latencies, "outcomes": outcomes, "statuses": statuses, "succeeded": succeeded,
-            "reconciled": settled.returncode == 0}
+        succeeded = sum(
+            1 for c in client.v1.charges.list(params={"limit": 100}).auto_paging_iter() if c.status == "succeeded"
+        )
+    return {
+        "pages": rows,
+        "latencies": latencies,
+        "outcomes": outcomes,
+        "statuses": statuses,
+        "succeeded": succeeded,
+        "reconciled": settled.returncode == 0,
+    }
 
 
 def render_cluster(cluster, args):
     if cluster is None:
         return ""
-    lines = ["", "## The cluster (`make cluster`: nginx with TLS → two store processes, PostgreSQL, Redis, S3)", "",
-             "| page through nginx | req/s | p50 ms | p99 ms | non-2xx |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        "## The cluster (`make cluster`: nginx with TLS → two store processes, PostgreSQL, Redis, S3)",
+        "",
+        "| page through nginx | req/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for label, row in cluster["pages"].items():
         lines.append(f"| `{label}` | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} | {row['errors']} |")
     latencies = sorted(cluster["latencies"])
     paid = cluster["statuses"].get("paid", 0)
-    lines += ["",
-              f"- checkout POST through nginx, {args.buyers} buyers for {args.checkout_seconds}s: {len(latencies)} POSTs, "
-              f"p50 {statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, outcomes {cluster['outcomes']}",
-              f"- paid purchases {paid} = successful charges {cluster['succeeded']}: "
-              f"{'none lost, none doubled' if paid == cluster['succeeded'] else 'MISMATCH'}; purchases by status {cluster['statuses']}",
-              ""]
+    lines += [
+        "",
+        f"- checkout POST through nginx, {args.buyers} buyers for {args.checkout_seconds}s: {len(latencies)} POSTs, "
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, outcomes {cluster['outcomes']}",
+        f"- paid purchases {paid} = successful charges {cluster['succeeded']}: "
+        f"{'none lost, none doubled' if paid == cluster['succeeded'] else 'MISMATCH'}; purchases by status {cluster['statuses']}",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def render(results, sizes, checkout, args):
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     lines = [
         "# Benchmark results",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; commit {commit}",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {commit}",
         f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         f"- store: production.ini settings on waitress; database {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'SQLite'};"
         f" wrk -t2 -c16, {args.seconds}s × {args.rounds} rounds, alternating with the bare view",
@@ -410,12 +491,14 @@ def render(results, sizes, checkout, args):
             continue
         for size in sizes:
             row = by_size[size]
-            lines.append(f"| `{page}` | {size:,} | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} | "
-                         f"{row['ratio']:.2f} | {row.get('sql', '?')} | {row.get('alone', float('nan')):.1f} | {row['errors']} |")
+            lines.append(
+                f"| `{page}` | {size:,} | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} | "
+                f"{row['ratio']:.2f} | {row.get('sql', '?')} | {row.get('alone', float('nan')):.1f} | {row['errors']} |"
+            )
     lines += ["", "| bare view | albums | req/s |", "|---|---:|---:|"]
     for size in sizes:
         first = next(v for k, v in results.items() if not k.startswith("_"))[size]
-        lines.append(f"| `Response(\"ok\")` | {size:,} | {first['bare']:,.0f} |")
+        lines.append(f'| `Response("ok")` | {size:,} | {first["bare"]:,.0f} |')
     lines += ["", "Targets:", ""]
     for page, by_size in results.items():
         if page.startswith("_") or len(sizes) < 2 or sizes[0] not in by_size or sizes[-1] not in by_size:
@@ -427,14 +510,20 @@ def render(results, sizes, checkout, args):
         if shopper and "rendered" not in page:
             ratio = min(small["ratio"], large["ratio"])
             parts.append(f"{ratio:.2f} of bare (target ≥ 0.5: {'met' if ratio >= 0.5 else 'missed'})")
-        parts.append(f"p50 at {sizes[-1]:,} albums is {growth:.2f}× p50 at {sizes[0]:,} (target ≤ 1.25: {'met' if growth <= 1.25 else 'missed'})")
+        parts.append(
+            f"p50 at {sizes[-1]:,} albums is {growth:.2f}× p50 at {sizes[0]:,} (target ≤ 1.25: {'met' if growth <= 1.25 else 'missed'})"
+        )
         constant = small.get("sql") == large.get("sql")
         limit = " and ≤ 3" if shopper else ""
         ok = constant and (not shopper or large.get("sql", 99) <= 3)
-        parts.append(f"SQL statements {small.get('sql')} → {large.get('sql')} (constant{limit}: {'met' if ok else 'missed'})")
+        parts.append(
+            f"SQL statements {small.get('sql')} → {large.get('sql')} (constant{limit}: {'met' if ok else 'missed'})"
+        )
         if "dashboard" in page:
             alone = large.get("alone", float("nan"))
-            parts.append(f"one request over {args.purchases:,} purchases: {alone:.0f} ms (target < 250 ms: {'met' if alone < 250 else 'missed'})")
+            parts.append(
+                f"one request over {args.purchases:,} purchases: {alone:.0f} ms (target < 250 ms: {'met' if alone < 250 else 'missed'})"
+            )
         lines.append(f"- `{page}`: " + "; ".join(parts))
     for size, (warm, end) in results["_memory"].items():
         lines.append(f"- worker memory at {size:,} albums: {warm:.1f} MiB after warm-up, {end:.1f} MiB after the run")

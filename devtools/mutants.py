@@ -16,11 +16,12 @@ numbers a function's mutants afresh when its settings change, so results cannot 
 ``python -m devtools.mutants`` reads mutmut's results in ``mutants/`` and prints the score per
 module and in total (killed / total, %) and each mutant that survived, for ``mutmut show NAME``.
 """
-from collections import Counter, defaultdict
+
 import fnmatch
 import json
-from pathlib import Path
 import sys
+from collections import Counter, defaultdict
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,22 +31,54 @@ ROOT = Path(__file__).resolve().parent.parent
 #: of services), passwords, sessions and headers are left out.
 GUARANTEES = {
     "album_store.services.purchases.settlement": [
-        "x_decide", "xǁSettlementǁsettle_by_charge", "xǁSettlementǁsettle_by_intent", "xǁSettlementǁfail",
-        "xǁSettlementǁ_record_payment", "xǁSettlementǁrefund_duplicate", "xǁSettlementǁ_move", "x_charged_cents",
-        "x_is_settled", "x_holds_charged_amount",
+        "x_decide",
+        "xǁSettlementǁsettle_by_charge",
+        "xǁSettlementǁsettle_by_intent",
+        "xǁSettlementǁfail",
+        "xǁSettlementǁ_record_payment",
+        "xǁSettlementǁrefund_duplicate",
+        "xǁSettlementǁ_move",
+        "x_charged_cents",
+        "x_is_settled",
+        "x_holds_charged_amount",
     ],
-    "album_store.services.purchases.attempts": ["xǁAttemptsǁrecord", "xǁAttemptsǁ_find", "xǁAttemptsǁ_confirmed_account"],
-    "album_store.services.purchases.checkout": ["xǁCheckoutChargesǁcharge", "xǁCheckoutChargesǁgo_on", "x_payment_details"],
+    "album_store.services.purchases.attempts": [
+        "xǁAttemptsǁrecord",
+        "xǁAttemptsǁ_find",
+        "xǁAttemptsǁ_confirmed_account",
+    ],
+    "album_store.services.purchases.checkout": [
+        "xǁCheckoutChargesǁcharge",
+        "xǁCheckoutChargesǁgo_on",
+        "x_payment_details",
+    ],
     "album_store.services.purchases.intents": [
-        "xǁPaymentIntentFlowǁconfirm", "xǁPaymentIntentFlowǁsettle", "xǁPaymentIntentFlowǁgo_on", "xǁPaymentIntentFlowǁgive_way",
+        "xǁPaymentIntentFlowǁconfirm",
+        "xǁPaymentIntentFlowǁsettle",
+        "xǁPaymentIntentFlowǁgo_on",
+        "xǁPaymentIntentFlowǁgive_way",
     ],
-    "album_store.services.payments.stripe_service": ["xǁStripePaymentServiceǁcharge", "xǁStripePaymentServiceǁrefund", "x__to_charge"],
-    "album_store.stripe_amounts": ["x_to_stripe_amount", "x_from_stripe_amount", "x_minimum_charge", "x_check_chargeable"],
+    "album_store.services.payments.stripe_service": [
+        "xǁStripePaymentServiceǁcharge",
+        "xǁStripePaymentServiceǁrefund",
+        "x__to_charge",
+    ],
+    "album_store.stripe_amounts": [
+        "x_to_stripe_amount",
+        "x_from_stripe_amount",
+        "x_minimum_charge",
+        "x_check_chargeable",
+    ],
     "album_store.services.purchases.reconcile": [
-        "xǁReconcilerǁ_settle_pending", "xǁReconcilerǁ_repair_failed", "xǁReconcilerǁ_settle_pending_intent",
+        "xǁReconcilerǁ_settle_pending",
+        "xǁReconcilerǁ_repair_failed",
+        "xǁReconcilerǁ_settle_pending_intent",
     ],
     "album_store.services.purchases.stripe_events": [
-        "xǁStripeEventsǁhandle", "xǁStripeEventsǁ_purchase_for_charge", "x__same_amount", "x__settled_by_session",
+        "xǁStripeEventsǁhandle",
+        "xǁStripeEventsǁ_purchase_for_charge",
+        "x__same_amount",
+        "x__settled_by_session",
     ],
     # Decorated with @view_config: mutmut 3 does not mutate decorated functions (its logic is in
     # payments.verify_webhook and stripe_events, above).
@@ -69,8 +102,12 @@ INTERRUPTED = {-15, -2}
 def patterns(modules=()):
     """mutmut's name patterns for the scored functions; of the modules whose name contains one of
     ``modules``, when given (``make mutants MODULES="settlement settings"``)."""
-    return [f"{module}.{function}__mutmut_*" for module, functions in GUARANTEES.items() for function in functions
-            if not modules or any(part in module for part in modules)]
+    return [
+        f"{module}.{function}__mutmut_*"
+        for module, functions in GUARANTEES.items()
+        for function in functions
+        if not modules or any(part in module for part in modules)
+    ]
 
 
 def module_of(name):
@@ -132,8 +169,10 @@ def report(out=sys.stdout):
 
 def _row(label, counts, width):
     score = f"{100 * counts['killed'] / counts['run']:5.1f}" if counts["run"] else "   - "
-    return (f"{label:<{width}}  {counts['killed']:>6} / {counts['run']:<6} {score}   "
-            f"({counts['not run']} of {counts['total']})")
+    return (
+        f"{label:<{width}}  {counts['killed']:>6} / {counts['run']:<6} {score}   "
+        f"({counts['not run']} of {counts['total']})"
+    )
 
 
 def sync_package_data():
@@ -161,7 +200,7 @@ def _functions(path):
     tree = ast.parse(path.read_text())
     found = {}
     for node in tree.body:
-        for item in (node.body if isinstance(node, ast.ClassDef) else [node]):
+        for item in node.body if isinstance(node, ast.ClassDef) else [node]:
             if isinstance(item, ast.FunctionDef):
                 name, item.name = item.name, "f"
                 found[name] = ast.unparse(item)
@@ -206,8 +245,11 @@ def carry_over(old_dir, *, survivors=False, rerun=()):
 def pending(modules=(), *, survivors=True):
     """The scored mutants with no result yet, or (``survivors``) that survived; of ``modules``, when given."""
     wanted = patterns(modules)
-    return sorted(name for name, code in results().items()
-                  if (code is None or (survivors and code in SURVIVED)) and any(fnmatch.fnmatchcase(name, p) for p in wanted))
+    return sorted(
+        name
+        for name, code in results().items()
+        if (code is None or (survivors and code in SURVIVED)) and any(fnmatch.fnmatchcase(name, p) for p in wanted)
+    )
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ stores (``tests/live.py``: two processes at once, a process killed between charg
 benchmark's store and bare view (``bench/run.py``). It lives in devtools rather than tests because
 the benchmark must not import the test suite (devtools is what both may import).
 """
+
 import os
-from pathlib import Path
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -46,8 +47,11 @@ class Pserve:
         environ = dict(os.environ if env is None else env)
         environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("pserve")), str(self.ini)], cwd=cwd, env=environ,
-            stdout=self.log, stderr=subprocess.STDOUT,
+            [str(Path(sys.executable).with_name("pserve")), str(self.ini)],
+            cwd=cwd,
+            env=environ,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 The stand-in listens on the port of ``stripe.api_base`` in the ini (development.ini: 12111), so the
 store's settings and the stand-in agree; the store is served by ``pserve`` on the ini's ``listen``.
 """
+
 import configparser
 import signal
 import subprocess
@@ -41,7 +42,9 @@ def main(ini="development.ini"):
     url = store_url(ini)
     with start_standin(port=api_base.port) as standin:
         # Stripe's events reach the store as they would in production (signed with the ini's secret).
-        register_webhook(standin.url, "album-store", f"{url}/stripe/webhook", settings["stripe.webhook_secret"], WEBHOOK_EVENTS)
+        register_webhook(
+            standin.url, "album-store", f"{url}/stripe/webhook", settings["stripe.webhook_secret"], WEBHOOK_EVENTS
+        )
         store = subprocess.Popen([str(pserve), ini])
         # The job queue's worker: mail, previews and download formats (album_store/jobs.py).
         worker = subprocess.Popen([str(Path(sys.executable).with_name("album-store")), "worker", ini])

@@ -96,13 +96,33 @@ Run it with ``python -m stripe_standin --port 0``, or from Python with
 
 PINNED_LOCALSTRIPE = "1.15.10"
 
-from .process import (CheckoutPageError, StandinError,  # noqa: E402
-                      StandinProcess, clear_faults, expire_checkout_session,
-                      inject_fault, pay_checkout_session, register_webhook,
-                      reset, set_search_lag, settle_checkout_session,
-                      start_standin)
+from .process import (
+    CheckoutPageError,
+    StandinError,  # noqa: E402
+    StandinProcess,
+    clear_faults,
+    expire_checkout_session,
+    inject_fault,
+    pay_checkout_session,
+    register_webhook,
+    reset,
+    set_search_lag,
+    settle_checkout_session,
+    start_standin,
+)
 
-__all__ = ["PINNED_LOCALSTRIPE", "CheckoutPageError", "StandinError",
-           "StandinProcess", "clear_faults", "expire_checkout_session",
-           "inject_fault", "pay_checkout_session", "register_webhook", "reset",
-           "set_search_lag", "settle_checkout_session", "start_standin"]
+__all__ = [
+    "PINNED_LOCALSTRIPE",
+    "CheckoutPageError",
+    "StandinError",
+    "StandinProcess",
+    "clear_faults",
+    "expire_checkout_session",
+    "inject_fault",
+    "pay_checkout_session",
+    "register_webhook",
+    "reset",
+    "set_search_lag",
+    "settle_checkout_session",
+    "start_standin",
+]

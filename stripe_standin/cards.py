@@ -19,32 +19,35 @@ from .errors import StripeError, missing_param, unknown_param
 DECLINED = "Your card was declined."
 DECLINES = {
     "4000000000000002": ("card_declined", "generic_decline", DECLINED, None),
-    "4000000000009995": ("card_declined", "insufficient_funds",
-                         "Your card has insufficient funds.", None),
+    "4000000000009995": ("card_declined", "insufficient_funds", "Your card has insufficient funds.", None),
     "4000000000009987": ("card_declined", "lost_card", DECLINED, None),
     "4000000000009979": ("card_declined", "stolen_card", DECLINED, None),
-    "4000000000000069": ("expired_card", "expired_card",
-                         "Your card has expired.", "exp_month"),
-    "4000000000000127": ("incorrect_cvc", "incorrect_cvc",
-                         "Your card's security code is incorrect.", "cvc"),
-    "4000000000000119": ("processing_error", "processing_error",
-                         "An error occurred while processing your card. "
-                         "Try again in a little bit.", None),
+    "4000000000000069": ("expired_card", "expired_card", "Your card has expired.", "exp_month"),
+    "4000000000000127": ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect.", "cvc"),
+    "4000000000000119": (
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+        None,
+    ),
     # Radar blocks it ("highest risk").
     "4100000000000019": ("card_declined", "fraudulent", DECLINED, None),
     # Attaching to a customer succeeds, charging fails.
     "4000000000000341": ("card_declined", "generic_decline", DECLINED, None),
     # 3-D Secure required, then declined (PaymentIntents: after the challenge).
-    "4000008260003178": ("card_declined", "insufficient_funds",
-                         "Your card has insufficient funds.", None),
+    "4000008260003178": ("card_declined", "insufficient_funds", "Your card has insufficient funds.", None),
     "4000008400001629": ("card_declined", "generic_decline", DECLINED, None),
 }
 # Cards whose bank wants 3-D Secure for a one-off payment. A PaymentIntent
 # asks the buyer (requires_action); a bare charge (the Charges API behind
 # legacy Checkout, not SCA-ready) cannot, and is declined.
 AUTHENTICATION_REQUIRED = {
-    "4000002500003155", "4000002760003184", "4000000000003220",
-    "4000000000003063", "4000008260003178", "4000008400001629",
+    "4000002500003155",
+    "4000002760003184",
+    "4000000000003220",
+    "4000000000003063",
+    "4000008260003178",
+    "4000008400001629",
 }
 # The stand-in's own test card for a payment method whose outcome comes later (not a Stripe number):
 # the charge stays ``pending`` and its PaymentIntent ``processing`` (a hosted page completes
@@ -52,8 +55,11 @@ AUTHENTICATION_REQUIRED = {
 # ``/_standin/checkout/sessions/{id}/settle``).
 DELAYED_CARD = "4000009900000004"
 AUTHENTICATION_REQUIRED_DECLINE = (
-    "card_declined", "authentication_required",
-    "Your card was declined. This transaction requires authentication.", None)
+    "card_declined",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+    None,
+)
 BLOCKED_BY_RADAR = {"4100000000000019"}
 
 # Stripe's magic test tokens (reusable, unlike real tokens).
@@ -87,10 +93,21 @@ PENDING_TOKENS = {"tok_standin_pending"}
 DEBIT = {"4000056655665556", "5200828282828210"}
 PREPAID = {"5105105105105100"}
 
-CARD_FIELDS = {"number", "exp_month", "exp_year", "cvc", "name",
-               "address_line1", "address_line2", "address_city",
-               "address_state", "address_zip", "address_country", "currency",
-               "object"}
+CARD_FIELDS = {
+    "number",
+    "exp_month",
+    "exp_year",
+    "cvc",
+    "name",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_state",
+    "address_zip",
+    "address_country",
+    "currency",
+    "object",
+}
 
 
 def card_brand(number):
@@ -154,30 +171,21 @@ def validate_card(card, today=None):
 
     number = re.sub(r"[\s-]", "", str(card["number"]))
     if not number.isdigit() or not 12 <= len(number) <= 19:
-        raise _card_error("invalid_number", "Your card number is invalid.",
-                          "number")
+        raise _card_error("invalid_number", "Your card number is invalid.", "number")
     brand, _ = card_brand(number)
-    if not luhn_ok(number) or (brand == "American Express"
-                               and len(number) != 15):
-        raise _card_error("incorrect_number", "Your card number is incorrect.",
-                          "number")
+    if not luhn_ok(number) or (brand == "American Express" and len(number) != 15):
+        raise _card_error("incorrect_number", "Your card number is incorrect.", "number")
 
     exp_month = _as_int(card["exp_month"])
     if exp_month is None or not 1 <= exp_month <= 12:
-        raise _card_error("invalid_expiry_month",
-                          "Your card's expiration month is invalid.",
-                          "exp_month")
+        raise _card_error("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month")
     exp_year = _as_int(card["exp_year"])
     if exp_year is not None and exp_year < 100:
         exp_year += 2000
     if exp_year is None or not today.year <= exp_year <= today.year + 50:
-        raise _card_error("invalid_expiry_year",
-                          "Your card's expiration year is invalid.",
-                          "exp_year")
+        raise _card_error("invalid_expiry_year", "Your card's expiration year is invalid.", "exp_year")
     if exp_year == today.year and exp_month < today.month:
-        raise _card_error("invalid_expiry_month",
-                          "Your card's expiration month is invalid.",
-                          "exp_month")
+        raise _card_error("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month")
 
     cvc = card.get("cvc")
     if cvc in (None, ""):
@@ -186,8 +194,7 @@ def validate_card(card, today=None):
         cvc = str(cvc).strip()
         wanted = 4 if brand == "American Express" else 3
         if not cvc.isdigit() or len(cvc) != wanted:
-            raise _card_error("invalid_cvc",
-                              "Your card's security code is invalid.", "cvc")
+            raise _card_error("invalid_cvc", "Your card's security code is invalid.", "cvc")
     return number, exp_month, exp_year, cvc
 
 
@@ -209,8 +216,7 @@ class StandinCard(Card):
         self.address_city = fields.get("address_city")
         self.address_country = fields.get("address_country")
         self.address_line1 = fields.get("address_line1")
-        self.address_line1_check = (
-            "pass" if fields.get("address_line1") else None)
+        self.address_line1_check = "pass" if fields.get("address_line1") else None
         self.address_line2 = fields.get("address_line2")
         self.address_state = fields.get("address_state")
         self.address_zip = fields.get("address_zip")
@@ -222,8 +228,7 @@ class StandinCard(Card):
         self.exp_month = exp_month
         self.exp_year = exp_year
         self.fingerprint = fingerprint(number)
-        self.funding = ("debit" if number in DEBIT else
-                        "prepaid" if number in PREPAID else "credit")
+        self.funding = "debit" if number in DEBIT else "prepaid" if number in PREPAID else "credit"
         self.name = fields.get("name")
         self.tokenization_method = None
         self.wallet = None
@@ -278,8 +283,7 @@ def card_details(card):
         "brand": network,
         "checks": {
             "address_line1_check": getattr(card, "address_line1_check", None),
-            "address_postal_code_check": getattr(card, "address_zip_check",
-                                                 None),
+            "address_postal_code_check": getattr(card, "address_zip_check", None),
             "cvc_check": cvc_check,
         },
         "country": country,

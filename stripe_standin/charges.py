@@ -18,14 +18,30 @@ from .lists import page, search_response
 from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
 from .webhook_delivery import maybe_webhook
 
-CHARGE_PARAMS = {"amount", "currency", "source", "customer", "description",
-                 "receipt_email", "metadata", "statement_descriptor",
-                 "statement_descriptor_suffix", "capture", "shipping",
-                 "transfer_group"}
+CHARGE_PARAMS = {
+    "amount",
+    "currency",
+    "source",
+    "customer",
+    "description",
+    "receipt_email",
+    "metadata",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "capture",
+    "shipping",
+    "transfer_group",
+}
 # Stripe knows these, the stand-in does not model them (Connect, Radar, ...).
-UNSUPPORTED_CHARGE_PARAMS = {"application_fee", "application_fee_amount",
-                             "destination", "on_behalf_of", "radar_options",
-                             "transfer_data", "level3"}
+UNSUPPORTED_CHARGE_PARAMS = {
+    "application_fee",
+    "application_fee_amount",
+    "destination",
+    "on_behalf_of",
+    "radar_options",
+    "transfer_data",
+    "level3",
+}
 
 
 def all_charges():
@@ -36,6 +52,7 @@ def all_charges():
 
 
 # ---------------------------------------------------------------- charges
+
 
 class StandinCharge(Charge):
     """localstripe's Charge with the fields Stripe's charge object has."""
@@ -60,29 +77,31 @@ class StandinCharge(Charge):
 def _resolve_source(source, customer):
     """(card-like object, token to mark used or None)."""
     if source is not None and not isinstance(source, str):
-        raise StripeError(400, "The local Stripe stand-in takes a source id "
-                               "(tok_…, card_…, pm_…, src_…), not raw card "
-                               "details.", param="source")
+        raise StripeError(
+            400,
+            "The local Stripe stand-in takes a source id (tok_…, card_…, pm_…, src_…), not raw card details.",
+            param="source",
+        )
     if source is None:
         if customer is None:
-            raise StripeError(400, "Must provide source or customer.",
-                              code="missing")
+            raise StripeError(400, "Must provide source or customer.", code="missing")
         try:
             cus = Customer._api_retrieve(customer)
         except Exception:
             raise no_such("customer", customer, param="customer")
         obj = cus._get_default_payment_method_or_source()
         if obj is None:
-            raise StripeError(
-                400, "Cannot charge a customer that has no active card",
-                code="missing", param="card")
+            raise StripeError(400, "Cannot charge a customer that has no active card", code="missing", param="card")
         return obj, None
 
     if source.startswith("tok_"):
         if customer is not None:
             raise StripeError(
-                400, f"Customer {customer} does not have a linked source "
-                     f"with ID {source}.", code="missing", param="source")
+                400,
+                f"Customer {customer} does not have a linked source with ID {source}.",
+                code="missing",
+                param="source",
+            )
         if source in cards.MAGIC_TOKENS:
             return cards.card_for_magic_token(source), None
         token = store.get("token:" + source)
@@ -90,8 +109,11 @@ def _resolve_source(source, customer):
             raise no_such("token", source, param="source")
         if getattr(token, "used", False):
             raise StripeError(
-                400, f"You cannot use a Stripe token more than once: {source}",
-                code="token_already_used", param="source")
+                400,
+                f"You cannot use a Stripe token more than once: {source}",
+                code="token_already_used",
+                param="source",
+            )
         return token.card, token
 
     if source.startswith(("card_", "pm_", "src_")):
@@ -103,40 +125,55 @@ def _resolve_source(source, customer):
             raise no_such("source", source, param="source")
         if customer is not None and getattr(obj, "customer", None) != customer:
             raise StripeError(
-                400, f"Customer {customer} does not have a linked source "
-                     f"with ID {source}.", code="missing", param="source")
+                400,
+                f"Customer {customer} does not have a linked source with ID {source}.",
+                code="missing",
+                param="source",
+            )
         return obj, None
     raise no_such("source", source, param="source")
 
 
 def _outcome(decline, number):
     if decline is None:
-        return {"network_status": "approved_by_network", "reason": None,
-                "risk_level": "normal", "risk_score": 32,
-                "seller_message": "Payment complete.", "type": "authorized"}
+        return {
+            "network_status": "approved_by_network",
+            "reason": None,
+            "risk_level": "normal",
+            "risk_score": 32,
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        }
     if number in cards.BLOCKED_BY_RADAR:
-        return {"network_status": "not_sent_to_network",
-                "reason": "highest_risk_level", "risk_level": "highest",
-                "risk_score": 95,
-                "seller_message": "Stripe blocked this payment as too risky.",
-                "type": "blocked"}
+        return {
+            "network_status": "not_sent_to_network",
+            "reason": "highest_risk_level",
+            "risk_level": "highest",
+            "risk_score": 95,
+            "seller_message": "Stripe blocked this payment as too risky.",
+            "type": "blocked",
+        }
     decline_code = decline[1]
     if decline_code == "generic_decline":
-        seller = "The bank did not return any further details with this " \
-                 "decline."
+        seller = "The bank did not return any further details with this decline."
     else:
         seller = f"The bank returned the decline code `{decline_code}`."
-    return {"network_status": "declined_by_network", "reason": decline_code,
-            "risk_level": "normal", "risk_score": 32,
-            "seller_message": seller, "type": "issuer_declined"}
+    return {
+        "network_status": "declined_by_network",
+        "reason": decline_code,
+        "risk_level": "normal",
+        "risk_score": 32,
+        "seller_message": seller,
+        "type": "issuer_declined",
+    }
 
 
 def _check_charge_params(data):
     for key in data:
         if key in UNSUPPORTED_CHARGE_PARAMS:
             raise StripeError(
-                400, f"The local Stripe stand-in does not support `{key}`.",
-                code="parameter_unknown", param=key)
+                400, f"The local Stripe stand-in does not support `{key}`.", code="parameter_unknown", param=key
+            )
         if key not in CHARGE_PARAMS:
             raise unknown_param(key)
 
@@ -147,16 +184,13 @@ def _check_charge_params(data):
 
     receipt_email = to_str(data, "receipt_email", 512)
     if receipt_email is not None and not EMAIL_RE.match(receipt_email):
-        raise invalid_param("receipt_email",
-                            f"Invalid email address: {receipt_email}",
-                            code="email_invalid")
+        raise invalid_param("receipt_email", f"Invalid email address: {receipt_email}", code="email_invalid")
     descriptor = to_str(data, "statement_descriptor", 22)
-    if descriptor is not None and (
-            not re.search(r"[A-Za-z]", descriptor)
-            or re.search(r"[<>\\'\"*]", descriptor)):
-        raise invalid_param("statement_descriptor",
-                            "The statement descriptor must contain at least "
-                            "one letter and none of < > \\ ' \" *.")
+    if descriptor is not None and (not re.search(r"[A-Za-z]", descriptor) or re.search(r"[<>\\'\"*]", descriptor)):
+        raise invalid_param(
+            "statement_descriptor",
+            "The statement descriptor must contain at least one letter and none of < > \\ ' \" *.",
+        )
     suffix = to_str(data, "statement_descriptor_suffix", 22)
     shipping = data.get("shipping")
     if shipping in (None, ""):
@@ -189,10 +223,15 @@ async def create_charge(request):
 
     # All checks are done: from here on the charge exists, even if declined.
     charge = StandinCharge(
-        amount=p["amount"], currency=p["currency"],
-        description=p["description"], metadata=p["metadata"],
-        customer=customer, source=source_obj.id, capture=p["capture"],
-        statement_descriptor=p["statement_descriptor"])
+        amount=p["amount"],
+        currency=p["currency"],
+        description=p["description"],
+        metadata=p["metadata"],
+        customer=customer,
+        source=source_obj.id,
+        capture=p["capture"],
+        statement_descriptor=p["statement_descriptor"],
+    )
     if token is not None:
         token.used = True
 
@@ -206,8 +245,7 @@ async def create_charge(request):
 
     charge.receipt_email = p["receipt_email"]
     charge.statement_descriptor_suffix = p["statement_descriptor_suffix"]
-    charge.calculated_statement_descriptor = (
-        p["statement_descriptor"] or "STRIPE STANDIN")
+    charge.calculated_statement_descriptor = p["statement_descriptor"] or "STRIPE STANDIN"
     charge.shipping = p["shipping"]
     charge.transfer_group = p["transfer_group"]
     charge.disputed = False
@@ -221,19 +259,20 @@ async def create_charge(request):
             "line1": getattr(source_obj, "address_line1", None),
             "line2": getattr(source_obj, "address_line2", None),
             "postal_code": getattr(source_obj, "address_zip", None),
-            "state": getattr(source_obj, "address_state", None)},
-        "email": None, "name": getattr(source_obj, "name", None),
-        "phone": None}
+            "state": getattr(source_obj, "address_state", None),
+        },
+        "email": None,
+        "name": getattr(source_obj, "name", None),
+        "phone": None,
+    }
     if getattr(source_obj, "object", None) == "card":
         charge.source = source_obj._export()
     else:
         charge.source = None
     if is_card:
-        charge.payment_method_details = {
-            "type": "card", "card": cards.card_details(source_obj)}
+        charge.payment_method_details = {"type": "card", "card": cards.card_details(source_obj)}
     else:
-        charge.payment_method_details = {"type": getattr(source_obj, "type",
-                                                         None)}
+        charge.payment_method_details = {"type": getattr(source_obj, "type", None)}
 
     if is_card:
         charge.outcome = _outcome(decline, number)
@@ -244,9 +283,9 @@ async def create_charge(request):
             charge.failure_code = code
             charge.failure_message = message
             maybe_webhook("charge.failed", charge)
-            raise StripeError(402, message, type="card_error", code=code,
-                              decline_code=decline_code, param=param,
-                              charge=charge.id)
+            raise StripeError(
+                402, message, type="card_error", code=code, decline_code=decline_code, param=param, charge=charge.id
+            )
         charge._authorized = True
         charge._initialize_charge()
         if p["source"] in cards.PENDING_TOKENS:
@@ -274,8 +313,15 @@ async def list_charges(request):
     transfer_group = to_str(data, "transfer_group")
     created = data.get("created")
     for key in data:
-        if key not in ("limit", "starting_after", "ending_before", "customer",
-                       "payment_intent", "transfer_group", "created"):
+        if key not in (
+            "limit",
+            "starting_after",
+            "ending_before",
+            "customer",
+            "payment_intent",
+            "transfer_group",
+            "created",
+        ):
             raise unknown_param(key)
 
     checks = []
@@ -284,11 +330,14 @@ async def list_charges(request):
     if payment_intent:
         checks.append(lambda c: c.payment_intent == payment_intent)
     if transfer_group:
-        checks.append(lambda c: getattr(c, "transfer_group", None)
-                      == transfer_group)
+        checks.append(lambda c: getattr(c, "transfer_group", None) == transfer_group)
     if isinstance(created, dict):
-        ops = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
-               "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
+        ops = {
+            "gt": lambda a, b: a > b,
+            "gte": lambda a, b: a >= b,
+            "lt": lambda a, b: a < b,
+            "lte": lambda a, b: a <= b,
+        }
         for op, raw in created.items():
             if op not in ops:
                 raise unknown_param(f"created[{op}]")
@@ -300,10 +349,15 @@ async def list_charges(request):
 
     items = [c for c in all_charges() if all(f(c) for f in checks)]
     found, has_more = page(items, limit, starting_after, ending_before, object_name="charge")
-    data_expand = [e[len("data."):] for e in expand if e.startswith("data.")]
-    return json_response({
-        "object": "list", "url": "/v1/charges", "has_more": has_more,
-        "data": [c._export(expand=data_expand) for c in found]})
+    data_expand = [e[len("data.") :] for e in expand if e.startswith("data.")]
+    return json_response(
+        {
+            "object": "list",
+            "url": "/v1/charges",
+            "has_more": has_more,
+            "data": [c._export(expand=data_expand) for c in found],
+        }
+    )
 
 
 async def search_charges(request):

@@ -43,15 +43,28 @@ from .currencies import currency_digits
 from .errors import StripeError
 
 NOTICE = "Local test checkout — no real payment"
-SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$", "nzd": "NZ$",
-           "chf": "CHF ", "inr": "₹"}
-TEST_CARDS = [("4242 4242 4242 4242", "pays"), ("4000 0025 0000 3155", "asks for 3-D Secure"),
-              ("4000 0000 0000 0002", "is declined"), ("4000 0000 0000 9995", "insufficient funds")]
+SYMBOLS = {
+    "usd": "$",
+    "eur": "€",
+    "gbp": "£",
+    "jpy": "¥",
+    "cad": "CA$",
+    "aud": "A$",
+    "nzd": "NZ$",
+    "chf": "CHF ",
+    "inr": "₹",
+}
+TEST_CARDS = [
+    ("4242 4242 4242 4242", "pays"),
+    ("4000 0025 0000 3155", "asks for 3-D Secure"),
+    ("4000 0000 0000 0002", "is declined"),
+    ("4000 0000 0000 9995", "insufficient funds"),
+]
 
 
 def display_amount(amount, currency):
     digits = currency_digits(currency)
-    value = f"{amount / 10 ** digits:,.{digits}f}"
+    value = f"{amount / 10**digits:,.{digits}f}"
     symbol = SYMBOLS.get(currency)
     return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
 
@@ -65,11 +78,14 @@ def _csp(session):
     targets = ["'self'"]
     if session._p["success_url"]:
         targets.append(_origin(session._p["success_url"]))  # the 303 after the post goes there
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src * data:; "
-            f"form-action {' '.join(dict.fromkeys(targets))}; base-uri 'none'; frame-ancestors 'none'")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src * data:; "
+        f"form-action {' '.join(dict.fromkeys(targets))}; base-uri 'none'; frame-ancestors 'none'"
+    )
 
 
 # ------------------------------------------------------------ the checks (as the checkout.js modal's)
+
 
 def _brand(digits):
     return cards.card_brand(digits)[1] if digits else "unknown"
@@ -122,6 +138,7 @@ def check_fields(email, number, exp, cvc, email_locked, today=None):
 
 # ------------------------------------------------------------ rendering
 
+
 def _e(value):
     return html.escape(str(value), quote=True)
 
@@ -131,36 +148,53 @@ def _summary(session):
     currency = p["currency"]
     rows = []
     for item in session._items:
-        image = (f'<img class="item-image" src="{_e(item["images"][0])}" alt="" width="64" height="64">'
-                 if item["images"] else '<span class="item-image placeholder" aria-hidden="true"></span>')
-        each = (f'<p class="item-qty">{item["quantity"]} × {_e(display_amount(item["unit_amount"], currency))}</p>'
-                if item["quantity"] != 1 else "")
+        image = (
+            f'<img class="item-image" src="{_e(item["images"][0])}" alt="" width="64" height="64">'
+            if item["images"]
+            else '<span class="item-image placeholder" aria-hidden="true"></span>'
+        )
+        each = (
+            f'<p class="item-qty">{item["quantity"]} × {_e(display_amount(item["unit_amount"], currency))}</p>'
+            if item["quantity"] != 1
+            else ""
+        )
         desc = f'<p class="item-description">{_e(item["description"])}</p>' if item["description"] else ""
         rows.append(
             f'<li class="item">{image}<div class="item-text"><p class="item-name">{_e(item["name"])}</p>{desc}{each}'
-            f'</div><p class="item-amount">{_e(display_amount(item["amount_subtotal"], currency))}</p></li>')
+            f'</div><p class="item-amount">{_e(display_amount(item["amount_subtotal"], currency))}</p></li>'
+        )
     totals = []
     tax = p["amount_tax"]
     if tax:
         rate = f"{TAX_RATE * 100:.0f} %"
         inclusive = all(i["tax_behavior"] == "inclusive" for i in session._items)
-        totals.append(f'<div class="row"><dt>Subtotal</dt><dd>{_e(display_amount(p["amount_subtotal"], currency))}'
-                      "</dd></div>")
+        totals.append(
+            f'<div class="row"><dt>Subtotal</dt><dd>{_e(display_amount(p["amount_subtotal"], currency))}</dd></div>'
+        )
         label = f"Includes tax ({rate}, test rate)" if inclusive else f"Tax ({rate}, test rate)"
-        totals.append(f'<div class="row" id="cs-tax"><dt>{label}</dt><dd>{_e(display_amount(tax, currency))}</dd></div>')
-    totals.append(f'<div class="row total"><dt>Total due</dt><dd id="cs-total">'
-                  f'{_e(display_amount(p["amount_total"], currency))}</dd></div>')
+        totals.append(
+            f'<div class="row" id="cs-tax"><dt>{label}</dt><dd>{_e(display_amount(tax, currency))}</dd></div>'
+        )
+    totals.append(
+        f'<div class="row total"><dt>Total due</dt><dd id="cs-total">'
+        f"{_e(display_amount(p['amount_total'], currency))}</dd></div>"
+    )
     return f'<ul class="items">{"".join(rows)}</ul><dl class="totals">{"".join(totals)}</dl>'
 
 
 def _field(name, label, value="", error=None, **attrs):
-    extra = " ".join(f'{k.replace("_", "-")}="{_e(v)}"' if v is not True else k.replace("_", "-")
-                     for k, v in attrs.items() if v not in (None, False))
+    extra = " ".join(
+        f'{k.replace("_", "-")}="{_e(v)}"' if v is not True else k.replace("_", "-")
+        for k, v in attrs.items()
+        if v not in (None, False)
+    )
     invalid = ' aria-invalid="true"' if error else ""
-    return (f'<div class="field"><label for="cs-{name}">{label}</label>'
-            f'<input id="cs-{name}" name="{name}" value="{_e(value)}" aria-describedby="cs-{name}-error"'
-            f'{invalid} {extra}><p class="field-error" id="cs-{name}-error" aria-live="polite">'
-            f'{_e(error or "")}</p></div>')
+    return (
+        f'<div class="field"><label for="cs-{name}">{label}</label>'
+        f'<input id="cs-{name}" name="{name}" value="{_e(value)}" aria-describedby="cs-{name}-error"'
+        f'{invalid} {extra}><p class="field-error" id="cs-{name}-error" aria-live="polite">'
+        f"{_e(error or '')}</p></div>"
+    )
 
 
 def _card_form(session, errors, message, email):
@@ -168,23 +202,77 @@ def _card_form(session, errors, message, email):
     locked = bool(p["customer_email"])
     email_value = p["customer_email"] if locked else (email or "")
     hints = "".join(f"<li><code>{n}</code> {what}</li>" for n, what in TEST_CARDS)
-    cancel = (f'<a class="cancel" id="cs-cancel" href="{_e(p["cancel_url"])}">Cancel and go back</a>'
-              if p["cancel_url"] else "")
+    cancel = (
+        f'<a class="cancel" id="cs-cancel" href="{_e(p["cancel_url"])}">Cancel and go back</a>'
+        if p["cancel_url"]
+        else ""
+    )
     return f"""
 <form class="form" id="cs-pay-form" method="post" action="/checkout/pay/{_e(session.id)}" novalidate>
   <input type="hidden" name="csrf" value="{_e(session._page_token)}">
   <p class="form-error" id="cs-error" role="alert">{_e(message or "")}</p>
-  {_field("email", "Email", email_value, errors.get("email"), type="email", autocomplete="email",
-          inputmode="email", spellcheck="false", autocapitalize="off", required=True, readonly=locked,
-          placeholder="you@example.com")}
-  {_field("number", "Card number", "", errors.get("number"), type="text", autocomplete="cc-number",
-          inputmode="numeric", spellcheck="false", required=True, placeholder="1234 1234 1234 1234",
-          maxlength="23")}
+  {
+        _field(
+            "email",
+            "Email",
+            email_value,
+            errors.get("email"),
+            type="email",
+            autocomplete="email",
+            inputmode="email",
+            spellcheck="false",
+            autocapitalize="off",
+            required=True,
+            readonly=locked,
+            placeholder="you@example.com",
+        )
+    }
+  {
+        _field(
+            "number",
+            "Card number",
+            "",
+            errors.get("number"),
+            type="text",
+            autocomplete="cc-number",
+            inputmode="numeric",
+            spellcheck="false",
+            required=True,
+            placeholder="1234 1234 1234 1234",
+            maxlength="23",
+        )
+    }
   <div class="pair">
-  {_field("exp", "Expiry (MM / YY)", "", errors.get("exp"), type="text", autocomplete="cc-exp",
-          inputmode="numeric", spellcheck="false", required=True, placeholder="MM / YY", maxlength="7")}
-  {_field("cvc", "CVC", "", errors.get("cvc"), type="text", autocomplete="cc-csc", inputmode="numeric",
-          spellcheck="false", required=True, placeholder="CVC", maxlength="4")}
+  {
+        _field(
+            "exp",
+            "Expiry (MM / YY)",
+            "",
+            errors.get("exp"),
+            type="text",
+            autocomplete="cc-exp",
+            inputmode="numeric",
+            spellcheck="false",
+            required=True,
+            placeholder="MM / YY",
+            maxlength="7",
+        )
+    }
+  {
+        _field(
+            "cvc",
+            "CVC",
+            "",
+            errors.get("cvc"),
+            type="text",
+            autocomplete="cc-csc",
+            inputmode="numeric",
+            spellcheck="false",
+            required=True,
+            placeholder="CVC",
+            maxlength="4",
+        )
+    }
   </div>
   <button type="submit" class="pay" id="cs-pay">Pay {_e(display_amount(p["amount_total"], p["currency"]))}</button>
   {cancel}
@@ -213,15 +301,25 @@ def _bank_check(session, message):
 def _closed(session):
     if session.status == "complete":
         paid = session.payment_status == "paid"
-        text = ("This checkout session is complete: the payment went through." if paid else
-                "This checkout session is complete: the payment is being processed.")
-        return (f'<section class="closed" id="cs-closed" data-status="complete"><h2>Already paid</h2>'
-                f'<p>{text}</p><p><a class="pay link" id="cs-continue" href="{_e(session.success_redirect())}">'
-                "Continue to the shop</a></p></section>")
-    cancel = (f'<p><a id="cs-cancel" href="{_e(session._p["cancel_url"])}">Go back to the shop</a></p>'
-              if session._p["cancel_url"] else "")
-    return (f'<section class="closed" id="cs-closed" data-status="expired"><h2>This checkout session has expired'
-            f'</h2><p>Nothing was paid. Go back to the shop to start again.</p>{cancel}</section>')
+        text = (
+            "This checkout session is complete: the payment went through."
+            if paid
+            else "This checkout session is complete: the payment is being processed."
+        )
+        return (
+            f'<section class="closed" id="cs-closed" data-status="complete"><h2>Already paid</h2>'
+            f'<p>{text}</p><p><a class="pay link" id="cs-continue" href="{_e(session.success_redirect())}">'
+            "Continue to the shop</a></p></section>"
+        )
+    cancel = (
+        f'<p><a id="cs-cancel" href="{_e(session._p["cancel_url"])}">Go back to the shop</a></p>'
+        if session._p["cancel_url"]
+        else ""
+    )
+    return (
+        f'<section class="closed" id="cs-closed" data-status="expired"><h2>This checkout session has expired'
+        f"</h2><p>Nothing was paid. Go back to the shop to start again.</p>{cancel}</section>"
+    )
 
 
 def render(session, *, errors=None, message=None, email=None):
@@ -263,23 +361,34 @@ def render(session, *, errors=None, message=None, email=None):
 
 
 def _page(session, status=200, **kwargs):
-    return web.Response(text=render(session, **kwargs), status=status, content_type="text/html", charset="utf-8",
-                        headers=_headers(session))
+    return web.Response(
+        text=render(session, **kwargs),
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers=_headers(session),
+    )
 
 
 def _headers(session=None):
-    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-               "X-Frame-Options": "DENY"}
+    headers = {
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
     if session is not None:
         headers["Content-Security-Policy"] = _csp(session)
     return headers
 
 
 def _missing(session_id):
-    text = (f"<!doctype html><html lang=en><meta charset=utf-8><title>No such checkout session</title><link rel=icon href=data:,>"
-            f'<link rel="stylesheet" href="/checkout/pay.css"><main class="page"><p class="notice">{NOTICE}.</p>'
-            f'<section class="closed" id="cs-closed" data-status="missing"><h2>No such checkout session</h2>'
-            f"<p>{_e(session_id)} is not a checkout session of this stand-in.</p></section></main>")
+    text = (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>No such checkout session</title><link rel=icon href=data:,>"
+        f'<link rel="stylesheet" href="/checkout/pay.css"><main class="page"><p class="notice">{NOTICE}.</p>'
+        f'<section class="closed" id="cs-closed" data-status="missing"><h2>No such checkout session</h2>'
+        f"<p>{_e(session_id)} is not a checkout session of this stand-in.</p></section></main>"
+    )
     return web.Response(text=text, status=404, content_type="text/html", charset="utf-8", headers=_headers())
 
 
@@ -300,10 +409,14 @@ def _same_origin(request):
 async def _form(request, session):
     form = await request.post()
     token = form.get("csrf", "")
-    if not _same_origin(request) or not isinstance(token, str) \
-            or not secrets.compare_digest(token, session._page_token):
-        return form, _page(session, status=403, message="This form did not come from this page: reload the page "
-                                                         "and try again.")
+    if (
+        not _same_origin(request)
+        or not isinstance(token, str)
+        or not secrets.compare_digest(token, session._page_token)
+    ):
+        return form, _page(
+            session, status=403, message="This form did not come from this page: reload the page and try again."
+        )
     return form, None
 
 
@@ -317,6 +430,7 @@ def _succeeded(session, intent, email):
 
 
 # ------------------------------------------------------------ handlers
+
 
 async def show(request):
     session = _lookup(request)
@@ -338,12 +452,11 @@ async def pay(request):
     email = session._p["customer_email"] if locked else (form.get("email") or "").strip()
     errors, card = check_fields(email, form.get("number"), form.get("exp"), form.get("cvc"), locked)
     if errors:
-        return _page(session, status=400, errors=errors, email=email,
-                     message="Please check the highlighted fields.")
+        return _page(session, status=400, errors=errors, email=email, message="Please check the highlighted fields.")
     try:
         number, exp_month, exp_year, cvc = cards.validate_card(
-            {"number": card["number"], "exp_month": card["exp_month"], "exp_year": card["exp_year"],
-             "cvc": card["cvc"]})
+            {"number": card["number"], "exp_month": card["exp_month"], "exp_year": card["exp_year"], "cvc": card["cvc"]}
+        )
     except StripeError as exc:
         return _page(session, status=402, email=email, message=exc.body["error"]["message"])
     pm = payment_intents.StandinPaymentMethod(number, exp_month, exp_year, cvc, billing_details={"email": email})
@@ -386,6 +499,7 @@ async def authenticate(request):
 
 
 # ------------------------------------------------------------ test controls
+
 
 async def expire_now(request):
     """``POST /_standin/checkout/sessions/{id}/expire_now``: as if its ``expires_at`` had passed."""

@@ -53,10 +53,10 @@ from localstripe.server import json_response
 
 from . import cards, payment_intents
 from .currencies import SESSION_TOTAL_WORDING, check_amount, check_currency, check_unit
+from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 from .lists import page
 from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
 from .webhook_delivery import maybe_webhook
-from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 
 #: The stand-in's one tax rate for ``automatic_tax[enabled]=true`` (a test rate, not any country's).
 TAX_RATE = decimal.Decimal("0.20")
@@ -77,20 +77,32 @@ HOSTED_UI_MODE = "hosted_page"
 assert HOSTED_UI_MODE in UI_MODES, UI_MODES
 MODES = _literal_values(_CREATE.__annotations__["mode"])
 TAX_BEHAVIORS = _literal_values(
-    stripe.params.checkout._session_create_params.SessionCreateParamsLineItemPriceData
-    .__annotations__["tax_behavior"])
+    stripe.params.checkout._session_create_params.SessionCreateParamsLineItemPriceData.__annotations__["tax_behavior"]
+)
 SUBMIT_TYPES = _literal_values(_CREATE.__annotations__["submit_type"])
 
-SUPPORTED = {"mode", "line_items", "success_url", "cancel_url", "ui_mode", "expires_at", "client_reference_id",
-             "metadata", "customer_email", "payment_intent_data", "automatic_tax", "locale", "submit_type",
-             "branding_settings"}
+SUPPORTED = {
+    "mode",
+    "line_items",
+    "success_url",
+    "cancel_url",
+    "ui_mode",
+    "expires_at",
+    "client_reference_id",
+    "metadata",
+    "customer_email",
+    "payment_intent_data",
+    "automatic_tax",
+    "locale",
+    "submit_type",
+    "branding_settings",
+}
 PAYMENT_INTENT_DATA = {"description", "receipt_email", "metadata", "statement_descriptor_suffix"}
 LINE_ITEM = {"price_data", "quantity", "metadata"}
 PRICE_DATA = {"currency", "unit_amount", "product_data", "tax_behavior"}
 PRODUCT_DATA = {"name", "description", "images", "tax_code", "metadata"}
 BRANDING = {"display_name"}
-EXPANDABLE = {"payment_intent", "line_items", "customer", "invoice", "payment_link", "setup_intent",
-              "subscription"}
+EXPANDABLE = {"payment_intent", "line_items", "customer", "invoice", "payment_link", "setup_intent", "subscription"}
 TAX_CODE_RE = re.compile(r"^txcd_\d{8}$")
 #: The stand-in's own test card for a delayed payment method (not a Stripe number): the session
 #: completes ``unpaid`` and its payment settles later (``POST /_standin/checkout/sessions/{id}/settle``).
@@ -98,8 +110,12 @@ DELAYED_CARD = cards.DELAYED_CARD
 
 
 def _unsupported(param, hint=""):
-    return StripeError(400, f"The local Stripe stand-in does not support `{param}` on Checkout Sessions."
-                            + (f" {hint}" if hint else ""), code="parameter_unknown", param=param)
+    return StripeError(
+        400,
+        f"The local Stripe stand-in does not support `{param}` on Checkout Sessions." + (f" {hint}" if hint else ""),
+        code="parameter_unknown",
+        param=param,
+    )
 
 
 def _now():
@@ -147,8 +163,9 @@ def _object(data, param, allowed, prefix=None):
 def _line_items(data, automatic_tax):
     items = data.get("line_items")
     if items in (None, "", []):
-        raise StripeError(400, "`line_items` is required in `payment` mode.", code="parameter_missing",
-                          param="line_items")
+        raise StripeError(
+            400, "`line_items` is required in `payment` mode.", code="parameter_missing", param="line_items"
+        )
     if isinstance(items, dict):
         raise invalid_param("line_items", "Invalid array")
     if not isinstance(items, list):
@@ -162,14 +179,17 @@ def _line_items(data, automatic_tax):
             raise invalid_param(p, "Invalid object")
         for key in item:
             if key == "price":
-                raise _unsupported(f"{p}[price]", "It has no Prices: give the amount inline with "
-                                                  f"`{p}[price_data]`.")
+                raise _unsupported(f"{p}[price]", f"It has no Prices: give the amount inline with `{p}[price_data]`.")
             if key not in LINE_ITEM:
                 raise _unsupported(f"{p}[{key}]")
         price_data = item.get("price_data")
         if price_data in (None, ""):
-            raise StripeError(400, f"You must specify either `price` or `price_data` in `{p}`.",
-                              code="parameter_missing", param=f"{p}[price_data]")
+            raise StripeError(
+                400,
+                f"You must specify either `price` or `price_data` in `{p}`.",
+                code="parameter_missing",
+                param=f"{p}[price_data]",
+            )
         if not isinstance(price_data, dict):
             raise invalid_param(f"{p}[price_data]", "Invalid object")
         pp = f"{p}[price_data]"
@@ -178,15 +198,22 @@ def _line_items(data, automatic_tax):
                 raise _unsupported(f"{pp}[{key}]")
         item_currency = check_currency(price_data.get("currency"), f"{pp}[currency]")
         if currency is not None and item_currency != currency:
-            raise invalid_param(f"{pp}[currency]", "All line items in a Checkout Session must have the same "
-                                                   f"currency (`{currency}` and `{item_currency}`).")
+            raise invalid_param(
+                f"{pp}[currency]",
+                "All line items in a Checkout Session must have the same "
+                f"currency (`{currency}` and `{item_currency}`).",
+            )
         currency = item_currency
         unit_amount = _int(price_data, "unit_amount", f"{pp}[unit_amount]", required=True, minimum=0)
         check_unit(unit_amount, currency, f"{pp}[unit_amount]")
         product = price_data.get("product_data")
         if product in (None, ""):
-            raise StripeError(400, f"You must specify either `product` or `product_data` in `{pp}`.",
-                              code="parameter_missing", param=f"{pp}[product_data]")
+            raise StripeError(
+                400,
+                f"You must specify either `product` or `product_data` in `{pp}`.",
+                code="parameter_missing",
+                param=f"{pp}[product_data]",
+            )
         if not isinstance(product, dict):
             raise invalid_param(f"{pp}[product_data]", "Invalid object")
         pd = f"{pp}[product_data]"
@@ -216,19 +243,32 @@ def _line_items(data, automatic_tax):
             raise invalid_param(f"{pp}[tax_behavior]", _enum_message("tax_behavior", TAX_BEHAVIORS))
         if automatic_tax and behavior in (None, "unspecified"):
             raise StripeError(
-                400, f"The line item `{p}` does not have a `tax_behavior` set which is required for automatic "
-                     "tax computation. Please visit https://stripe.com/docs/tax/products-prices-tax-categories-"
-                     "tax-behavior#tax-behavior for more information.", param=f"{pp}[tax_behavior]")
+                400,
+                f"The line item `{p}` does not have a `tax_behavior` set which is required for automatic "
+                "tax computation. Please visit https://stripe.com/docs/tax/products-prices-tax-categories-"
+                "tax-behavior#tax-behavior for more information.",
+                param=f"{pp}[tax_behavior]",
+            )
         quantity = _int(item, "quantity", f"{p}[quantity]", required=True, minimum=1, maximum=999999)
         amount = unit_amount * quantity
         tax = tax_for(amount, behavior) if automatic_tax else 0
-        out.append({
-            "name": name, "description": description, "images": list(images), "tax_code": tax_code,
-            "product_metadata": to_metadata(product), "metadata": to_metadata(item),
-            "currency": currency, "unit_amount": unit_amount, "quantity": quantity, "tax_behavior": behavior,
-            "amount_subtotal": amount, "amount_tax": tax,
-            "amount_total": amount + tax if behavior == "exclusive" else amount,
-        })
+        out.append(
+            {
+                "name": name,
+                "description": description,
+                "images": list(images),
+                "tax_code": tax_code,
+                "product_metadata": to_metadata(product),
+                "metadata": to_metadata(item),
+                "currency": currency,
+                "unit_amount": unit_amount,
+                "quantity": quantity,
+                "tax_behavior": behavior,
+                "amount_subtotal": amount,
+                "amount_tax": tax,
+                "amount_total": amount + tax if behavior == "exclusive" else amount,
+            }
+        )
     return out, currency
 
 
@@ -270,8 +310,11 @@ def check_create_params(data, now):
     if ui_mode not in UI_MODES:
         raise invalid_param("ui_mode", _enum_message("ui_mode", UI_MODES))
     if ui_mode != HOSTED_UI_MODE:
-        raise StripeError(400, f"The local Stripe stand-in only hosts the payment page (ui_mode={HOSTED_UI_MODE}), "
-                               f"not ui_mode={ui_mode}.", param="ui_mode")
+        raise StripeError(
+            400,
+            f"The local Stripe stand-in only hosts the payment page (ui_mode={HOSTED_UI_MODE}), not ui_mode={ui_mode}.",
+            param="ui_mode",
+        )
     automatic_tax = _object(data, "automatic_tax", {"enabled"})
     if automatic_tax and "enabled" not in automatic_tax:
         raise missing_param("automatic_tax[enabled]")
@@ -290,36 +333,51 @@ def check_create_params(data, now):
     if expires_at is None:
         expires_at = now + DEFAULT_EXPIRY
     elif expires_at < now + MIN_EXPIRY:
-        raise invalid_param("expires_at", "The `expires_at` timestamp must be at least 30 minutes from Checkout "
-                                          "Session creation.")
+        raise invalid_param(
+            "expires_at", "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation."
+        )
     elif expires_at > now + MAX_EXPIRY:
-        raise invalid_param("expires_at", "The `expires_at` timestamp must be less than 24 hours from Checkout "
-                                          "Session creation.")
+        raise invalid_param(
+            "expires_at", "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation."
+        )
     customer_email = to_str(data, "customer_email", 800)
     if customer_email is not None and not EMAIL_RE.match(customer_email):
         raise invalid_param("customer_email", f"Invalid email address: {customer_email}", code="email_invalid")
     pid = _object(data, "payment_intent_data", PAYMENT_INTENT_DATA)
     receipt_email = _str(pid, "receipt_email", "payment_intent_data[receipt_email]", 512)
     if receipt_email is not None and not EMAIL_RE.match(receipt_email):
-        raise invalid_param("payment_intent_data[receipt_email]", f"Invalid email address: {receipt_email}",
-                            code="email_invalid")
+        raise invalid_param(
+            "payment_intent_data[receipt_email]", f"Invalid email address: {receipt_email}", code="email_invalid"
+        )
     branding = _object(data, "branding_settings", BRANDING)
     submit_type = to_str(data, "submit_type")
     if submit_type is not None and submit_type not in SUBMIT_TYPES:
         raise invalid_param("submit_type", _enum_message("submit_type", SUBMIT_TYPES))
     return {
-        "mode": mode, "ui_mode": ui_mode, "line_items": items, "currency": currency,
-        "amount_subtotal": subtotal, "amount_tax": tax, "amount_total": total, "automatic_tax": tax_on,
-        "success_url": success_url, "cancel_url": cancel_url, "expires_at": expires_at,
-        "client_reference_id": to_str(data, "client_reference_id", 200), "metadata": to_metadata(data),
-        "customer_email": customer_email, "locale": to_str(data, "locale"), "submit_type": submit_type,
+        "mode": mode,
+        "ui_mode": ui_mode,
+        "line_items": items,
+        "currency": currency,
+        "amount_subtotal": subtotal,
+        "amount_tax": tax,
+        "amount_total": total,
+        "automatic_tax": tax_on,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": expires_at,
+        "client_reference_id": to_str(data, "client_reference_id", 200),
+        "metadata": to_metadata(data),
+        "customer_email": customer_email,
+        "locale": to_str(data, "locale"),
+        "submit_type": submit_type,
         "display_name": _str(branding, "display_name", "branding_settings[display_name]", 100),
         "payment_intent_data": {
             "description": _str(pid, "description", "payment_intent_data[description]", 1000),
             "receipt_email": receipt_email,
             "metadata": to_metadata(pid) if "metadata" in pid else {},
-            "statement_descriptor_suffix": _str(pid, "statement_descriptor_suffix",
-                                                "payment_intent_data[statement_descriptor_suffix]", 22),
+            "statement_descriptor_suffix": _str(
+                pid, "statement_descriptor_suffix", "payment_intent_data[statement_descriptor_suffix]", 22
+            ),
         },
     }
 
@@ -336,8 +394,14 @@ class StandinCheckoutSession(StripeObject):
         self._base_url = base_url
         self._items = []
         for item in p["line_items"]:
-            self._items.append(dict(item, id="li_" + random_id(24), price_id="price_" + random_id(24),
-                                    product_id="prod_" + random_id(14)))
+            self._items.append(
+                dict(
+                    item,
+                    id="li_" + random_id(24),
+                    price_id="price_" + random_id(24),
+                    product_id="prod_" + random_id(14),
+                )
+            )
         self._page_token = random_id(40)  # the hosted page's anti-forgery value
         self._payment_intent = None
         self._pending_card = None  # the card awaiting 3-D Secure on the page
@@ -368,41 +432,93 @@ class StandinCheckoutSession(StripeObject):
 
     def line_item(self, item, expand=()):
         price = {
-            "id": item["price_id"], "object": "price", "active": False, "billing_scheme": "per_unit",
-            "created": self.created, "currency": item["currency"], "custom_unit_amount": None, "livemode": False,
-            "lookup_key": None, "metadata": {}, "nickname": None, "product": item["product_id"], "recurring": None,
-            "tax_behavior": item["tax_behavior"] or "unspecified", "tiers_mode": None, "transform_quantity": None,
-            "type": "one_time", "unit_amount": item["unit_amount"], "unit_amount_decimal": str(item["unit_amount"]),
+            "id": item["price_id"],
+            "object": "price",
+            "active": False,
+            "billing_scheme": "per_unit",
+            "created": self.created,
+            "currency": item["currency"],
+            "custom_unit_amount": None,
+            "livemode": False,
+            "lookup_key": None,
+            "metadata": {},
+            "nickname": None,
+            "product": item["product_id"],
+            "recurring": None,
+            "tax_behavior": item["tax_behavior"] or "unspecified",
+            "tiers_mode": None,
+            "transform_quantity": None,
+            "type": "one_time",
+            "unit_amount": item["unit_amount"],
+            "unit_amount_decimal": str(item["unit_amount"]),
         }
         if "data.price.product" in expand:
             price["product"] = {
-                "id": item["product_id"], "object": "product", "active": True, "created": self.created,
-                "description": item["description"], "images": list(item["images"]), "livemode": False,
-                "metadata": dict(item["product_metadata"]), "name": item["name"], "tax_code": item["tax_code"],
-                "type": "service", "url": None}
+                "id": item["product_id"],
+                "object": "product",
+                "active": True,
+                "created": self.created,
+                "description": item["description"],
+                "images": list(item["images"]),
+                "livemode": False,
+                "metadata": dict(item["product_metadata"]),
+                "name": item["name"],
+                "tax_code": item["tax_code"],
+                "type": "service",
+                "url": None,
+            }
         taxes = []
         if self._p["automatic_tax"]:
-            taxes = [{"amount": item["amount_tax"], "rate": {
-                "id": TAX_RATE_ID, "object": "tax_rate", "active": True, "country": None, "created": self.created,
-                "description": "The local Stripe stand-in's test tax rate", "display_name": "Tax (test rate)",
-                "effective_percentage": float(TAX_RATE * 100), "inclusive": item["tax_behavior"] == "inclusive",
-                "jurisdiction": None, "livemode": False, "metadata": {}, "percentage": float(TAX_RATE * 100),
-                "state": None, "tax_type": "vat"},
-                "taxability_reason": "standard_rated",
-                "taxable_amount": item["amount_subtotal"] - (item["amount_tax"]
-                                                             if item["tax_behavior"] == "inclusive" else 0)}]
+            taxes = [
+                {
+                    "amount": item["amount_tax"],
+                    "rate": {
+                        "id": TAX_RATE_ID,
+                        "object": "tax_rate",
+                        "active": True,
+                        "country": None,
+                        "created": self.created,
+                        "description": "The local Stripe stand-in's test tax rate",
+                        "display_name": "Tax (test rate)",
+                        "effective_percentage": float(TAX_RATE * 100),
+                        "inclusive": item["tax_behavior"] == "inclusive",
+                        "jurisdiction": None,
+                        "livemode": False,
+                        "metadata": {},
+                        "percentage": float(TAX_RATE * 100),
+                        "state": None,
+                        "tax_type": "vat",
+                    },
+                    "taxability_reason": "standard_rated",
+                    "taxable_amount": item["amount_subtotal"]
+                    - (item["amount_tax"] if item["tax_behavior"] == "inclusive" else 0),
+                }
+            ]
         return {
-            "id": item["id"], "object": "item", "amount_discount": 0, "amount_subtotal": item["amount_subtotal"],
-            "amount_tax": item["amount_tax"], "amount_total": item["amount_total"], "currency": item["currency"],
-            "description": item["name"], "metadata": dict(item["metadata"]), "price": price,
-            "quantity": item["quantity"], "taxes": taxes,
+            "id": item["id"],
+            "object": "item",
+            "amount_discount": 0,
+            "amount_subtotal": item["amount_subtotal"],
+            "amount_tax": item["amount_tax"],
+            "amount_total": item["amount_total"],
+            "currency": item["currency"],
+            "description": item["name"],
+            "metadata": dict(item["metadata"]),
+            "price": price,
+            "quantity": item["quantity"],
+            "taxes": taxes,
         }
 
     def line_items_list(self, limit=10, starting_after=None, ending_before=None, expand=()):
-        found, more = page(self._items, limit, starting_after, ending_before, object_name="line item",
-                           id_of=lambda item: item["id"])
-        return {"object": "list", "url": f"/v1/checkout/sessions/{self.id}/line_items", "has_more": more,
-                "data": [self.line_item(i, expand) for i in found]}
+        found, more = page(
+            self._items, limit, starting_after, ending_before, object_name="line item", id_of=lambda item: item["id"]
+        )
+        return {
+            "object": "list",
+            "url": f"/v1/checkout/sessions/{self.id}/line_items",
+            "has_more": more,
+            "data": [self.line_item(i, expand) for i in found],
+        }
 
     def _export(self, expand=None):
         expand = list(expand or [])
@@ -411,38 +527,82 @@ class StandinCheckoutSession(StripeObject):
         if intent is None:
             pi = None
         elif any(e == "payment_intent" or e.startswith("payment_intent.") for e in expand):
-            pi = intent._export(expand=[e[len("payment_intent."):] for e in expand
-                                        if e.startswith("payment_intent.")])
+            pi = intent._export(expand=[e[len("payment_intent.") :] for e in expand if e.startswith("payment_intent.")])
         else:
             pi = intent.id
         obj = {
-            "id": self.id, "object": "checkout.session", "adaptive_pricing": None, "after_expiration": None,
-            "allow_promotion_codes": None, "amount_subtotal": p["amount_subtotal"],
+            "id": self.id,
+            "object": "checkout.session",
+            "adaptive_pricing": None,
+            "after_expiration": None,
+            "allow_promotion_codes": None,
+            "amount_subtotal": p["amount_subtotal"],
             "amount_total": p["amount_total"],
-            "automatic_tax": ({"enabled": True, "liability": {"type": "self"}, "provider": "stripe",
-                               "status": "complete"} if p["automatic_tax"] else
-                              {"enabled": False, "liability": None, "provider": None, "status": None}),
+            "automatic_tax": (
+                {"enabled": True, "liability": {"type": "self"}, "provider": "stripe", "status": "complete"}
+                if p["automatic_tax"]
+                else {"enabled": False, "liability": None, "provider": None, "status": None}
+            ),
             "billing_address_collection": None,
             "branding_settings": {"display_name": p["display_name"]} if p["display_name"] else None,
-            "cancel_url": p["cancel_url"], "client_reference_id": p["client_reference_id"], "client_secret": None,
-            "collected_information": None, "consent": None, "consent_collection": None, "created": self.created,
-            "currency": p["currency"], "currency_conversion": None, "custom_fields": [],
-            "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
-                            "terms_of_service_acceptance": None},
-            "customer": None, "customer_creation": "if_required", "customer_details": self.customer_details,
-            "customer_email": p["customer_email"], "discounts": [], "expires_at": self.expires_at,
-            "invoice": None, "invoice_creation": {"enabled": False, "invoice_data": {
-                "account_tax_ids": None, "custom_fields": None, "description": None, "footer": None,
-                "issuer": None, "metadata": {}, "rendering_options": None}},
-            "livemode": False, "locale": p["locale"], "metadata": dict(self.metadata), "mode": p["mode"],
-            "origin_context": None, "payment_intent": pi, "payment_link": None,
-            "payment_method_collection": "if_required", "payment_method_configuration_details": None,
+            "cancel_url": p["cancel_url"],
+            "client_reference_id": p["client_reference_id"],
+            "client_secret": None,
+            "collected_information": None,
+            "consent": None,
+            "consent_collection": None,
+            "created": self.created,
+            "currency": p["currency"],
+            "currency_conversion": None,
+            "custom_fields": [],
+            "custom_text": {
+                "after_submit": None,
+                "shipping_address": None,
+                "submit": None,
+                "terms_of_service_acceptance": None,
+            },
+            "customer": None,
+            "customer_creation": "if_required",
+            "customer_details": self.customer_details,
+            "customer_email": p["customer_email"],
+            "discounts": [],
+            "expires_at": self.expires_at,
+            "invoice": None,
+            "invoice_creation": {
+                "enabled": False,
+                "invoice_data": {
+                    "account_tax_ids": None,
+                    "custom_fields": None,
+                    "description": None,
+                    "footer": None,
+                    "issuer": None,
+                    "metadata": {},
+                    "rendering_options": None,
+                },
+            },
+            "livemode": False,
+            "locale": p["locale"],
+            "metadata": dict(self.metadata),
+            "mode": p["mode"],
+            "origin_context": None,
+            "payment_intent": pi,
+            "payment_link": None,
+            "payment_method_collection": "if_required",
+            "payment_method_configuration_details": None,
             "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-            "payment_method_types": ["card"], "payment_status": self.payment_status,
-            "phone_number_collection": {"enabled": False}, "recovered_from": None,
-            "saved_payment_method_options": None, "setup_intent": None, "shipping_address_collection": None,
-            "shipping_cost": None, "shipping_options": [], "status": self.status,
-            "submit_type": p["submit_type"], "subscription": None, "success_url": p["success_url"],
+            "payment_method_types": ["card"],
+            "payment_status": self.payment_status,
+            "phone_number_collection": {"enabled": False},
+            "recovered_from": None,
+            "saved_payment_method_options": None,
+            "setup_intent": None,
+            "shipping_address_collection": None,
+            "shipping_cost": None,
+            "shipping_options": [],
+            "status": self.status,
+            "submit_type": p["submit_type"],
+            "subscription": None,
+            "success_url": p["success_url"],
             "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": p["amount_tax"]},
             "ui_mode": p["ui_mode"],
             # As on Stripe: the page's URL only while the session can be paid.
@@ -468,8 +628,11 @@ class StandinCheckoutSession(StripeObject):
             self._timer.cancel()
             self._timer = None
         intent = self._payment_intent
-        if intent is not None and intent.status in ("requires_payment_method", "requires_confirmation",
-                                                    "requires_action"):
+        if intent is not None and intent.status in (
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+        ):
             intent._status = "canceled"
             intent.next_action = None
             intent.canceled_at = _now()
@@ -481,13 +644,24 @@ class StandinCheckoutSession(StripeObject):
         """The PaymentIntent, made at the buyer's first card submission (as Stripe does)."""
         if self._payment_intent is None:
             pid = self._p["payment_intent_data"]
-            intent = payment_intents.StandinPaymentIntent({
-                "amount": self._p["amount_total"], "currency": self._p["currency"],
-                "description": pid["description"], "receipt_email": pid["receipt_email"],
-                "metadata": dict(pid["metadata"]), "customer": None, "payment_method_types": ["card"],
-                "automatic_payment_methods": None, "capture_method": "automatic", "statement_descriptor": None,
-                "statement_descriptor_suffix": pid["statement_descriptor_suffix"], "setup_future_usage": None,
-                "shipping": None, "transfer_group": None})
+            intent = payment_intents.StandinPaymentIntent(
+                {
+                    "amount": self._p["amount_total"],
+                    "currency": self._p["currency"],
+                    "description": pid["description"],
+                    "receipt_email": pid["receipt_email"],
+                    "metadata": dict(pid["metadata"]),
+                    "customer": None,
+                    "payment_method_types": ["card"],
+                    "automatic_payment_methods": None,
+                    "capture_method": "automatic",
+                    "statement_descriptor": None,
+                    "statement_descriptor_suffix": pid["statement_descriptor_suffix"],
+                    "setup_future_usage": None,
+                    "shipping": None,
+                    "transfer_group": None,
+                }
+            )
             maybe_webhook("payment_intent.created", intent)
             self._payment_intent = intent
         return self._payment_intent
@@ -500,19 +674,38 @@ class StandinCheckoutSession(StripeObject):
             self._timer.cancel()
             self._timer = None
         self.customer_details = {
-            "address": {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None,
-                        "state": None},
-            "business_name": None, "email": email, "individual_name": None, "name": None, "phone": None,
-            "tax_exempt": "none", "tax_ids": []}
+            "address": {
+                "city": None,
+                "country": None,
+                "line1": None,
+                "line2": None,
+                "postal_code": None,
+                "state": None,
+            },
+            "business_name": None,
+            "email": email,
+            "individual_name": None,
+            "name": None,
+            "phone": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        }
         maybe_webhook("checkout.session.completed", self)
 
     def settle(self, outcome):
         """The delayed payment's outcome (``succeeded``/``failed``) and its ``async_payment_*`` event."""
         intent = self._payment_intent
-        if self.status != "complete" or self.payment_status != "unpaid" or intent is None \
-                or intent.status != "processing":
-            raise StripeError(400, f"Checkout Session {self.id} has no delayed payment waiting to settle "
-                                   f"(status {self.status}, payment_status {self.payment_status}).")
+        if (
+            self.status != "complete"
+            or self.payment_status != "unpaid"
+            or intent is None
+            or intent.status != "processing"
+        ):
+            raise StripeError(
+                400,
+                f"Checkout Session {self.id} has no delayed payment waiting to settle "
+                f"(status {self.status}, payment_status {self.payment_status}).",
+            )
         payment_intents.settle(intent, outcome)
         if outcome == "succeeded":
             self.payment_status = "paid"
@@ -531,6 +724,7 @@ class StandinCheckoutSession(StripeObject):
             session = store.get("checkout.session:" + session_id)
             if session is not None:
                 session.refresh()
+
         self._timer = loop.call_later(max(0, self.expires_at - time.time()) + 0.05, fire)
 
 
@@ -542,8 +736,7 @@ def get_session(session_id, status=404):
 
 
 def all_sessions():
-    items = [v for k, v in store.items() if k.startswith("checkout.session:")
-             and isinstance(v, StandinCheckoutSession)]
+    items = [v for k, v in store.items() if k.startswith("checkout.session:") and isinstance(v, StandinCheckoutSession)]
     items.reverse()
     return [s.refresh() for s in items]
 
@@ -559,6 +752,7 @@ def base_url(request):
 
 
 # ------------------------------------------------------------ API handlers
+
 
 async def create_session(request):
     data = await read_params(request)
@@ -582,7 +776,7 @@ async def retrieve_session(request):
 async def list_sessions(request):
     data = await read_params(request)
     expand = pop_expand(data)
-    _check_expand([e[len("data."):] for e in expand if e.startswith("data.")])
+    _check_expand([e[len("data.") :] for e in expand if e.startswith("data.")])
     limit = to_int(data, "limit", minimum=1, maximum=100) or 10
     starting_after = to_str(data, "starting_after")
     ending_before = to_str(data, "ending_before")
@@ -618,9 +812,15 @@ async def list_sessions(request):
             raise unknown_param(key)
     items = [s for s in all_sessions() if all(f(s) for f in checks)]
     found, more = page(items, limit, starting_after, ending_before, object_name="checkout.session")
-    sub = [e[len("data."):] for e in expand if e.startswith("data.")]
-    return json_response({"object": "list", "url": "/v1/checkout/sessions", "has_more": more,
-                          "data": [s._export(expand=sub) for s in found]})
+    sub = [e[len("data.") :] for e in expand if e.startswith("data.")]
+    return json_response(
+        {
+            "object": "list",
+            "url": "/v1/checkout/sessions",
+            "has_more": more,
+            "data": [s._export(expand=sub) for s in found],
+        }
+    )
 
 
 async def expire_session(request):
@@ -631,8 +831,11 @@ async def expire_session(request):
     _check_expand(expand)
     session = get_session(request.match_info["id"])
     if session.status != "open":
-        raise StripeError(400, 'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
-                               f"Session has a status of `{session.status}`.")
+        raise StripeError(
+            400,
+            'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
+            f"Session has a status of `{session.status}`.",
+        )
     session.expire()
     return json_response(session._export(expand=expand))
 

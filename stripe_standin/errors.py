@@ -13,8 +13,7 @@ DOC_URL = "https://stripe.com/docs/error-codes/"
 class StripeError(UserError):
     """An error answered with Stripe's JSON shape and a given HTTP status."""
 
-    def __init__(self, status, message, *, type="invalid_request_error",
-                 code=None, param=None, **extra):
+    def __init__(self, status, message, *, type="invalid_request_error", code=None, param=None, **extra):
         Exception.__init__(self, message)
         self.code = status  # localstripe's UserError keeps the HTTP status here
         error = {"type": type, "message": message}
@@ -34,18 +33,15 @@ class StripeError(UserError):
 
 
 def missing_param(param):
-    return StripeError(400, f"Missing required param: {param}.",
-                       code="parameter_missing", param=param)
+    return StripeError(400, f"Missing required param: {param}.", code="parameter_missing", param=param)
 
 
 def unknown_param(param):
-    return StripeError(400, f"Received unknown parameter: {param}",
-                       code="parameter_unknown", param=param)
+    return StripeError(400, f"Received unknown parameter: {param}", code="parameter_unknown", param=param)
 
 
 def invalid_integer(param, value):
-    return StripeError(400, f"Invalid integer: {value}",
-                       code="parameter_invalid_integer", param=param)
+    return StripeError(400, f"Invalid integer: {value}", code="parameter_invalid_integer", param=param)
 
 
 def invalid_param(param, message, code=None):
@@ -53,5 +49,4 @@ def invalid_param(param, message, code=None):
 
 
 def no_such(object_name, id, param="id", status=400):
-    return StripeError(status, f"No such {object_name}: '{id}'",
-                       code="resource_missing", param=param)
+    return StripeError(status, f"No such {object_name}: '{id}'", code="resource_missing", param=param)

@@ -24,16 +24,23 @@ class FaultError(ValueError):
 
 
 class Fault:
-    def __init__(self, count=1, status=500, when="before",
-                 path_prefix="/v1/charges", method=None, delay=0.0,
-                 message=None, should_retry=None):
+    def __init__(
+        self,
+        count=1,
+        status=500,
+        when="before",
+        path_prefix="/v1/charges",
+        method=None,
+        delay=0.0,
+        message=None,
+        should_retry=None,
+    ):
         try:
             self.count = int(count)
             self.status = int(status)
             self.delay = float(delay or 0)
         except (TypeError, ValueError):
-            raise FaultError("count and status must be integers, delay a "
-                             "number")
+            raise FaultError("count and status must be integers, delay a number")
         if self.count < 1:
             raise FaultError("count must be at least 1")
         if self.status != 0 and not 400 <= self.status <= 599:
@@ -55,8 +62,7 @@ class Fault:
         if isinstance(should_retry, str):
             if should_retry.lower() not in ("true", "false", ""):
                 raise FaultError("should_retry must be true or false")
-            should_retry = (None if should_retry == ""
-                            else should_retry.lower() == "true")
+            should_retry = None if should_retry == "" else should_retry.lower() == "true"
         self.id = f"flt_{next(_ids)}"
         self.when = when
         self.path_prefix = path_prefix
@@ -65,32 +71,38 @@ class Fault:
         self.should_retry = should_retry
 
     def matches(self, method, path):
-        return (path.startswith(self.path_prefix)
-                and (self.method is None or self.method == method))
+        return path.startswith(self.path_prefix) and (self.method is None or self.method == method)
 
     def to_dict(self):
-        return {"id": self.id, "count": self.count, "status": self.status,
-                "when": self.when, "path_prefix": self.path_prefix,
-                "method": self.method, "delay": self.delay,
-                "message": self.message, "should_retry": self.should_retry}
+        return {
+            "id": self.id,
+            "count": self.count,
+            "status": self.status,
+            "when": self.when,
+            "path_prefix": self.path_prefix,
+            "method": self.method,
+            "delay": self.delay,
+            "message": self.message,
+            "should_retry": self.should_retry,
+        }
 
     def error(self):
         status = self.status
         if status == 429:
-            err = StripeError(429, self.message or "Too many requests hit the "
-                              "API too quickly (injected by the stand-in).",
-                              code="rate_limit")
+            err = StripeError(
+                429,
+                self.message or "Too many requests hit the API too quickly (injected by the stand-in).",
+                code="rate_limit",
+            )
         elif status >= 500:
-            err = StripeError(status, self.message or "An unexpected error "
-                              "occurred (injected by the stand-in).",
-                              type="api_error")
+            err = StripeError(
+                status, self.message or "An unexpected error occurred (injected by the stand-in).", type="api_error"
+            )
         else:
-            err = StripeError(status, self.message or "Injected error "
-                              f"{status} (stand-in fault injection).")
+            err = StripeError(status, self.message or f"Injected error {status} (stand-in fault injection).")
         headers = {}
         if self.should_retry is not None:
-            headers["Stripe-Should-Retry"] = (
-                "true" if self.should_retry else "false")
+            headers["Stripe-Should-Retry"] = "true" if self.should_retry else "false"
         return err.to_response(headers=headers)
 
 

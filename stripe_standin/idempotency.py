@@ -24,8 +24,7 @@ MAX_KEY_LENGTH = 255
 
 
 class Entry:
-    __slots__ = ("fingerprint", "status", "body", "content_type",
-                 "request_id", "created")
+    __slots__ = ("fingerprint", "status", "body", "content_type", "request_id", "created")
 
     def __init__(self, fingerprint, status, body, content_type, request_id):
         self.fingerprint = fingerprint
@@ -50,8 +49,7 @@ async def fingerprint(request):
         except ValueError:
             canonical = body.decode("utf-8", "replace")
     else:
-        pairs = urllib.parse.parse_qsl(body.decode("utf-8", "replace"),
-                                       keep_blank_values=True)
+        pairs = urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         canonical = repr(sorted(pairs))
     query = repr(sorted(request.query.items()))
     return f"{request.method} {request.path} {query} {canonical}"
@@ -59,27 +57,33 @@ async def fingerprint(request):
 
 def mismatch_error(key):
     return StripeError(
-        400, "Keys for idempotent requests can only be used with the same "
-             "parameters they were first used with. Try using a key other "
-             f"than '{key}' if you meant to execute a different request.",
-        type="idempotency_error")
+        400,
+        "Keys for idempotent requests can only be used with the same "
+        "parameters they were first used with. Try using a key other "
+        f"than '{key}' if you meant to execute a different request.",
+        type="idempotency_error",
+    )
 
 
 def key_in_use_error(key):
     """Stripe's answer to a request whose key another request is still using (HTTP 409)."""
     return StripeError(
-        409, "There is currently another in-progress request using this "
-             "Idempotent Key (that probably means you submitted twice, and the "
-             f"other request is still going through): {key}. Please try again "
-             "later.",
-        type="invalid_request_error", code="idempotency_key_in_use")
+        409,
+        "There is currently another in-progress request using this "
+        "Idempotent Key (that probably means you submitted twice, and the "
+        f"other request is still going through): {key}. Please try again "
+        "later.",
+        type="invalid_request_error",
+        code="idempotency_key_in_use",
+    )
 
 
 def key_too_long_error():
     return StripeError(
-        400, "Invalid Idempotency-Key: keys can be at most "
-             f"{MAX_KEY_LENGTH} characters long.",
-        type="invalid_request_error")
+        400,
+        f"Invalid Idempotency-Key: keys can be at most {MAX_KEY_LENGTH} characters long.",
+        type="invalid_request_error",
+    )
 
 
 class IdempotencyCache:
@@ -106,8 +110,16 @@ class IdempotencyCache:
             object_id = json.loads(body).get("id") if body else None
         except (ValueError, AttributeError):
             pass
-        self.log.append({"method": method, "path": path, "idempotency_key": key, "status": status,
-                         "id": object_id, "replayed": replayed})
+        self.log.append(
+            {
+                "method": method,
+                "path": path,
+                "idempotency_key": key,
+                "status": status,
+                "id": object_id,
+                "replayed": replayed,
+            }
+        )
 
     def in_flight(self, key):
         return key in self._executing

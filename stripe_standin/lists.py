@@ -26,19 +26,18 @@ def page(items, limit, starting_after=None, ending_before=None, *, object_name, 
         ids = [id_of(item) for item in items]
         if starting_after not in ids:
             raise no_such(object_name, starting_after, param="starting_after")
-        items = items[ids.index(starting_after) + 1:]
+        items = items[ids.index(starting_after) + 1 :]
     elif ending_before:
         ids = [id_of(item) for item in items]
         if ending_before not in ids:
             raise no_such(object_name, ending_before, param="ending_before")
-        items = items[:ids.index(ending_before)]
+        items = items[: ids.index(ending_before)]
         return items[-limit:], len(items) > limit
     return items[:limit], len(items) > limit
 
 
 def _encode_page(offset):
-    return "page_" + base64.urlsafe_b64encode(
-        str(offset).encode()).decode().rstrip("=")
+    return "page_" + base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
 
 
 def _decode_page(page):
@@ -72,14 +71,16 @@ async def search_response(request, *, url, items, **query_options):
         state = SEARCH_INDEX.indexed(item)
         if state is not None and predicate(state):
             found.append(item)
-    chunk = found[offset:offset + limit]
+    chunk = found[offset : offset + limit]
     has_more = len(found) > offset + limit
-    data_expand = [e[len("data."):] for e in expand if e.startswith("data.")]
+    data_expand = [e[len("data.") :] for e in expand if e.startswith("data.")]
     result = {
-        "object": "search_result", "url": url,
+        "object": "search_result",
+        "url": url,
         "has_more": has_more,
         "next_page": _encode_page(offset + limit) if has_more else None,
-        "data": [item._export(expand=data_expand) for item in chunk]}
+        "data": [item._export(expand=data_expand) for item in chunk],
+    }
     if "total_count" in expand:
         result["total_count"] = len(found)
     return json_response(result)

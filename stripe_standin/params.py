@@ -33,10 +33,9 @@ import re
 import sys
 import typing
 
-import typing_extensions
-
 import stripe
 import stripe.params
+import typing_extensions
 from stripe._request_options import RequestOptions
 
 from .errors import StripeError, invalid_integer, invalid_param, missing_param, unknown_param
@@ -88,14 +87,12 @@ _COMPILED = [(method, re.compile(f"^{pattern}$"), name) for method, pattern, nam
 #   (``payment_method_data[payment_user_agent]``, ``[time_on_page]``…) and
 #   ``expected_payment_method_type`` (the method the buyer chose in the element: ``card``).
 #   A bracketed name allows that sub-tree; the handler checks what is inside.
-_TELEMETRY = {"key", "payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer",
-              "pasted_fields"}
+_TELEMETRY = {"key", "payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields"}
 BROWSER_ONLY = {
     "TokenCreateParams": _TELEMETRY | {"email"},
     "PaymentMethodCreateParams": _TELEMETRY,
     "PaymentIntentRetrieveParams": {"key"},
-    "PaymentIntentConfirmParams": {"key", "client_secret", "expected_payment_method_type",
-                                   "payment_method_data[card]"}
+    "PaymentIntentConfirmParams": {"key", "client_secret", "expected_payment_method_type", "payment_method_data[card]"}
     | {f"payment_method_data[{name}]" for name in _TELEMETRY - {"key"}},
 }
 
@@ -112,8 +109,14 @@ class Node:
 
 
 ANY = Node(free=True)
-_WRAPPERS = {typing_extensions.NotRequired, typing_extensions.Required, typing_extensions.Annotated,
-             getattr(typing, "NotRequired", None), getattr(typing, "Required", None), typing.Annotated} - {None}
+_WRAPPERS = {
+    typing_extensions.NotRequired,
+    typing_extensions.Required,
+    typing_extensions.Annotated,
+    getattr(typing, "NotRequired", None),
+    getattr(typing, "Required", None),
+    typing.Annotated,
+} - {None}
 SCALAR = Node()
 
 
@@ -125,12 +128,14 @@ def _merge(nodes):
     items = [n.item for n in nodes if n.item is not None]
     fields = None
     if field_sources:
+
         def fields():
             merged = {}
             for source in field_sources:
                 for name, node in source().items():
                     merged[name] = _merge([merged[name], node]) if name in merged else node
             return merged
+
     return Node(fields=fields, item=_merge(items) if items else None)
 
 
@@ -151,8 +156,11 @@ def _node(annotation, module):
         # An annotation the SDK only resolves under TYPE_CHECKING: take it as free-form, but only
         # when it names no params type of this module (those must stay checked).
         names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(annotation))
-        typed = [getattr(sys.modules[module], n) for n in names
-                 if typing_extensions.is_typeddict(getattr(sys.modules[module], n, None))]
+        typed = [
+            getattr(sys.modules[module], n)
+            for n in names
+            if typing_extensions.is_typeddict(getattr(sys.modules[module], n, None))
+        ]
         return _merge([_typeddict(t) for t in typed]) if typed else ANY
     return _node_of(tp, module)
 
@@ -186,7 +194,7 @@ def _node_of(tp, module):
     return ANY
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields_of(cls):
     own = {}
     options = _OPTIONS if RequestOptions in getattr(cls, "__orig_bases__", ()) else ()
@@ -207,7 +215,7 @@ def params_type(type_name):
     return functools.reduce(getattr, type_name.split("."), stripe.params)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def known(type_name):
     """The top-level parameter names a params type knows (for tests and the docs)."""
     return frozenset(_fields_of(params_type(type_name)))
@@ -290,8 +298,7 @@ def pop_expand(data):
         return []
     if isinstance(expand, str):
         expand = [expand]
-    if not isinstance(expand, list) or not all(
-            isinstance(e, str) for e in expand):
+    if not isinstance(expand, list) or not all(isinstance(e, str) for e in expand):
         raise invalid_param("expand", "Invalid array")
     return expand
 
@@ -303,18 +310,16 @@ def to_int(data, param, required=False, minimum=None, maximum=None):
             raise missing_param(param)
         return None
     if isinstance(value, bool) or not (
-            isinstance(value, int)
-            or (isinstance(value, str) and _INTEGER.fullmatch(value))):
+        isinstance(value, int) or (isinstance(value, str) and _INTEGER.fullmatch(value))
+    ):
         raise invalid_integer(param, value)
     value = int(value)
     if not _INT64_MIN <= value <= _INT64_MAX:
         raise invalid_integer(param, value)
     if minimum is not None and value < minimum:
-        raise invalid_param(
-            param, f"This value must be greater than or equal to {minimum}.")
+        raise invalid_param(param, f"This value must be greater than or equal to {minimum}.")
     if maximum is not None and value > maximum:
-        raise invalid_param(
-            param, f"This value must be less than or equal to {maximum}.")
+        raise invalid_param(param, f"This value must be less than or equal to {maximum}.")
     return value
 
 
@@ -326,8 +331,8 @@ def to_str(data, param, max_length=None):
         raise invalid_param(param, f"Invalid string: {value!r}")
     if max_length is not None and len(value) > max_length:
         raise invalid_param(
-            param, f"Invalid string: {value[:20]}...; must be at most "
-                   f"{max_length} characters", code="string_too_long")
+            param, f"Invalid string: {value[:20]}...; must be at most {max_length} characters", code="string_too_long"
+        )
     return value
 
 
@@ -349,22 +354,17 @@ def to_metadata(data, param="metadata"):
     if not isinstance(value, dict):
         raise invalid_param(param, "Invalid object")
     if len(value) > 50:
-        raise invalid_param(
-            param, "Invalid metadata: metadata can have at most 50 keys.")
+        raise invalid_param(param, "Invalid metadata: metadata can have at most 50 keys.")
     out = {}
     for k, v in value.items():
         if len(str(k)) > 40:
-            raise invalid_param(
-                f"{param}[{k}]", "Invalid metadata: keys can be at most 40 "
-                                 "characters long.")
+            raise invalid_param(f"{param}[{k}]", "Invalid metadata: keys can be at most 40 characters long.")
         if v is None or v == "":
             continue
         if isinstance(v, (dict, list)):
             raise invalid_param(f"{param}[{k}]", "Invalid metadata value.")
         v = str(v).lower() if isinstance(v, bool) else str(v)
         if len(v) > 500:
-            raise invalid_param(
-                f"{param}[{k}]", "Invalid metadata: values can be at most "
-                                 "500 characters long.")
+            raise invalid_param(f"{param}[{k}]", "Invalid metadata: values can be at most 500 characters long.")
         out[str(k)] = v
     return out

@@ -27,16 +27,16 @@ PaymentIntent's metadata, description and receipt email (Stripe copies them when
 import datetime
 import re
 
-from localstripe.resources import Customer, PaymentIntent, PaymentMethod, StripeObject, fingerprint, random_id, store
+from localstripe.resources import PaymentIntent, PaymentMethod, StripeObject, fingerprint, random_id, store
 from localstripe.server import get_api_key, json_response
 
 from . import cards
 from .charges import StandinCharge, _outcome
 from .currencies import check_amount, check_currency
+from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 from .lists import search_response
 from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
 from .webhook_delivery import maybe_webhook
-from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 
 AUTHENTICATION_REQUIRED = cards.AUTHENTICATION_REQUIRED
 
@@ -63,28 +63,84 @@ MAGIC_PAYMENT_METHODS = {
     "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": "4000008260003178",
 }
 
-AUTHENTICATION_FAILURE = ("We are unable to authenticate your payment method. Please choose a different "
-                          "payment method and try again.")
-CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action",
-              "processing")
+AUTHENTICATION_FAILURE = (
+    "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+)
+CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing")
 CANCELLATION_REASONS = {"duplicate", "fraudulent", "requested_by_customer", "abandoned"}
 
-CREATE_PARAMS = {"amount", "currency", "allowed_payment_method_types", "excluded_payment_method_types", "description", "receipt_email", "metadata",
-                 "customer", "payment_method", "confirm", "capture_method", "statement_descriptor",
-                 "statement_descriptor_suffix", "setup_future_usage", "shipping", "automatic_payment_methods",
-                 "return_url", "transfer_group", "confirmation_method", "payment_method_options"}
-UNSUPPORTED_PARAMS = {"application_fee_amount", "on_behalf_of", "transfer_data", "mandate_data", "radar_options",
-                      "payment_method_data", "off_session", "error_on_requires_action", "mandate",
-                      "payment_method_configuration"}
-CONFIRM_PARAMS = {"payment_method", "payment_method_data", "client_secret", "return_url", "use_stripe_sdk",
-                  "receipt_email", "setup_future_usage", "payment_method_options", "shipping",
-                  "expected_payment_method_type"}
+CREATE_PARAMS = {
+    "amount",
+    "currency",
+    "allowed_payment_method_types",
+    "excluded_payment_method_types",
+    "description",
+    "receipt_email",
+    "metadata",
+    "customer",
+    "payment_method",
+    "confirm",
+    "capture_method",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "setup_future_usage",
+    "shipping",
+    "automatic_payment_methods",
+    "return_url",
+    "transfer_group",
+    "confirmation_method",
+    "payment_method_options",
+}
+UNSUPPORTED_PARAMS = {
+    "application_fee_amount",
+    "on_behalf_of",
+    "transfer_data",
+    "mandate_data",
+    "radar_options",
+    "payment_method_data",
+    "off_session",
+    "error_on_requires_action",
+    "mandate",
+    "payment_method_configuration",
+}
+CONFIRM_PARAMS = {
+    "payment_method",
+    "payment_method_data",
+    "client_secret",
+    "return_url",
+    "use_stripe_sdk",
+    "receipt_email",
+    "setup_future_usage",
+    "payment_method_options",
+    "shipping",
+    "expected_payment_method_type",
+}
 PAYMENT_METHOD_FIELDS = {"type", "card", "billing_details", "metadata"}
 #: What Stripe answers a browser (publishable key + client secret) about a PaymentIntent.
-PUBLIC_FIELDS = ("id", "object", "amount", "canceled_at", "cancellation_reason", "capture_method", "client_secret",
-                 "confirmation_method", "created", "currency", "description", "last_payment_error", "livemode",
-                 "next_action", "payment_method", "payment_method_types", "processing", "receipt_email",
-                 "setup_future_usage", "shipping", "source", "status")
+PUBLIC_FIELDS = (
+    "id",
+    "object",
+    "amount",
+    "canceled_at",
+    "cancellation_reason",
+    "capture_method",
+    "client_secret",
+    "confirmation_method",
+    "created",
+    "currency",
+    "description",
+    "last_payment_error",
+    "livemode",
+    "next_action",
+    "payment_method",
+    "payment_method_types",
+    "processing",
+    "receipt_email",
+    "setup_future_usage",
+    "shipping",
+    "source",
+    "status",
+)
 
 SEARCH_FIELDS = {
     "amount": ("int", lambda p: p.amount),
@@ -97,6 +153,7 @@ SEARCH_FIELDS = {
 
 # ---------------------------------------------------------------- payment methods
 
+
 class StandinPaymentMethod(PaymentMethod):
     """A card PaymentMethod built with Stripe's validation (any length, brand, CVC), stored under
     localstripe's ``payment_method:`` keys so its Charge and attach/detach endpoints find it."""
@@ -107,9 +164,18 @@ class StandinPaymentMethod(PaymentMethod):
         self._card_number = number
         self.type = "card"
         self.billing_details = {
-            "address": {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None,
-                        "state": None},
-            "email": None, "name": None, "phone": None}
+            "address": {
+                "city": None,
+                "country": None,
+                "line1": None,
+                "line2": None,
+                "postal_code": None,
+                "state": None,
+            },
+            "email": None,
+            "name": None,
+            "phone": None,
+        }
         for key, value in (billing_details or {}).items():
             if key == "address" and isinstance(value, dict):
                 self.billing_details["address"].update(value)
@@ -117,8 +183,11 @@ class StandinPaymentMethod(PaymentMethod):
                 self.billing_details[key] = value
         self.card = {
             "brand": network,
-            "checks": {"address_line1_check": None, "address_postal_code_check": None,
-                       "cvc_check": "pass" if cvc else None},
+            "checks": {
+                "address_line1_check": None,
+                "address_postal_code_check": None,
+                "cvc_check": "pass" if cvc else None,
+            },
             "country": "US",
             "exp_month": exp_month,
             "exp_year": exp_year,
@@ -162,6 +231,7 @@ _BROWSER_TELEMETRY = ("payment_user_agent", "time_on_page", "guid", "muid", "sid
 def _card_payment_method(data, prefix=""):
     """A card PaymentMethod from ``POST /v1/payment_methods``'s fields, or from a confirm's
     ``payment_method_data`` (``prefix``: the parameter names Stripe reports, ``payment_method_data[…]``)."""
+
     def name(key):
         return f"{prefix}[{key}]" if prefix else key
 
@@ -177,8 +247,9 @@ def _card_payment_method(data, prefix=""):
     if kind in (None, ""):
         raise missing_param(name("type"))
     if kind != "card":
-        raise StripeError(400, f"The local Stripe stand-in only makes card PaymentMethods (got `{kind}`).",
-                          param=name("type"))
+        raise StripeError(
+            400, f"The local Stripe stand-in only makes card PaymentMethods (got `{kind}`).", param=name("type")
+        )
     card = data.get("card")
     if not isinstance(card, dict):
         raise missing_param(name("card"))
@@ -191,12 +262,13 @@ def _card_payment_method(data, prefix=""):
         raise invalid_param(name("billing_details"), "Invalid object")
     email = billing.get("email")
     if email not in (None, "") and not (isinstance(email, str) and EMAIL_RE.match(email)):
-        raise invalid_param(name("billing_details") + "[email]", f"Invalid email address: {email}",
-                            code="email_invalid")
+        raise invalid_param(
+            name("billing_details") + "[email]", f"Invalid email address: {email}", code="email_invalid"
+        )
     number, exp_month, exp_year, cvc = cards.validate_card(
-        {k: v for k, v in card.items() if k in ("number", "exp_month", "exp_year", "cvc")})
-    return StandinPaymentMethod(number, exp_month, exp_year, cvc, billing_details=billing,
-                                metadata=to_metadata(data))
+        {k: v for k, v in card.items() if k in ("number", "exp_month", "exp_year", "cvc")}
+    )
+    return StandinPaymentMethod(number, exp_month, exp_year, cvc, billing_details=billing, metadata=to_metadata(data))
 
 
 async def create_payment_method(request):
@@ -207,6 +279,7 @@ async def create_payment_method(request):
 
 
 # ---------------------------------------------------------------- payment intents
+
 
 class StandinPaymentIntent(PaymentIntent):
     """localstripe's PaymentIntent (same ``payment_intent:`` keys, so its refunds find it), with
@@ -263,28 +336,58 @@ class StandinPaymentIntent(PaymentIntent):
         if charge is None:
             latest = None
         elif "latest_charge" in expand:
-            latest = charge._export(expand=[e[len("latest_charge."):] for e in expand
-                                            if e.startswith("latest_charge.")])
+            latest = charge._export(
+                expand=[e[len("latest_charge.") :] for e in expand if e.startswith("latest_charge.")]
+            )
         else:
             latest = charge.id
         obj = {
-            "id": self.id, "object": "payment_intent", "amount": self.amount, "amount_capturable": 0,
-            "amount_details": {"tip": {}}, "amount_received": self.amount_received, "application": None,
-            "application_fee_amount": None, "automatic_payment_methods": self.automatic_payment_methods,
-            "canceled_at": self.canceled_at, "cancellation_reason": self.cancellation_reason,
-            "capture_method": self.capture_method, "client_secret": self.client_secret,
-            "confirmation_method": self.confirmation_method, "created": self.created, "currency": self.currency,
-            "customer": self.customer, "description": self.description, "invoice": None,
-            "last_payment_error": self._last_payment_error, "latest_charge": latest, "livemode": False,
-            "metadata": dict(self.metadata), "next_action": self.next_action, "on_behalf_of": None,
+            "id": self.id,
+            "object": "payment_intent",
+            "amount": self.amount,
+            "amount_capturable": 0,
+            "amount_details": {"tip": {}},
+            "amount_received": self.amount_received,
+            "application": None,
+            "application_fee_amount": None,
+            "automatic_payment_methods": self.automatic_payment_methods,
+            "canceled_at": self.canceled_at,
+            "cancellation_reason": self.cancellation_reason,
+            "capture_method": self.capture_method,
+            "client_secret": self.client_secret,
+            "confirmation_method": self.confirmation_method,
+            "created": self.created,
+            "currency": self.currency,
+            "customer": self.customer,
+            "description": self.description,
+            "invoice": None,
+            "last_payment_error": self._last_payment_error,
+            "latest_charge": latest,
+            "livemode": False,
+            "metadata": dict(self.metadata),
+            "next_action": self.next_action,
+            "on_behalf_of": None,
             "payment_method": self.payment_method,
-            "payment_method_options": {"card": {"installments": None, "mandate_options": None, "network": None,
-                                                "request_three_d_secure": "automatic"}},
-            "payment_method_types": list(self.payment_method_types), "processing": None,
-            "receipt_email": self.receipt_email, "review": None, "setup_future_usage": self.setup_future_usage,
-            "shipping": self.shipping, "source": None, "statement_descriptor": self.statement_descriptor,
-            "statement_descriptor_suffix": self.statement_descriptor_suffix, "status": self._status,
-            "transfer_data": None, "transfer_group": self.transfer_group,
+            "payment_method_options": {
+                "card": {
+                    "installments": None,
+                    "mandate_options": None,
+                    "network": None,
+                    "request_three_d_secure": "automatic",
+                }
+            },
+            "payment_method_types": list(self.payment_method_types),
+            "processing": None,
+            "receipt_email": self.receipt_email,
+            "review": None,
+            "setup_future_usage": self.setup_future_usage,
+            "shipping": self.shipping,
+            "source": None,
+            "statement_descriptor": self.statement_descriptor,
+            "statement_descriptor_suffix": self.statement_descriptor_suffix,
+            "status": self._status,
+            "transfer_data": None,
+            "transfer_group": self.transfer_group,
         }
         if public:
             obj = {key: obj[key] for key in PUBLIC_FIELDS}
@@ -309,24 +412,34 @@ def _payment_method_types(data):
     allowed = _type_list(data, "allowed_payment_method_types")
     excluded = _type_list(data, "excluded_payment_method_types") or []
     if allowed is not None and excluded:
-        raise StripeError(400, "You cannot pass both allowed_payment_method_types and "
-                               "excluded_payment_method_types.", param="excluded_payment_method_types")
+        raise StripeError(
+            400,
+            "You cannot pass both allowed_payment_method_types and excluded_payment_method_types.",
+            param="excluded_payment_method_types",
+        )
     enabled = ["card"]
     types = [t for t in enabled if (allowed is None or t in allowed) and t not in excluded]
     if allowed is not None and any(t not in enabled for t in allowed):
-        raise StripeError(400, "The local Stripe stand-in only takes card payments "
-                               "(allowed_payment_method_types: card).", param="allowed_payment_method_types")
+        raise StripeError(
+            400,
+            "The local Stripe stand-in only takes card payments (allowed_payment_method_types: card).",
+            param="allowed_payment_method_types",
+        )
     if not types:
-        raise StripeError(400, "No valid payment method types for this PaymentIntent: the stand-in's account "
-                               "only has card.", param="excluded_payment_method_types")
+        raise StripeError(
+            400,
+            "No valid payment method types for this PaymentIntent: the stand-in's account only has card.",
+            param="excluded_payment_method_types",
+        )
     return types
 
 
 def _check_create_params(data):
     for key in data:
         if key in UNSUPPORTED_PARAMS:
-            raise StripeError(400, f"The local Stripe stand-in does not support `{key}`.",
-                              code="parameter_unknown", param=key)
+            raise StripeError(
+                400, f"The local Stripe stand-in does not support `{key}`.", code="parameter_unknown", param=key
+            )
         if key not in CREATE_PARAMS:
             raise unknown_param(key)
     # The currency first, then the amount in it: in the order a Checkout Session's line item is read.
@@ -338,8 +451,10 @@ def _check_create_params(data):
     if automatic not in (None, ""):
         if not isinstance(automatic, dict):
             raise invalid_param("automatic_payment_methods", "Invalid object")
-        automatic = {"enabled": to_bool(automatic, "enabled", False),
-                     "allow_redirects": automatic.get("allow_redirects", "always")}
+        automatic = {
+            "enabled": to_bool(automatic, "enabled", False),
+            "allow_redirects": automatic.get("allow_redirects", "always"),
+        }
     else:
         automatic = None
     receipt_email = to_str(data, "receipt_email", 512)
@@ -347,8 +462,9 @@ def _check_create_params(data):
         raise invalid_param("receipt_email", f"Invalid email address: {receipt_email}", code="email_invalid")
     capture_method = to_str(data, "capture_method") or "automatic"
     if capture_method not in ("automatic", "automatic_async"):
-        raise StripeError(400, f"The local Stripe stand-in does not support capture_method={capture_method}.",
-                          param="capture_method")
+        raise StripeError(
+            400, f"The local Stripe stand-in does not support capture_method={capture_method}.", param="capture_method"
+        )
     customer = to_str(data, "customer")
     if customer is not None and store.get("customer:" + customer) is None:
         raise no_such("customer", customer, param="customer")
@@ -361,12 +477,20 @@ def _check_create_params(data):
     elif not isinstance(shipping, dict):
         raise invalid_param("shipping", "Invalid object")
     return {
-        "amount": amount, "currency": currency, "payment_method_types": types,
-        "automatic_payment_methods": automatic, "description": to_str(data, "description", 1000),
-        "receipt_email": receipt_email, "metadata": to_metadata(data), "customer": customer,
-        "capture_method": capture_method, "statement_descriptor": to_str(data, "statement_descriptor", 22),
+        "amount": amount,
+        "currency": currency,
+        "payment_method_types": types,
+        "automatic_payment_methods": automatic,
+        "description": to_str(data, "description", 1000),
+        "receipt_email": receipt_email,
+        "metadata": to_metadata(data),
+        "customer": customer,
+        "capture_method": capture_method,
+        "statement_descriptor": to_str(data, "statement_descriptor", 22),
         "statement_descriptor_suffix": to_str(data, "statement_descriptor_suffix", 22),
-        "setup_future_usage": setup, "shipping": shipping, "transfer_group": to_str(data, "transfer_group"),
+        "setup_future_usage": setup,
+        "shipping": shipping,
+        "transfer_group": to_str(data, "transfer_group"),
         "payment_method": data.get("payment_method") or None,
         "confirm": to_bool(data, "confirm", False),
         "return_url": to_str(data, "return_url"),
@@ -388,18 +512,28 @@ def _is_publishable(request):
 def _check_client_secret(intent, data):
     secret = data.get("client_secret")
     if secret in (None, ""):
-        raise StripeError(400, "A publishable key can only use this PaymentIntent with its client_secret.",
-                          code="parameter_missing", param="client_secret")
+        raise StripeError(
+            400,
+            "A publishable key can only use this PaymentIntent with its client_secret.",
+            code="parameter_missing",
+            param="client_secret",
+        )
     if secret != intent.client_secret:
-        raise StripeError(400, "The client_secret provided does not match the client_secret associated with "
-                               "the PaymentIntent.", code="payment_intent_invalid_parameter",
-                          param="client_secret")
+        raise StripeError(
+            400,
+            "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
+            code="payment_intent_invalid_parameter",
+            param="client_secret",
+        )
 
 
 def _unexpected_state(intent, action):
     return StripeError(
-        400, f"You cannot {action} this PaymentIntent because it has a status of {intent.status}.",
-        code="payment_intent_unexpected_state", payment_intent=intent._export())
+        400,
+        f"You cannot {action} this PaymentIntent because it has a status of {intent.status}.",
+        code="payment_intent_unexpected_state",
+        payment_intent=intent._export(),
+    )
 
 
 async def create_payment_intent(request):
@@ -414,8 +548,12 @@ async def create_payment_intent(request):
         intent._status = "requires_confirmation"
     if p["confirm"]:
         if pm is None:
-            raise StripeError(400, "You cannot confirm this PaymentIntent because it's missing a payment method.",
-                              code="payment_intent_unexpected_state", param="payment_method")
+            raise StripeError(
+                400,
+                "You cannot confirm this PaymentIntent because it's missing a payment method.",
+                code="payment_intent_unexpected_state",
+                param="payment_method",
+            )
         _confirm(intent, pm)
     return json_response(intent._export(expand=expand))
 
@@ -450,26 +588,34 @@ async def confirm_payment_intent(request):
     if pm_data is not None:
         # The Payment Element's confirmPayment: the card inline, a new PaymentMethod made from it.
         if data.get("payment_method"):
-            raise StripeError(400, "You cannot specify both `payment_method` and `payment_method_data`.",
-                              param="payment_method_data")
+            raise StripeError(
+                400, "You cannot specify both `payment_method` and `payment_method_data`.", param="payment_method_data"
+            )
         if not isinstance(pm_data, dict):
             raise invalid_param("payment_method_data", "Invalid object")
         pm = _card_payment_method(pm_data, prefix="payment_method_data")
     else:
         pm_id = data.get("payment_method") or intent.payment_method
         if not pm_id:
-            raise StripeError(400, "You cannot confirm this PaymentIntent because it's missing a payment method. "
-                                   "To confirm the PaymentIntent with a customer, specify a payment_method.",
-                              code="payment_intent_unexpected_state", param="payment_method")
+            raise StripeError(
+                400,
+                "You cannot confirm this PaymentIntent because it's missing a payment method. "
+                "To confirm the PaymentIntent with a customer, specify a payment_method.",
+                code="payment_intent_unexpected_state",
+                param="payment_method",
+            )
         pm = resolve_payment_method(pm_id)
     expected = data.get("expected_payment_method_type")
     if expected not in (None, "") and expected != pm.type:
-        raise invalid_param("expected_payment_method_type",
-                            f"The PaymentMethod is of type {pm.type}, not the expected {expected}.")
+        raise invalid_param(
+            "expected_payment_method_type", f"The PaymentMethod is of type {pm.type}, not the expected {expected}."
+        )
     if pm.type not in intent.payment_method_types:
-        raise invalid_param("payment_method",
-                            f"The PaymentMethod type {pm.type} is not allowed for this PaymentIntent "
-                            f"(allowed: {', '.join(intent.payment_method_types)}).")
+        raise invalid_param(
+            "payment_method",
+            f"The PaymentMethod type {pm.type} is not allowed for this PaymentIntent "
+            f"(allowed: {', '.join(intent.payment_method_types)}).",
+        )
     receipt_email = to_str(data, "receipt_email", 512)
     if receipt_email is not None:
         if not EMAIL_RE.match(receipt_email):
@@ -484,9 +630,14 @@ def _confirm(intent, pm, public=False):
     intent._last_payment_error = None
     if getattr(pm, "_card_number", None) in AUTHENTICATION_REQUIRED:
         intent._status = "requires_action"
-        intent.next_action = {"type": "use_stripe_sdk", "use_stripe_sdk": {
-            "type": "three_d_secure_redirect", "stripe_js": "/js.stripe.com/v3/three-d-secure",
-            "source": "src_" + random_id(24)}}
+        intent.next_action = {
+            "type": "use_stripe_sdk",
+            "use_stripe_sdk": {
+                "type": "three_d_secure_redirect",
+                "stripe_js": "/js.stripe.com/v3/three-d-secure",
+                "source": "src_" + random_id(24),
+            },
+        }
         maybe_webhook("payment_intent.requires_action", intent)
         return
     # The delayed test card: processing until the bank answers (settle_payment_intent).
@@ -503,9 +654,15 @@ def _charge(intent, pm, public=False, pending=False):
     decline = cards.decline_for(pm)
     if decline is None and number is not None and pm._charging_is_declined():
         decline = cards.DECLINES["4000000000000002"]
-    charge = StandinCharge(amount=intent.amount, currency=intent.currency, description=intent.description,
-                           metadata=dict(intent.metadata), customer=intent.customer, source=pm.id,
-                           statement_descriptor=intent.statement_descriptor)
+    charge = StandinCharge(
+        amount=intent.amount,
+        currency=intent.currency,
+        description=intent.description,
+        metadata=dict(intent.metadata),
+        customer=intent.customer,
+        source=pm.id,
+        statement_descriptor=intent.statement_descriptor,
+    )
     # Stripe copies these from the PaymentIntent when it confirms.
     charge.payment_intent = intent.id
     charge.receipt_email = intent.receipt_email
@@ -520,8 +677,11 @@ def _charge(intent, pm, public=False, pending=False):
     charge.billing_details = dict(getattr(pm, "billing_details", None) or {})
     charge.source = None
     details = cards.card_details(pm)
-    details["three_d_secure"] = ({"authentication_flow": "challenge", "result": "authenticated", "version": "2.2.0"}
-                                 if number in AUTHENTICATION_REQUIRED else None)
+    details["three_d_secure"] = (
+        {"authentication_flow": "challenge", "result": "authenticated", "version": "2.2.0"}
+        if number in AUTHENTICATION_REQUIRED
+        else None
+    )
     charge.payment_method_details = {"type": "card", "card": details}
     charge.outcome = _outcome(decline, number)
     intent._latest_charge = charge
@@ -532,17 +692,31 @@ def _charge(intent, pm, public=False, pending=False):
         charge.captured = False
         charge.failure_code = code
         charge.failure_message = message
-        error = {"type": "card_error", "code": code, "decline_code": decline_code, "message": message,
-                 "charge": charge.id, "payment_method": pm._export(),
-                 "doc_url": "https://stripe.com/docs/error-codes/" + code.replace("_", "-")}
+        error = {
+            "type": "card_error",
+            "code": code,
+            "decline_code": decline_code,
+            "message": message,
+            "charge": charge.id,
+            "payment_method": pm._export(),
+            "doc_url": "https://stripe.com/docs/error-codes/" + code.replace("_", "-"),
+        }
         intent._status = "requires_payment_method"
         intent.payment_method = None
         intent._last_payment_error = error
         maybe_webhook("charge.failed", charge)
         maybe_webhook("payment_intent.payment_failed", intent)
-        raise StripeError(402, message, type="card_error", code=code, decline_code=decline_code, param=param,
-                          charge=charge.id, payment_intent=intent._export(public=public),
-                          payment_method=pm._export())
+        raise StripeError(
+            402,
+            message,
+            type="card_error",
+            code=code,
+            decline_code=decline_code,
+            param=param,
+            charge=charge.id,
+            payment_intent=intent._export(public=public),
+            payment_method=pm._export(),
+        )
     charge._authorized = True
     charge._initialize_charge()
     if pending:
@@ -577,9 +751,14 @@ def settle(intent, outcome):
     charge.outcome = _outcome(cards.DECLINES["4000000000000002"], None)
     intent._status = "requires_payment_method"
     intent.payment_method = None
-    intent._last_payment_error = {"type": "card_error", "code": code, "decline_code": decline_code,
-                                  "message": message, "charge": charge.id,
-                                  "doc_url": "https://stripe.com/docs/error-codes/" + code.replace("_", "-")}
+    intent._last_payment_error = {
+        "type": "card_error",
+        "code": code,
+        "decline_code": decline_code,
+        "message": message,
+        "charge": charge.id,
+        "doc_url": "https://stripe.com/docs/error-codes/" + code.replace("_", "-"),
+    }
     maybe_webhook("charge.failed", charge)
     maybe_webhook("payment_intent.payment_failed", intent)
 
@@ -590,9 +769,12 @@ def fail_authentication(intent, pm):
     intent.next_action = None
     intent.payment_method = None
     intent._last_payment_error = {
-        "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
-        "message": AUTHENTICATION_FAILURE, "payment_method": pm._export(),
-        "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure"}
+        "type": "invalid_request_error",
+        "code": "payment_intent_authentication_failure",
+        "message": AUTHENTICATION_FAILURE,
+        "payment_method": pm._export(),
+        "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+    }
     maybe_webhook("payment_intent.payment_failed", intent)
 
 
@@ -628,12 +810,15 @@ async def cancel_payment_intent(request):
     intent = _retrieve(request.match_info["id"])
     if intent.status not in CANCELABLE:
         raise StripeError(
-            400, f"You cannot cancel this PaymentIntent because it has a status of {intent.status}. Only a "
-                 "PaymentIntent with one of the following statuses may be canceled: " + ", ".join(CANCELABLE) + ".",
-            code="payment_intent_unexpected_state", payment_intent=intent._export())
+            400,
+            f"You cannot cancel this PaymentIntent because it has a status of {intent.status}. Only a "
+            "PaymentIntent with one of the following statuses may be canceled: " + ", ".join(CANCELABLE) + ".",
+            code="payment_intent_unexpected_state",
+            payment_intent=intent._export(),
+        )
     intent._status = "canceled"
     intent.next_action = None
-    intent.canceled_at = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+    intent.canceled_at = int(datetime.datetime.now(datetime.UTC).timestamp())
     intent.cancellation_reason = reason
     maybe_webhook("payment_intent.canceled", intent)
     return json_response(intent._export(expand=expand))
@@ -646,8 +831,13 @@ def all_payment_intents():
 
 
 async def search_payment_intents(request):
-    return await search_response(request, url="/v1/payment_intents/search", items=all_payment_intents,
-                                 fields=SEARCH_FIELDS, resource="payment_intents")
+    return await search_response(
+        request,
+        url="/v1/payment_intents/search",
+        items=all_payment_intents,
+        fields=SEARCH_FIELDS,
+        resource="payment_intents",
+    )
 
 
 ROUTES = [
@@ -664,4 +854,5 @@ ROUTES = [
 PUBLISHABLE_PATHS = re.compile(
     r"^(?:POST /v1/payment_methods"
     r"|GET /v1/payment_intents/pi_[A-Za-z0-9]+"
-    r"|POST /v1/payment_intents/pi_[A-Za-z0-9]+/(?:confirm|_authenticate))$")
+    r"|POST /v1/payment_intents/pi_[A-Za-z0-9]+/(?:confirm|_authenticate))$"
+)

@@ -29,8 +29,7 @@ import urllib.parse
 import urllib.request
 import weakref
 
-READY_RE = re.compile(
-    r"^stripe-standin listening on (http://127\.0\.0\.1:(\d+))\s*$")
+READY_RE = re.compile(r"^stripe-standin listening on (http://127\.0\.0\.1:(\d+))\s*$")
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -107,21 +106,19 @@ def _env(extra=None):
     return env
 
 
-def start_standin(port=0, timeout=10.0, *, stderr=None, access_log=False,
-                  env=None, python=None):
+def start_standin(port=0, timeout=10.0, *, stderr=None, access_log=False, env=None, python=None):
     """Spawn ``python -m stripe_standin --port PORT`` and wait until healthy.
 
     ``stderr``: where the stand-in's log goes (default: inherited).
     Raises StandinError if it exits, or is not healthy within ``timeout`` s.
     """
-    cmd = [python or sys.executable, "-m", "stripe_standin",
-           "--port", str(int(port))]
+    cmd = [python or sys.executable, "-m", "stripe_standin", "--port", str(int(port))]
     if access_log:
         cmd.append("--access-log")
     deadline = time.monotonic() + timeout
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=stderr,
-                            env=_env(env), cwd=str(ROOT))
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=_env(env), cwd=str(ROOT)
+    )
     lines = queue.Queue()
 
     def read_first_line():
@@ -130,8 +127,7 @@ def start_standin(port=0, timeout=10.0, *, stderr=None, access_log=False,
         except (OSError, ValueError):
             lines.put(b"")
 
-    threading.Thread(target=read_first_line, daemon=True,
-                     name="stripe-standin-ready").start()
+    threading.Thread(target=read_first_line, daemon=True, name="stripe-standin-ready").start()
     try:
         line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
     except queue.Empty:
@@ -141,9 +137,7 @@ def start_standin(port=0, timeout=10.0, *, stderr=None, access_log=False,
     m = READY_RE.match(text)
     if not m:
         code = _terminate(proc)
-        raise StandinError(
-            f"stripe-standin did not start (exit code {code}); first line: "
-            f"{text!r}. See its stderr.")
+        raise StandinError(f"stripe-standin did not start (exit code {code}); first line: {text!r}. See its stderr.")
     url, bound = m.group(1), int(m.group(2))
     standin = StandinProcess(proc, url, bound)
 
@@ -168,22 +162,19 @@ def _request(method, url, fields=None, timeout=5.0):
     if fields is not None:
         data = json.dumps(fields).encode()
         headers["Content-Type"] = "application/json"
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers=headers)
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with _OPENER.open(req, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         body = exc.read()
-        raise StandinError(f"{method} {url} -> {exc.code}: "
-                           f"{body.decode('utf-8', 'replace')}") from None
+        raise StandinError(f"{method} {url} -> {exc.code}: {body.decode('utf-8', 'replace')}") from None
 
 
 def health(url, timeout=2.0):
     """True if ``GET /_standin/health`` answers 200 "ok"."""
     try:
-        status, body = _request("GET", url.rstrip("/") + "/_standin/health",
-                                timeout=timeout)
+        status, body = _request("GET", url.rstrip("/") + "/_standin/health", timeout=timeout)
     except (StandinError, OSError):
         return False
     return status == 200 and body.strip() == b"ok"
@@ -195,9 +186,19 @@ def reset(url, timeout=5.0):
     _request("DELETE", url.rstrip("/") + "/_config/data", timeout=timeout)
 
 
-def inject_fault(url, count=1, status=500, when="before",
-                 path_prefix="/v1/charges", *, method=None, delay=0.0,
-                 message=None, should_retry=None, timeout=5.0):
+def inject_fault(
+    url,
+    count=1,
+    status=500,
+    when="before",
+    path_prefix="/v1/charges",
+    *,
+    method=None,
+    delay=0.0,
+    message=None,
+    should_retry=None,
+    timeout=5.0,
+):
     """Make the next ``count`` API calls under ``path_prefix`` fail.
 
     ``when="before"``: answer ``status`` without doing anything.
@@ -206,16 +207,14 @@ def inject_fault(url, count=1, status=500, when="before",
     ``status=0`` with ``delay``: no error, only a slow answer.
     Returns the fault as the stand-in stored it.
     """
-    fields = {"count": count, "status": status, "when": when,
-              "path_prefix": path_prefix, "delay": delay}
+    fields = {"count": count, "status": status, "when": when, "path_prefix": path_prefix, "delay": delay}
     if method is not None:
         fields["method"] = method
     if message is not None:
         fields["message"] = message
     if should_retry is not None:
         fields["should_retry"] = "true" if should_retry else "false"
-    _, body = _request("POST", url.rstrip("/") + "/_standin/faults", fields,
-                       timeout=timeout)
+    _, body = _request("POST", url.rstrip("/") + "/_standin/faults", fields, timeout=timeout)
     return json.loads(body)
 
 
@@ -231,8 +230,7 @@ def set_search_lag(url, seconds, timeout=5.0):
     than ``seconds`` ago is not yet found (or not yet in its new state) by
     ``/v1/charges/search`` and ``/v1/payment_intents/search``. 0 turns it off;
     :func:`clear_faults` does too (``POST /_standin/search_lag``)."""
-    _, body = _request("POST", url.rstrip("/") + "/_standin/search_lag",
-                       {"seconds": seconds}, timeout=timeout)
+    _, body = _request("POST", url.rstrip("/") + "/_standin/search_lag", {"seconds": seconds}, timeout=timeout)
     return json.loads(body)["seconds"]
 
 
@@ -250,9 +248,12 @@ def settle_charge(url, charge_id, outcome="succeeded", timeout=5.0):
     ``pending`` (as some payment methods do on Stripe) until this: ``outcome``
     ``succeeded`` or ``failed``, with its ``charge.succeeded`` /
     ``charge.failed`` webhook (``POST /_standin/charges/{id}/settle``)."""
-    _, body = _request("POST", url.rstrip("/") + "/_standin/charges/"
-                       + urllib.parse.quote(charge_id, safe="") + "/settle",
-                       {"outcome": outcome}, timeout=timeout)
+    _, body = _request(
+        "POST",
+        url.rstrip("/") + "/_standin/charges/" + urllib.parse.quote(charge_id, safe="") + "/settle",
+        {"outcome": outcome},
+        timeout=timeout,
+    )
     return json.loads(body)
 
 
@@ -260,62 +261,75 @@ def settle_payment_intent(url, payment_intent_id, outcome="succeeded", timeout=5
     """A PaymentIntent confirmed with the stand-in's delayed test card (4000 0099 0000 0004) is
     ``processing`` until this: ``outcome`` ``succeeded`` or ``failed``, with its events
     (``POST /_standin/payment_intents/{id}/settle``). Returns the PaymentIntent."""
-    _, body = _request("POST", url.rstrip("/") + "/_standin/payment_intents/"
-                       + urllib.parse.quote(payment_intent_id, safe="") + "/settle",
-                       {"outcome": outcome}, timeout=timeout)
+    _, body = _request(
+        "POST",
+        url.rstrip("/") + "/_standin/payment_intents/" + urllib.parse.quote(payment_intent_id, safe="") + "/settle",
+        {"outcome": outcome},
+        timeout=timeout,
+    )
     return json.loads(body)
 
 
-def set_webhook_delivery(url, *, delay=None, duplicate=None, hold=None,
-                         hold_count=None, order=None, seed=None, timeout=5.0):
+def set_webhook_delivery(
+    url, *, delay=None, duplicate=None, hold=None, hold_count=None, order=None, seed=None, timeout=5.0
+):
     """How signed webhooks go out (``POST /_standin/webhooks``; see
     ``stripe_standin/webhook_delivery.py``): ``delay`` seconds late,
     ``duplicate`` (each twice), ``hold`` (kept until :func:`release_webhooks`;
     with ``hold_count``, released by themselves every N), in ``order``
     ``fifo``/``reverse``/``shuffle`` (``seed``). Only the options given change.
     :func:`clear_faults` goes back to the default (and drops held events)."""
-    fields = {k: v for k, v in {"delay": delay, "duplicate": duplicate,
-                                "hold": hold, "hold_count": hold_count,
-                                "order": order, "seed": seed}.items()
-              if v is not None}
-    _, body = _request("POST", url.rstrip("/") + "/_standin/webhooks", fields,
-                       timeout=timeout)
+    fields = {
+        k: v
+        for k, v in {
+            "delay": delay,
+            "duplicate": duplicate,
+            "hold": hold,
+            "hold_count": hold_count,
+            "order": order,
+            "seed": seed,
+        }.items()
+        if v is not None
+    }
+    _, body = _request("POST", url.rstrip("/") + "/_standin/webhooks", fields, timeout=timeout)
     return json.loads(body)
 
 
 def held_webhooks(url, timeout=5.0):
     """The events held back (``[{"id", "type"}]``), oldest first."""
-    _, body = _request("GET", url.rstrip("/") + "/_standin/webhooks",
-                       timeout=timeout)
+    _, body = _request("GET", url.rstrip("/") + "/_standin/webhooks", timeout=timeout)
     return json.loads(body)["held"]
 
 
-def release_webhooks(url, *, count=None, order=None, seed=None, types=None,
-                     timeout=30.0):
+def release_webhooks(url, *, count=None, order=None, seed=None, types=None, timeout=30.0):
     """Deliver held events now, and return them (``[{"id", "type"}]``) once
     they have been delivered: ``count`` (the first N), ``types`` (only
     those), ``order``/``seed`` (default: the delivery settings')."""
-    fields = {k: v for k, v in {"count": count, "order": order, "seed": seed,
-                                "types": list(types) if types else None
-                                }.items() if v is not None}
-    _, body = _request("POST", url.rstrip("/") + "/_standin/webhooks/release",
-                       fields, timeout=timeout)
+    fields = {
+        k: v
+        for k, v in {"count": count, "order": order, "seed": seed, "types": list(types) if types else None}.items()
+        if v is not None
+    }
+    _, body = _request("POST", url.rstrip("/") + "/_standin/webhooks/release", fields, timeout=timeout)
     return json.loads(body)["data"]
 
 
-def register_webhook(url, webhook_id, target_url, secret, events=None,
-                     timeout=5.0):
+def register_webhook(url, webhook_id, target_url, secret, events=None, timeout=5.0):
     """Have the stand-in POST signed events to ``target_url`` (localstripe's
     ``/_config/webhooks/{id}``); ``events``: list of types, None for all."""
     fields = {"url": target_url, "secret": secret}
     if events is not None:
         fields["events"] = list(events)
-    _request("POST", url.rstrip("/") + "/_config/webhooks/"
-             + urllib.parse.quote(webhook_id, safe=""), fields,
-             timeout=timeout)
+    _request(
+        "POST",
+        url.rstrip("/") + "/_config/webhooks/" + urllib.parse.quote(webhook_id, safe=""),
+        fields,
+        timeout=timeout,
+    )
 
 
 # ------------------------------------------------------------ Checkout Sessions' hosted page
+
 
 class CheckoutPageError(StandinError):
     """The hosted payment page answered with a message instead of a redirect to ``success_url``:
@@ -367,8 +381,9 @@ def _parse_page(text):
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
             if tag == "form":
-                self.form = self.forms.setdefault(a.get("id", ""), {
-                    "action": a.get("action", ""), "fields": {}, "readonly": set()})
+                self.form = self.forms.setdefault(
+                    a.get("id", ""), {"action": a.get("action", ""), "fields": {}, "readonly": set()}
+                )
             elif tag == "input" and self.form is not None and a.get("name"):
                 self.form["fields"][a["name"]] = a.get("value") or ""
                 if "readonly" in a:
@@ -391,21 +406,24 @@ def _parse_page(text):
     parser.feed(text)
     texts = {k: " ".join(v.split()) for k, v in parser.texts.items()}
     message = texts.get("cs-error") or texts.get("cs-closed") or ""
-    fields = {k[len("cs-"):-len("-error")]: v for k, v in texts.items()
-              if k.startswith("cs-") and k.endswith("-error") and k != "cs-error" and v}
+    fields = {
+        k[len("cs-") : -len("-error")]: v
+        for k, v in texts.items()
+        if k.startswith("cs-") and k.endswith("-error") and k != "cs-error" and v
+    }
     return parser.forms, message, fields
 
 
 def _page_error(status, text, default):
     _, message, field_errors = _parse_page(text)
     if field_errors:
-        message = (message + " " if message else "") + "; ".join(
-            f"{k}: {v}" for k, v in field_errors.items())
+        message = (message + " " if message else "") + "; ".join(f"{k}: {v}" for k, v in field_errors.items())
     return CheckoutPageError(message or default, status, text, field_errors)
 
 
-def pay_checkout_session(session_url, card="4242424242424242", email=None,
-                         authenticate=True, exp="12/34", cvc="123", timeout=10.0):
+def pay_checkout_session(
+    session_url, card="4242424242424242", email=None, authenticate=True, exp="12/34", cvc="123", timeout=10.0
+):
     """Pay a Checkout Session's hosted page over HTTP as a browser would, and return the URL the
     buyer's browser is then sent to (``success_url`` with the session id filled in).
 
@@ -448,9 +466,12 @@ def expire_checkout_session(url, session_id, timeout=5.0):
     """Make an open Checkout Session expire now, as when its ``expires_at`` passes (its
     ``checkout.session.expired`` event goes out; an unpaid PaymentIntent is canceled). Returns
     the session (``POST /_standin/checkout/sessions/{id}/expire_now``)."""
-    _, body = _request("POST", url.rstrip("/") + "/_standin/checkout/sessions/"
-                       + urllib.parse.quote(session_id, safe="") + "/expire_now", {},
-                       timeout=timeout)
+    _, body = _request(
+        "POST",
+        url.rstrip("/") + "/_standin/checkout/sessions/" + urllib.parse.quote(session_id, safe="") + "/expire_now",
+        {},
+        timeout=timeout,
+    )
     return json.loads(body)
 
 
@@ -460,7 +481,10 @@ def settle_checkout_session(url, session_id, outcome="succeeded", timeout=5.0):
     ``checkout.session.async_payment_succeeded``) or ``failed``
     (``checkout.session.async_payment_failed``). Returns the session, its PaymentIntent expanded
     (``POST /_standin/checkout/sessions/{id}/settle``)."""
-    _, body = _request("POST", url.rstrip("/") + "/_standin/checkout/sessions/"
-                       + urllib.parse.quote(session_id, safe="") + "/settle",
-                       {"outcome": outcome}, timeout=timeout)
+    _, body = _request(
+        "POST",
+        url.rstrip("/") + "/_standin/checkout/sessions/" + urllib.parse.quote(session_id, safe="") + "/settle",
+        {"outcome": outcome},
+        timeout=timeout,
+    )
     return json.loads(body)

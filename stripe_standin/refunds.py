@@ -28,51 +28,53 @@ async def create_refund(request):
     reason = to_str(data, "reason")
     metadata = to_metadata(data)
     if reason is not None and reason not in REFUND_REASONS:
-        raise invalid_param("reason", f"Invalid reason: must be one of "
-                                      f"{', '.join(sorted(REFUND_REASONS))}")
+        raise invalid_param("reason", f"Invalid reason: must be one of {', '.join(sorted(REFUND_REASONS))}")
     if not charge_id and not payment_intent:
-        raise StripeError(400, "One of the following params should be "
-                               "provided for this request: payment_intent "
-                               "or charge.", code="parameter_missing")
+        raise StripeError(
+            400,
+            "One of the following params should be provided for this request: payment_intent or charge.",
+            code="parameter_missing",
+        )
     if charge_id and payment_intent:
-        raise StripeError(400, "You can only pass one of charge or "
-                               "payment_intent.", param="payment_intent")
+        raise StripeError(400, "You can only pass one of charge or payment_intent.", param="payment_intent")
     if payment_intent:
         intent = store.get("payment_intent:" + payment_intent)
         if intent is None:
-            raise no_such("payment_intent", payment_intent,
-                          param="payment_intent")
+            raise no_such("payment_intent", payment_intent, param="payment_intent")
         if intent.status != "succeeded" or intent.latest_charge is None:
             raise StripeError(
-                400, f"This PaymentIntent ({payment_intent}) does not have "
-                     "a successful charge to refund.",
-                code="charge_not_refundable", param="payment_intent")
+                400,
+                f"This PaymentIntent ({payment_intent}) does not have a successful charge to refund.",
+                code="charge_not_refundable",
+                param="payment_intent",
+            )
         charge_id = intent.latest_charge.id
     if charge_id:
         charge = store.get("charge:" + charge_id)
         if charge is None:
             raise no_such("charge", charge_id, param="charge")
         if charge.status == "failed":
-            raise StripeError(400, "Cannot refund a failed payment.",
-                              param="charge")
+            raise StripeError(400, "Cannot refund a failed payment.", param="charge")
         remaining = charge.amount - charge.amount_refunded
         if remaining <= 0:
             raise StripeError(
-                400, f"Charge {charge_id} has already been refunded.",
-                code="charge_already_refunded", param="charge")
+                400, f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge"
+            )
         if amount is not None:
             check_unit(amount, charge.currency)
         if amount is not None and amount > remaining:
             raise StripeError(
-                400, f"Refund amount ({format_amount(amount, charge.currency)})"
-                     " is greater than unrefunded amount on charge "
-                     f"({format_amount(remaining, charge.currency)})",
-                code="amount_too_large", param="amount")
+                400,
+                f"Refund amount ({format_amount(amount, charge.currency)})"
+                " is greater than unrefunded amount on charge "
+                f"({format_amount(remaining, charge.currency)})",
+                code="amount_too_large",
+                param="amount",
+            )
         if amount is None:
             amount = remaining
     refund = Refund(charge=charge_id, amount=amount, metadata=metadata)
-    refund.payment_intent = payment_intent or getattr(
-        store.get("charge:" + charge_id), "payment_intent", None)
+    refund.payment_intent = payment_intent or getattr(store.get("charge:" + charge_id), "payment_intent", None)
     refund.reason = reason
     charge = store.get("charge:" + refund.charge)
     if charge is not None:

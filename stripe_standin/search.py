@@ -12,10 +12,12 @@ from .errors import StripeError
 
 PARSE_ERROR = (
     "We were unable to parse your search query. Try using the format "
-    "`metadata[\"key\"]:\"value\"` to query for metadata or "
-    "`key:\"value\"` to query for other fields.")
+    '`metadata["key"]:"value"` to query for metadata or '
+    '`key:"value"` to query for other fields.'
+)
 
-_CLAUSE = re.compile(r"""
+_CLAUSE = re.compile(
+    r"""
     (?P<neg>-)?
     (?P<field>
         metadata\[(?P<mq>['"])(?P<mkey>(?:\\.|(?!(?P=mq)).)+)(?P=mq)\]
@@ -28,7 +30,9 @@ _CLAUSE = re.compile(r"""
       | -?\d+
       | null | true | false
     )
-""", re.X | re.I)
+""",
+    re.X | re.I,
+)
 _JOIN = re.compile(r"\s+(?:(AND|OR)\s+)?", re.I)
 
 
@@ -39,8 +43,7 @@ def _unquote(raw):
 
 
 def _details(charge):
-    return (getattr(charge, "payment_method_details", None) or {}).get(
-        "card") or {}
+    return (getattr(charge, "payment_method_details", None) or {}).get("card") or {}
 
 
 def _billing_zip(charge):
@@ -57,16 +60,11 @@ FIELDS = {
     "payment_intent": ("str", lambda c: c.payment_intent),
     "refunded": ("bool", lambda c: c.refunded),
     "disputed": ("bool", lambda c: bool(getattr(c, "disputed", False))),
-    "payment_method_details.card.last4": (
-        "str", lambda c: _details(c).get("last4")),
-    "payment_method_details.card.brand": (
-        "str", lambda c: _details(c).get("brand")),
-    "payment_method_details.card.exp_month": (
-        "int", lambda c: _details(c).get("exp_month")),
-    "payment_method_details.card.exp_year": (
-        "int", lambda c: _details(c).get("exp_year")),
-    "payment_method_details.card.fingerprint": (
-        "str", lambda c: _details(c).get("fingerprint")),
+    "payment_method_details.card.last4": ("str", lambda c: _details(c).get("last4")),
+    "payment_method_details.card.brand": ("str", lambda c: _details(c).get("brand")),
+    "payment_method_details.card.exp_month": ("int", lambda c: _details(c).get("exp_month")),
+    "payment_method_details.card.exp_year": ("int", lambda c: _details(c).get("exp_year")),
+    "payment_method_details.card.fingerprint": ("str", lambda c: _details(c).get("fingerprint")),
     "billing_details.address.postal_code": ("str", _billing_zip),
 }
 
@@ -90,7 +88,8 @@ def _predicate(m, fields=FIELDS, resource="charges"):
             raise _error(
                 f"Field `{field}` is an unsupported search field for resource"
                 f" `{resource}`. See http://stripe.com/docs/search#query-fields-"
-                f"for-{resource.replace('_', '-')} for a list of supported fields.")
+                f"for-{resource.replace('_', '-')} for a list of supported fields."
+            )
         kind, get = fields[field]
 
     if is_null:
@@ -102,13 +101,11 @@ def _predicate(m, fields=FIELDS, resource="charges"):
         if not quoted:
             raise _error()
         if op == ":":
-            return lambda c: (get(c) is not None
-                              and str(get(c)).lower() == value.lower())
+            return lambda c: get(c) is not None and str(get(c)).lower() == value.lower()
         if op == "~":
             if len(value) < 3:
                 raise _error("Substring searches need at least 3 characters.")
-            return lambda c: (get(c) is not None
-                              and value.lower() in str(get(c)).lower())
+            return lambda c: get(c) is not None and value.lower() in str(get(c)).lower()
         raise _error(f"Field `{field}` does not support the `{op}` operator.")
 
     if kind == "bool":
@@ -122,9 +119,12 @@ def _predicate(m, fields=FIELDS, resource="charges"):
         raise _error()
     number = int(value)
     compare = {
-        ":": lambda a: a == number, ">": lambda a: a > number,
-        "<": lambda a: a < number, ">=": lambda a: a >= number,
-        "<=": lambda a: a <= number}[op]
+        ":": lambda a: a == number,
+        ">": lambda a: a > number,
+        "<": lambda a: a < number,
+        ">=": lambda a: a >= number,
+        "<=": lambda a: a <= number,
+    }[op]
     return lambda c: get(c) is not None and compare(int(get(c)))
 
 
@@ -132,8 +132,7 @@ def parse_query(query, fields=FIELDS, resource="charges"):
     """Turn a query string into a predicate on an object (a charge unless
     ``fields`` says otherwise)."""
     if not isinstance(query, str) or not query.strip():
-        raise StripeError(400, "Missing required param: query.",
-                          code="parameter_missing", param="query")
+        raise StripeError(400, "Missing required param: query.", code="parameter_missing", param="query")
     text = query.strip()
     pos = 0
     preds, joins = [], set()

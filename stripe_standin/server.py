@@ -20,23 +20,38 @@ import signal
 import socket
 import sys
 
-from aiohttp import web
-
 import localstripe
+from aiohttp import web
 from localstripe import resources as ls_resources
 from localstripe import server as ls_server
 
-from . import (PINNED_LOCALSTRIPE, charges, checkout, checkout_page, checkout_sessions, params,
-               payment_intents, refunds, stripe_js, tokens)
+from . import (
+    PINNED_LOCALSTRIPE,
+    charges,
+    checkout,
+    checkout_page,
+    checkout_sessions,
+    params,
+    payment_intents,
+    refunds,
+    stripe_js,
+    tokens,
+    webhook_delivery,
+)
 from .errors import StripeError
 from .faults import FaultError, Faults
+from .idempotency import (
+    MAX_KEY_LENGTH,
+    Entry,
+    IdempotencyCache,
+    fingerprint,
+    key_in_use_error,
+    key_too_long_error,
+    mismatch_error,
+    should_store,
+)
 from .search_lag import INDEX as SEARCH_INDEX
 from .webhook_delivery import DELIVERY, DeliveryError
-from . import webhook_delivery
-from .idempotency import (MAX_KEY_LENGTH, Entry, IdempotencyCache,
-                          fingerprint, key_in_use_error, key_too_long_error,
-                          mismatch_error,
-                          should_store)
 
 log = logging.getLogger("stripe_standin")
 
@@ -51,7 +66,8 @@ def check_localstripe_version():
             f"stripe_standin is pinned to localstripe=={PINNED_LOCALSTRIPE} "
             f"but found localstripe {found}; install "
             f"localstripe=={PINNED_LOCALSTRIPE} (its compatibility patches "
-            "depend on that version's internals).")
+            "depend on that version's internals)."
+        )
 
 
 def disable_pickle():
@@ -81,11 +97,11 @@ STATE = web.AppKey("standin_state", State)
 
 
 def new_request_id():
-    return "req_" + secrets.token_urlsafe(10).replace("-", "x").replace(
-        "_", "y")
+    return "req_" + secrets.token_urlsafe(10).replace("-", "x").replace("_", "y")
 
 
 # ------------------------------------------------------------ api keys
+
 
 async def api_key_of(request):
     """The key a request authenticates with (sk_ header or pk_ `key`)."""
@@ -94,7 +110,7 @@ async def api_key_of(request):
         return key
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer pk_"):
-        return header[len("Bearer "):]
+        return header[len("Bearer ") :]
     if request.method == "GET" and request.query.get("key", "").startswith("pk_"):
         return request.query["key"]
     if request.method == "POST":
@@ -102,8 +118,7 @@ async def api_key_of(request):
             data = await ls_server.get_post_data(request, remove_auth=False)
         except Exception:
             return None
-        if isinstance(data, dict) and isinstance(data.get("key"), str) \
-                and data["key"].startswith("pk_"):
+        if isinstance(data, dict) and isinstance(data.get("key"), str) and data["key"].startswith("pk_"):
             return data["key"]
     return None
 
@@ -116,17 +131,19 @@ _RESOURCE_PATH = re.compile(r"^/v1/([a-z_]+)s/([A-Za-z0-9_]+)$")
 def _stripe_error_from_http(exc, request):
     if exc.status == 404:
         return StripeError(
-            404, f"Unrecognized request URL ({request.method}: "
-                 f"{request.path}). Please see https://stripe.com/docs or we "
-                 "can help at https://support.stripe.com/.")
+            404,
+            f"Unrecognized request URL ({request.method}: "
+            f"{request.path}). Please see https://stripe.com/docs or we "
+            "can help at https://support.stripe.com/.",
+        )
     if exc.status == 405:
         return StripeError(
-            405, f"Unrecognized request URL ({request.method}: "
-                 f"{request.path}). This URL does not support "
-                 f"{request.method}.")
-    return StripeError(exc.status, exc.reason or "Error",
-                       type="api_error" if exc.status >= 500
-                       else "invalid_request_error")
+            405,
+            f"Unrecognized request URL ({request.method}: {request.path}). This URL does not support {request.method}.",
+        )
+    return StripeError(
+        exc.status, exc.reason or "Error", type="api_error" if exc.status >= 500 else "invalid_request_error"
+    )
 
 
 def _rewrite_not_found(request, response):
@@ -141,8 +158,7 @@ def _rewrite_not_found(request, response):
     if body.get("error", {}).get("message") != "Not Found":
         return response
     obj, id = m.group(1), m.group(2)
-    return StripeError(404, f"No such {obj}: '{id}'", code="resource_missing",
-                       param="id").to_response()
+    return StripeError(404, f"No such {obj}: '{id}'", code="resource_missing", param="id").to_response()
 
 
 async def _call(request, handler):
@@ -154,9 +170,9 @@ async def _call(request, handler):
         return exc.to_response()
     except Exception:
         log.exception("stand-in error on %s %s", request.method, request.path)
-        return StripeError(500, "An unexpected error occurred in the local "
-                                "Stripe stand-in.", type="api_error"
-                           ).to_response()
+        return StripeError(
+            500, "An unexpected error occurred in the local Stripe stand-in.", type="api_error"
+        ).to_response()
     if response.status == 404:
         response = _rewrite_not_found(request, response)
     return response
@@ -164,8 +180,7 @@ async def _call(request, handler):
 
 def _browser_may_call(request):
     route = f"{request.method} {request.path}"
-    return route == "POST /v1/tokens" or bool(
-        payment_intents.PUBLISHABLE_PATHS.match(route))
+    return route == "POST /v1/tokens" or bool(payment_intents.PUBLISHABLE_PATHS.match(route))
 
 
 async def _check_params(request):
@@ -205,8 +220,7 @@ async def _v1(request, handler, state, request_id):
         return refused
 
     delayed = False
-    key = (request.headers.get("Idempotency-Key")
-           if request.method == "POST" else None)
+    key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
     api_key = await api_key_of(request) if key is not None else None
     if key is not None and len(key) > MAX_KEY_LENGTH:
         return key_too_long_error().to_response()
@@ -220,33 +234,34 @@ async def _v1(request, handler, state, request_id):
         if cache.in_flight(slot):
             # Stripe does not queue a second request with a key still in flight: it answers 409
             # (the SDK retries a 409, and then gets the first request's answer replayed).
-            return key_in_use_error(key).to_response(
-                headers={"Idempotency-Key": key})
+            return key_in_use_error(key).to_response(headers={"Idempotency-Key": key})
         entry = cache.get(slot)
         if entry is not None:
             if entry.fingerprint != fp:
-                return mismatch_error(key).to_response(
-                    headers={"Idempotency-Key": key})
+                return mismatch_error(key).to_response(headers={"Idempotency-Key": key})
             cache.note(request.method, request.path, key, entry.status, entry.body, replayed=True)
             return web.Response(
-                body=entry.body, status=entry.status,
+                body=entry.body,
+                status=entry.status,
                 content_type=entry.content_type,
-                headers={"Idempotent-Replayed": "true",
-                         "Original-Request": entry.request_id,
-                         "Idempotency-Key": key})
+                headers={"Idempotent-Replayed": "true", "Original-Request": entry.request_id, "Idempotency-Key": key},
+            )
         with cache.executing(slot):
             response = await _call(request, handler)
             if fault is not None and fault.delay:
                 # The work is done; the answer is slow. The key stays in flight meanwhile.
                 await asyncio.sleep(fault.delay)
                 delayed = True
-            if isinstance(response, web.Response) and \
-                    response.body is not None and should_store(response.status):
-                cache.put(slot, Entry(fp, response.status, response.body,
-                                      response.content_type, request_id))
+            if isinstance(response, web.Response) and response.body is not None and should_store(response.status):
+                cache.put(slot, Entry(fp, response.status, response.body, response.content_type, request_id))
         response.headers["Idempotency-Key"] = key
-        cache.note(request.method, request.path, key, response.status,
-                   response.body if isinstance(response, web.Response) else None)
+        cache.note(
+            request.method,
+            request.path,
+            key,
+            response.status,
+            response.body if isinstance(response, web.Response) else None,
+        )
 
     if fault is not None:  # when == "after"
         if fault.delay and not delayed:
@@ -262,8 +277,7 @@ async def standin_middleware(request, handler):
     path = request.path
     if not path.startswith("/v1/"):
         response = await handler(request)
-        if path == "/_config/data" and request.method == "DELETE" \
-                and response.status < 300:
+        if path == "/_config/data" and request.method == "DELETE" and response.status < 300:
             state.reset()
         return response
     request_id = new_request_id()
@@ -291,20 +305,23 @@ async def auth_middleware(request, handler):
 
 # ------------------------------------------------------------ own endpoints
 
+
 async def health(request):
     return web.Response(text="ok")
 
 
 async def info(request):
-    return web.json_response({"localstripe": localstripe.__version__,
-                              "pickle": False})
+    return web.json_response({"localstripe": localstripe.__version__, "pickle": False})
 
 
 async def index(request):
-    return web.Response(text=(
-        "stripe-standin: a local Stripe stand-in for development and tests "
-        "(localstripe + a compatibility layer). API under /v1/, legacy "
-        "Checkout at /checkout.js, test controls under /_standin/.\n"))
+    return web.Response(
+        text=(
+            "stripe-standin: a local Stripe stand-in for development and tests "
+            "(localstripe + a compatibility layer). API under /v1/, legacy "
+            "Checkout at /checkout.js, test controls under /_standin/.\n"
+        )
+    )
 
 
 async def _fields(request):
@@ -321,13 +338,10 @@ async def _fields(request):
 
 async def faults_add(request):
     fields = await _fields(request)
-    allowed = {"count", "status", "when", "path_prefix", "method", "delay",
-               "message", "should_retry"}
+    allowed = {"count", "status", "when", "path_prefix", "method", "delay", "message", "should_retry"}
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        return web.json_response(
-            {"error": {"message": f"unknown field(s): {', '.join(unknown)}"}},
-            status=400)
+        return web.json_response({"error": {"message": f"unknown field(s): {', '.join(unknown)}"}}, status=400)
     try:
         fault = request.app[STATE].faults.add(**fields)
     except FaultError as exc:
@@ -392,15 +406,13 @@ async def webhooks_release(request):
     fields = await _fields(request) if request.can_read_body else {}
     unknown = sorted(set(fields) - {"count", "order", "seed", "types"})
     if unknown:
-        return web.json_response(
-            {"error": {"message": f"unknown field(s): {', '.join(unknown)}"}}, status=400)
+        return web.json_response({"error": {"message": f"unknown field(s): {', '.join(unknown)}"}}, status=400)
     types = fields.get("types")
     if isinstance(types, str):
         types = [t for t in types.split(",") if t]
     try:
         count = int(fields["count"]) if fields.get("count") not in (None, "") else None
-        released = await DELIVERY.release(count=count, order=fields.get("order"),
-                                          seed=fields.get("seed"), types=types)
+        released = await DELIVERY.release(count=count, order=fields.get("order"), seed=fields.get("seed"), types=types)
     except (DeliveryError, TypeError, ValueError) as exc:
         return web.json_response({"error": {"message": str(exc)}}, status=400)
     return web.json_response({"data": released})
@@ -423,8 +435,7 @@ async def search_lag_set(request):
     fields = await _fields(request)
     unknown = sorted(set(fields) - {"seconds"})
     if unknown or "seconds" not in fields:
-        return web.json_response(
-            {"error": {"message": "expected exactly one field: seconds"}}, status=400)
+        return web.json_response({"error": {"message": "expected exactly one field: seconds"}}, status=400)
     try:
         SEARCH_INDEX.set_lag(fields["seconds"], searchable_objects())
     except (TypeError, ValueError) as exc:
@@ -450,8 +461,7 @@ def build_app():
     check_localstripe_version()
     disable_pickle()
     webhook_delivery.install()
-    app = web.Application(middlewares=[
-        standin_middleware, ls_server.error_middleware, auth_middleware])
+    app = web.Application(middlewares=[standin_middleware, ls_server.error_middleware, auth_middleware])
     app[STATE] = State()
     app.on_response_prepare.append(ls_server.add_cors_headers)
 
@@ -495,8 +505,8 @@ async def serve(port=0, access_log=False, ready=None):
     """Listen on 127.0.0.1:port until SIGINT/SIGTERM. Prints the ready line."""
     app = build_app()
     runner = web.AppRunner(
-        app, handle_signals=False,
-        access_log=logging.getLogger("aiohttp.access") if access_log else None)
+        app, handle_signals=False, access_log=logging.getLogger("aiohttp.access") if access_log else None
+    )
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:

@@ -28,11 +28,13 @@ from aiohttp import web
 STATIC = pathlib.Path(__file__).resolve().parent / "static" / "js"
 
 # The frames are ours: a CSP that fits them exactly (no inline code); any store may frame them.
-FRAME_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-             "connect-src 'self'; form-action 'none'; base-uri 'none'")
+FRAME_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'none'; base-uri 'none'"
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read(name):
     return (STATIC / name).read_bytes()
 
@@ -42,6 +44,7 @@ def _asset(name, content_type, extra_headers=None):
         headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
         headers.update(extra_headers or {})
         return web.Response(body=_read(name), content_type=content_type, charset="utf-8", headers=headers)
+
     return handler
 
 

@@ -41,7 +41,6 @@ import random
 import time
 
 import aiohttp
-
 from localstripe import resources as ls_resources
 from localstripe import webhooks as ls_webhooks
 
@@ -140,9 +139,15 @@ class Delivery:
         return self.to_dict()
 
     def to_dict(self):
-        return {"delay": self.delay, "duplicate": self.duplicate, "hold": self.hold,
-                "hold_count": self.hold_count, "order": self.order, "seed": self.seed,
-                "held": [{"id": e.id, "type": e.type} for e in self.held]}
+        return {
+            "delay": self.delay,
+            "duplicate": self.duplicate,
+            "hold": self.hold,
+            "hold_count": self.hold_count,
+            "order": self.order,
+            "seed": self.seed,
+            "held": [{"id": e.id, "type": e.type} for e in self.held],
+        }
 
     # ------------------------------------------------------------ scheduling
 
@@ -169,7 +174,7 @@ class Delivery:
         if types:
             chosen = [e for e in chosen if e.type in types]
         if count is not None:
-            chosen = chosen[:int(count)]
+            chosen = chosen[: int(count)]
         ids = {id(e) for e in chosen}
         self.held = [e for e in self.held if id(e) not in ids]
         for event in chosen:
@@ -200,8 +205,10 @@ async def send(event):
         if webhook.events is not None and event.type not in webhook.events:
             continue
         signature = hmac.new(webhook.secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
-        headers = {"Content-Type": "application/json; charset=utf-8",
-                   "Stripe-Signature": f"t={timestamp},v1={signature}"}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": f"t={timestamp},v1={signature}",
+        }
         try:
             async with aiohttp.ClientSession() as session:
                 async with session.post(webhook.url, data=payload, headers=headers) as r:

@@ -10,6 +10,7 @@ comes from the Alembic migrations, and every test starts from empty tables; the 
 created when it ends. Tests that need an empty database of their own (migrations, ``initdb``) get a
 ``scratch_database_url``: a new SQLite file, or a new schema in the PostgreSQL database.
 """
+
 import os
 import tempfile
 
@@ -24,17 +25,16 @@ if "CHAMELEON_CACHE" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["CHAMELEON_CACHE"], True)
 
 import ipaddress  # noqa: E402 (after the setting above)
-from pathlib import Path
-import re
 import secrets
 import socket
+from pathlib import Path
 
-from hypothesis import settings as hypothesis_settings
 import pytest
+import webtest
+from hypothesis import settings as hypothesis_settings
 from pyramid.paster import get_appsettings
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
-import webtest
 
 from album_store import main
 from album_store.cli import migrate
@@ -136,8 +136,12 @@ def standin():
 @pytest.fixture(scope="session")
 def stripe_settings(standin):
     if standin is None:
-        return {**REAL_STRIPE, "stripe.api_base": "", "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js",
-                "stripe.js_url": "https://js.stripe.com/v3/"}
+        return {
+            **REAL_STRIPE,
+            "stripe.api_base": "",
+            "stripe.checkout_js_url": "https://checkout.stripe.com/checkout.js",
+            "stripe.js_url": "https://js.stripe.com/v3/",
+        }
     return {
         "stripe.secret_key": "sk_test_standin_testing",
         "stripe.publishable_key": "pk_test_standin_testing",
@@ -349,8 +353,11 @@ def flow(request):
 @pytest.fixture
 def shop(flow, request, dbsession, new_card_token):
     """A browser on the store in the test's payment flow (``shop.pay(slug, card=…)``)."""
-    app = request.getfixturevalue({"checkout_js": "app", "payment_intents": "payment_intents_app",
-                                   "checkout_session": "checkout_session_app"}[flow])
+    app = request.getfixturevalue(
+        {"checkout_js": "app", "payment_intents": "payment_intents_app", "checkout_session": "checkout_session_app"}[
+            flow
+        ]
+    )
     return StoreTestApp(app, new_card_token)
 
 
@@ -409,7 +416,12 @@ class StoreTestApp(webtest.TestApp):
         return self.post("/account/register", fields, status=status)
 
     def login(self, email, password=PASSWORD, *, next="", status=303):
-        fields = {"email": email, "password": password, "next": next, "csrf_token": self.form_csrf_token("/account/login")}
+        fields = {
+            "email": email,
+            "password": password,
+            "next": next,
+            "csrf_token": self.form_csrf_token("/account/login"),
+        }
         return self.post("/account/login", fields, status=status)
 
     def logout(self):
@@ -438,8 +450,13 @@ class StoreTestApp(webtest.TestApp):
         if token is None:
             token = self.new_card_token()
         page = self.get(f"/albums/{slug}", status="*")
-        fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": email,
-                  **(shown_price(page) if shown is None else shown), **extra}
+        fields = {
+            "stripeToken": token,
+            "stripeTokenType": "card",
+            "stripeEmail": email,
+            **(shown_price(page) if shown is None else shown),
+            **extra,
+        }
         if csrf:
             fields["csrf_token"] = self.csrf_token()
         return self.post(f"/albums/{slug}/buy", fields, status=status)
@@ -464,7 +481,11 @@ def outbox(app):
 def ini_file(tmp_path, app_settings):
     """An ini file for the CLI, pointing at the test database and Stripe."""
     lines = ["[app:main]", "use = egg:album_store"]
-    lines += [f"{key} = {value}" for key, value in app_settings.items() if key.startswith(("stripe.", "store.", "sqlalchemy.", "mail.", "jobs."))]
+    lines += [
+        f"{key} = {value}"
+        for key, value in app_settings.items()
+        if key.startswith(("stripe.", "store.", "sqlalchemy.", "mail.", "jobs."))
+    ]
     path = tmp_path / "cli.ini"
     path.write_text("\n".join(lines).replace("%", "%%") + "\n")
     return path

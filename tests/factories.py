@@ -1,4 +1,5 @@
 """Helpers that put albums in the database the way the store owner would have."""
+
 import functools
 from itertools import count
 
@@ -106,8 +107,20 @@ def make_owner(dbsession, email="owner@example.com", password=None):
     return user
 
 
-def make_purchase(dbsession, album, *, status="paid", amount_cents=None, refunded_cents=0, paid_at=None,
-                  created_at=None, email=None, currency=None, charge_id=None, commit=True):
+def make_purchase(
+    dbsession,
+    album,
+    *,
+    status="paid",
+    amount_cents=None,
+    refunded_cents=0,
+    paid_at=None,
+    created_at=None,
+    email=None,
+    currency=None,
+    charge_id=None,
+    commit=True,
+):
     """A purchase as the buy route (and a refund) would have left it, at a chosen time.
 
     Each gets its own buyer unless ``email`` says otherwise: the store keeps one open (pending or
@@ -120,9 +133,13 @@ def make_purchase(dbsession, album, *, status="paid", amount_cents=None, refunde
     created_at = created_at or paid_at or utcnow()
     email = email or f"buyer-{uuid.uuid4().hex[:8]}@example.com"
     purchase = Purchase(
-        album_id=album.id, email=email, amount_cents=album.price_cents if amount_cents is None else amount_cents,
+        album_id=album.id,
+        email=email,
+        amount_cents=album.price_cents if amount_cents is None else amount_cents,
         minimum_cents=album.minimum_cents,  # pay what you want: the album's minimum (None: a fixed price)
-        currency=currency or album.currency, status=status, created_at=created_at,
+        currency=currency or album.currency,
+        status=status,
+        created_at=created_at,
         paid_at=paid_at if paid_at is not None else (created_at if status in ("paid", "refunded") else None),
         amount_refunded_cents=refunded_cents,
         stripe_charge_id=charge_id or (f"ch_test_{uuid.uuid4().hex[:16]}" if status in ("paid", "refunded") else None),

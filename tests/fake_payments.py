@@ -12,11 +12,12 @@ What a test can ask of it: :meth:`decline` a token, :meth:`lose_next_answer` (th
 the answer never arrives: :class:`PaymentUnavailable`), :meth:`go_down` (nothing is made), and,
 for the browser's part of the other flows, :meth:`pay_intent` and :meth:`pay_session`.
 """
-from dataclasses import replace
+
 import hashlib
 import hmac
 import itertools
 import json
+from dataclasses import replace
 
 from zope.interface import implementer
 
@@ -68,13 +69,20 @@ class FakePayments:
         """The buyer's browser confirms the PaymentIntent: it succeeds (a charge) or the card is declined."""
         intent = self.intents[intent_id]
         status = "succeeded" if succeed else "failed"
-        charge = self._new_charge(intent.amount_cents, intent.currency, intent.metadata, status,
-                                  payment_intent_id=intent_id)
+        charge = self._new_charge(
+            intent.amount_cents, intent.currency, intent.metadata, status, payment_intent_id=intent_id
+        )
         if succeed:
             intent = replace(intent, status="succeeded", charge=charge)
         else:
-            intent = replace(intent, status="requires_payment_method", charge=charge, error_code="card_declined",
-                             decline_code="generic_decline", error_message=message)
+            intent = replace(
+                intent,
+                status="requires_payment_method",
+                charge=charge,
+                error_code="card_declined",
+                decline_code="generic_decline",
+                error_message=message,
+            )
         self.intents[intent_id] = intent
         return intent
 
@@ -95,14 +103,21 @@ class FakePayments:
         return f"https://dashboard.invalid/test/payments/{charge_id}"
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
-        params = {"amount_cents": amount_cents, "currency": currency, "source": source, "description": description,
-                  "receipt_email": receipt_email, "metadata": _texts(metadata)}
+        params = {
+            "amount_cents": amount_cents,
+            "currency": currency,
+            "source": source,
+            "description": description,
+            "receipt_email": receipt_email,
+            "metadata": _texts(metadata),
+        }
 
         def create():
             if source in self._declined:
                 charge = self._new_charge(amount_cents, currency, metadata, "failed")
-                raise CardDeclined(self._declined[source], code="card_declined", decline_code="generic_decline",
-                                   charge_id=charge.id)
+                raise CardDeclined(
+                    self._declined[source], code="card_declined", decline_code="generic_decline", charge_id=charge.id
+                )
             return self._new_charge(amount_cents, currency, metadata, "succeeded")
 
         return self._once("charge", idempotency_key, params, create)
@@ -118,10 +133,16 @@ class FakePayments:
         return self.charges.get(charge_id)
 
     def create_payment_intent(self, *, amount_cents, currency, description, receipt_email, metadata, idempotency_key):
-        params = {"amount_cents": amount_cents, "currency": currency, "description": description,
-                  "receipt_email": receipt_email, "metadata": _texts(metadata)}
-        return self._once("payment_intent", idempotency_key, params,
-                          lambda: self._new_intent(amount_cents, currency, metadata))
+        params = {
+            "amount_cents": amount_cents,
+            "currency": currency,
+            "description": description,
+            "receipt_email": receipt_email,
+            "metadata": _texts(metadata),
+        }
+        return self._once(
+            "payment_intent", idempotency_key, params, lambda: self._new_intent(amount_cents, currency, metadata)
+        )
 
     def retrieve_payment_intent(self, payment_intent_id):
         self._check_up()
@@ -153,17 +174,45 @@ class FakePayments:
         charge = self.charges[charge.id] = replace(charge, amount_refunded_cents=charge.amount_cents)
         return charge
 
-    def create_checkout_session(self, *, amount_cents, currency, name, description, image_url, customer_email,
-                                receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
-                                idempotency_key, store_name=None, tax_behavior=None, tax_code=None):
-        params = {"amount_cents": amount_cents, "currency": currency, "metadata": _texts(metadata),
-                  "client_reference_id": client_reference_id, "tax_behavior": tax_behavior}
+    def create_checkout_session(
+        self,
+        *,
+        amount_cents,
+        currency,
+        name,
+        description,
+        image_url,
+        customer_email,
+        receipt_email,
+        metadata,
+        client_reference_id,
+        success_url,
+        cancel_url,
+        expires_at,
+        idempotency_key,
+        store_name=None,
+        tax_behavior=None,
+        tax_code=None,
+    ):
+        params = {
+            "amount_cents": amount_cents,
+            "currency": currency,
+            "metadata": _texts(metadata),
+            "client_reference_id": client_reference_id,
+            "tax_behavior": tax_behavior,
+        }
 
         def create():
             session_id = f"cs_fake{next(self._ids)}"
             session = CheckoutSession(
-                id=session_id, url=f"https://checkout.invalid/pay/{session_id}", status="open", payment_status="unpaid",
-                amount_total_cents=amount_cents, currency=currency, metadata=_texts(metadata), payment_intent=None,
+                id=session_id,
+                url=f"https://checkout.invalid/pay/{session_id}",
+                status="open",
+                payment_status="unpaid",
+                amount_total_cents=amount_cents,
+                currency=currency,
+                metadata=_texts(metadata),
+                payment_intent=None,
                 amount_subtotal_cents=amount_cents,
             )
             self.sessions[session_id] = session
@@ -190,10 +239,14 @@ class FakePayments:
         try:
             event = json.loads(payload)
             object_id = event["data"]["object"]["id"]
-            return StripeEvent(id=event["id"], type=event["type"], object_id=object_id,
-                               charge_id=object_id if object_id.startswith("ch_") else None,
-                               payment_intent_id=object_id if object_id.startswith("pi_") else None,
-                               checkout_session_id=object_id if object_id.startswith("cs_") else None)
+            return StripeEvent(
+                id=event["id"],
+                type=event["type"],
+                object_id=object_id,
+                charge_id=object_id if object_id.startswith("ch_") else None,
+                payment_intent_id=object_id if object_id.startswith("pi_") else None,
+                checkout_session_id=object_id if object_id.startswith("cs_") else None,
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InvalidWebhook("not a Stripe event") from error
 
@@ -224,17 +277,34 @@ class FakePayments:
         return answer
 
     def _new_charge(self, amount_cents, currency, metadata, status, *, payment_intent_id=None):
-        charge = Charge(id=f"ch_fake{next(self._ids)}", amount_cents=amount_cents, currency=currency, status=status,
-                        card_brand="visa", card_last4="4242", amount_refunded_cents=0, metadata=_texts(metadata),
-                        payment_intent_id=payment_intent_id)
+        charge = Charge(
+            id=f"ch_fake{next(self._ids)}",
+            amount_cents=amount_cents,
+            currency=currency,
+            status=status,
+            card_brand="visa",
+            card_last4="4242",
+            amount_refunded_cents=0,
+            metadata=_texts(metadata),
+            payment_intent_id=payment_intent_id,
+        )
         self.charges[charge.id] = charge
         return charge
 
     def _new_intent(self, amount_cents, currency, metadata):
         intent_id = f"pi_fake{next(self._ids)}"
-        intent = PaymentIntent(id=intent_id, status="requires_payment_method", amount_cents=amount_cents,
-                               currency=currency, client_secret=f"{intent_id}_secret_fake", metadata=_texts(metadata),
-                               charge=None, error_code=None, decline_code=None, error_message=None)
+        intent = PaymentIntent(
+            id=intent_id,
+            status="requires_payment_method",
+            amount_cents=amount_cents,
+            currency=currency,
+            client_secret=f"{intent_id}_secret_fake",
+            metadata=_texts(metadata),
+            charge=None,
+            error_code=None,
+            decline_code=None,
+            error_message=None,
+        )
         self.intents[intent_id] = intent
         return intent
 

@@ -1,6 +1,7 @@
 """A store served live by waitress (``pserve``) on a free loopback port, with the suite's settings
 (same database, same Stripe): for what WebTest cannot show — two processes at once, a process killed,
 webhooks the stand-in delivers over HTTP. The ``live_stores`` fixture (tests/conftest.py) starts them."""
+
 import requests
 from sqlalchemy import select
 
@@ -36,13 +37,11 @@ def all_purchases(dbsession):
     return dbsession.scalars(select(Purchase).order_by(Purchase.id)).all()
 
 
-
-
 def post_at_once(stores, path, fields, count=16):
     """``count`` browsers, spread over ``stores``, each with its own session and the CSRF token of the
     form at ``path``, post ``fields`` to it together (a barrier): the status codes, in order."""
-    from concurrent.futures import ThreadPoolExecutor
     import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     from bs4 import BeautifulSoup
 
@@ -57,8 +56,9 @@ def post_at_once(stores, path, fields, count=16):
     def post(entry):
         store, session, token = entry
         barrier.wait()
-        return session.post(f"{store.url}{path}", data={"csrf_token": token, **fields}, allow_redirects=False,
-                            timeout=60).status_code
+        return session.post(
+            f"{store.url}{path}", data={"csrf_token": token, **fields}, allow_redirects=False, timeout=60
+        ).status_code
 
     with ThreadPoolExecutor(count) as pool:
         return list(pool.map(post, browsers))

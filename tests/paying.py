@@ -14,8 +14,9 @@ older page, a stale tab), a tampered one, or ``{}`` for none at all.
 Cards are named by their number. Against Stripe's real test mode (no raw card numbers from a server)
 the same cards become Stripe's magic tokens and PaymentMethods.
 """
-from dataclasses import dataclass
+
 import re
+from dataclasses import dataclass
 
 from album_store.settings import CHECKOUT_SESSION, PAYMENT_INTENTS
 
@@ -50,8 +51,16 @@ class Payment:
         return self.outcome == "paid"
 
 
-OUTCOMES = {303: "paid", 200: "paid", 402: "declined", 503: "unavailable", 409: "conflict", 400: "refused",
-            403: "forbidden", 404: "not found"}
+OUTCOMES = {
+    303: "paid",
+    200: "paid",
+    402: "declined",
+    503: "unavailable",
+    409: "conflict",
+    400: "refused",
+    403: "forbidden",
+    404: "not found",
+}
 
 
 def _outcome(response):
@@ -79,18 +88,27 @@ def shown_price(page):
     else:  # a requests response, from a live store
         from bs4 import BeautifulSoup
 
-        html = BeautifulSoup(page.text, "html.parser") if page.headers.get("Content-Type", "").startswith("text/html") else None
+        html = (
+            BeautifulSoup(page.text, "html.parser")
+            if page.headers.get("Content-Type", "").startswith("text/html")
+            else None
+        )
     card_form = html.find("form", id="card-payment") if html else None
     if card_form is not None:
         if card_form.has_attr("data-minimum"):  # pay what you want: the amount field, as the page prefills it
-            return {"amount": card_form.find("input", attrs={"name": "amount"})["value"],
-                    "shown_currency": card_form["data-currency"], "shown_minimum": int(card_form["data-minimum"])}
+            return {
+                "amount": card_form.find("input", attrs={"name": "amount"})["value"],
+                "shown_currency": card_form["data-currency"],
+                "shown_minimum": int(card_form["data-minimum"]),
+            }
         return {"shown_amount": int(card_form["data-amount"]), "shown_currency": card_form["data-currency"]}
     checkout_form = html.find("form", class_="buy-form") or html.find("form", id="hosted-checkout") if html else None
     if checkout_form is None:
         return {}
-    inputs = (checkout_form.find("input", attrs={"name": name})
-              for name in ("shown_amount", "shown_currency", "shown_minimum", "amount"))
+    inputs = (
+        checkout_form.find("input", attrs={"name": name})
+        for name in ("shown_amount", "shown_currency", "shown_minimum", "amount")
+    )
     return {field["name"]: field["value"] for field in inputs if field is not None}
 
 
@@ -109,13 +127,17 @@ class Buyer:
 
     def pay(self, slug, card=VISA, email="buyer@example.com", *, csrf=True, authenticate=True, extra=None, shown=None):
         if self.flow == PAYMENT_INTENTS:
-            return self._pay_with_payment_intent(slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra,
-                                                 shown=shown)
+            return self._pay_with_payment_intent(
+                slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra, shown=shown
+            )
         if self.flow == CHECKOUT_SESSION:
-            return self._pay_on_the_hosted_page(slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra,
-                                                shown=shown)
+            return self._pay_on_the_hosted_page(
+                slug, card, email, csrf=csrf, authenticate=authenticate, extra=extra, shown=shown
+            )
         token = card if card.startswith("tok_") else self.token(card)
-        return _outcome(self.store.buy(slug, token=token, email=email, csrf=csrf, status="*", shown=shown, **(extra or {})))
+        return _outcome(
+            self.store.buy(slug, token=token, email=email, csrf=csrf, status="*", shown=shown, **(extra or {}))
+        )
 
     def shown_price(self, slug):
         """What the album page shows now: keep it to pay later from a stale page (``pay(…, shown=…)``)."""
@@ -147,8 +169,12 @@ class Buyer:
     def start(self, slug, email="buyer@example.com", *, attempt_id=None, csrf=True, extra=None, shown=None):
         """Press Pay: the store's answer to the start request (its client secret, or why not)."""
         action, attempt, token, page_shows = self._open_card_form(slug)
-        fields = {"attempt_id": attempt_id or attempt, "email": email, **(page_shows if shown is None else shown),
-                  **(extra or {})}
+        fields = {
+            "attempt_id": attempt_id or attempt,
+            "email": email,
+            **(page_shows if shown is None else shown),
+            **(extra or {}),
+        }
         return self.post_json(action, fields, token if csrf else None), token
 
     def stripe_js(self):
@@ -196,8 +222,13 @@ class Buyer:
 
             answer = requests.post(
                 f"{self.settings['stripe.api_base']}/v1/payment_intents/{intent_id}/_authenticate",
-                data={"key": self.settings["stripe.publishable_key"], "client_secret": client_secret,
-                      "success": "true" if authenticate else "false"}, timeout=10)
+                data={
+                    "key": self.settings["stripe.publishable_key"],
+                    "client_secret": client_secret,
+                    "success": "true" if authenticate else "false",
+                },
+                timeout=10,
+            )
             return answer.json()["status"]
         return intent.status
 
@@ -225,8 +256,9 @@ class Buyer:
         if answer.status_int != 303 or urlsplit(answer.location).netloc == "localhost":
             return _outcome(answer)
         try:
-            back = process.pay_checkout_session(answer.location, card=card, email=email,
-                                                authenticate=bool(authenticate))
+            back = process.pay_checkout_session(
+                answer.location, card=card, email=email, authenticate=bool(authenticate)
+            )
         except process.CheckoutPageError as error:
             # Stripe's page said no (declined, 3-D Secure failed): the buyer reads it there; the store
             # heard nothing and the purchase waits, its page still open.
@@ -243,6 +275,7 @@ class Buyer:
         started, token = self.start(slug, email, csrf=csrf, extra=extra, shown=shown)
         if started.status_int != 200 or started.json.get("status") != "confirm":
             return _outcome(started)
-        self.confirm_at_stripe(started.json["client_secret"], card, authenticate=authenticate,
-                               return_url=started.json.get("return_url"))
+        self.confirm_at_stripe(
+            started.json["client_secret"], card, authenticate=authenticate, return_url=started.json.get("return_url")
+        )
         return _outcome(self.confirm(started.json["confirm_url"], token))

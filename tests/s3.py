@@ -6,8 +6,9 @@ presigned URL it hands out is fetched with ``requests`` like a browser would. Fa
 in the environment only while a boto3 client is made (:func:`fake_aws_credentials`: botocore reads
 them once, then), so they never reach anything else the suite starts.
 """
-from contextlib import contextmanager
+
 import os
+from contextlib import contextmanager
 
 BUCKET = "album-store-test"
 #: The test store's key prefix: every object it writes is under it.
@@ -57,8 +58,14 @@ class MotoS3:
             return boto3.session.Session().client("s3", endpoint_url=self.url, region_name=REGION)
 
     def settings(self, **overrides):
-        return {"store.storage": "s3", "storage.s3_bucket": BUCKET, "storage.s3_endpoint_url": self.url,
-                "storage.s3_region": REGION, "storage.s3_prefix": PREFIX, **overrides}
+        return {
+            "store.storage": "s3",
+            "storage.s3_bucket": BUCKET,
+            "storage.s3_endpoint_url": self.url,
+            "storage.s3_region": REGION,
+            "storage.s3_prefix": PREFIX,
+            **overrides,
+        }
 
     def keys(self, under=""):
         """Every key in the bucket that starts with ``under`` (the whole bucket by default)."""
@@ -67,7 +74,7 @@ class MotoS3:
 
     def names(self, folder):
         """The store's names (its prefix taken off) of the objects in one of its folders."""
-        return {key[len(PREFIX):] for key in self.keys(f"{PREFIX}{folder}/")}
+        return {key[len(PREFIX) :] for key in self.keys(f"{PREFIX}{folder}/")}
 
     def read(self, name):
         return self.client.get_object(Bucket=BUCKET, Key=PREFIX + name)["Body"].read()

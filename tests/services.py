@@ -4,6 +4,7 @@ Without them the tests that need one skip and say why (``make services`` install
 ``ALBUM_STORE_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns that skip into a failure, so CI can
 never pass by skipping them.
 """
+
 import os
 import shutil
 import subprocess
@@ -30,9 +31,22 @@ class RedisServer:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         self.process = subprocess.Popen(
-            [need("redis-server", "the job queue on Redis"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                need("redis-server", "the job queue on Redis"),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         import redis
 
         client = redis.Redis.from_url(self.url)

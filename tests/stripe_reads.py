@@ -11,6 +11,7 @@ there, or until a deadline (``STRIPE_SEARCH_DEADLINE_SECONDS``, 90 s by default)
 An empty search proves nothing against real Stripe; a test that needs "nothing was charged" reads
 what it can by id or lists (``newest_charge_id``), as the store's own reconcile does.
 """
+
 import os
 import time
 
@@ -53,18 +54,23 @@ def charges_for(stripe_client, purchase, *, until=None):
     """The charges Stripe has for ``purchase`` (by its reference). Against real Stripe, waits until the
     purchase's own charge is among them when the store recorded one, else until any is found."""
     if until is None and purchase.stripe_charge_id:
+
         def until(found):
             return purchase.stripe_charge_id in ids(found)
+
     return wait_for_search(stripe_client.v1.charges.search, by_reference(purchase.reference), until=until or bool)
 
 
 def payment_intents_for(stripe_client, purchase, *, until=None):
     """The PaymentIntents Stripe has for ``purchase`` (by its reference), as :func:`charges_for`."""
     if until is None and purchase.stripe_payment_intent_id:
+
         def until(found):
             return purchase.stripe_payment_intent_id in ids(found)
-    return wait_for_search(stripe_client.v1.payment_intents.search, by_reference(purchase.reference),
-                           until=until or bool)
+
+    return wait_for_search(
+        stripe_client.v1.payment_intents.search, by_reference(purchase.reference), until=until or bool
+    )
 
 
 def newest_charge_id(stripe_client):

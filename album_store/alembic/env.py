@@ -3,10 +3,11 @@
 ``album-store initdb CONFIG`` hands in the URL (or an engine) through ``config.attributes``; plain
 ``alembic -c development.ini upgrade head`` works too and reads the same settings.
 """
-from alembic import context
+
 from sqlalchemy import engine_from_config, pool
 
 from album_store.models import Base
+from alembic import context
 
 config = context.config
 target_metadata = Base.metadata

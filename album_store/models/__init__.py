@@ -22,12 +22,13 @@ that lives on (the request's, the CLI's) never carries aborted writes into its n
 
 The CLI and pshell run in the same app and the same idioms (``album_store/cli.py``).
 """
+
+import zope.sqlalchemy
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.orm import configure_mappers, sessionmaker
-import zope.sqlalchemy
 
-from .album import AUDIO_FORMATS, LOSSLESS_FORMATS, Album, AlbumFormat, Track  # noqa: F401
 from .account_session import AccountSession  # noqa: F401
+from .album import AUDIO_FORMATS, LOSSLESS_FORMATS, Album, AlbumFormat, Track  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .catalog_version import CatalogVersion, bump_catalog_version, current_catalog_version  # noqa: F401
 from .link_mail import LinkMail  # noqa: F401

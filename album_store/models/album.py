@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, Index
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, UTCDateTime, utcnow
@@ -10,8 +10,10 @@ class Album(Base):
     __tablename__ = "albums"
     __table_args__ = (
         CheckConstraint("price_cents > 0", name="price_positive"),
-        CheckConstraint("minimum_cents IS NULL OR (minimum_cents >= 0 AND minimum_cents <= price_cents)",
-                        name="minimum_within_suggested"),
+        CheckConstraint(
+            "minimum_cents IS NULL OR (minimum_cents >= 0 AND minimum_cents <= price_cents)",
+            name="minimum_within_suggested",
+        ),
         # The catalog lists published albums newest first: this index serves the filter, the
         # ordering and the page offset (an index-only scan), whatever the catalog's size.
         Index("ix_albums_catalog_order", "is_published", "id"),

@@ -7,6 +7,7 @@ file and publish state are its columns), and a ``do_orm_execute`` listener does 
 ``update()`` / ``delete()`` of them. Raw SQL written by hand bypasses both: bump it there yourself.
 The page cache (``album_store/caching.py``) reads it once per cacheable request.
 """
+
 from sqlalchemy import CheckConstraint, Integer, event, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column

@@ -1,13 +1,11 @@
+import uuid
 from datetime import datetime
 
-import uuid
-
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Index, case, cast
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, case, cast
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, UTCDateTime, utcnow
-
 
 #: ``purchases.tax_behavior``: the tax was added to the album's price, or is part of it.
 TAX_EXCLUSIVE, TAX_INCLUSIVE = "exclusive", "inclusive"
@@ -33,16 +31,20 @@ class Purchase(Base):
         # 0: a free download of a "name your price" album whose minimum is 0 (no Stripe payment).
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
         CheckConstraint("minimum_cents IS NULL OR minimum_cents >= 0", name="minimum_not_negative"),
-        CheckConstraint(
-            "status IN ('pending', 'paid', 'failed', 'refunded')", name="status_known"
-        ),
+        CheckConstraint("status IN ('pending', 'paid', 'failed', 'refunded')", name="status_known"),
         Index("ix_purchases_status_created_at", "status", "created_at"),
         # The owner's dashboard sums sales by period, day and album: this index holds every column
         # those sums read, so they scan the index alone, never the purchases' wide rows.
         Index(
             "ix_purchases_sales",
-            "status", "paid_at", "currency", "album_id", "amount_cents", "amount_refunded_cents",
-            "tax_behavior", "tax_cents",
+            "status",
+            "paid_at",
+            "currency",
+            "album_id",
+            "amount_cents",
+            "amount_refunded_cents",
+            "tax_behavior",
+            "tax_cents",
         ),
         # A buyer's library (and "already owned?"), newest first, without scanning others' purchases.
         Index("ix_purchases_library", "user_id", "status", "paid_at"),
@@ -149,7 +151,9 @@ class Purchase(Base):
     def _net_cents_expression(cls):
         kept = cls.charged_cents - cls.amount_refunded_cents
         # The product in 64 bits: in 32 (PostgreSQL's integer) tax × amount overflows from about $1,000.
-        return case((cls.tax_cents == 0, kept), else_=kept - (cast(cls.tax_cents, BigInteger) * kept) // cls.charged_cents)
+        return case(
+            (cls.tax_cents == 0, kept), else_=kept - (cast(cls.tax_cents, BigInteger) * kept) // cls.charged_cents
+        )
 
     @property
     def payment_intent_idempotency_key(self):

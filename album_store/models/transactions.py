@@ -14,9 +14,10 @@
 
 Each takes a transaction manager or anything that has one as ``.tm`` (a request).
 """
-from contextlib import contextmanager
+
 import functools
 import logging
+from contextlib import contextmanager
 
 from sqlalchemy.exc import IntegrityError
 

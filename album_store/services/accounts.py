@@ -5,10 +5,11 @@ Emails are stored lower-cased, so the unique constraint compares them case-insen
 are hashed with argon2 (``passwords.hash_password``). A guest purchase joins an account's library
 only once the owner of the address has confirmed it through the emailed link.
 """
-from datetime import timedelta
+
 import math
 import re
 import threading
+from datetime import timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from zope.interface import Interface, implementer

@@ -21,22 +21,23 @@ The files live in the store's storage (album_store/storage.py: local disk or an 
 reads and writes local files: a job reads a master through ``IFileStorage.local_file`` (the file itself
 on disk, a temporary copy from a bucket), makes its output in a temporary folder and stores it.
 """
-from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
-from datetime import timedelta
+
 import hashlib
 import json
 import logging
-from pathlib import Path
 import re
 import secrets
 import subprocess
 import tempfile
 import zipfile
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, or_, select, update
-from zope.sqlalchemy import mark_changed
 from zope.interface import Interface, implementer
+from zope.sqlalchemy import mark_changed
 
 from ..jobs import IJobQueue, job
 from ..models import LOSSLESS_FORMATS, Album, AlbumFormat, Track
@@ -69,7 +70,8 @@ class DownloadFormat:
 
 #: The download formats, in the order the receipt offers them.
 FORMATS = {
-    f.key: f for f in (
+    f.key: f
+    for f in (
         DownloadFormat("mp3-320", "MP3 320 kbps", ".mp3", ("-c:a", "libmp3lame", "-b:a", "320k")),
         DownloadFormat("mp3-v0", "MP3 V0", ".mp3", ("-c:a", "libmp3lame", "-q:a", "0")),
         DownloadFormat("flac", "FLAC", ".flac", ("-c:a", "flac", "-compression_level", "8"), lossless=True),
@@ -143,7 +145,12 @@ def tag(path, download_format, tags, cover):
         return
     if download_format.extension == ".m4a":
         mp4 = MP4(path)
-        mp4["\xa9nam"], mp4["\xa9ART"], mp4["aART"], mp4["\xa9alb"] = tags["title"], tags["artist"], tags["artist"], tags["album"]
+        mp4["\xa9nam"], mp4["\xa9ART"], mp4["aART"], mp4["\xa9alb"] = (
+            tags["title"],
+            tags["artist"],
+            tags["artist"],
+            tags["album"],
+        )
         mp4["trkn"] = [(tags["track"], tags["total"])]
         if tags.get("year"):
             mp4["\xa9day"] = str(tags["year"])
@@ -152,7 +159,12 @@ def tag(path, download_format, tags, cover):
         mp4.save()
         return
     audio = FLAC(path) if download_format.extension == ".flac" else OggVorbis(path)
-    audio["title"], audio["artist"], audio["albumartist"], audio["album"] = tags["title"], tags["artist"], tags["artist"], tags["album"]
+    audio["title"], audio["artist"], audio["albumartist"], audio["album"] = (
+        tags["title"],
+        tags["artist"],
+        tags["artist"],
+        tags["album"],
+    )
     audio["tracknumber"], audio["tracktotal"] = str(tags["track"]), str(tags["total"])
     if tags.get("year"):
         audio["date"] = str(tags["year"])
@@ -178,9 +190,28 @@ def preview_span(duration, start):
 def encode_preview(master, out, *, start, length):
     fade_out = max(0.0, length - FADE_SECONDS)
     run_ffmpeg(
-        "-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", master, "-vn",
-        "-af", f"afade=t=in:st=0:d={min(FADE_SECONDS, length / 4):.3f},afade=t=out:st={fade_out:.3f}:d={FADE_SECONDS}",
-        "-ac", "2", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "128k", "-map_metadata", "-1", "-f", "mp3", out,
+        "-ss",
+        f"{start:.3f}",
+        "-t",
+        f"{length:.3f}",
+        "-i",
+        master,
+        "-vn",
+        "-af",
+        f"afade=t=in:st=0:d={min(FADE_SECONDS, length / 4):.3f},afade=t=out:st={fade_out:.3f}:d={FADE_SECONDS}",
+        "-ac",
+        "2",
+        "-ar",
+        "44100",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "128k",
+        "-map_metadata",
+        "-1",
+        "-f",
+        "mp3",
+        out,
     )
 
 
@@ -260,7 +291,10 @@ def offered_formats(album):
 def content_key(album, download_format):
     """The hash of everything a format's ZIP is made from: when it changes, the ZIP is made again."""
     made_from = {
-        "format": download_format, "title": album.title, "artist": album.artist, "year": album.year,
+        "format": download_format,
+        "title": album.title,
+        "artist": album.artist,
+        "year": album.year,
         "cover": album.cover_key,
         "tracks": [(t.position, t.title, t.audio_filename) for t in album.tracks],
     }
@@ -341,7 +375,11 @@ class AudioService:
         if row is not None and row.state == "ready" and row.content_key == content_key(album, download_format):
             if self.files.exists(row.filename):
                 return row.filename, "ready"
-        if row is None or row.state not in ("queued", "working") or row.content_key != content_key(album, download_format):
+        if (
+            row is None
+            or row.state not in ("queued", "working")
+            or row.content_key != content_key(album, download_format)
+        ):
             self.queue_formats(album)
         return None, (row.state if row is not None and row.state in ("working", "failed") else "queued")
 
@@ -359,7 +397,9 @@ def audio_files_of(registry):
 
 
 def audio_service_factory(context, request):
-    return AudioService(request.dbsession, request.tm, request.find_service(IJobQueue), audio_files_of(request.registry))
+    return AudioService(
+        request.dbsession, request.tm, request.find_service(IJobQueue), audio_files_of(request.registry)
+    )
 
 
 # --- the jobs ------------------------------------------------------------------------------------
@@ -452,16 +492,26 @@ def _claim(db, album_id, download_format, key, *, stuck_seconds=CLAIM_SECONDS, r
     where = (table.c.album_id == album_id, table.c.format == download_format)
     if db.execute(select(table.c.id).where(*where)).first() is None:
         with suppress(_RowMadeMeanwhile), flush_or_raise(db, _RowMadeMeanwhile):
-            db.execute(table.insert().values(album_id=album_id, format=download_format, state="queued", progress=0,
-                                             updated_at=utcnow()))
+            db.execute(
+                table.insert().values(
+                    album_id=album_id, format=download_format, state="queued", progress=0, updated_at=utcnow()
+                )
+            )
     stuck = utcnow() - timedelta(seconds=stuck_seconds)
     claimed = db.execute(
-        update(table).where(*where, or_(
-            table.c.content_key.is_(None), table.c.content_key != key,  # new content: whoever was at the old
-            table.c.state.not_in(("working", "ready")),  # queued, failed
-            and_(table.c.state == "working", table.c.updated_at < stuck),  # its worker died
-            *([table.c.state == "ready"] if remake_ready else [])))
-        .values(state="working", progress=0, error=None, content_key=key, updated_at=utcnow()))
+        update(table)
+        .where(
+            *where,
+            or_(
+                table.c.content_key.is_(None),
+                table.c.content_key != key,  # new content: whoever was at the old
+                table.c.state.not_in(("working", "ready")),  # queued, failed
+                and_(table.c.state == "working", table.c.updated_at < stuck),  # its worker died
+                *([table.c.state == "ready"] if remake_ready else []),
+            ),
+        )
+        .values(state="working", progress=0, error=None, content_key=key, updated_at=utcnow())
+    )
     mark_changed(db)
     if claimed.rowcount != 1:
         return None
@@ -476,8 +526,14 @@ def _build_one(context, files, album_id, download_format, *, last_try):
             return  # deleted, or a track lost its audio, since the job was queued
         key = content_key(album, download_format)
         made = next((row for row in album.formats if row.format == download_format and row.state == "ready"), None)
-        row_id = _claim(db, album_id, download_format, key, stuck_seconds=stuck_seconds(context.settings),
-                        remake_ready=made is not None and not files.exists(made.filename))
+        row_id = _claim(
+            db,
+            album_id,
+            download_format,
+            key,
+            stuck_seconds=stuck_seconds(context.settings),
+            remake_ready=made is not None and not files.exists(made.filename),
+        )
         tracks = [(t.position, t.title, t.audio_filename) for t in album.tracks]
         tags = {"artist": album.artist, "album": album.title, "year": album.year, "total": len(tracks)}
         cover = files.cover_jpeg(album)
@@ -494,8 +550,11 @@ def _build_one(context, files, album_id, download_format, *, last_try):
     def progress(percent):
         with context.transaction() as db:
             # The claim's sign of life too: a worker that stops updating it is taken to have died.
-            db.execute(update(table).where(table.c.id == row_id, table.c.content_key == key).values(
-                progress=percent, updated_at=utcnow()))
+            db.execute(
+                update(table)
+                .where(table.c.id == row_id, table.c.content_key == key)
+                .values(progress=percent, updated_at=utcnow())
+            )
             mark_changed(db)
 
     name = f"{FORMATS_DIR}/album-{album_id}/{slug}-{download_format}-{key[:16]}.zip"
@@ -520,8 +579,16 @@ def _build_one(context, files, album_id, download_format, *, last_try):
         files.forget(name)
         with context.transaction() as db:
             state = "failed" if last_try else "queued"
-            db.execute(update(table).where(table.c.id == row_id, table.c.content_key == key).values(
-                state=state, progress=0, error=str(error) + ("" if last_try else " (trying again)"), updated_at=utcnow()))
+            db.execute(
+                update(table)
+                .where(table.c.id == row_id, table.c.content_key == key)
+                .values(
+                    state=state,
+                    progress=0,
+                    error=str(error) + ("" if last_try else " (trying again)"),
+                    updated_at=utcnow(),
+                )
+            )
             mark_changed(db)
         log.error("album %s: %s ZIP failed: %s", album_id, download_format, error)
         if not last_try:
@@ -547,15 +614,19 @@ def resume_unfinished(context, *, last_try):
     every 10 minutes; harmless twice (each job is idempotent, and a format's claim keeps two workers
     from making one ZIP)."""
     with context.transaction() as db:
-        tracks = db.scalars(select(Track.id).where(Track.audio_filename.is_not(None),
-                                                    Track.audio_state.in_(("queued", "working")))).all()
-        albums = db.scalars(select(AlbumFormat.album_id).where(AlbumFormat.state.in_(("queued", "working"))).distinct()).all()
+        tracks = db.scalars(
+            select(Track.id).where(Track.audio_filename.is_not(None), Track.audio_state.in_(("queued", "working")))
+        ).all()
+        albums = db.scalars(
+            select(AlbumFormat.album_id).where(AlbumFormat.state.in_(("queued", "working"))).distinct()
+        ).all()
     for track_id in tracks:
         context.queue.enqueue("make_preview", track_id)
     for album_id in albums:
         context.queue.enqueue("build_formats", album_id)
     if tracks or albums:
         log.info("resumed unfinished work: %d previews, the formats of %d albums", len(tracks), len(albums))
+
 
 def includeme(config):
     config.register_service_factory(audio_service_factory, IAudioService)

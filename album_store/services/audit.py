@@ -3,6 +3,7 @@
 Written by the services that make the changes, in the same transaction as the change itself, so a
 change that was rolled back leaves no record and a recorded change always happened.
 """
+
 from sqlalchemy import select
 from zope.interface import Interface, implementer
 
@@ -45,7 +46,10 @@ class AuditLog:
 
     def _events(self, condition, limit):
         return self.db.scalars(
-            select(AuditEvent).where(condition).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
+            select(AuditEvent)
+            .where(condition)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
         ).all()
 
 

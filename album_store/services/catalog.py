@@ -4,10 +4,11 @@ Every method that changes something writes one audit event (who, what, a short d
 transaction. An album that has purchases can never be deleted (they refer to it, ``RESTRICT``):
 it is archived instead, which unpublishes it and takes it out of the owner's everyday list.
 """
-from dataclasses import dataclass
+
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from sqlalchemy import case, func, or_, select
 from zope.interface import Interface, implementer
@@ -133,9 +134,14 @@ class CatalogAdmin:
         conditions = []
         if query:
             needle = query.lower()
-            conditions.append(or_(*(
-                func.lower(column).contains(needle, autoescape=True) for column in (Album.title, Album.artist, Album.slug)
-            )))
+            conditions.append(
+                or_(
+                    *(
+                        func.lower(column).contains(needle, autoescape=True)
+                        for column in (Album.title, Album.artist, Album.slug)
+                    )
+                )
+            )
         if status == "":
             conditions.append(Album.archived_at.is_(None))
         elif status == "published":
@@ -174,14 +180,21 @@ class CatalogAdmin:
     # --- details -------------------------------------------------------------------------------
     def create_album(self, details, *, actor):
         album = Album(
-            title=details.title, artist=details.artist, year=details.year, price_cents=details.price_cents,
-            minimum_cents=details.minimum_cents, currency=details.currency, description=details.description or "", is_published=False,
+            title=details.title,
+            artist=details.artist,
+            year=details.year,
+            price_cents=details.price_cents,
+            minimum_cents=details.minimum_cents,
+            currency=details.currency,
+            description=details.description or "",
+            is_published=False,
         )
         album.slug = self._free_slug(details.slug, details.title, album_id=None)
         with flush_or_raise(self.db, lambda: SlugTaken(album.slug)):  # another request took the slug a moment ago
             self.db.add(album)
         self.audit.record(
-            actor, "create",
+            actor,
+            "create",
             f"Created “{album.title}” by {album.artist}, {_pricing(album)}, at /albums/{album.slug} (unpublished).",
             album_id=album.id,
         )
@@ -190,7 +203,11 @@ class CatalogAdmin:
     def update_album(self, album, details, *, actor):
         before = _details_of(album)
         # The address first: a refusal must come before anything is changed.
-        slug = album.slug if details.slug == album.slug else self._free_slug(details.slug, details.title, album_id=album.id)
+        slug = (
+            album.slug
+            if details.slug == album.slug
+            else self._free_slug(details.slug, details.title, album_id=album.id)
+        )
         with flush_or_raise(self.db, lambda: SlugTaken(slug)):  # another request took the slug a moment ago
             album.title, album.artist, album.year = details.title, details.artist, details.year
             album.price_cents, album.currency = details.price_cents, details.currency
@@ -211,7 +228,9 @@ class CatalogAdmin:
                 raise SlugTaken(wanted)
             return wanted
         base = slugify(title)
-        taken = set(self.db.scalars(others.where(or_(Album.slug == base, Album.slug.startswith(f"{base}-", autoescape=True)))))
+        taken = set(
+            self.db.scalars(others.where(or_(Album.slug == base, Album.slug.startswith(f"{base}-", autoescape=True))))
+        )
         slug, n = base, 2
         while slug in taken:
             suffix = f"-{n}"
@@ -229,9 +248,12 @@ class CatalogAdmin:
             if not album.download_filename:
                 raise CannotPublish("Upload the album's download file first: buyers would have nothing to download.")
         album.is_published = published
-        self.audit.record(actor, "publish" if published else "unpublish",
-                          "Published: on sale at /albums/%s." % album.slug if published else "Unpublished: no longer on sale.",
-                          album_id=album.id)
+        self.audit.record(
+            actor,
+            "publish" if published else "unpublish",
+            "Published: on sale at /albums/%s." % album.slug if published else "Unpublished: no longer on sale.",
+            album_id=album.id,
+        )
 
     def archive_album(self, album, *, actor):
         if album.is_archived:
@@ -239,7 +261,9 @@ class CatalogAdmin:
         was_published = album.is_published
         album.is_published = False
         album.archived_at = utcnow()
-        self.audit.record(actor, "archive", "Archived" + (" (and unpublished)." if was_published else "."), album_id=album.id)
+        self.audit.record(
+            actor, "archive", "Archived" + (" (and unpublished)." if was_published else "."), album_id=album.id
+        )
 
     def restore_album(self, album, *, actor):
         if not album.is_archived:
@@ -257,9 +281,13 @@ class CatalogAdmin:
         cover_key, filename = album.cover_key, album.download_filename
         # A purchase that arrived in the meantime refuses the delete (RESTRICT); its audit event goes too.
         with flush_or_raise(self.db, lambda: AlbumHasSales(self.sales_count(album) or 1)):
-            self.audit.record(actor, "delete", f"Deleted album {album.id}, “{album.title}” by {album.artist} (/albums/{album.slug}).")
+            self.audit.record(
+                actor, "delete", f"Deleted album {album.id}, “{album.title}” by {album.artist} (/albums/{album.slug})."
+            )
             self.db.delete(album)
-        self._when_done(committed=[lambda: self.media.forget_cover(cover_key), lambda: self.media.forget_download(filename)])
+        self._when_done(
+            committed=[lambda: self.media.forget_cover(cover_key), lambda: self.media.forget_download(filename)]
+        )
 
     # --- tracks --------------------------------------------------------------------------------
     def save_tracks(self, album, rows, *, move=None, actor):
@@ -319,8 +347,12 @@ class CatalogAdmin:
         key = self.media.save_cover(album.id, stream, max_bytes)
         old = album.cover_key
         album.cover_key = key
-        self._when_done(committed=[lambda: self.media.forget_cover(old)], aborted=[lambda: self.media.forget_cover(key)])
-        self.audit.record(actor, "cover", "Uploaded a new cover." if old is None else "Replaced the cover.", album_id=album.id)
+        self._when_done(
+            committed=[lambda: self.media.forget_cover(old)], aborted=[lambda: self.media.forget_cover(key)]
+        )
+        self.audit.record(
+            actor, "cover", "Uploaded a new cover." if old is None else "Replaced the cover.", album_id=album.id
+        )
 
     def remove_cover(self, album, *, actor):
         old = album.cover_key
@@ -334,7 +366,9 @@ class CatalogAdmin:
         name = self.media.save_download(album.id, stream, max_bytes)
         old = album.download_filename
         album.download_filename = name
-        self._when_done(committed=[lambda: self.media.forget_download(old)], aborted=[lambda: self.media.forget_download(name)])
+        self._when_done(
+            committed=[lambda: self.media.forget_download(old)], aborted=[lambda: self.media.forget_download(name)]
+        )
         shown = re.sub(r"[^\w .,()&'-]+", "", filename or "")[:120] or "a file"
         self.audit.record(actor, "file", f"Uploaded the download file ({shown}).", album_id=album.id)
 
@@ -353,9 +387,14 @@ class CatalogAdmin:
 
 def _details_of(album):
     return {
-        "title": album.title, "artist": album.artist, "year": album.year,
-        "price": format_money(album.price_cents, album.currency), "currency": album.currency.upper(),
-        "description": album.description or "", "slug": album.slug, "pricing": _pricing_kind(album),
+        "title": album.title,
+        "artist": album.artist,
+        "year": album.year,
+        "price": format_money(album.price_cents, album.currency),
+        "currency": album.currency.upper(),
+        "description": album.description or "",
+        "slug": album.slug,
+        "pricing": _pricing_kind(album),
     }
 
 
@@ -391,7 +430,9 @@ def _shown(value):
 
 
 def catalog_admin_factory(context, request):
-    return CatalogAdmin(request.dbsession, request.tm, request.find_service(IMediaStorage), request.find_service(IAuditLog))
+    return CatalogAdmin(
+        request.dbsession, request.tm, request.find_service(IMediaStorage), request.find_service(IAuditLog)
+    )
 
 
 def includeme(config):

@@ -5,6 +5,7 @@ on disk, relative to ``store.files_dir``), outside anything served as static. A 
 signed, expiring token naming the purchase by its reference; the download view also insists that the
 purchase is paid and not refunded.
 """
+
 import logging
 
 from sqlalchemy import select, update

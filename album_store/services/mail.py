@@ -12,8 +12,9 @@ It also means the reset form answers in the same time whether or not the address
 message written as an .eml file into ``mail.folder``: development) or ``dummy`` (kept in memory in
 ``mailer.outbox``: tests).
 """
-from datetime import timedelta
+
 import logging
+from datetime import timedelta
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.renderers import render
@@ -47,7 +48,9 @@ def mailer_from_settings(settings):
         return Mailer.from_settings(settings, "mail.")
     if backend == "folder":
         if not settings.get("mail.folder"):
-            raise ConfigurationError("Setting mail.folder (environment MAIL_FOLDER) is needed when mail.backend = folder.")
+            raise ConfigurationError(
+                "Setting mail.folder (environment MAIL_FOLDER) is needed when mail.backend = folder."
+            )
         return DebugMailer(settings["mail.folder"])
     if backend == "dummy":
         return DummyMailer()
@@ -123,13 +126,18 @@ class MailService:
             "tax_line": _tax_line(purchase),
             "paid_at": purchase.paid_at or purchase.created_at,
             "download_url": download_url,
-            "receipt_url": public_url(self.request, "purchase", id=purchase.id, _query={"t": receipt_token(self.request, purchase)}),
+            "receipt_url": public_url(
+                self.request, "purchase", id=purchase.id, _query={"t": receipt_token(self.request, purchase)}
+            ),
             "library_url": public_url(self.request, "library"),
             "register_url": public_url(self.request, "account_register"),
             "in_library": purchase.user_id is not None,
         }
         return self._message(
-            to=purchase.email, subject=f"Your receipt: {album.title} by {album.artist}", template="receipt.txt", values=values
+            to=purchase.email,
+            subject=f"Your receipt: {album.title} by {album.artist}",
+            template="receipt.txt",
+            values=values,
         )
 
     def queue_confirmation(self, user, token):
@@ -140,11 +148,19 @@ class MailService:
         if not self._may_send_link("free_download", purchase.email):
             return
         album = purchase.album
-        values = {"purchase": purchase, "album": album,
-                  "confirm_url": public_url(self.request, "free_download_confirm", token=token)}
-        self.send_after_commit(self._message(
-            to=purchase.email, subject=f"Confirm your free download: {album.title} by {album.artist}",
-            template="free_download.txt", values=values))
+        values = {
+            "purchase": purchase,
+            "album": album,
+            "confirm_url": public_url(self.request, "free_download_confirm", token=token),
+        }
+        self.send_after_commit(
+            self._message(
+                to=purchase.email,
+                subject=f"Confirm your free download: {album.title} by {album.artist}",
+                template="free_download.txt",
+                values=values,
+            )
+        )
 
     def queue_password_reset(self, user, token):
         url = public_url(self.request, "account_reset", token=token)
@@ -153,7 +169,9 @@ class MailService:
     def _queue_link_mail(self, user, subject, template, values):
         if not self._may_send_link(template.split(".")[0], user.email):
             return
-        self.send_after_commit(self._message(to=user.email, subject=subject, template=template, values={"user": user, **values}))
+        self.send_after_commit(
+            self._message(to=user.email, subject=subject, template=template, values={"user": user, **values})
+        )
 
     def _may_send_link(self, kind, email):
         """At most LINK_MAILS_PER_ADDRESS link mails to one address, and LINK_MAILS_PER_CLIENT asked
@@ -164,19 +182,30 @@ class MailService:
         client = (self.request.client_addr or "unknown")[:64]
         now = utcnow()
         one_at_a_time(db, "link-mail-email:" + email, "link-mail-client:" + client)
-        db.execute(delete(LinkMail).where(or_(LinkMail.email == email, LinkMail.client_addr == client),
-                                          LinkMail.sent_at < now - LINK_MAIL_WINDOW))
+        db.execute(
+            delete(LinkMail).where(
+                or_(LinkMail.email == email, LinkMail.client_addr == client), LinkMail.sent_at < now - LINK_MAIL_WINDOW
+            )
+        )
         mail = LinkMail(kind=kind, email=email, client_addr=client, sent_at=now)
         db.add(mail)
         db.flush()
         recent = LinkMail.sent_at >= now - LINK_MAIL_WINDOW
         to_address = db.scalar(select(func.count()).where(LinkMail.email == email, recent, LinkMail.id != mail.id))
-        from_client = db.scalar(select(func.count()).where(LinkMail.client_addr == client, recent, LinkMail.id != mail.id))
+        from_client = db.scalar(
+            select(func.count()).where(LinkMail.client_addr == client, recent, LinkMail.id != mail.id)
+        )
         if to_address >= LINK_MAILS_PER_ADDRESS or from_client >= LINK_MAILS_PER_CLIENT:
             db.delete(mail)
             db.flush()
-            log.warning("link mail %s to %s not sent: %s link mails to it, %s asked for from %s within the hour",
-                        kind, email, to_address, from_client, client)
+            log.warning(
+                "link mail %s to %s not sent: %s link mails to it, %s asked for from %s within the hour",
+                kind,
+                email,
+                to_address,
+                from_client,
+                client,
+            )
             return False
         return True
 
@@ -189,9 +218,13 @@ def send_mail(context, message, *, last_try):
         get_mailer(context.registry).send_immediately(message)
     except Exception:
         if not last_try:
-            log.warning("mail %r to %s not sent yet; it will be tried again", message.subject, message.recipients, exc_info=True)
+            log.warning(
+                "mail %r to %s not sent yet; it will be tried again", message.subject, message.recipients, exc_info=True
+            )
             raise
-        log.exception("mail %r to %s could not be sent, and will not be tried again", message.subject, message.recipients)
+        log.exception(
+            "mail %r to %s could not be sent, and will not be tried again", message.subject, message.recipients
+        )
         return
     log.info("mail %r sent to %s", message.subject, message.recipients)
 

@@ -15,14 +15,15 @@ served as static: covers are served by their own route. Files are stored before 
 that names them: a new file whose transaction is rolled back is removed, and the file it replaces is
 removed only once the new one is committed.
 """
+
 import io
 import logging
-from pathlib import Path
 import re
 import secrets
 import tempfile
 import warnings
 import zipfile
+from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from zope.interface import Interface, implementer
@@ -95,7 +96,8 @@ class MediaStorage:
                 for size in COVER_SIZES:
                     made = Path(scratch) / f"{size}.jpg"
                     ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS).save(
-                        made, "JPEG", quality=86, optimize=True, progressive=True)
+                        made, "JPEG", quality=86, optimize=True, progressive=True
+                    )
                     stored.append(self.storage.store_file(made, cover_name(key, size)))
         except OSError:
             for name in stored:

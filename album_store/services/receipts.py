@@ -5,6 +5,7 @@ A receipt is its buyer's: the browser that made the purchase (its id in the sess
 link emailed to the buyer (a token signed for the ``receipt`` purpose, naming the purchase by its
 unique reference). The route factory (resources.py) asks :func:`may_view_purchase` before a view runs.
 """
+
 from ..browser_sessions import SESSION_PURCHASES
 from .tokens import ISignedTokens, LinkInvalid
 

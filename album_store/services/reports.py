@@ -5,8 +5,9 @@ from the moment it was paid (``paid_at``, in UTC); its net is what was paid less
 so a refund lowers the figures of the day the album was sold. The sales count is the purchases
 still ``paid`` (a partial refund keeps a sale; a full refund takes it away).
 """
+
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Date, and_, case, func, select, true
 from sqlalchemy.ext.compiler import compiles
@@ -117,7 +118,7 @@ class PurchaseFilters:
 
 
 def _start_of(day):
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class IReports(Interface):
@@ -144,26 +145,31 @@ class Reports:
     # --- the dashboard -------------------------------------------------------------------------
     def dashboard(self, now=None):
         now = now or utcnow()
-        today = now.astimezone(timezone.utc).date()
+        today = now.astimezone(UTC).date()
         columns = []
         for label, days in PERIODS:
             in_period = Purchase.paid_at >= _start_of(today - timedelta(days=days - 1)) if days else true()
             columns += [
                 func.coalesce(func.sum(case((in_period, net_cents()), else_=0)), 0).label(f"revenue_{len(columns)}"),
-                func.count(case((and_(in_period, Purchase.status == PurchaseStatus.PAID), 1))).label(f"sales_{len(columns)}"),
+                func.count(case((and_(in_period, Purchase.status == PurchaseStatus.PAID), 1))).label(
+                    f"sales_{len(columns)}"
+                ),
             ]
-        totals = self.db.execute(
-            select(Purchase.currency, *columns).where(sold()).group_by(Purchase.currency)
-        ).all()
+        totals = self.db.execute(select(Purchase.currency, *columns).where(sold()).group_by(Purchase.currency)).all()
         figures = {}
         for row in totals:
             values = list(row)[1:]
             figures[row.currency] = CurrencyFigures(
                 row.currency,
-                [PeriodFigures(label, int(values[2 * i]), int(values[2 * i + 1])) for i, (label, _) in enumerate(PERIODS)],
+                [
+                    PeriodFigures(label, int(values[2 * i]), int(values[2 * i + 1]))
+                    for i, (label, _) in enumerate(PERIODS)
+                ],
             )
         if not figures:
-            figures[self.store_currency] = CurrencyFigures(self.store_currency, [PeriodFigures(label, 0, 0) for label, _ in PERIODS])
+            figures[self.store_currency] = CurrencyFigures(
+                self.store_currency, [PeriodFigures(label, 0, 0) for label, _ in PERIODS]
+            )
 
         first_day = today - timedelta(days=CHART_DAYS - 1)
         day = utc_day(Purchase.paid_at)
@@ -183,7 +189,9 @@ class Reports:
         revenue = func.sum(net_cents()).label("revenue_cents")
         best = (
             select(
-                Purchase.album_id, Purchase.currency, revenue,
+                Purchase.album_id,
+                Purchase.currency,
+                revenue,
                 func.count(case((Purchase.status == PurchaseStatus.PAID, 1))).label("sales"),
             )
             .where(sold())
@@ -194,7 +202,12 @@ class Reports:
         )
         top_albums = self.db.execute(
             select(
-                Album.id.label("album_id"), Album.title, Album.artist, best.c.currency, best.c.revenue_cents, best.c.sales,
+                Album.id.label("album_id"),
+                Album.title,
+                Album.artist,
+                best.c.currency,
+                best.c.revenue_cents,
+                best.c.sales,
             )
             .join(best, best.c.album_id == Album.id)
             .order_by(best.c.revenue_cents.desc(), Album.title)
@@ -204,8 +217,9 @@ class Reports:
             select(Purchase).options(joinedload(Purchase.album)).order_by(Purchase.id.desc()).limit(10)
         ).all()
         ordered = sorted(figures.values(), key=lambda f: (f.currency != self.store_currency, f.currency))
-        return Dashboard(today=today, currencies=ordered, top_albums=top_albums, latest=latest,
-                         choices=self.buyers_choices())
+        return Dashboard(
+            today=today, currencies=ordered, top_albums=top_albums, latest=latest, choices=self.buyers_choices()
+        )
 
     def buyers_choices(self):
         """Pay what you want: per album and currency, how many paid purchases, how many were free, how
@@ -214,7 +228,9 @@ class Reports:
         over = Purchase.amount_cents - Purchase.minimum_cents
         rows = self.db.execute(
             select(
-                Purchase.album_id, Album.title, Purchase.currency,
+                Purchase.album_id,
+                Album.title,
+                Purchase.currency,
                 func.count().label("buyers"),
                 func.count(case((Purchase.amount_cents == 0, 1))).label("free"),
                 func.count(case((over > 0, 1))).label("paid_more"),
@@ -228,8 +244,16 @@ class Reports:
         ).all()
         # Averages rounded to the nearest minor unit, from the database's integer sums.
         return [
-            BuyersChoice(row.album_id, row.title, row.currency, row.buyers, row.free, row.paid_more,
-                         _rounded_average(int(row.total), row.buyers), _rounded_average(int(row.total_over), row.buyers))
+            BuyersChoice(
+                row.album_id,
+                row.title,
+                row.currency,
+                row.buyers,
+                row.free,
+                row.paid_more,
+                _rounded_average(int(row.total), row.buyers),
+                _rounded_average(int(row.total_over), row.buyers),
+            )
             for row in rows
         ]
 
@@ -260,10 +284,22 @@ class Reports:
             while True:
                 query = (
                     select(
-                        Purchase.id, Purchase.reference, Purchase.created_at, Purchase.paid_at, Purchase.status,
-                        Album.slug, Album.title, Purchase.email, Purchase.amount_cents, Purchase.amount_refunded_cents,
-                        Purchase.currency, Purchase.stripe_charge_id, Purchase.refunded_at, Purchase.tax_cents,
-                        Purchase.charged_cents.label("charged_cents"), Purchase.net_cents.label("net_cents"),
+                        Purchase.id,
+                        Purchase.reference,
+                        Purchase.created_at,
+                        Purchase.paid_at,
+                        Purchase.status,
+                        Album.slug,
+                        Album.title,
+                        Purchase.email,
+                        Purchase.amount_cents,
+                        Purchase.amount_refunded_cents,
+                        Purchase.currency,
+                        Purchase.stripe_charge_id,
+                        Purchase.refunded_at,
+                        Purchase.tax_cents,
+                        Purchase.charged_cents.label("charged_cents"),
+                        Purchase.net_cents.label("net_cents"),
                         Purchase.minimum_cents,
                     )
                     .join(Album, Album.id == Purchase.album_id)

@@ -2,6 +2,7 @@
 receipts and downloads. itsdangerous signs them with ``store.secret``; each purpose has its own salt,
 so a token made for one purpose is worthless for another, and its own lifetime.
 """
+
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -44,9 +45,7 @@ class ISignedTokens(Interface):
 @implementer(ISignedTokens)
 class SignedTokens:
     def __init__(self, secret):
-        self._serializers = {
-            purpose: URLSafeTimedSerializer(secret, salt=salt(purpose)) for purpose in LIFETIMES
-        }
+        self._serializers = {purpose: URLSafeTimedSerializer(secret, salt=salt(purpose)) for purpose in LIFETIMES}
 
     def make(self, purpose, payload):
         return self._serializers[purpose].dumps(payload)

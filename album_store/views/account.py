@@ -3,6 +3,7 @@
 Thin: the forms are WTForms (``forms.py``), the work is ``IAccountService``, mail goes through
 ``IMailService`` after the commit. Every valid POST ends in a redirect.
 """
+
 from pyramid.httpexceptions import HTTPBadRequest, HTTPGone, HTTPSeeOther
 from pyramid.view import view_config
 
@@ -28,7 +29,9 @@ def _form_page(request, form, status=200, **values):
 
 
 @view_config(route_name="account_register", renderer=TEMPLATES + "register.pt", request_method="GET")
-@view_config(route_name="account_register", renderer=TEMPLATES + "register.pt", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="account_register", renderer=TEMPLATES + "register.pt", request_method="POST", require_csrf=True
+)
 def register(request):
     if request.user is not None and request.method == "GET":
         return HTTPSeeOther(request.route_url("library"))
@@ -39,7 +42,9 @@ def register(request):
     try:
         user = accounts.register(form.email.data, form.password.data)
     except EmailTaken:
-        form.email.errors.append("An account already uses this address. Sign in, or choose a new password if you forgot it.")
+        form.email.errors.append(
+            "An account already uses this address. Sign in, or choose a new password if you forgot it."
+        )
         return _form_page(request, form, 409)
     request.find_service(IMailService).queue_confirmation(user, accounts.confirmation_token(user))
     sign_in(request, user)
@@ -59,13 +64,20 @@ def login(request):
     if not form.validate():
         return _form_page(request, form, 400)
     try:
-        user = request.find_service(IAccountService).authenticate(form.email.data, form.password.data, request.client_addr)
+        user = request.find_service(IAccountService).authenticate(
+            form.email.data, form.password.data, request.client_addr
+        )
     except LoginThrottled as throttled:
         request.response.headers["Retry-After"] = str(throttled.retry_after)
-        return _form_page(request, form, 429, error=(
-            f"Too many failed sign-ins. For your safety, please wait {_wait_words(throttled.retry_after)} and try again, "
-            "or choose a new password."
-        ))
+        return _form_page(
+            request,
+            form,
+            429,
+            error=(
+                f"Too many failed sign-ins. For your safety, please wait {_wait_words(throttled.retry_after)} and try again, "
+                "or choose a new password."
+            ),
+        )
     if user is None:
         # Returned, not raised: pyramid_tm commits, so the slowdown counts this failed attempt.
         return _form_page(request, form, 401, error="That email and password do not match an account.")
@@ -122,7 +134,12 @@ def resend_confirmation(request):
 
 
 @view_config(route_name="account_reset_request", renderer=TEMPLATES + "reset_request.pt", request_method="GET")
-@view_config(route_name="account_reset_request", renderer=TEMPLATES + "reset_request.pt", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="account_reset_request",
+    renderer=TEMPLATES + "reset_request.pt",
+    request_method="POST",
+    require_csrf=True,
+)
 def reset_request(request):
     form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method != "POST" or not form.validate():

@@ -1,4 +1,5 @@
 """What shoppers browse: the home page, the catalog, album pages and their covers."""
+
 from pathlib import Path
 
 from pyramid.csrf import get_csrf_token
@@ -22,7 +23,14 @@ FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
 
 # What an album card shows: only these columns are loaded (rows, not ORM objects).
 CARD_COLUMNS = (
-    Album.id, Album.slug, Album.title, Album.artist, Album.year, Album.price_cents, Album.currency, Album.cover_key,
+    Album.id,
+    Album.slug,
+    Album.title,
+    Album.artist,
+    Album.year,
+    Album.price_cents,
+    Album.currency,
+    Album.cover_key,
     Album.minimum_cents,  # pay what you want: the card says so instead of a price
 )
 

@@ -1,5 +1,6 @@
 """Buying: the POST that Checkout submits, and the receipt it leads to (where the Payment Element's
 ``return_url`` comes back to, too). Payment errors are answered in ``payment_errors.py``."""
+
 import logging
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPSeeOther
@@ -7,9 +8,9 @@ from pyramid.view import view_config
 
 from ..forms import CardTokenForm
 from ..purchase_answers import give_free_download, receipt_values
-from ..services.receipts import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
 from ..services.purchases import IPurchaseService, PaymentIncomplete
+from ..services.receipts import remember_purchase
 from ..settings import CHECKOUT_JS
 from ..shown_price import require_shown_price
 
@@ -30,7 +31,8 @@ def buy_album(context, request):
     if amount == 0:
         return give_free_download(request, album, request.POST.get("email") or form.buyer_email)
     purchase = request.find_service(IPurchaseService).charge_for_album(
-        album, token=form.stripeToken.data, email=form.buyer_email, user=request.user, amount_cents=amount)
+        album, token=form.stripeToken.data, email=form.buyer_email, user=request.user, amount_cents=amount
+    )
     remember_purchase(request, purchase)
     return HTTPSeeOther(request.route_url("purchase", id=purchase.id))
 
@@ -38,8 +40,10 @@ def buy_album(context, request):
 @view_config(route_name="album_buy", request_method="POST", require_csrf=True)
 def buy_album_other_flow(context, request):
     # A page from before the owner switched to another payment flow.
-    raise HTTPConflict("This store now takes cards in the form on the album page, so nothing was charged. "
-                       "Please go back to the album, reload it and pay there.")
+    raise HTTPConflict(
+        "This store now takes cards in the form on the album page, so nothing was charged. "
+        "Please go back to the album, reload it and pay there."
+    )
 
 
 @view_config(route_name="album_buy", request_method="GET")

@@ -6,6 +6,7 @@ sends the buyer back to the receipt (``success_url``), which settles the purchas
 session (views/checkout.py ``receipt``), or to the album page (``cancel_url``). Payment errors are answered
 in ``payment_errors.py``.
 """
+
 import hashlib
 
 from pyramid.csrf import get_csrf_token
@@ -15,9 +16,9 @@ from pyramid.view import view_config
 from ..covers import cover_url
 from ..forms import HostedCheckoutForm
 from ..purchase_answers import give_free_download, whose
-from ..services.receipts import remember_purchase
 from ..services.mail import public_url
 from ..services.purchases import AlreadyBought, IPurchaseService
+from ..services.receipts import remember_purchase
 from ..settings import CHECKOUT_SESSION
 from ..shown_price import require_shown_price
 
@@ -30,6 +31,7 @@ def browser_key(request):
 
 def session_urls(request, album):
     """Where Stripe sends the buyer afterwards (on ``store.url`` when set, never the Host header)."""
+
     def urls(purchase):
         return {
             # Stripe fills in {CHECKOUT_SESSION_ID}; the receipt never trusts it (it retrieves the
@@ -43,8 +45,9 @@ def session_urls(request, album):
     return urls
 
 
-@view_config(route_name="album_checkout_session", request_method="POST", require_csrf=True,
-             payment_flow=CHECKOUT_SESSION)
+@view_config(
+    route_name="album_checkout_session", request_method="POST", require_csrf=True, payment_flow=CHECKOUT_SESSION
+)
 def start_checkout_session(context, request):
     album = context
     form = HostedCheckoutForm(request.POST, user=request.user)
@@ -67,20 +70,33 @@ def _start_or_resume(request, album, email, amount):
     key = browser_key(request)
 
     def start():
-        return purchases.start_checkout_session(album, email=email, user=request.user, browser_key=key,
-                                                urls=session_urls(request, album), amount_cents=amount)
+        return purchases.start_checkout_session(
+            album,
+            email=email,
+            user=request.user,
+            browser_key=key,
+            urls=session_urls(request, album),
+            amount_cents=amount,
+        )
 
     def own_open(holder):
-        return (holder.status == "pending" and holder.uses_checkout_session
-                and (holder.browser_key == key or whose(request, holder)))
+        return (
+            holder.status == "pending"
+            and holder.uses_checkout_session
+            and (holder.browser_key == key or whose(request, holder))
+        )
 
     try:
         try:
             return start()
         except AlreadyBought as bought:
             holder = bought.purchase
-            if not (album.name_your_price and own_open(holder) and holder.amount_cents != amount
-                    and purchases.replace_checkout_session(holder)):
+            if not (
+                album.name_your_price
+                and own_open(holder)
+                and holder.amount_cents != amount
+                and purchases.replace_checkout_session(holder)
+            ):
                 raise
             # This browser chose another amount while its hosted page was open: that page is expired
             # (it can never be paid now) and a new one is made for the new amount.
@@ -94,8 +110,10 @@ def _start_or_resume(request, album, email, amount):
 @view_config(route_name="album_checkout_session", request_method="POST", require_csrf=True)
 def checkout_session_other_flow(context, request):
     # A page from before the owner switched to another payment flow.
-    raise HTTPConflict("This store takes payments differently now, so nothing was charged. "
-                       "Please go back to the album, reload it and pay there.")
+    raise HTTPConflict(
+        "This store takes payments differently now, so nothing was charged. "
+        "Please go back to the album, reload it and pay there."
+    )
 
 
 @view_config(route_name="album_checkout_session", request_method="GET")

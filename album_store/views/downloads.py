@@ -9,6 +9,7 @@ Once the purchase is checked, the file comes from the store's storage (album_sto
 a bucket with ``storage.downloads = presigned``, a 303 to a short-lived presigned URL of the object
 (the buyer's browser fetches it from the bucket); otherwise the store streams it itself.
 """
+
 import logging
 import re
 
@@ -77,8 +78,11 @@ def _send(request, purchase, name, label):
 
 
 def _page(request, status, values):
-    response = render_to_response("album_store:templates/checkout/download_formats.pt",
-                                  {"album": request.context.album, **values}, request=request)
+    response = render_to_response(
+        "album_store:templates/checkout/download_formats.pt",
+        {"album": request.context.album, **values},
+        request=request,
+    )
     response.status = status
     return response
 
@@ -90,14 +94,24 @@ def _format_download(request, purchase, wanted, offered):
     if wanted is None:
         return _page(request, 200, {"choices": choices, "preparing": None})
     if wanted not in FORMATS or wanted not in offered:
-        response = _page(request, 404, {"choices": choices, "preparing": None,
-                                        "refused": "This album is not offered in that format; choose one below."})
+        response = _page(
+            request,
+            404,
+            {
+                "choices": choices,
+                "preparing": None,
+                "refused": "This album is not offered in that format; choose one below.",
+            },
+        )
         return response
     name, state = request.find_service(IAudioService).format_file(album, wanted)
     if name is not None:
         return _send(request, purchase, name, FORMATS[wanted].label)
-    response = _page(request, 202, {"choices": choices, "preparing": FORMATS[wanted], "state": state,
-                                    "retry_seconds": PREPARING_RETRY_SECONDS})
+    response = _page(
+        request,
+        202,
+        {"choices": choices, "preparing": FORMATS[wanted], "state": state, "retry_seconds": PREPARING_RETRY_SECONDS},
+    )
     response.headers["Retry-After"] = str(PREPARING_RETRY_SECONDS)
     response.headers["Refresh"] = str(PREPARING_RETRY_SECONDS)
     return response

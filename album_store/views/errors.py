@@ -1,4 +1,5 @@
 """Error pages, all in the layout: 400, 403 (and a bad CSRF token), 404, 503 (the files unreachable), 500."""
+
 import logging
 
 from pyramid.csrf import new_csrf_token
@@ -7,8 +8,8 @@ from pyramid.httpexceptions import HTTPClientError, HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
-from ..storage import StorageError
 from ..forms import LOCAL_PATH
+from ..storage import StorageError
 
 log = logging.getLogger(__name__)
 TEMPLATE = "album_store:templates/errors/error.pt"
@@ -68,7 +69,9 @@ def storage_unavailable(exc, request):
     log.error("storage failed on %s %s: %s", request.method, request.path_qs, exc)
     request.response.headers["Retry-After"] = "30"
     return _error_page(
-        request, 503, "Files unavailable",
+        request,
+        503,
+        "Files unavailable",
         "The store's files cannot be reached just now. Nothing was lost; please try again in a minute.",
     )
 
@@ -77,5 +80,8 @@ def storage_unavailable(exc, request):
 def server_error(exc, request):
     log.exception("Unexpected error on %s %s", request.method, request.path_qs)
     return _error_page(
-        request, 500, "Something went wrong", "Something went wrong on our side and it has been logged. Please try again in a moment."
+        request,
+        500,
+        "Something went wrong",
+        "Something went wrong on our side and it has been logged. Please try again in a moment.",
     )

@@ -7,13 +7,14 @@ says so. The three payment flows' own routes hand an amount of 0 to the same
 ``GET /free-downloads/{token}`` (the mailed link) makes the download the buyer's and shows its receipt.
 How a free download is recorded: ``services/purchases/free.py``.
 """
+
 from pyramid.httpexceptions import HTTPGone, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ..pricing import AmountRefused
 from ..purchase_answers import give_free_download
-from ..services.receipts import remember_purchase
 from ..services.purchases import IPurchaseService
+from ..services.receipts import remember_purchase
 from ..services.tokens import LinkExpired, LinkInvalid
 from ..shown_price import require_shown_price
 
@@ -41,12 +42,15 @@ def confirm_free_download(request):
     try:
         purchase = purchases.free_download_for(request.matchdict["token"])
     except LinkExpired:
-        raise HTTPGone("This link has expired. Ask for the free download again on the album's page, and we send "
-                       "you a new link.")
+        raise HTTPGone(
+            "This link has expired. Ask for the free download again on the album's page, and we send you a new link."
+        )
     except LinkInvalid:
         raise HTTPNotFound("There is no free download at this address.")
     if not purchases.confirm_free_download(purchase):
-        raise HTTPGone("This free download was replaced by a purchase of the album, so its link no longer works. "
-                       "The receipt email of that purchase has the download.")
+        raise HTTPGone(
+            "This free download was replaced by a purchase of the album, so its link no longer works. "
+            "The receipt email of that purchase has the download."
+        )
     remember_purchase(request, purchase)
     return HTTPSeeOther(request.route_url("purchase", id=purchase.id))

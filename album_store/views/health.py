@@ -9,6 +9,7 @@
   copies change when an owner's change commits, as this process's own page cache does; ``unknown``
   when it cannot be read.
 """
+
 import logging
 
 from pyramid.response import Response

@@ -1,8 +1,9 @@
 """The signed-in buyer's library: every album they own, newest first, with receipt and download."""
+
 from pyramid.view import view_config
 
-from ..services.purchases import IPurchaseService
 from ..purchase_answers import download_links
+from ..services.purchases import IPurchaseService
 
 
 @view_config(route_name="library", renderer="album_store:templates/library/library.pt", permission="library")

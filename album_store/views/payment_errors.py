@@ -15,19 +15,26 @@ so pyramid_tm committed what was left in the transaction: those views are decora
 purchase service itself before it raises (the pending purchase before Stripe is asked, a decline's
 ``failed``), either way.
 """
+
 from pyramid.httpexceptions import HTTPConflict, HTTPException, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..models.transactions import commit_or_answer, commits_as_returned
 from ..album_page import ALBUM_TEMPLATE, album_page
+from ..models.transactions import commit_or_answer, commits_as_returned
 from ..purchase_answers import ALREADY_BOUGHT, NOT_CHARGEABLE, UNAVAILABLE, amount_differs, pending_receipt, whose
-from ..services.receipts import remember_purchase
 from ..services.payments import CardDeclined, PaymentUnavailable
-from ..services.purchases import (AlreadyBought, AttemptAmountDiffers, CheckoutTokenReused, PaymentIncomplete,
-                                  PriceNotChargeable, StillPending, new_attempt_id)
+from ..services.purchases import (
+    AlreadyBought,
+    AttemptAmountDiffers,
+    CheckoutTokenReused,
+    PaymentIncomplete,
+    PriceNotChargeable,
+    StillPending,
+    new_attempt_id,
+)
+from ..services.receipts import remember_purchase
 
 UNAVAILABLE_TEMPLATE = "album_store:templates/checkout/unavailable.pt"
-
 
 
 def _refuse(request, error):
@@ -90,10 +97,13 @@ def already_bought_page(exc, request):
         failed = commit_or_answer(request)
         return failed if failed is not None else HTTPSeeOther(request.route_url("purchase", id=purchase.id))
     if relation == "owned":
-        return _refuse(request, HTTPConflict(
-            f"{album.title} is already in your library, so nothing was charged. "
-            "You can download it again from your library at any time."
-        ))
+        return _refuse(
+            request,
+            HTTPConflict(
+                f"{album.title} is already in your library, so nothing was charged. "
+                "You can download it again from your library at any time."
+            ),
+        )
     return _refuse(request, HTTPConflict(ALREADY_BOUGHT.format(title=album.title)))
 
 
@@ -108,8 +118,10 @@ def token_reused_page(exc, request):
     if isinstance(exc, AttemptAmountDiffers):
         message = amount_differs(exc.purchase, "use the Buy button and enter your card again")
     else:
-        message = ("These card details were already used for another purchase, so nothing more was charged. "
-                   "Please use the Buy button and enter your card again.")
+        message = (
+            "These card details were already used for another purchase, so nothing more was charged. "
+            "Please use the Buy button and enter your card again."
+        )
     return _refuse(request, HTTPConflict(message))
 
 
@@ -134,16 +146,28 @@ def unavailable_json(exc, request):
 def unavailable_confirm_json(exc, request):
     """Stripe could not be asked (or has not finished: a :class:`StillPending`) after the browser
     confirmed: the receipt settles itself once Stripe answers."""
-    return _json(request, 503, retry_after="60", status="pending", error=UNAVAILABLE,
-                 receipt_url=request.route_url("purchase", id=request.context.id))
+    return _json(
+        request,
+        503,
+        retry_after="60",
+        status="pending",
+        error=UNAVAILABLE,
+        receipt_url=request.route_url("purchase", id=request.context.id),
+    )
 
 
 @view_config(context=StillPending, route_name="album_payment_intent", renderer="json")
 @commits_as_returned
 def still_pending_json(exc, request):
     remember_purchase(request, exc.purchase)
-    return _json(request, 503, retry_after="10", status="pending", error=UNAVAILABLE,
-                 receipt_url=request.route_url("purchase", id=exc.purchase.id))
+    return _json(
+        request,
+        503,
+        retry_after="10",
+        status="pending",
+        error=UNAVAILABLE,
+        receipt_url=request.route_url("purchase", id=exc.purchase.id),
+    )
 
 
 @view_config(context=AlreadyBought, route_name="album_payment_intent", renderer="json")
@@ -154,10 +178,20 @@ def already_bought_json(exc, request):
     if relation is None:
         return _json(request, 409, status="conflict", error=ALREADY_BOUGHT.format(title=album.title))
     if relation == "owned":
-        return _json(request, 409, status="owned", library_url=request.route_url("library"),
-                     error=f"{album.title} is already in your library, so nothing was charged.")
-    return _json(request, 409, status=holder.status, receipt_url=request.route_url("purchase", id=holder.id),
-                 error=f"You already have a purchase of {album.title}, so nothing more was charged.")
+        return _json(
+            request,
+            409,
+            status="owned",
+            library_url=request.route_url("library"),
+            error=f"{album.title} is already in your library, so nothing was charged.",
+        )
+    return _json(
+        request,
+        409,
+        status=holder.status,
+        receipt_url=request.route_url("purchase", id=holder.id),
+        error=f"You already have a purchase of {album.title}, so nothing more was charged.",
+    )
 
 
 @view_config(context=PriceNotChargeable, route_name="album_payment_intent", renderer="json")
@@ -172,14 +206,19 @@ def token_reused_json(exc, request):
     if isinstance(exc, AttemptAmountDiffers):
         error = amount_differs(exc.purchase, "press Pay again")
     else:
-        error = ("This payment form was already used for another purchase, so nothing more was charged. "
-                 "Please try again.")
+        error = (
+            "This payment form was already used for another purchase, so nothing more was charged. Please try again."
+        )
     return _json(request, 409, status="conflict", attempt_id=new_attempt_id(), error=error)
 
 
 @view_config(context=PaymentIncomplete, route_name="purchase_confirm", renderer="json")
 @commits_as_returned
 def incomplete_json(exc, request):
-    return _json(request, 409, status="incomplete",
-                 error="Your payment is not complete, so nothing was charged. Please check your card details "
-                       "and press Pay again.")
+    return _json(
+        request,
+        409,
+        status="incomplete",
+        error="Your payment is not complete, so nothing was charged. Please check your card details "
+        "and press Pay again.",
+    )

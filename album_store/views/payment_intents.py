@@ -17,6 +17,7 @@ Both need the session's CSRF token in the ``X-CSRF-Token`` header. Errors are JS
 fit for the buyer; after a failed attempt the answer carries a fresh ``attempt_id`` for the retry.
 Payment errors are answered in ``payment_errors.py``; on another payment flow these routes are 404s.
 """
+
 import json
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -25,8 +26,8 @@ from pyramid.view import view_config
 from ..caching import NO_STORE
 from ..forms import PaymentStartForm
 from ..purchase_answers import ALREADY_BOUGHT, start_free_download, whose
-from ..services.receipts import remember_purchase
 from ..services.purchases import AlreadyBought, IPurchaseService, new_attempt_id
+from ..services.receipts import remember_purchase
 from ..settings import PAYMENT_INTENTS
 from ..shown_price import require_shown_price
 
@@ -44,20 +45,32 @@ def _json_fields(request):
     return body if isinstance(body, dict) else None
 
 
-@view_config(route_name="payment_attempt", request_method="GET", renderer="json", payment_flow=PAYMENT_INTENTS,
-             cache_control=NO_STORE)
+@view_config(
+    route_name="payment_attempt",
+    request_method="GET",
+    renderer="json",
+    payment_flow=PAYMENT_INTENTS,
+    cache_control=NO_STORE,
+)
 def payment_attempt(request):
     """A new attempt id: names one checkout attempt of one page (never cached, never shared)."""
     return {"attempt_id": new_attempt_id()}
 
 
-@view_config(route_name="album_payment_intent", request_method="POST", require_csrf=True, renderer="json",
-             payment_flow=PAYMENT_INTENTS)
+@view_config(
+    route_name="album_payment_intent",
+    request_method="POST",
+    require_csrf=True,
+    renderer="json",
+    payment_flow=PAYMENT_INTENTS,
+)
 def start_payment(context, request):
     album = context
     fields = _json_fields(request)
     if fields is None:
-        return _answer(request, 400, status="invalid", error="The payment request was not understood; nothing was charged.")
+        return _answer(
+            request, 400, status="invalid", error="The payment request was not understood; nothing was charged."
+        )
     form = PaymentStartForm(data=fields, user=request.user)
     refusal = form.refusal()
     if refusal:
@@ -67,7 +80,8 @@ def start_payment(context, request):
     if amount == 0:
         return _free(request, album, form.buyer_email)
     purchase, intent = request.find_service(IPurchaseService).start_payment_intent(
-        album, email=form.buyer_email, attempt_id=form.attempt_id.data, user=request.user, amount_cents=amount)
+        album, email=form.buyer_email, attempt_id=form.attempt_id.data, user=request.user, amount_cents=amount
+    )
     remember_purchase(request, purchase)
     receipt_url = request.route_url("purchase", id=purchase.id)
     if intent is None:
@@ -90,9 +104,13 @@ def _free(request, album, email):
         relation = whose(request, bought.purchase)
         if relation is None:
             return _answer(request, 409, status="conflict", error=ALREADY_BOUGHT.format(title=album.title))
-        return _answer(request, 409, status=bought.purchase.status,
-                       receipt_url=request.route_url("purchase", id=bought.purchase.id),
-                       error=f"You already have {album.title}, so nothing more was charged.")
+        return _answer(
+            request,
+            409,
+            status=bought.purchase.status,
+            receipt_url=request.route_url("purchase", id=bought.purchase.id),
+            error=f"You already have {album.title}, so nothing more was charged.",
+        )
     receipt_url = request.route_url("purchase", id=started.purchase.id)
     if started.notice is None:
         remember_purchase(request, started.purchase)
@@ -100,8 +118,13 @@ def _free(request, album, email):
     return {"status": "free", "message": started.notice}
 
 
-@view_config(route_name="purchase_confirm", request_method="POST", require_csrf=True, renderer="json",
-             payment_flow=PAYMENT_INTENTS)
+@view_config(
+    route_name="purchase_confirm",
+    request_method="POST",
+    require_csrf=True,
+    renderer="json",
+    payment_flow=PAYMENT_INTENTS,
+)
 def confirm_payment(context, request):
     purchase = context
     if not purchase.uses_payment_intent:
@@ -115,8 +138,13 @@ def _settled(request, purchase, receipt_url):
     so the buyer is never told "paid" for it). Either way nothing more was charged; the receipt says which."""
     if purchase.status == "paid":
         return {"status": "paid", "receipt_url": receipt_url}
-    return _answer(request, 409, status=purchase.status, receipt_url=receipt_url,
-                   error="This payment was refunded, so nothing more was charged.")
+    return _answer(
+        request,
+        409,
+        status=purchase.status,
+        receipt_url=receipt_url,
+        error="This payment was refunded, so nothing more was charged.",
+    )
 
 
 @view_config(route_name="payment_attempt", request_method="GET")

@@ -7,6 +7,7 @@ the route's catch-all view (registered without the predicate) answers a page fro
 switched flows. Pyramid tries the views with more predicates first, so the catch-all is only reached
 when the flow's own view does not match.
 """
+
 from ..settings import PAYMENT_FLOWS
 
 

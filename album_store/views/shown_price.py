@@ -1,6 +1,7 @@
 """The answers to a price the buyer did not see (``shown_price.py``): 409 with the current price, or
 400 for an amount the album does not take; nothing charged, nothing recorded (the exceptions are
 raised before the purchase service is asked, and an exception view's answer rolls back)."""
+
 from pyramid.view import view_config
 
 from ..album_page import ALBUM_TEMPLATE, album_page

@@ -1,8 +1,9 @@
 """Stripe's webhook: verified by signature on the raw body, handled once per event id."""
+
 from pyramid.httpexceptions import HTTPBadRequest, HTTPServiceUnavailable
 from pyramid.view import view_config
 
-from ..services.payments import IPaymentService, InvalidWebhook, PaymentUnavailable
+from ..services.payments import InvalidWebhook, IPaymentService, PaymentUnavailable
 from ..services.purchases import IPurchaseService
 
 

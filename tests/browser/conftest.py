@@ -8,11 +8,12 @@ Without Chromium the tests skip and say why; ``ALBUM_STORE_REQUIRE_BROWSER=1`` (
 ``make screenshots``) turns that skip into a failure. When a test fails, the pages it had open are saved
 under ``test-artifacts/screenshots/``.
 """
-from contextlib import contextmanager
+
 import os
-from pathlib import Path
 import re
 import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +35,12 @@ FAILURE_SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DEVICES = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     # An ordinary phone: 375 CSS pixels wide, touch, and the mobile viewport rules.
-    "phone": {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1},
+    "phone": {
+        "viewport": {"width": 375, "height": 667},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 1,
+    },
 }
 
 _reports = pytest.StashKey[dict]()

@@ -11,8 +11,9 @@ More journeys (downloads from the library, the owner's album and purchase pages)
 ``Shopper`` steps that end with ``self.arrived(...)``, so they get the same checks (and a picture in
 ``make screenshots`` when a tour reaches them).
 """
-from datetime import date
+
 import re
+from datetime import date
 from urllib.parse import urlsplit
 
 CARD_OK = "4242 4242 4242 4242"
@@ -50,7 +51,7 @@ class BrowserWatch:
     def __init__(self, store_url, standin_url):
         self.store_origin = origin_of(store_url)
         self.allowed_origins = {self.store_origin, origin_of(standin_url)}
-        self.console_errors = []   # (text, url of the frame or script that logged it)
+        self.console_errors = []  # (text, url of the frame or script that logged it)
         self.page_errors = []
         self.foreign_requests = []
         self.pages_without_csp = []
@@ -241,8 +242,11 @@ class Shopper:
 
     def assert_fits_the_screen(self):
         frames = [("page", self.page.main_frame)]
-        for label, selector in (("checkout modal", CheckoutModal.IFRAME), ("payment element", PaymentForm.FRAME),
-                                ("3-D Secure challenge", PaymentForm.CHALLENGE)):
+        for label, selector in (
+            ("checkout modal", CheckoutModal.IFRAME),
+            ("payment element", PaymentForm.FRAME),
+            ("3-D Secure challenge", PaymentForm.CHALLENGE),
+        ):
             if self.page.locator(selector).count():
                 frames.append((label, self.page.locator(selector).element_handle().content_frame()))
         for label, frame in frames:
@@ -296,7 +300,8 @@ class Shopper:
         the cookie or, for a first visit, from /csrf-token. A person is never faster than that fetch;
         a test under load can be, and would post a form without its token (a 403)."""
         self.page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('input[name=csrf_token]')).every(input => input.value)")
+            "() => Array.from(document.querySelectorAll('input[name=csrf_token]')).every(input => input.value)"
+        )
 
     # --- paying ----------------------------------------------------------------------------------
     def buy_button(self):

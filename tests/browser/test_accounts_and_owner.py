@@ -5,6 +5,7 @@ and a download file, and publishes it; the owner refunds a purchase.
 The shared fixtures (conftest.py) fail a test whose browser logged a JavaScript error or a CSP violation,
 asked anything of another origin, or (on a phone, through ``shopper.arrived``) scrolled sideways.
 """
+
 import re
 import zipfile
 
@@ -217,5 +218,6 @@ def test_the_owners_purchase_filters_line_up_on_a_phone(shopper, dbsession):
     shopper.visit("/admin/purchases", "owner's purchases on a phone")
     rights = shopper.page.evaluate(
         "Array.from(document.querySelectorAll('.filters select, .filters input:not([type=date]):not([type=hidden])'))"
-        ".map(e => Math.round(e.getBoundingClientRect().right))")
+        ".map(e => Math.round(e.getBoundingClientRect().right))"
+    )
     assert len(rights) >= 3 and len(set(rights)) == 1, rights

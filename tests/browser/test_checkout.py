@@ -4,6 +4,7 @@ Checkout here is the stand-in's real ``checkout.js`` and modal iframe (no shortc
 types the card into the iframe, the modal tokenizes it at the stand-in and hands the token to the
 album's form, which the store charges. Desktop and phone (375 px) alike.
 """
+
 import re
 
 import pytest
@@ -45,7 +46,9 @@ def test_a_shopper_pays_by_card_and_lands_on_the_receipt(shopper, blue_skies, db
 
     page = shopper.page
     assert response.status == 200 and re.search(r"/purchases/\d+$", page.url), page.url
-    shopper.on_receipt("Blue Skies", shows=("Paid", "$9.99", "Visa ending in 4242", "ana@example.com", "Getting your music"))
+    shopper.on_receipt(
+        "Blue Skies", shows=("Paid", "$9.99", "Visa ending in 4242", "ana@example.com", "Getting your music")
+    )
 
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.amount_cents, purchase.email) == ("paid", 999, "ana@example.com")
@@ -77,7 +80,9 @@ def test_a_declined_card_shows_the_message_and_the_shopper_tries_again(shopper, 
     assert [p.status for p in purchases(dbsession)] == ["failed", "paid"]
 
 
-def test_a_price_changed_while_the_page_was_open_charges_nothing_then_the_new_price(shopper, watch, blue_skies, dbsession, stripe_client):
+def test_a_price_changed_while_the_page_was_open_charges_nothing_then_the_new_price(
+    shopper, watch, blue_skies, dbsession, stripe_client
+):
     shopper.open_catalog()
     shopper.open_album("Blue Skies")  # at $9.99 ...
     blue_skies.price_cents = 1200  # ... the owner raises the price meanwhile

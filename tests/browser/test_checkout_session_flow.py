@@ -3,6 +3,7 @@
 checkout.stripe.com is), and back to the receipt: 4242, 3-D Secure completed and failed, a declined
 card then a good one, and "Cancel and go back". The shared fixtures fail a test whose browser logged a
 JavaScript error or a CSP violation (the store's form-action must allow the redirect to Stripe's page)."""
+
 import re
 
 import pytest

@@ -4,6 +4,7 @@ outside the store and Stripe, a Content-Security-Policy header, and no sideways 
 (The ``page`` fixture fails any test whose browser saw one of those problems; ``shopper.arrived``
 checks the width on a phone.)
 """
+
 import re
 
 import pytest
@@ -22,8 +23,13 @@ expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not in
 @pytest.fixture
 def catalog(dbsession):
     albums = [
-        make_album(dbsession, slug=f"album-{n}", title=f"A Rather Long Album Title Number {n}",
-                   artist="An Artist With A Long Name", price_cents=999 + n)
+        make_album(
+            dbsession,
+            slug=f"album-{n}",
+            title=f"A Rather Long Album Title Number {n}",
+            artist="An Artist With A Long Name",
+            price_cents=999 + n,
+        )
         for n in range(3)
     ]
     make_album(dbsession, slug="unpublished", title="Not Yet", is_published=False)
@@ -64,8 +70,16 @@ def test_every_page_a_guest_or_the_owner_opens_renders_cleanly(shopper, watch, d
     shopper.sign_in(DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD)
     album_id = dbsession.scalars(select(Album.id).where(Album.slug == "blue-skies")).one()
     purchase_id = dbsession.scalars(select(Purchase.id)).one()  # not 1 on PostgreSQL: sequences go on
-    for path in ["/library", "/admin", "/admin/albums", "/admin/albums/new", f"/admin/albums/{album_id}/edit",
-                 "/admin/purchases", "/admin/purchases?status=paid", f"/admin/purchases/{purchase_id}"]:
+    for path in [
+        "/library",
+        "/admin",
+        "/admin/albums",
+        "/admin/albums/new",
+        f"/admin/albums/{album_id}/edit",
+        "/admin/purchases",
+        "/admin/purchases?status=paid",
+        f"/admin/purchases/{purchase_id}",
+    ]:
         assert shopper.visit(path).status == 200, path
 
 

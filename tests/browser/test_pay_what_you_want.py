@@ -1,6 +1,7 @@
 """A shopper names the price in a real browser (legacy Checkout's flow, the default): the album page's
 amount field, prefilled with the suggestion, opens Checkout's window for the amount typed
 (``StripeCheckout.configure(...).open({amount})``), and exactly that amount is charged."""
+
 import re
 
 import pytest
@@ -20,13 +21,20 @@ def purchases(dbsession):
 
 @pytest.fixture
 def copper_and_salt(dbsession):
-    return make_album(dbsession, slug="copper-and-salt", title="Copper & Salt", artist="Hollow Pines",
-                      price_cents=799, minimum_cents=500)
+    return make_album(
+        dbsession,
+        slug="copper-and-salt",
+        title="Copper & Salt",
+        artist="Hollow Pines",
+        price_cents=799,
+        minimum_cents=500,
+    )
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"], indirect=True)
-def test_a_shopper_pays_more_than_the_minimum_and_is_charged_what_they_chose(shopper, copper_and_salt, dbsession,
-                                                                             stripe_client):
+def test_a_shopper_pays_more_than_the_minimum_and_is_charged_what_they_chose(
+    shopper, copper_and_salt, dbsession, stripe_client
+):
     shopper.open_catalog()
     shopper.open_album("Copper & Salt")
     page = shopper.page

@@ -7,6 +7,7 @@ challenge come from http://127.0.0.1:PORT, another site than the store's http://
 js.stripe.com is. The shared fixtures (conftest.py) fail a test whose browser logged a JavaScript error
 or a CSP violation or asked anything of another origin, and keep a screenshot when one fails.
 """
+
 import re
 from urllib.parse import parse_qs
 
@@ -58,10 +59,20 @@ def test_paying_with_4242_lands_on_the_receipt(shopper, album, dbsession):
     sent = parse_qs(confirm.value.post_data)
     assert confirm.value.frame.url.split("?")[0].endswith("/js.stripe.com/v3/elements/payment"), "sent by the frame"
     assert set(sent) == {
-        "return_url", "payment_method_data[billing_details][email]", "payment_method_data[type]",
-        "payment_method_data[card][number]", "payment_method_data[card][cvc]", "payment_method_data[card][exp_month]",
-        "payment_method_data[card][exp_year]", "payment_method_data[payment_user_agent]",
-        "payment_method_data[time_on_page]", "expected_payment_method_type", "use_stripe_sdk", "key", "client_secret"}
+        "return_url",
+        "payment_method_data[billing_details][email]",
+        "payment_method_data[type]",
+        "payment_method_data[card][number]",
+        "payment_method_data[card][cvc]",
+        "payment_method_data[card][exp_month]",
+        "payment_method_data[card][exp_year]",
+        "payment_method_data[payment_user_agent]",
+        "payment_method_data[time_on_page]",
+        "expected_payment_method_type",
+        "use_stripe_sdk",
+        "key",
+        "client_secret",
+    }
     assert sent["return_url"] == [f"{shopper.store_url}/purchases/{purchase.id}"]
     shopper.on_receipt("Blue Skies", shows=("Visa ending in 4242",))
     [purchase] = purchases(dbsession)
@@ -142,7 +153,9 @@ def test_an_incomplete_card_is_caught_before_anything_is_charged(shopper, album,
     assert form.frame.locator("#number-error").inner_text() == "Your card number is incomplete."
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
-    assert stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).status == "requires_payment_method"
+    assert (
+        stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).status == "requires_payment_method"
+    )
 
     form.fill("4242 4242 4242 4242").pay()  # the same attempt, the same PaymentIntent
     shopper.on_receipt("Blue Skies")
@@ -150,7 +163,9 @@ def test_an_incomplete_card_is_caught_before_anything_is_charged(shopper, album,
     assert purchase.status == "paid"
 
 
-def test_a_price_changed_while_the_page_was_open_charges_nothing_and_the_next_pay_is_the_new_price(shopper, watch, album, dbsession):
+def test_a_price_changed_while_the_page_was_open_charges_nothing_and_the_next_pay_is_the_new_price(
+    shopper, watch, album, dbsession
+):
     page = shopper.page
     form = shopper.payment_form("Blue Skies")  # at $9.99 ...
     album.price_cents = 1200  # ... the owner raises the price meanwhile
@@ -174,10 +189,17 @@ def test_a_price_changed_while_the_page_was_open_charges_nothing_and_the_next_pa
 
 def test_a_chosen_amount_is_what_the_payment_element_pays_and_0_is_a_free_download(shopper, dbsession, stripe_client):
     """Pay what you want: the amount typed is the PaymentIntent's, and stays so while it is paid."""
-    make_album(dbsession, slug="copper-and-salt", title="Copper & Salt", artist="Hollow Pines", price_cents=799,
-               minimum_cents=500)
-    make_album(dbsession, slug="evergreen-ep", title="Evergreen (EP)", artist="Hollow Pines", price_cents=329,
-               minimum_cents=0)
+    make_album(
+        dbsession,
+        slug="copper-and-salt",
+        title="Copper & Salt",
+        artist="Hollow Pines",
+        price_cents=799,
+        minimum_cents=500,
+    )
+    make_album(
+        dbsession, slug="evergreen-ep", title="Evergreen (EP)", artist="Hollow Pines", price_cents=329, minimum_cents=0
+    )
     form = shopper.payment_form("Copper & Salt")
     page = shopper.page
     field = page.get_by_label(re.compile(r"^Your price"))

@@ -1,5 +1,6 @@
 """The album page's preview player in a real browser: nothing is fetched before play, a keyboard plays
 and pauses, one preview at a time, and the next track's preview follows when one ends."""
+
 import pytest
 
 from album_store.jobs import IJobQueue
@@ -30,7 +31,9 @@ def album_with_previews(dbsession, app, files_dir, tmp_path):
     return album
 
 
-def test_a_keyboard_plays_a_preview_then_the_next_and_nothing_loads_before_play(page, live_store, watch, album_with_previews):
+def test_a_keyboard_plays_a_preview_then_the_next_and_nothing_loads_before_play(
+    page, live_store, watch, album_with_previews
+):
     page.goto(f"{live_store.url}/albums/listen-first")
     first = page.get_by_role("button", name="Play the preview of Song 1")
     expect(first).to_be_visible()

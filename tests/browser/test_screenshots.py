@@ -6,6 +6,7 @@ pages without running a browser; in an ordinary test run the pictures go to ``te
 Each page is photographed when the shopper arrives on it (``Shopper.arrived``), so a new journey step
 (the library, the owner's dashboard) adds its picture by calling ``arrived`` like the others.
 """
+
 import os
 from pathlib import Path
 
@@ -39,8 +40,7 @@ class Photographer:
         path = self.folder / f"{self.device}-{len(self.taken) + 1:02d}-{name}.png"
         # With Checkout open the page behind is fixed under its overlay: the screen is what a shopper sees.
         modal_open = self.page.locator(CheckoutModal.IFRAME).count() > 0
-        self.page.screenshot(path=str(path), full_page=not modal_open,
-                             animations="disabled", caret="hide")
+        self.page.screenshot(path=str(path), full_page=not modal_open, animations="disabled", caret="hide")
         self.taken[name] = path
 
 
@@ -83,6 +83,15 @@ def test_a_tour_of_the_main_pages(shopper, watch, device, dbsession):
     shopper.open_dashboard()
 
     assert list(photographer.taken) == [
-        "home", "catalog", "album", "checkout", "checkout-filled", "receipt", "declined",
-        "sign-in", "checkout-signed-in", "library", "admin-dashboard",
+        "home",
+        "catalog",
+        "album",
+        "checkout",
+        "checkout-filled",
+        "receipt",
+        "declined",
+        "sign-in",
+        "checkout-signed-in",
+        "library",
+        "admin-dashboard",
     ]

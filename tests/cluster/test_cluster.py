@@ -6,17 +6,18 @@ The cluster always runs on a PostgreSQL database of its own, so the module runs 
 PostgreSQL pass (``TEST_DATABASE_URL``; `.ci/run`'s second pass), and needs root to make that database
 and Debian's nginx and redis-server (`make services`).
 """
-from concurrent.futures import ThreadPoolExecutor
+
 import io
 import os
 import threading
 import time
-from urllib.parse import urljoin
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup
 import pytest
 import requests
+from bs4 import BeautifulSoup
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -27,10 +28,15 @@ from tests.live import form_fields
 from tests.paying import shown_price
 from tests.services import need
 
-pytestmark = [pytest.mark.stripe, standin_only,
-              pytest.mark.skipif("postgresql" not in os.environ.get("TEST_DATABASE_URL", ""),
-                                 reason="the cluster runs on PostgreSQL: it runs in the suite's PostgreSQL pass (TEST_DATABASE_URL)"),
-              pytest.mark.skipif(os.geteuid() != 0, reason="the cluster makes its PostgreSQL database as root (as CI runs)")]
+pytestmark = [
+    pytest.mark.stripe,
+    standin_only,
+    pytest.mark.skipif(
+        "postgresql" not in os.environ.get("TEST_DATABASE_URL", ""),
+        reason="the cluster runs on PostgreSQL: it runs in the suite's PostgreSQL pass (TEST_DATABASE_URL)",
+    ),
+    pytest.mark.skipif(os.geteuid() != 0, reason="the cluster makes its PostgreSQL database as root (as CI runs)"),
+]
 
 BUYERS, SECONDS = 32, 30
 
@@ -43,8 +49,12 @@ def cluster(tmp_path_factory):
     from devtools.cluster import Cluster
 
     # Claims without a sign of life for 3 s count as stuck, so the killed worker's format is taken over soon.
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"), demo=False, database="album_store_cluster_test",
-                      extra_env={"JOBS_STUCK_SECONDS": "3"})
+    cluster = Cluster(
+        tmp_path_factory.mktemp("cluster"),
+        demo=False,
+        database="album_store_cluster_test",
+        extra_env={"JOBS_STUCK_SECONDS": "3"},
+    )
     cluster.start()
     # Every request of this module's own (requests) trusts the cluster's self-signed certificate.
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
@@ -86,8 +96,13 @@ def buy(base_url, slug, stripe, email):
     page = browser.get(f"{base_url}/albums/{slug}", timeout=30)
     page.raise_for_status()
     csrf = browser.get(f"{base_url}/csrf-token", timeout=30).json()["token"]
-    fields = {"csrf_token": csrf, "stripeToken": card_token(stripe), "stripeTokenType": "card", "stripeEmail": email,
-              **shown_price(page)}
+    fields = {
+        "csrf_token": csrf,
+        "stripeToken": card_token(stripe),
+        "stripeTokenType": "card",
+        "stripeEmail": email,
+        **shown_price(page),
+    }
     response = browser.post(f"{base_url}/albums/{slug}/buy", data=fields, allow_redirects=False, timeout=60)
     response.browser = browser  # to follow the receipt as this buyer
     return response
@@ -101,15 +116,22 @@ def owner(cluster, db):
     browser.headers["Origin"] = cluster.url
     login = browser.get(f"{cluster.url}/account/login", timeout=10)
     token = BeautifulSoup(login.text, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
-    signed_in = browser.post(f"{cluster.url}/account/login", allow_redirects=False, timeout=10,
-                             data={"csrf_token": token, "email": "owner@example.com", "password": PASSWORD, "next": ""})
+    signed_in = browser.post(
+        f"{cluster.url}/account/login",
+        allow_redirects=False,
+        timeout=10,
+        data={"csrf_token": token, "email": "owner@example.com", "password": PASSWORD, "next": ""},
+    )
     assert signed_in.status_code == 303, signed_in.text[:500]
     return browser
 
 
 def succeeded_charges(stripe):
-    return [charge for charge in stripe.v1.charges.list(params={"limit": 100}).auto_paging_iter()
-            if charge.status == "succeeded"]
+    return [
+        charge
+        for charge in stripe.v1.charges.list(params={"limit": 100}).auto_paging_iter()
+        if charge.status == "succeeded"
+    ]
 
 
 def test_32_buyers_through_nginx_with_a_store_process_killed_midway(cluster, db, stripe):
@@ -157,7 +179,9 @@ def test_32_buyers_through_nginx_with_a_store_process_killed_midway(cluster, db,
     purchases = db.scalars(select(Purchase).where(Purchase.album_id == album.id)).all()
     paid = {p.stripe_charge_id: p for p in purchases if p.status == "paid"}
     ours = {c.id: c for c in succeeded_charges(stripe) if c.amount == 700}
-    assert set(paid) == set(ours), "a paid purchase for each charge, a charge for each paid purchase: none lost, none doubled"
+    assert set(paid) == set(ours), (
+        "a paid purchase for each charge, a charge for each paid purchase: none lost, none doubled"
+    )
     assert all(p.amount_cents == 700 for p in paid.values())
     assert not [p for p in purchases if p.status == "pending"], "nothing is left pending"
     assert len(paid) >= paid_pages, "every buyer shown a receipt owns the album"
@@ -194,7 +218,9 @@ def test_a_price_change_through_one_process_is_seen_at_once_through_every_proces
     assert "owner@example.com" not in anonymous.get(f"{cluster.url}/albums/new-price", timeout=10).text
 
 
-def test_a_worker_killed_during_a_transcode_is_restarted_and_each_format_is_made_once(cluster, db, owner, stripe, tmp_path):
+def test_a_worker_killed_during_a_transcode_is_restarted_and_each_format_is_made_once(
+    cluster, db, owner, stripe, tmp_path
+):
     from tests.audio_files import make_audio
 
     album = make_album(db, slug="long-takes", tracks=2, price_cents=800)
@@ -203,9 +229,13 @@ def test_a_worker_killed_during_a_transcode_is_restarted_and_each_format_is_made
         edit = BeautifulSoup(owner.get(edit_page, timeout=10).text, "html.parser")
         form = edit.find("form", id=f"audio-form-{track.id}")
         master = make_audio(tmp_path / f"take{number}.wav", seconds=40, frequency=330 + 110 * number).read_bytes()
-        uploaded = owner.post(cluster.url + form["action"], allow_redirects=False, timeout=60,
-                              data={"csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"], "preview_start": "0"},
-                              files={"audio": (f"take{number}.wav", master, "audio/wav")})
+        uploaded = owner.post(
+            cluster.url + form["action"],
+            allow_redirects=False,
+            timeout=60,
+            data={"csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"], "preview_start": "0"},
+            files={"audio": (f"take{number}.wav", master, "audio/wav")},
+        )
         assert uploaded.status_code == 303, uploaded.text[:800]
 
     def formats():
@@ -214,7 +244,9 @@ def test_a_worker_killed_during_a_transcode_is_restarted_and_each_format_is_made
 
     deadline = time.monotonic() + 120
     while not any(row.state == "working" and row.progress > 0 for row in formats().values()):
-        assert time.monotonic() < deadline, f"no format was being made: {[(r.format, r.state) for r in formats().values()]}"
+        assert time.monotonic() < deadline, (
+            f"no format was being made: {[(r.format, r.state) for r in formats().values()]}"
+        )
         time.sleep(0.05)
     cluster.kill("worker")  # mid-transcode: its job leaves with it
     left = {name: row.state for name, row in formats().items()}
@@ -247,9 +279,15 @@ def test_a_worker_killed_during_a_transcode_is_restarted_and_each_format_is_made
     assert not list((cluster.root / "files").rglob("*.zip")), "nothing of the store's is on the web hosts' disks"
     assert zipfile.ZipFile(io.BytesIO(download.content)).namelist()[:2] == ["01 Song 1.flac", "02 Song 2.flac"]
     purchase = db.scalars(select(Purchase).where(Purchase.email == "listener@example.com")).one()
-    page = BeautifulSoup(owner.get(f"{cluster.url}/admin/purchases/{purchase.id}/refund", timeout=10).text, "html.parser")
+    page = BeautifulSoup(
+        owner.get(f"{cluster.url}/admin/purchases/{purchase.id}/refund", timeout=10).text, "html.parser"
+    )
     form = page.find("form", id="refund-form")
-    refunded = owner.post(cluster.url + form["action"], allow_redirects=False, timeout=30,
-                          data={"csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"], "confirm": "refund"})
+    refunded = owner.post(
+        cluster.url + form["action"],
+        allow_redirects=False,
+        timeout=30,
+        data={"csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"], "confirm": "refund"},
+    )
     assert refunded.status_code == 303, refunded.text[:500]
     assert requests.get(flac, timeout=60).status_code == 410

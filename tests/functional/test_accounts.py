@@ -1,5 +1,6 @@
 """Buyer accounts: register, sign in and out, the slowdown after failures, confirming the address,
 and a new password from an emailed link."""
+
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -138,7 +139,9 @@ def test_repeated_failed_sign_ins_slow_down_even_with_the_right_password(testapp
 def test_each_further_failure_doubles_the_wait(testapp, dbsession):
     make_user(dbsession, "ana@example.com", PASSWORD)
     long_ago = utcnow() - timedelta(seconds=45)
-    dbsession.add_all([LoginAttempt(email="ana@example.com", client_addr="10.1.1.1", attempted_at=long_ago) for _ in range(6)])
+    dbsession.add_all(
+        [LoginAttempt(email="ana@example.com", client_addr="10.1.1.1", attempted_at=long_ago) for _ in range(6)]
+    )
     dbsession.commit()
     page = testapp.login("ana@example.com", PASSWORD, status=429)  # 6 failures: 60 s after the last
     assert 10 <= int(page.headers["Retry-After"]) <= 15
@@ -165,7 +168,14 @@ def test_after_signing_in_the_buyer_goes_where_they_were_going_but_never_off_sit
     assert form["value"] == "/library"
     assert testapp.login("ana@example.com", next="/albums?page=2").location == "http://localhost/albums?page=2"
     testapp.logout()
-    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/\r\nSet-Cookie: a=b", "/caf\u00e9", "/\x00"):
+    for evil in (
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\r\nSet-Cookie: a=b",
+        "/caf\u00e9",
+        "/\x00",
+    ):
         assert testapp.login("ana@example.com", next=evil).location == "http://localhost/library"
         testapp.logout()
 
@@ -269,8 +279,12 @@ def test_one_address_registered_at_the_same_moment_on_two_processes_makes_one_ac
     from album_store.models import User
     from tests.live import post_at_once
 
-    answers = post_at_once([live_stores(), live_stores()], "/account/register",
-                           {"email": "twin@example.com", "password": PASSWORD, "confirm": PASSWORD}, count=8)
+    answers = post_at_once(
+        [live_stores(), live_stores()],
+        "/account/register",
+        {"email": "twin@example.com", "password": PASSWORD, "confirm": PASSWORD},
+        count=8,
+    )
     assert 500 not in answers, answers
     assert sorted(answers) == [303] + [409] * 7, answers
     dbsession.expire_all()

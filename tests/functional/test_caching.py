@@ -1,5 +1,6 @@
 """Shoppers' pages are cacheable by anyone for visitors who are not signed in, and private for the
 rest; the in-process page cache serves them without rendering again."""
+
 import re
 
 import pytest
@@ -31,7 +32,11 @@ def test_two_visitors_get_the_same_album_page_and_their_own_csrf_token(cached, a
     assert ana.get("/albums/shared").body == ben.get("/albums/shared").body
     assert ana.csrf_token() != ben.csrf_token()
     ana.buy("shared", status=303)  # ana's token, filled in as static/csrf.js would, is accepted
-    ben.post("/albums/shared/buy", {"csrf_token": ana.csrf_token(), "stripeToken": "tok_visa", "stripeEmail": "b@example.com"}, status=403)
+    ben.post(
+        "/albums/shared/buy",
+        {"csrf_token": ana.csrf_token(), "stripeToken": "tok_visa", "stripeEmail": "b@example.com"},
+        status=403,
+    )
 
 
 def test_the_second_anonymous_request_is_served_from_the_page_cache(cached, dbsession):
@@ -143,14 +148,24 @@ def test_errors_and_posts_are_never_cached(cached, dbsession, new_card_token):
     assert all(not_cacheable(answer) for answer in receipts)
     assert receipts[0].location == receipts[1].location
     assert not_cacheable(receipts[0].follow()), "a receipt is the buyer's alone"
-    assert cached.get("/albums/real/buy", status=303).location == "http://localhost/albums/real", "no POST's answer served to a GET"
+    assert cached.get("/albums/real/buy", status=303).location == "http://localhost/albums/real", (
+        "no POST's answer served to a GET"
+    )
 
     # The owner's POST changes the album: the next visitor gets the new page, not the copy kept before it.
     owner = make_owner(dbsession)
     owner_browser = StoreTestApp(cached.app, new_card_token)
     owner_browser.login(owner.email)
-    fields = {"title": "After the edit", "artist": album.artist, "price": "9.99", "currency": "usd", "year": "2020",
-              "description": "", "slug": "real", "csrf_token": owner_browser.form_csrf_token(f"/admin/albums/{album.id}/edit")}
+    fields = {
+        "title": "After the edit",
+        "artist": album.artist,
+        "price": "9.99",
+        "currency": "usd",
+        "year": "2020",
+        "description": "",
+        "slug": "real",
+        "csrf_token": owner_browser.form_csrf_token(f"/admin/albums/{album.id}/edit"),
+    }
     saved = owner_browser.post(f"/admin/albums/{album.id}/edit", fields, status=303)
     assert not_cacheable(saved)
     guest = StoreTestApp(cached.app, new_card_token)
@@ -216,4 +231,6 @@ def test_personal_pages_and_answers_are_kept_by_nobody(testapp, dbsession, app):
     for path in ("/library", "/admin", "/admin/albums", "/admin/purchases", "/account/logout"):
         assert browser.get(path).headers["Cache-Control"] == "private, no-store", path
     assert browser.get("/favicon.ico").headers["Cache-Control"] == "max-age=604800", "kept by its own policy"
-    assert StoreTestApp(app).get("/albums/kept-by-nobody").headers["Cache-Control"] == "max-age=0, public", "a guest's shop page"
+    assert StoreTestApp(app).get("/albums/kept-by-nobody").headers["Cache-Control"] == "max-age=0, public", (
+        "a guest's shop page"
+    )

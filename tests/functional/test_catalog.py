@@ -1,4 +1,5 @@
 """What a shopper sees before buying: the home page, the catalog, album pages, covers, errors."""
+
 import re
 
 import webtest
@@ -60,16 +61,36 @@ def test_catalog_page_out_of_range_is_404_and_garbage_is_400(testapp, dbsession)
 
 def test_album_page_shows_everything_a_buyer_needs(testapp, dbsession):
     album = make_album(
-        dbsession, slug="blue-skies", title="Blue Skies", artist="The Paper Lanterns", year=2024,
-        description="Sunlit indie pop.", price_cents=999, tracks=0,
+        dbsession,
+        slug="blue-skies",
+        title="Blue Skies",
+        artist="The Paper Lanterns",
+        year=2024,
+        description="Sunlit indie pop.",
+        price_cents=999,
+        tracks=0,
     )
     from album_store.models import Track
 
-    album.tracks = [Track(position=1, title="Morning Ferry", duration_seconds=214), Track(position=2, title="Kites", duration_seconds=187)]
+    album.tracks = [
+        Track(position=1, title="Morning Ferry", duration_seconds=214),
+        Track(position=2, title="Kites", duration_seconds=187),
+    ]
     dbsession.commit()
     page = testapp.get("/albums/blue-skies")
     text = page.html.get_text(" ", strip=True)
-    for expected in ("Blue Skies", "The Paper Lanterns", "2024", "Sunlit indie pop.", "Morning Ferry", "3:34", "Kites", "3:07", "6:41 total", "$9.99"):
+    for expected in (
+        "Blue Skies",
+        "The Paper Lanterns",
+        "2024",
+        "Sunlit indie pop.",
+        "Morning Ferry",
+        "3:34",
+        "Kites",
+        "3:07",
+        "6:41 total",
+        "$9.99",
+    ):
         assert expected in text, expected
     assert page.html.find("img", class_="album__cover")["src"] == "/albums/blue-skies/cover.svg"
 
@@ -128,16 +149,19 @@ def test_pages_load_nothing_from_other_sites(testapp, dbsession, app_settings):
         page = testapp.get(url)
         for attribute in re.findall(r'(?:src|href)="([^"]+)"', page.text):
             # "#…": a place on the same page (the skip link), which loads nothing.
-            assert attribute.startswith(("/", "#", "http://localhost/", app_settings["stripe.checkout_js_url"])), (url, attribute)
+            assert attribute.startswith(("/", "#", "http://localhost/", app_settings["stripe.checkout_js_url"])), (
+                url,
+                attribute,
+            )
 
 
 def test_templates_are_compiled_one_at_a_time(make_app, dbsession, monkeypatch):
     """Compiled by several threads at once, right after a start, a template failed with SystemError
     (Python 3.11's compiler, CPython gh-106905): a 500 seen in the cluster test. Here eight pages are
     asked for at once from a new app, each compile made slow: never two at the same time."""
-    from concurrent.futures import ThreadPoolExecutor
     import threading
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from chameleon.template import BaseTemplate
 
@@ -162,8 +186,16 @@ def test_templates_are_compiled_one_at_a_time(make_app, dbsession, monkeypatch):
     from chameleon.loader import MemoryLoader
 
     monkeypatch.setattr(BaseTemplate, "loader", MemoryLoader())
-    paths = ["/", "/albums", "/albums/compiled", "/account/login", "/account/register", "/account/reset",
-             "/albums/no-such-album", "/library"]
+    paths = [
+        "/",
+        "/albums",
+        "/albums/compiled",
+        "/account/login",
+        "/account/register",
+        "/account/reset",
+        "/albums/no-such-album",
+        "/library",
+    ]
     barrier = threading.Barrier(len(paths))
 
     def get(path):

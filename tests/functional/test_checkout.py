@@ -5,11 +5,12 @@ The tests taking ``shop`` or ``flow`` run in both payment flows (``checkout_js``
 the same acceptance tests for both. These talk HTTP through the real stripe SDK to the local stand-in
 (or to Stripe's test mode).
 """
-from decimal import Decimal
+
 import logging
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from album_store.models import Purchase
 from tests.conftest import PASSWORD, STRIPE_MODE, StoreTestApp, real_stripe_only, standin_only
@@ -17,8 +18,11 @@ from tests.factories import make_album, make_user
 from tests.stripe_reads import charges_for, ids, payment_intents_for
 
 #: Where each flow's payment is made at Stripe (for fault injection).
-STRIPE_PATH = {"checkout_js": "/v1/charges", "payment_intents": "/v1/payment_intents",
-               "checkout_session": "/v1/checkout/sessions"}
+STRIPE_PATH = {
+    "checkout_js": "/v1/charges",
+    "payment_intents": "/v1/payment_intents",
+    "checkout_session": "/v1/checkout/sessions",
+}
 
 pytestmark = pytest.mark.stripe
 
@@ -56,7 +60,15 @@ def test_paying_charges_the_database_price_and_shows_the_receipt(shop, flow, dbs
 
     receipt = shop.get(payment.receipt_url)
     text = receipt.html.get_text(" ", strip=True)
-    for expected in ("Paid", "Blue Skies", "The Paper Lanterns", "$9.99", "ending in 4242", "ana@example.com", f"#{purchase.id}"):
+    for expected in (
+        "Paid",
+        "Blue Skies",
+        "The Paper Lanterns",
+        "$9.99",
+        "ending in 4242",
+        "ana@example.com",
+        f"#{purchase.id}",
+    ):
         assert expected in text, expected
     assert "Getting your music" in text
 
@@ -102,7 +114,9 @@ def test_a_declined_card_gets_402_with_stripes_message_and_a_way_to_retry(shop, 
 
 
 @standin_only
-def test_a_declined_checkout_posted_again_repeats_why_and_charges_nothing(testapp, dbsession, new_card_token, stripe_client, caplog):
+def test_a_declined_checkout_posted_again_repeats_why_and_charges_nothing(
+    testapp, dbsession, new_card_token, stripe_client, caplog
+):
     """A double click on a declined card, or the back button and Pay again with the same token: the
     same purchase answers with the bank's reason again, its code kept for the owner, and the failed
     charge named in the log; Stripe is not asked again."""
@@ -159,7 +173,11 @@ def test_a_missing_token_is_a_400_page_and_records_nothing(testapp, dbsession):
     assert page.html.find("header", class_="site-header")
     page = testapp.post("/albums/no-token/buy", {"csrf_token": csrf, "stripeToken": "tok_visa"}, status=400)
     assert "email" in page.text
-    page = testapp.post("/albums/no-token/buy", {"csrf_token": csrf, "stripeToken": "<script>", "stripeEmail": "a@example.com"}, status=400)
+    page = testapp.post(
+        "/albums/no-token/buy",
+        {"csrf_token": csrf, "stripeToken": "<script>", "stripeEmail": "a@example.com"},
+        status=400,
+    )
     assert purchases(dbsession) == []
 
 
@@ -168,7 +186,11 @@ def test_a_missing_or_wrong_csrf_token_is_a_403_page_and_charges_nothing(testapp
     page = testapp.buy("csrf", csrf=False, status=403)
     assert "security token" in page.text and "Nothing was charged" in page.text
     testapp.get("/albums/csrf")  # a session exists now, with a token that is not this one
-    page = testapp.post("/albums/csrf/buy", {"csrf_token": "forged", "stripeToken": "tok_visa", "stripeEmail": "a@example.com"}, status=403)
+    page = testapp.post(
+        "/albums/csrf/buy",
+        {"csrf_token": "forged", "stripeToken": "tok_visa", "stripeEmail": "a@example.com"},
+        status=403,
+    )
     assert page.html.find("header", class_="site-header")
     assert purchases(dbsession) == []
 
@@ -186,7 +208,11 @@ def test_buying_an_unpublished_or_unknown_album_is_404(testapp, dbsession):
     make_album(dbsession, slug="draft", is_published=False)
     csrf = testapp.csrf_token("on-sale")
     for slug in ("draft", "missing"):
-        page = testapp.post(f"/albums/{slug}/buy", {"csrf_token": csrf, "stripeToken": "tok_visa", "stripeEmail": "a@example.com"}, status=404)
+        page = testapp.post(
+            f"/albums/{slug}/buy",
+            {"csrf_token": csrf, "stripeToken": "tok_visa", "stripeEmail": "a@example.com"},
+            status=404,
+        )
         assert "There is no album at this address" in page.text, "the album's refusal, not a missing route's"
     assert purchases(dbsession) == []
 
@@ -225,8 +251,9 @@ def test_only_the_buyer_sees_the_receipt(shop, dbsession, new_card_token):
 
 def test_stripe_unreachable_is_a_503_and_the_purchase_waits_for_reconcile(make_app, flow, dbsession):
     make_album(dbsession, slug="offline")
-    offline = make_app(**{"stripe.api_base": "http://127.0.0.1:9", "stripe.max_network_retries": "0",
-                          "store.payment_flow": flow})
+    offline = make_app(
+        **{"stripe.api_base": "http://127.0.0.1:9", "stripe.max_network_retries": "0", "store.payment_flow": flow}
+    )
     payment = offline.pay("offline")
     assert (payment.outcome, payment.status) == ("unavailable", 503)
     assert "could not" in payment.message and "not be charged again" in payment.message
@@ -249,11 +276,15 @@ def test_a_wrong_secret_key_is_a_503_and_charges_nothing(make_app, dbsession, ca
 
 
 @standin_only
-def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_charged(shop, flow, dbsession, faults, ini_file):
+def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_charged(
+    shop, flow, dbsession, faults, ini_file
+):
     from album_store.cli import main as cli
 
     make_album(dbsession, slug="flaky")
-    faults.inject(count=3, status=500, when="before", path_prefix=STRIPE_PATH[flow])  # the first try and both retries fail
+    faults.inject(
+        count=3, status=500, when="before", path_prefix=STRIPE_PATH[flow]
+    )  # the first try and both retries fail
     assert shop.pay("flaky").status == 503
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending"
@@ -266,12 +297,17 @@ def test_stripe_failing_is_a_503_and_reconcile_marks_it_failed_when_nothing_was_
     [purchase] = purchases(dbsession)
     assert purchase.status == "failed" and purchase.stripe_charge_id is None
     # What the buyer's receipt then says.
-    assert purchase.failure_message == ("The payment did not go through; nothing was charged." if flow == "checkout_js"
-                                        else "The payment was not completed.")
+    assert purchase.failure_message == (
+        "The payment did not go through; nothing was charged."
+        if flow == "checkout_js"
+        else "The payment was not completed."
+    )
 
 
 @standin_only
-def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(make_app, dbsession, faults, ini_file, stripe_client, capsys):
+def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(
+    make_app, dbsession, faults, ini_file, stripe_client, capsys
+):
     from album_store.cli import main as cli
 
     make_album(dbsession, slug="lost-answer", price_cents=2500)
@@ -302,7 +338,9 @@ def test_a_charge_whose_answer_was_lost_is_settled_as_paid_by_reconcile(make_app
 @standin_only
 def test_a_lost_answer_retried_by_the_sdk_charges_once(shop, flow, dbsession, faults, stripe_client):
     make_album(dbsession, slug="retry", price_cents=700)
-    faults.inject(count=1, status=500, when="after", path_prefix=STRIPE_PATH[flow], method="POST")  # the first answer is lost; the SDK retries
+    faults.inject(
+        count=1, status=500, when="after", path_prefix=STRIPE_PATH[flow], method="POST"
+    )  # the first answer is lost; the SDK retries
     assert shop.pay("retry").paid
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid"
@@ -326,7 +364,9 @@ def test_every_demo_album_charges_exactly_what_its_button_shows(shop, flow, dbse
         elif flow == "checkout_js":
             shown = int(page.html.find("script", class_="stripe-button")["data-amount"])
         elif flow == "checkout_session":
-            shown = int(page.html.find("form", id="hosted-checkout").find("input", attrs={"name": "shown_amount"})["value"])
+            shown = int(
+                page.html.find("form", id="hosted-checkout").find("input", attrs={"name": "shown_amount"})["value"]
+            )
         else:
             shown = int(page.html.find("form", id="card-payment")["data-amount"])
         card = next(magic) if STRIPE_MODE == "stripe" and flow == "checkout_js" else None
@@ -375,15 +415,20 @@ def test_the_database_failing_after_the_charge_loses_nothing(make_app, flow, dbs
 
 
 @standin_only
-@pytest.mark.parametrize("status, logged", [
-    (429, "RateLimitError"),
-    (500, "APIError"),
-    (503, "APIError"),
-    (401, "stripe.secret_key"),
-])
+@pytest.mark.parametrize(
+    "status, logged",
+    [
+        (429, "RateLimitError"),
+        (500, "APIError"),
+        (503, "APIError"),
+        (401, "stripe.secret_key"),
+    ],
+)
 def test_stripe_errors_leave_the_purchase_pending_behind_a_503(shop, flow, dbsession, faults, caplog, status, logged):
     make_album(dbsession, slug=f"error-{status}")
-    faults.inject(count=3, status=status, when="before", path_prefix=STRIPE_PATH[flow])  # outlasts the SDK's two retries
+    faults.inject(
+        count=3, status=status, when="before", path_prefix=STRIPE_PATH[flow]
+    )  # outlasts the SDK's two retries
     payment = shop.pay(f"error-{status}")
     assert payment.status == 503 and "could not" in payment.message
     assert [p.status for p in purchases(dbsession)] == ["pending"]
@@ -393,7 +438,9 @@ def test_stripe_errors_leave_the_purchase_pending_behind_a_503(shop, flow, dbses
 
 
 @standin_only
-def test_a_retry_after_a_rename_sends_the_same_charge_and_shows_the_receipt(make_app, testapp, dbsession, faults, caplog, new_card_token, stripe_client):
+def test_a_retry_after_a_rename_sends_the_same_charge_and_shows_the_receipt(
+    make_app, testapp, dbsession, faults, caplog, new_card_token, stripe_client
+):
     """The answer to a charge is lost; the owner renames the album; the buyer posts the same checkout
     again. The retry sends exactly the first request (the purchase's own description), so Stripe
     replays the first charge: the buyer sees the receipt, and there is one charge."""
@@ -431,7 +478,9 @@ def test_each_state_change_is_one_log_line_without_card_data_or_secrets(shop, fl
 
 @standin_only
 @pytest.mark.parametrize("kind", ["used", "unknown"])
-def test_a_card_token_used_before_or_unknown_asks_for_the_card_again(testapp, dbsession, new_card_token, stripe_client, kind):
+def test_a_card_token_used_before_or_unknown_asks_for_the_card_again(
+    testapp, dbsession, new_card_token, stripe_client, kind
+):
     """Checkout's token is single-use: one already charged elsewhere (another shop's tab, a retry
     from an old page) or one Stripe does not know is not a payment error of ours: the buyer is asked
     to enter the card again, with a 402 on the album page, and that purchase records why."""
@@ -442,6 +491,10 @@ def test_a_card_token_used_before_or_unknown_asks_for_the_card_again(testapp, db
     page = testapp.buy("token-again", token=token, email="again@example.com", status=402)
     assert " ".join(page.html.find(class_="alert--error").text.split()) == (
         "Your card was not charged. Your card details expired before the payment went through. Please enter them again. "
-        "You can try again with another card.")
+        "You can try again with another card."
+    )
     [purchase] = purchases(dbsession)
-    assert (purchase.status, purchase.failure_code) == ("failed", "token_already_used" if kind == "used" else "resource_missing")
+    assert (purchase.status, purchase.failure_code) == (
+        "failed",
+        "token_already_used" if kind == "used" else "resource_missing",
+    )

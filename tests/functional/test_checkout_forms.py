@@ -1,5 +1,6 @@
 """The checkout forms (``forms.CardTokenForm``, ``HostedCheckoutForm``, ``PaymentStartForm``): what
 each refuses, with which 400, recording nothing and asking Stripe nothing."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,14 +13,17 @@ def _purchase_count(dbsession):
     return dbsession.scalar(select(func.count()).select_from(Purchase))
 
 
-@pytest.mark.parametrize("token, message", [
-    ("", "arrived without a card token"),
-    ("   ", "arrived without a card token"),
-    ("tok-with-dashes", "not one Stripe makes"),
-    ("t", "not one Stripe makes"),
-    ("tok_" + "x" * 300, "not one Stripe makes"),
-    ("tok_ok<script>", "not one Stripe makes"),
-])
+@pytest.mark.parametrize(
+    "token, message",
+    [
+        ("", "arrived without a card token"),
+        ("   ", "arrived without a card token"),
+        ("tok-with-dashes", "not one Stripe makes"),
+        ("t", "not one Stripe makes"),
+        ("tok_" + "x" * 300, "not one Stripe makes"),
+        ("tok_ok<script>", "not one Stripe makes"),
+    ],
+)
 def test_a_card_token_stripe_never_makes_is_a_400(testapp, dbsession, token, message):
     make_album(dbsession, slug="tokens")
     page = testapp.buy("tokens", token=token, status=400)
@@ -48,17 +52,24 @@ def test_the_hosted_checkout_needs_a_valid_address_too(checkout_session_app, dbs
 
 
 @pytest.mark.parametrize("email", [None, 42, ["buyer@example.com"], {"a": 1}, "nobody"])
-def test_a_card_payment_start_without_an_address_in_its_json_is_a_400_naming_the_field(payment_intents_app, dbsession,
-                                                                                         email):
+def test_a_card_payment_start_without_an_address_in_its_json_is_a_400_naming_the_field(
+    payment_intents_app, dbsession, email
+):
     from tests.conftest import StoreTestApp
 
     make_album(dbsession, slug="json-emails", price_cents=1500)
     store = StoreTestApp(payment_intents_app)
     csrf = store.csrf_token("json-emails")
     attempt = store.get("/payment-attempt").json["attempt_id"]
-    refused = store.post_json("/albums/json-emails/payment-intent",
-                              {"attempt_id": attempt, "email": email, "shown_amount": 1500, "shown_currency": "usd"},
-                              headers={"X-CSRF-Token": csrf}, status=400)
-    assert refused.json == {"status": "invalid", "field": "email",
-                            "error": "Please enter a valid email address for your receipt."}
+    refused = store.post_json(
+        "/albums/json-emails/payment-intent",
+        {"attempt_id": attempt, "email": email, "shown_amount": 1500, "shown_currency": "usd"},
+        headers={"X-CSRF-Token": csrf},
+        status=400,
+    )
+    assert refused.json == {
+        "status": "invalid",
+        "field": "email",
+        "error": "Please enter a valid email address for your receipt.",
+    }
     assert _purchase_count(dbsession) == 0

@@ -1,9 +1,10 @@
 """The checkout_session flow: the buyer pays on Stripe's hosted page (the stand-in hosts it), and the
 store settles the purchase from the Checkout Session it retrieves — on the way back, from the
 webhooks, or from reconcile."""
+
+import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
-import uuid
 
 import pytest
 from sqlalchemy import select, update
@@ -170,8 +171,10 @@ def test_checkout_session_completed_settles_a_buyer_who_never_came_back(store, d
     process.pay_checkout_session(answer.location, card=VISA)  # paid, and the tab closes before the redirect
     purchase = only_purchase(dbsession)
     assert purchase.status == "pending"
-    completed = event("checkout.session.completed", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session",
-                                                     "payment_status": "paid"})
+    completed = event(
+        "checkout.session.completed",
+        {"id": purchase.stripe_checkout_session_id, "object": "checkout.session", "payment_status": "paid"},
+    )
     assert post_event(completed).json["outcome"] == "settled"
     assert post_event(completed).json["outcome"] == "duplicate"
     # The same news in another event (Stripe's async_payment_succeeded, say): nothing left to do.
@@ -197,7 +200,9 @@ def test_an_expired_session_fails_the_purchase_and_nothing_can_be_paid(store, db
     answer = press_buy(store)
     purchase = only_purchase(dbsession)
     stripe_client.v1.checkout.sessions.expire(purchase.stripe_checkout_session_id)
-    expired = event("checkout.session.expired", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"})
+    expired = event(
+        "checkout.session.expired", {"id": purchase.stripe_checkout_session_id, "object": "checkout.session"}
+    )
     assert post_event(expired).json["outcome"] == "failed"
     assert only_purchase(dbsession).status == "failed"
     with pytest.raises(process.CheckoutPageError):
@@ -218,7 +223,9 @@ def age(dbsession, minutes):
     dbsession.commit()
 
 
-def test_reconcile_expires_a_page_left_unpaid_and_settles_one_paid_whose_news_was_lost(store, session_app, dbsession, stripe_client, ini_file, new_card_token):
+def test_reconcile_expires_a_page_left_unpaid_and_settles_one_paid_whose_news_was_lost(
+    store, session_app, dbsession, stripe_client, ini_file, new_card_token
+):
     left = press_buy(store)
     paid_browser = StoreTestApp(session_app, new_card_token)
     paid = press_buy(paid_browser, slug="hosted")

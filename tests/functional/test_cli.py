@@ -1,4 +1,5 @@
 """The album-store command: initdb (with the demo catalog), create-admin."""
+
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
@@ -15,8 +16,10 @@ def fresh_ini(scratch_database_url, tmp_path):
     ``--demo`` builds the app, which needs its job queue: a SQLite file here, as in development.ini."""
     path = tmp_path / "fresh.ini"
     url = scratch_database_url.replace("%", "%%")
-    path.write_text(f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = {url}\n"
-                    f"jobs.backend = sqlite\njobs.sqlite_path = {tmp_path / 'jobs.sqlite3'}\n")
+    path.write_text(
+        f"[app:main]\nuse = egg:album_store\nsqlalchemy.url = {url}\n"
+        f"jobs.backend = sqlite\njobs.sqlite_path = {tmp_path / 'jobs.sqlite3'}\n"
+    )
     engine = create_engine(scratch_database_url, poolclass=NullPool)
     yield path, engine
     engine.dispose()
@@ -124,14 +127,20 @@ def test_initdb_demo_makes_the_demo_owner_once_and_prints_how_to_sign_in(fresh_i
 
 def test_no_demo_owner_where_secrets_are_required(fresh_ini, capsys):
     ini, engine = fresh_ini
-    ini.write_text(ini.read_text() + "\n".join([
-        "store.require_secrets = true",
-        "stripe.secret_key = sk_test_" + "a" * 24,
-        "stripe.publishable_key = pk_test_" + "b" * 24,
-        "stripe.webhook_secret = whsec_" + "c" * 24,
-        "store.secret = " + "d" * 40,
-        "store.url = https://shop.example.com",
-    ]) + "\n")
+    ini.write_text(
+        ini.read_text()
+        + "\n".join(
+            [
+                "store.require_secrets = true",
+                "stripe.secret_key = sk_test_" + "a" * 24,
+                "stripe.publishable_key = pk_test_" + "b" * 24,
+                "stripe.webhook_secret = whsec_" + "c" * 24,
+                "store.secret = " + "d" * 40,
+                "store.url = https://shop.example.com",
+            ]
+        )
+        + "\n"
+    )
     assert cli(["initdb", str(ini), "--demo"]) == 0
     assert "No demo owner where secrets are required" in capsys.readouterr().out
     with Session(engine) as session:
@@ -156,7 +165,11 @@ def test_initdb_demo_gives_every_demo_track_its_own_audio_and_queues_its_preview
         digests = set()
         for track in tracks:
             audio = mutagen.File(files / track.audio_filename)
-            assert (track.audio_format, track.audio_state, track.duration_seconds) == ("flac", "queued", DEMO_TRACK_SECONDS)
+            assert (track.audio_format, track.audio_state, track.duration_seconds) == (
+                "flac",
+                "queued",
+                DEMO_TRACK_SECONDS,
+            )
             assert abs(audio.info.length - DEMO_TRACK_SECONDS) < 0.1 and audio.info.sample_rate == 44100
             digests.add(hashlib.sha256((files / track.audio_filename).read_bytes()).hexdigest())
         assert len(digests) == len(tracks), "a different piece for every track"
@@ -187,7 +200,9 @@ def test_pshell_setup_gives_the_session_the_transaction_models_and_services_and_
         assert created and env["dbsession"].scalar(select(func.count()).select_from(models.User)) == 1
         shell.close()  # the shell ends
         env["registry"]["db_engine"].dispose()
-    assert dbsession.scalar(select(func.count()).select_from(User)) == 0, "nothing typed is committed unless tm.commit()"
+    assert dbsession.scalar(select(func.count()).select_from(User)) == 0, (
+        "nothing typed is committed unless tm.commit()"
+    )
 
 
 def test_every_ini_names_the_migrations_and_the_pshell_setup_the_cli_uses():
@@ -212,4 +227,7 @@ def test_every_ini_names_the_migrations_and_the_pshell_setup_the_cli_uses():
         assert DottedNameResolver().resolve(ini["pshell"]["setup"]) is setup, name
         script = ScriptDirectory.from_config(Config(str(root / name)))
         assert Path(script.dir).resolve() == package / "alembic", f"{name}: migrations inside the package"
-    assert Path(ScriptDirectory.from_config(alembic_config({"sqlalchemy.url": "sqlite://"})).dir).resolve() == package / "alembic"
+    assert (
+        Path(ScriptDirectory.from_config(alembic_config({"sqlalchemy.url": "sqlite://"})).dir).resolve()
+        == package / "alembic"
+    )

@@ -1,15 +1,15 @@
 """One charge per checkout, against live waitress processes (not WebTest), a process killed between
 the charge and the commit, and an owner's change seen at once by another process's page cache. Runs
 on PostgreSQL too when TEST_DATABASE_URL points there."""
-from concurrent.futures import ThreadPoolExecutor
+
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-
 from bs4 import BeautifulSoup
 
 from tests.conftest import PASSWORD, standin_only
@@ -25,12 +25,19 @@ def succeeded_charges(stripe_client, purchase):
 
 
 @standin_only
-def test_three_identical_posts_at_once_on_two_processes_make_one_charge(live_stores, dbsession, new_card_token, stripe_client, faults):
+def test_three_identical_posts_at_once_on_two_processes_make_one_charge(
+    live_stores, dbsession, new_card_token, stripe_client, faults
+):
     make_album(dbsession, slug="rush", price_cents=1100)
     first, second = live_stores(), live_stores()
     session, csrf = browser_session(first, "rush")
-    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "fast@example.com",
-              **session.shown}
+    fields = {
+        "csrf_token": csrf,
+        "stripeToken": new_card_token(),
+        "stripeTokenType": "card",
+        "stripeEmail": "fast@example.com",
+        **session.shown,
+    }
     # The three leave together (a barrier), and Stripe answers the first charge slowly, so the others
     # arrive while it is in flight: the race really happens, on SQLite as on PostgreSQL.
     faults.inject(count=1, status=0, when="before", delay=1.0, path_prefix="/v1/charges", method="POST")
@@ -39,8 +46,9 @@ def test_three_identical_posts_at_once_on_two_processes_make_one_charge(live_sto
     def post(store):
         # The same browser (cookie) posting the same checkout, as a double click and a retry would.
         barrier.wait()
-        return requests.post(f"{store.url}/albums/rush/buy", data=fields, cookies=session.cookies,
-                             allow_redirects=False, timeout=60)
+        return requests.post(
+            f"{store.url}/albums/rush/buy", data=fields, cookies=session.cookies, allow_redirects=False, timeout=60
+        )
 
     with ThreadPoolExecutor(3) as pool:
         responses = list(pool.map(post, [first, second, first]))
@@ -53,7 +61,9 @@ def test_three_identical_posts_at_once_on_two_processes_make_one_charge(live_sto
 
 
 @standin_only
-def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(live_stores, dbsession, faults, new_card_token, stripe_client, ini_file):
+def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(
+    live_stores, dbsession, faults, new_card_token, stripe_client, ini_file
+):
     from album_store.cli import main as cli
 
     make_album(dbsession, slug="killed", price_cents=1300)
@@ -63,11 +73,22 @@ def test_a_process_killed_between_charge_and_commit_is_settled_by_reconcile(live
     # charge's POST takes the fault: the test's own polling search below must not eat it (it did once,
     # when it ran between the pending purchase's commit and the charge).
     faults.inject(count=1, status=0, when="after", delay=30, path_prefix="/v1/charges", method="POST")
-    fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": "killed@example.com",
-              **session.shown}
+    fields = {
+        "csrf_token": csrf,
+        "stripeToken": new_card_token(),
+        "stripeTokenType": "card",
+        "stripeEmail": "killed@example.com",
+        **session.shown,
+    }
     with ThreadPoolExecutor(1) as pool:
-        pending_post = pool.submit(requests.post, f"{store.url}/albums/killed/buy", data=fields,
-                                   cookies=session.cookies, allow_redirects=False, timeout=60)
+        pending_post = pool.submit(
+            requests.post,
+            f"{store.url}/albums/killed/buy",
+            data=fields,
+            cookies=session.cookies,
+            allow_redirects=False,
+            timeout=60,
+        )
         deadline = time.monotonic() + 15
         charged = []
         while not charged and time.monotonic() < deadline:
@@ -98,7 +119,10 @@ def shown_by(store, slug):
 def test_a_price_change_reaches_every_process_page_cache_at_once(live_stores, dbsession):
     album = make_album(dbsession, slug="everywhere", price_cents=999)
     owner = make_owner(dbsession)
-    first, second = live_stores(**{"store.page_cache_seconds": "300"}), live_stores(**{"store.page_cache_seconds": "300"})
+    first, second = (
+        live_stores(**{"store.page_cache_seconds": "300"}),
+        live_stores(**{"store.page_cache_seconds": "300"}),
+    )
     for store in (first, second):
         shown_by(store, "everywhere")
         assert shown_by(store, "everywhere") == ("$9.99", True), "both processes keep the page"
@@ -137,11 +161,14 @@ def test_sixteen_parallel_wrong_passwords_on_two_processes_get_five_checked(live
     from tests.factories import make_user
 
     make_user(dbsession, "target@example.com", PASSWORD)
-    answers = post_at_once([live_stores(), live_stores()], "/account/login",
-                           {"email": "target@example.com", "password": "not the password 123", "next": ""})
+    answers = post_at_once(
+        [live_stores(), live_stores()],
+        "/account/login",
+        {"email": "target@example.com", "password": "not the password 123", "next": ""},
+    )
     assert sorted(set(answers)) == [401, 429], answers
     assert answers.count(401) == FREE_FAILURES_PER_ACCOUNT, answers
     dbsession.expire_all()
-    assert dbsession.query(LoginAttempt).filter_by(email="target@example.com").count() == FREE_FAILURES_PER_ACCOUNT, \
+    assert dbsession.query(LoginAttempt).filter_by(email="target@example.com").count() == FREE_FAILURES_PER_ACCOUNT, (
         "a throttled attempt is not counted as a failure"
-
+    )

@@ -1,5 +1,6 @@
 """Prices in currencies whose unit at Stripe differs from CLDR's (ISK): Stripe is sent, and reads
 back, its own unit; the store keeps and compares its own (album_store/stripe_amounts.py)."""
+
 import logging
 
 import pytest
@@ -25,15 +26,24 @@ def purchases(dbsession):
         ("usd", 999, 999, "$9.99"),
     ],
 )
-def test_stripe_is_charged_its_own_unit_and_the_purchase_is_paid(shop, flow, dbsession, stripe_client, caplog, currency, price, at_stripe, shown):
+def test_stripe_is_charged_its_own_unit_and_the_purchase_is_paid(
+    shop, flow, dbsession, stripe_client, caplog, currency, price, at_stripe, shown
+):
     caplog.set_level(logging.INFO)
     make_album(dbsession, slug="harbour-lights", title="Harbour Lights", price_cents=price, currency=currency)
     page = shop.get("/albums/harbour-lights")
     if flow == "checkout_session":  # no Stripe button on the page: the form says what it shows
         form = page.html.find("form", id="hosted-checkout")
-        assert [form.find("input", attrs={"name": n})["value"] for n in ("shown_amount", "shown_currency")] == [str(price), currency]
+        assert [form.find("input", attrs={"name": n})["value"] for n in ("shown_amount", "shown_currency")] == [
+            str(price),
+            currency,
+        ]
     else:
-        button = page.html.find("script", class_="stripe-button") if flow == "checkout_js" else page.html.find("form", id="card-payment")
+        button = (
+            page.html.find("script", class_="stripe-button")
+            if flow == "checkout_js"
+            else page.html.find("form", id="card-payment")
+        )
         # The button shows what will be charged: data-amount is the album's price in the database (the store's unit).
         assert (button["data-amount"], button["data-currency"]) == (str(price), currency)
 
@@ -63,7 +73,9 @@ def test_a_checkout_post_for_an_isk_album_charges_a_hundred_times_its_price(test
 
 
 @standin_only
-def test_reconcile_settles_a_lost_isk_charge_by_comparing_in_the_stores_unit(make_app, dbsession, faults, ini_file, stripe_client, caplog):
+def test_reconcile_settles_a_lost_isk_charge_by_comparing_in_the_stores_unit(
+    make_app, dbsession, faults, ini_file, stripe_client, caplog
+):
     # Reconcile (like the webhook) ignores a charge whose amount differs from the purchase's: it
     # must read Stripe's 150000 back as the store's 1500.
     from album_store.cli import main as cli

@@ -1,4 +1,5 @@
 """Downloads: signed, expiring links to a real file, for a paid and unrefunded purchase only."""
+
 import io
 import wave
 import zipfile
@@ -65,8 +66,14 @@ def test_the_file_is_streamed_from_disk_not_read_into_memory(app, bought):
             return iter(lambda: self.file.read(self.block_size), b"")
 
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": link, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
-        "HTTP_HOST": "localhost", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(),
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": link,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "localhost",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": io.StringIO(),
         "wsgi.file_wrapper": FileWrapper,
     }
     started = []
@@ -104,14 +111,19 @@ def test_a_stranger_cannot_download_without_the_link(app, dbsession, bought, app
     purchase, link = bought
     stranger = StoreTestApp(app)
     token = link.rsplit("/", 1)[1]
-    assert NO_DOWNLOAD in stranger.get("/downloads/" + token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), status=404).text  # altered
+    assert (
+        NO_DOWNLOAD
+        in stranger.get("/downloads/" + token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), status=404).text
+    )  # altered
     refused = stranger.get("/downloads/not-a-token", status=404)
     assert refused.html.find("article").find_all("p")[1].text == "There is no download at this address."
     # A token of the store, but made for another purpose (the receipt link), opens nothing here.
     receipt_token = issued_token(app_settings, "receipt", purchase.reference, seconds_ago=0)
     assert NO_DOWNLOAD in stranger.get(f"/downloads/{receipt_token}", status=404).text
     # Nor does a genuine token of another store.
-    foreign = issued_token({"store.secret": "another-store-secret-0123456789-abcdef"}, "download", purchase.reference, seconds_ago=0)
+    foreign = issued_token(
+        {"store.secret": "another-store-secret-0123456789-abcdef"}, "download", purchase.reference, seconds_ago=0
+    )
     assert NO_DOWNLOAD in stranger.get(f"/downloads/{foreign}", status=404).text
     assert "There is no receipt at this address for you." in stranger.get(f"/purchases/{purchase.id}", status=404).text
     assert purchases(dbsession)[0].download_count == 0
@@ -122,7 +134,8 @@ def test_a_download_link_expires_and_the_receipt_gives_a_fresh_one(testapp, dbse
     week_old = issued_token(app_settings, "download", purchase.reference, seconds_ago=8 * 86400)
     page = testapp.get(f"/downloads/{week_old}", status=410)
     assert page.html.find("article").find_all("p")[1].text == (
-        "This download link has expired. Open your receipt (the link in your receipt email) or your library for a fresh one.")
+        "This download link has expired. Open your receipt (the link in your receipt email) or your library for a fresh one."
+    )
     receipt = testapp.get(f"/purchases/{purchase.id}")
     fresh = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"]
     testapp.get(fresh, status=200)

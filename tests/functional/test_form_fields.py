@@ -1,5 +1,6 @@
 """The shared form-field macro: the attributes a template gives an input reach the HTML (they were all
 dropped: the macro read Chameleon's own `attrs`), and an error or hint is tied to its input."""
+
 import pytest
 
 from tests.factories import make_owner
@@ -19,8 +20,11 @@ def test_the_attributes_a_page_gives_an_input_reach_it(testapp):
 
 def test_an_error_marks_its_input_invalid_and_is_read_with_it(testapp):
     csrf = testapp.form_csrf_token("/account/register")
-    page = testapp.post("/account/register", {"csrf_token": csrf, "email": "not an address", "password": "x", "confirm": "y"},
-                        status=400).html
+    page = testapp.post(
+        "/account/register",
+        {"csrf_token": csrf, "email": "not an address", "password": "x", "confirm": "y"},
+        status=400,
+    ).html
     email = page.find("input", attrs={"name": "email"})
     assert email.get("aria-invalid") == "true"
     assert email.get("aria-describedby") == "email-error"
@@ -44,8 +48,11 @@ def test_the_owners_upload_inputs_say_what_they_take(app, dbsession):
 
 def test_a_form_sent_back_begins_with_its_problems_each_linked_to_its_field(testapp):
     csrf = testapp.form_csrf_token("/account/register")
-    page = testapp.post("/account/register", {"csrf_token": csrf, "email": "not an address", "password": "x", "confirm": "y"},
-                        status=400).html
+    page = testapp.post(
+        "/account/register",
+        {"csrf_token": csrf, "email": "not an address", "password": "x", "confirm": "y"},
+        status=400,
+    ).html
     summary = page.find(class_="error-summary")
     assert summary["role"] == "alert" and summary.has_attr("data-focus-first")
     assert summary.find("h2").text == "There are 3 problems"

@@ -1,4 +1,5 @@
 """The store's surface: security headers, cookies, CSRF everywhere but the webhook, body limits."""
+
 import json
 import re
 
@@ -65,6 +66,8 @@ def test_production_cookies_are_secure_and_hsts_is_sent(make_app, dbsession):
 def test_an_oversized_body_is_refused_with_413_before_anything_happens(testapp, dbsession):
     make_album(dbsession, slug="big")
     csrf = testapp.csrf_token("big")
-    page = testapp.post("/albums/big/buy", {"csrf_token": csrf, "stripeToken": "tok_visa", "padding": "x" * 300_000}, status=413)
+    page = testapp.post(
+        "/albums/big/buy", {"csrf_token": csrf, "stripeToken": "tok_visa", "padding": "x" * 300_000}, status=413
+    )
     assert "larger than the store accepts" in page.text
     assert page.html.find("header", class_="site-header")

@@ -1,7 +1,8 @@
 """/healthz, /readyz and /catalog-version: what a proxy and an orchestrator ask the store."""
+
 from album_store.models import current_catalog_version
-from tests.live import free_port
 from tests.factories import make_album
+from tests.live import free_port
 
 
 def test_healthz_answers_without_touching_anything(testapp):

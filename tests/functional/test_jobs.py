@@ -1,11 +1,12 @@
 """The job queue as deployed: the store queues, `album-store worker` (a process of its own) runs the
 jobs, through a queue both reach: SQLite (one host) and Redis (Debian's redis-server, as in the cluster)."""
+
 import os
-from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -42,8 +43,9 @@ def test_a_worker_process_sends_the_mail_the_store_queued(queued_store, dbsessio
     store.buy("queued-mail", email="ana@example.com", status=303)
     assert make_huey(queue).pending_count() == 1
     assert not mail.exists() or not list(mail.iterdir()), "nothing is sent by the request itself"
-    worker = subprocess.Popen(worker_command(ini), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              start_new_session=True)
+    worker = subprocess.Popen(
+        worker_command(ini), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (mail.exists() and list(mail.iterdir())):

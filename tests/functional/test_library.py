@@ -1,4 +1,5 @@
 """The library: what a buyer owns, whether they bought signed in or as a guest who confirmed later."""
+
 from datetime import timedelta
 
 import pytest
@@ -100,7 +101,9 @@ def test_the_library_lists_owned_albums_newest_first_with_receipt_and_download(t
     first, second, third = purchases(dbsession)
     # Bought on different days; the second most recently.
     for purchase, days_ago in ((first, 3), (second, 1), (third, 2)):
-        dbsession.execute(update(Purchase).where(Purchase.id == purchase.id).values(paid_at=utcnow() - timedelta(days=days_ago)))
+        dbsession.execute(
+            update(Purchase).where(Purchase.id == purchase.id).values(paid_at=utcnow() - timedelta(days=days_ago))
+        )
     dbsession.execute(update(Purchase).where(Purchase.id == first.id).values(status="refunded"))
     dbsession.commit()
 
@@ -124,8 +127,13 @@ def test_an_owned_album_says_in_your_library_instead_of_offering_a_second_copy(t
 
     # A stale page's button posted anyway: refused before any charge.
     token = testapp.new_card_token()
-    fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": "ana@example.com", "csrf_token": csrf,
-              **stale_page}
+    fields = {
+        "stripeToken": token,
+        "stripeTokenType": "card",
+        "stripeEmail": "ana@example.com",
+        "csrf_token": csrf,
+        **stale_page,
+    }
     refused = testapp.post("/albums/owned/buy", fields, status=409)
     assert "already in your library" in refused.text and "nothing was charged" in refused.text
     assert len(purchases(dbsession)) == 1

@@ -1,6 +1,7 @@
 """Forms that mail a link (confirm an address, reset a password, a free download) are limited per
 address and per client, in the database, so no one can flood a mailbox (50 reset requests sent 50
 mails), and the limit holds for requests in parallel on several processes."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -39,5 +40,7 @@ def test_the_limit_holds_for_parallel_requests_on_two_processes(live_stores, dbs
     answers = post_at_once([live_stores(), live_stores()], "/account/reset", {"email": "target@example.com"})
     assert set(answers) == {303}
     dbsession.expire_all()
-    assert dbsession.scalar(select(func.count()).select_from(LinkMail).where(LinkMail.email == "target@example.com")) \
+    assert (
+        dbsession.scalar(select(func.count()).select_from(LinkMail).where(LinkMail.email == "target@example.com"))
         == LINK_MAILS_PER_ADDRESS
+    )

@@ -1,11 +1,12 @@
 """Money when the world misbehaves: each test drives one way a charge, a refund or a status went wrong
 (answers lost, search lagging, webhooks late, twice or reversed, two processes at once), the way it
 happens, and checks both sides: what Stripe holds and what the store records and shows."""
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import requests
@@ -83,7 +84,8 @@ def test_a_retry_after_the_503_page_is_not_charged_again(make_app, dbsession, fa
 
 
 def test_a_guest_whose_purchase_the_webhook_settled_is_not_charged_again_from_another_browser(
-        make_app, testapp, dbsession, faults, stripe_client, post_event, new_card_token, outbox):
+    make_app, testapp, dbsession, faults, stripe_client, post_event, new_card_token, outbox
+):
     make_album(dbsession, slug="settled", title="Settled Sound", price_cents=900)
     email = unique_email("guest")
     faults.inject(count=1, status=500, when="after")
@@ -104,7 +106,9 @@ def test_a_guest_whose_purchase_the_webhook_settled_is_not_charged_again_from_an
     phone.get(f"/purchases/{purchase.id}", status=404)
 
 
-def test_a_stranger_typing_a_pending_buyers_email_is_not_shown_their_receipt(make_app, testapp, dbsession, faults, new_card_token, stripe_client):
+def test_a_stranger_typing_a_pending_buyers_email_is_not_shown_their_receipt(
+    make_app, testapp, dbsession, faults, new_card_token, stripe_client
+):
     make_album(dbsession, slug="private", price_cents=1100)
     email = unique_email("victim")
     faults.inject(count=3, status=503, when="before")  # Stripe down: nothing charged, the purchase pending
@@ -119,7 +123,9 @@ def test_a_stranger_typing_a_pending_buyers_email_is_not_shown_their_receipt(mak
     assert len(all_purchases(dbsession)) == 1
 
 
-def test_a_new_payment_intent_attempt_replaces_one_nobody_paid(payment_intents_app, dbsession, stripe_client, new_card_token):
+def test_a_new_payment_intent_attempt_replaces_one_nobody_paid(
+    payment_intents_app, dbsession, stripe_client, new_card_token
+):
     from tests.conftest import StoreTestApp
 
     make_album(dbsession, slug="second-tab", price_cents=1300)
@@ -146,7 +152,8 @@ def test_a_new_payment_intent_attempt_replaces_one_nobody_paid(payment_intents_a
 
 
 def test_a_payment_intent_paid_at_stripe_but_never_confirmed_is_paid_when_a_new_tab_checks_out(
-        payment_intents_app, dbsession, stripe_client, new_card_token):
+    payment_intents_app, dbsession, stripe_client, new_card_token
+):
     """The first tab paid at Stripe and was closed before telling the store; a second tab of the same
     address finds that payment: the first purchase becomes paid, and nothing is charged again."""
     from tests.conftest import StoreTestApp
@@ -167,7 +174,8 @@ def test_a_payment_intent_paid_at_stripe_but_never_confirmed_is_paid_when_a_new_
 
 
 def test_a_declined_payment_intent_keeps_its_decline_when_a_new_tab_replaces_it(
-        payment_intents_app, dbsession, stripe_client, new_card_token):
+    payment_intents_app, dbsession, stripe_client, new_card_token
+):
     """A first attempt declined at Stripe (the tab closed before the store heard): a new checkout of the
     same address records the first as declined — the owner sees why — and charges the new card."""
     from tests.conftest import StoreTestApp
@@ -176,7 +184,10 @@ def test_a_declined_payment_intent_keeps_its_decline_when_a_new_tab_replaces_it(
     email = unique_email("declinedtab")
     first_tab = StoreTestApp(payment_intents_app, new_card_token)
     started, _ = first_tab.buyer.start("declined-tab", email)
-    assert first_tab.buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002") == "requires_payment_method"
+    assert (
+        first_tab.buyer.confirm_at_stripe(started.json["client_secret"], "4000000000000002")
+        == "requires_payment_method"
+    )
     first = only_purchase(dbsession)
 
     payment = StoreTestApp(payment_intents_app, new_card_token).pay("declined-tab", email=email)
@@ -186,7 +197,9 @@ def test_a_declined_payment_intent_keeps_its_decline_when_a_new_tab_replaces_it(
     assert money_held(stripe_client, email) == 1300
 
 
-def test_a_payment_intent_being_authenticated_is_not_replaced(payment_intents_app, dbsession, stripe_client, new_card_token):
+def test_a_payment_intent_being_authenticated_is_not_replaced(
+    payment_intents_app, dbsession, stripe_client, new_card_token
+):
     from tests.conftest import StoreTestApp
     from tests.paying import THREE_D_SECURE
 
@@ -194,7 +207,10 @@ def test_a_payment_intent_being_authenticated_is_not_replaced(payment_intents_ap
     email = unique_email("3ds")
     first_tab = StoreTestApp(payment_intents_app, new_card_token)
     started, _ = first_tab.buyer.start("in-3ds", email)
-    assert first_tab.buyer.confirm_at_stripe(started.json["client_secret"], THREE_D_SECURE, authenticate=None) == "requires_action"
+    assert (
+        first_tab.buyer.confirm_at_stripe(started.json["client_secret"], THREE_D_SECURE, authenticate=None)
+        == "requires_action"
+    )
 
     # The same buyer's browser opens the album again and presses Pay: it is sent to the pending receipt.
     again, _ = first_tab.buyer.start("in-3ds", email)
@@ -204,7 +220,9 @@ def test_a_payment_intent_being_authenticated_is_not_replaced(payment_intents_ap
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_two_checkouts_of_one_album_at_once_on_two_processes_charge_once(live_stores, dbsession, faults, new_card_token, stripe_client, round_):
+def test_two_checkouts_of_one_album_at_once_on_two_processes_charge_once(
+    live_stores, dbsession, faults, new_card_token, stripe_client, round_
+):
     """Two tabs of one buyer pay at the same moment, each with its own new token, on two processes."""
     make_album(dbsession, slug="twice", price_cents=1200)
     email = unique_email("race")
@@ -216,11 +234,17 @@ def test_two_checkouts_of_one_album_at_once_on_two_processes_charge_once(live_st
 
     def pay(index):
         store, (session, csrf) = stores[index], browsers[index]
-        fields = {"csrf_token": csrf, "stripeToken": new_card_token(), "stripeTokenType": "card", "stripeEmail": email,
-                  **session.shown}
+        fields = {
+            "csrf_token": csrf,
+            "stripeToken": new_card_token(),
+            "stripeTokenType": "card",
+            "stripeEmail": email,
+            **session.shown,
+        }
         barrier.wait()
-        return requests.post(f"{store.url}/albums/twice/buy", data=fields, cookies=session.cookies,
-                             allow_redirects=False, timeout=60)
+        return requests.post(
+            f"{store.url}/albums/twice/buy", data=fields, cookies=session.cookies, allow_redirects=False, timeout=60
+        )
 
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(pay, [0, 1]))
@@ -234,7 +258,8 @@ def test_two_checkouts_of_one_album_at_once_on_two_processes_charge_once(live_st
 
 # --- 2. a refund made while the purchase was pending is never undone ---------------------------------
 def test_a_dashboard_refund_of_a_pending_purchase_settles_it_refunded_and_stays(
-        make_app, app, dbsession, faults, stripe_client, post_event, ini_file, outbox):
+    make_app, app, dbsession, faults, stripe_client, post_event, ini_file, outbox
+):
     make_album(dbsession, slug="refund-pending", price_cents=1400)
     email = unique_email("refunded")
     faults.inject(count=1, status=500, when="after")
@@ -247,7 +272,10 @@ def test_a_dashboard_refund_of_a_pending_purchase_settles_it_refunded_and_stays(
     assert (purchase.status, purchase.amount_refunded_cents, purchase.stripe_charge_id) == ("refunded", 1400, charge.id)
     # Later news changes nothing: reconcile, and the charge.succeeded that arrives after its refund.
     reconcile(ini_file, "--search-lag-minutes", "0")
-    assert post_event(event("charge.succeeded", {"id": charge.id, "object": "charge"})).json["outcome"] == "already settled"
+    assert (
+        post_event(event("charge.succeeded", {"id": charge.id, "object": "charge"})).json["outcome"]
+        == "already settled"
+    )
     purchase = only_purchase(dbsession)
     assert purchase.status == "refunded" and not purchase.is_paid
     assert outbox == [], "no receipt, no download link for money that went back"
@@ -257,7 +285,9 @@ def test_a_dashboard_refund_of_a_pending_purchase_settles_it_refunded_and_stays(
     assert money_held(stripe_client, email) == 1400
 
 
-def test_reconcile_reads_the_refund_of_a_pending_purchase_whose_event_was_lost(make_app, dbsession, faults, stripe_client, ini_file):
+def test_reconcile_reads_the_refund_of_a_pending_purchase_whose_event_was_lost(
+    make_app, dbsession, faults, stripe_client, ini_file
+):
     make_album(dbsession, slug="refund-quiet", price_cents=1400)
     email = unique_email("quiet")
     faults.inject(count=1, status=500, when="after")
@@ -275,7 +305,9 @@ def test_reconcile_reads_the_refund_of_a_pending_purchase_whose_event_was_lost(m
     assert only_purchase(dbsession).status == "paid"
 
 
-def test_a_payment_intent_refunded_before_the_store_heard_it_succeeded(payment_intents_app, dbsession, stripe_client, post_event, new_card_token):
+def test_a_payment_intent_refunded_before_the_store_heard_it_succeeded(
+    payment_intents_app, dbsession, stripe_client, post_event, new_card_token
+):
     from tests.conftest import StoreTestApp
 
     make_album(dbsession, slug="pi-refund", price_cents=1600)
@@ -286,25 +318,40 @@ def test_a_payment_intent_refunded_before_the_store_heard_it_succeeded(payment_i
     stripe_client.v1.refunds.create(params={"payment_intent": purchase.stripe_payment_intent_id})
     intent = stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
 
-    assert post_event(event("charge.refunded", {"id": intent.latest_charge, "object": "charge"})).json["outcome"] == "refunded"
+    assert (
+        post_event(event("charge.refunded", {"id": intent.latest_charge, "object": "charge"})).json["outcome"]
+        == "refunded"
+    )
     late = event("payment_intent.succeeded", {"id": intent.id, "object": "payment_intent"})
     assert post_event(late).json["outcome"] == "already settled"
     assert only_purchase(dbsession).status == "refunded"
 
 
-def test_webhooks_held_then_delivered_twice_in_reverse_order_end_refunded(live_stores, dbsession, faults, stripe_client, standin, new_card_token):
+def test_webhooks_held_then_delivered_twice_in_reverse_order_end_refunded(
+    live_stores, dbsession, faults, stripe_client, standin, new_card_token
+):
     """Stripe's own delivery, made as unreliable as Stripe's: the charge's events are held, the owner
     refunds in Stripe's dashboard, then every event arrives twice, newest first, at a live store."""
     make_album(dbsession, slug="reordered", price_cents=1000)
     email = unique_email("reorder")
     store = live_stores(**{"stripe.max_network_retries": "0"})
-    process.register_webhook(standin.url, f"wh_{uuid.uuid4().hex[:8]}", f"{store.url}/stripe/webhook",
-                             "whsec_standin_testing", events=["charge.succeeded", "charge.refunded"])
+    process.register_webhook(
+        standin.url,
+        f"wh_{uuid.uuid4().hex[:8]}",
+        f"{store.url}/stripe/webhook",
+        "whsec_standin_testing",
+        events=["charge.succeeded", "charge.refunded"],
+    )
     faults.webhook_delivery(hold=True, duplicate=True, order="reverse")
     session, csrf = browser_session(store, "reordered")
     faults.inject(count=1, status=500, when="after")
-    answer = requests.post(f"{store.url}/albums/reordered/buy", cookies=session.cookies, allow_redirects=False, timeout=30,
-                           data={"csrf_token": csrf, "stripeToken": new_card_token(), "stripeEmail": email, **session.shown})
+    answer = requests.post(
+        f"{store.url}/albums/reordered/buy",
+        cookies=session.cookies,
+        allow_redirects=False,
+        timeout=30,
+        data={"csrf_token": csrf, "stripeToken": new_card_token(), "stripeEmail": email, **session.shown},
+    )
     assert answer.status_code == 503
     [charge] = charges_for(stripe_client, email)
     stripe_client.v1.refunds.create(params={"charge": charge.id})
@@ -319,7 +366,9 @@ def test_webhooks_held_then_delivered_twice_in_reverse_order_end_refunded(live_s
 
 
 # --- 4. "no charge" is not concluded from a lagging search, and is repaired -------------------------
-def test_reconcile_does_not_fail_a_young_purchase_while_search_may_lag(make_app, dbsession, faults, stripe_client, ini_file, capsys):
+def test_reconcile_does_not_fail_a_young_purchase_while_search_may_lag(
+    make_app, dbsession, faults, stripe_client, ini_file, capsys
+):
     make_album(dbsession, slug="lagging", price_cents=800)
     email = unique_email("lag")
     faults.inject(count=1, status=500, when="after")
@@ -335,7 +384,9 @@ def test_reconcile_does_not_fail_a_young_purchase_while_search_may_lag(make_app,
     assert purchase.status == "paid" and money_held(stripe_client, email) == 800
 
 
-def test_a_purchase_failed_on_an_empty_search_is_repaired_by_the_webhook(make_app, app, dbsession, faults, stripe_client, ini_file, post_event, outbox):
+def test_a_purchase_failed_on_an_empty_search_is_repaired_by_the_webhook(
+    make_app, app, dbsession, faults, stripe_client, ini_file, post_event, outbox
+):
     make_album(dbsession, slug="repaired", price_cents=800)
     email = unique_email("repair")
     faults.inject(count=1, status=500, when="after")
@@ -353,8 +404,9 @@ def test_a_purchase_failed_on_an_empty_search_is_repaired_by_the_webhook(make_ap
     assert len(outbox) == 1 and email in outbox[0].recipients
 
 
-def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(make_app, dbsession, faults, stripe_client, ini_file, caplog,
-                                                                               capsys):
+def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(
+    make_app, dbsession, faults, stripe_client, ini_file, caplog, capsys
+):
     make_album(dbsession, slug="repaired-later", price_cents=800)
     email = unique_email("later")
     faults.inject(count=1, status=500, when="after")
@@ -374,10 +426,15 @@ def test_a_purchase_failed_on_an_empty_search_is_repaired_by_a_later_reconcile(m
     assert repaired.status == "paid"
     assert money_held(stripe_client, email) == 800
     # The owner's log says which purchase was repaired, by which charge.
-    assert f"purchase {repaired.id} was failed but charge {repaired.stripe_charge_id} succeeded; settling it" in caplog.messages
+    assert (
+        f"purchase {repaired.id} was failed but charge {repaired.stripe_charge_id} succeeded; settling it"
+        in caplog.messages
+    )
 
 
-def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(make_app, dbsession, faults, stripe_client, ini_file, caplog):
+def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(
+    make_app, dbsession, faults, stripe_client, ini_file, caplog
+):
     make_album(dbsession, slug="dup", price_cents=800)
     email = unique_email("dup")
     faults.inject(count=1, status=500, when="after")
@@ -395,12 +452,15 @@ def test_a_repaired_purchase_of_an_album_bought_again_meanwhile_is_refunded(make
     assert statuses[first.id] == "refunded" and sorted(statuses.values()) == ["paid", "refunded"]
     assert money_held(stripe_client, email) == 800, "the buyer paid once in the end"
     # The owner's log says which purchase was a duplicate, of which album, and that it was refunded.
-    assert (f"purchase_duplicate purchase_id={first.id} album_id={first.album_id}: the buyer already has this album; "
-            "refunding it") in caplog.messages
+    assert (
+        f"purchase_duplicate purchase_id={first.id} album_id={first.album_id}: the buyer already has this album; "
+        "refunding it"
+    ) in caplog.messages
 
 
 def test_a_duplicate_whose_refund_stripe_could_not_take_is_refunded_by_the_next_reconcile(
-        make_app, dbsession, faults, stripe_client, ini_file, caplog, standin):
+    make_app, dbsession, faults, stripe_client, ini_file, caplog, standin
+):
     make_album(dbsession, slug="dup-retry", price_cents=800)
     email = unique_email("dupretry")
     faults.inject(count=1, status=500, when="after")
@@ -419,7 +479,9 @@ def test_a_duplicate_whose_refund_stripe_could_not_take_is_refunded_by_the_next_
     assert sorted(p.status for p in all_purchases(dbsession)) == ["paid", "paid"]
     assert money_held(stripe_client, email) == 1600
     failed = [m for m in caplog.messages if "the duplicate's refund failed" in m][0]
-    assert failed.startswith(f"purchase {first.id}: the duplicate's refund failed (") and failed.endswith("); reconcile tries again")
+    assert failed.startswith(f"purchase {first.id}: the duplicate's refund failed (") and failed.endswith(
+        "); reconcile tries again"
+    )
     assert "None" not in failed, "the log says what Stripe answered"
 
     reconcile(ini_file)
@@ -436,7 +498,8 @@ def test_a_duplicate_whose_refund_stripe_could_not_take_is_refunded_by_the_next_
 
 
 def test_a_late_charge_succeeded_for_an_album_bought_again_meanwhile_is_refunded_at_once(
-        make_app, dbsession, faults, stripe_client, ini_file, post_event):
+    make_app, dbsession, faults, stripe_client, ini_file, post_event
+):
     make_album(dbsession, slug="dup-hook", price_cents=800)
     email = unique_email("duphook")
     faults.search_lag(3600)
@@ -455,14 +518,16 @@ def test_a_late_charge_succeeded_for_an_album_bought_again_meanwhile_is_refunded
 
 
 # --- 5. a status written by another process is never overwritten ------------------------------------
-def test_reconcile_never_overwrites_a_paid_written_meanwhile_by_another_process(app, db_engine, dbsession, faults, caplog):
+def test_reconcile_never_overwrites_a_paid_written_meanwhile_by_another_process(
+    app, db_engine, dbsession, faults, caplog
+):
     """Reconcile has loaded a purchase as pending and asks Stripe; meanwhile the webhook, on another
     process, commits it paid. Reconcile's 'no charge' must lose, not overwrite."""
     import transaction
 
     from album_store.models import get_tm_session
-    from album_store.services.purchases import PurchaseService
     from album_store.services.payments.stripe_service import StripePaymentService
+    from album_store.services.purchases import PurchaseService
     from tests.factories import make_purchase
 
     album = make_album(dbsession, slug="raced", price_cents=700)
@@ -481,15 +546,22 @@ def test_reconcile_never_overwrites_a_paid_written_meanwhile_by_another_process(
             if not self.settled_elsewhere:
                 self.settled_elsewhere = True
                 with db_engine.begin() as other_process:
-                    other_process.execute(text("UPDATE purchases SET status = 'paid', paid_at = CURRENT_TIMESTAMP, "
-                                               "stripe_charge_id = 'ch_elsewhere' WHERE reference = :ref"), {"ref": purchase_ref})
+                    other_process.execute(
+                        text(
+                            "UPDATE purchases SET status = 'paid', paid_at = CURRENT_TIMESTAMP, "
+                            "stripe_charge_id = 'ch_elsewhere' WHERE reference = :ref"
+                        ),
+                        {"ref": purchase_ref},
+                    )
             return None  # and search finds nothing (yet)
 
     manager = transaction.TransactionManager(explicit=True)
     session = get_tm_session(app.registry["dbsession_factory"], manager)
     try:
         with manager:
-            PurchaseService(session, manager, WebhookWinsMeanwhile()).reconcile_pending(min_age=timedelta(0), search_lag=timedelta(0))
+            PurchaseService(session, manager, WebhookWinsMeanwhile()).reconcile_pending(
+                min_age=timedelta(0), search_lag=timedelta(0)
+            )
     finally:
         session.close()
     dbsession.expire_all()
@@ -508,14 +580,19 @@ def test_every_status_change_goes_through_the_transition_table(make_app, dbsessi
     browser.buy("table", email=unique_email("table"), status=503)
     reconcile(ini_file)
     browser.buy("table", token="tok_chargeDeclined", email=unique_email("declined"), status=402)
-    moves = [tuple(part.split("=")[1] for part in line.split()[2:4])
-             for line in (r.getMessage() for r in caplog.records) if line.startswith("purchase_state ")]
+    moves = [
+        tuple(part.split("=")[1] for part in line.split()[2:4])
+        for line in (r.getMessage() for r in caplog.records)
+        if line.startswith("purchase_state ")
+    ]
     assert ("pending", "paid") in moves and ("pending", "failed") in moves
     for previous, new in moves:
         assert previous == "-" and new == "pending" or (previous, new) in TRANSITIONS, (previous, new)
 
 
-def test_a_charge_left_pending_at_stripe_is_paid_only_when_stripe_says_so(testapp, dbsession, standin, stripe_client, post_event, outbox):
+def test_a_charge_left_pending_at_stripe_is_paid_only_when_stripe_says_so(
+    testapp, dbsession, standin, stripe_client, post_event, outbox
+):
     """Some payments stay ``pending`` at Stripe for a while: the buyer sees the pending receipt, nothing
     is delivered, and the charge.succeeded that follows settles it."""
     make_album(dbsession, slug="slow-bank", price_cents=1900)
@@ -534,8 +611,9 @@ def test_a_charge_left_pending_at_stripe_is_paid_only_when_stripe_says_so(testap
     assert only_purchase(dbsession).status == "paid" and len(outbox) == 1
 
 
-def test_reconcile_leaves_a_charge_still_pending_at_stripe_pending_and_says_it_changed_nothing(testapp, dbsession, stripe_client, standin,
-                                                                                                 ini_file, capsys, outbox):
+def test_reconcile_leaves_a_charge_still_pending_at_stripe_pending_and_says_it_changed_nothing(
+    testapp, dbsession, stripe_client, standin, ini_file, capsys, outbox
+):
     make_album(dbsession, slug="slow-reconcile", price_cents=1900)
     email = unique_email("slowrec")
     testapp.buy("slow-reconcile", token="tok_standin_pending", email=email, status=503)
@@ -550,7 +628,8 @@ def test_reconcile_leaves_a_charge_still_pending_at_stripe_pending_and_says_it_c
 
 
 def test_reconcile_of_a_failed_purchase_while_stripe_is_down_changes_nothing_and_says_so(
-        make_app, dbsession, faults, standin, ini_file, capsys, caplog):
+    make_app, dbsession, faults, standin, ini_file, capsys, caplog
+):
     make_album(dbsession, slug="down-repair", price_cents=800)
     faults.inject(count=1, status=500, when="after")
     faults.search_lag(3600)
@@ -570,7 +649,9 @@ def test_reconcile_of_a_failed_purchase_while_stripe_is_down_changes_nothing_and
     assert f"reconcile: Stripe unavailable; failed purchase {failed.id} is checked again next time" in caplog.messages
 
 
-def test_reconcile_while_stripe_is_down_changes_nothing_and_says_so(make_app, dbsession, faults, standin, ini_file, capsys, caplog):
+def test_reconcile_while_stripe_is_down_changes_nothing_and_says_so(
+    make_app, dbsession, faults, standin, ini_file, capsys, caplog
+):
     make_album(dbsession, slug="down-reconcile", price_cents=800)
     faults.inject(count=1, status=500, when="after")
     make_app(**{"stripe.max_network_retries": "0"}).buy("down-reconcile", email=unique_email("down"), status=503)
@@ -586,8 +667,9 @@ def test_reconcile_while_stripe_is_down_changes_nothing_and_says_so(make_app, db
     assert f"reconcile: Stripe unavailable; purchase {purchase.id} stays pending" in caplog.messages
 
 
-def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession, standin, stripe_client, post_event, new_card_token,
-                                                              caplog):
+def test_a_charge_left_pending_that_fails_fails_the_purchase(
+    testapp, dbsession, standin, stripe_client, post_event, new_card_token, caplog
+):
     make_album(dbsession, slug="slow-fail", price_cents=1900)
     email = unique_email("slowfail")
     testapp.buy("slow-fail", token="tok_standin_pending", email=email, status=503)
@@ -598,9 +680,14 @@ def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession,
     failed = only_purchase(dbsession)
     # Why, for the buyer's receipt and the owner's list, and which charge, in the owner's log.
     assert (failed.status, failed.failure_code, failed.failure_message) == (
-        "failed", "charge_failed", "The payment did not go through; nothing was charged.")
-    assert any(m.startswith(f"purchase_state purchase_id={failed.id} from=pending to=failed charge_id={charge.id} ")
-               for m in caplog.messages)
+        "failed",
+        "charge_failed",
+        "The payment did not go through; nothing was charged.",
+    )
+    assert any(
+        m.startswith(f"purchase_state purchase_id={failed.id} from=pending to=failed charge_id={charge.id} ")
+        for m in caplog.messages
+    )
     # Nothing was taken, so the buyer may pay again at once.
     testapp.buy("slow-fail", token=new_card_token(), email=email, status=303)
     assert money_held(stripe_client, email) == 1900
@@ -608,7 +695,8 @@ def test_a_charge_left_pending_that_fails_fails_the_purchase(testapp, dbsession,
 
 # --- 6. found by the money model (test_money_model.py) -------------------------------------------------
 def test_a_card_form_posted_again_after_its_purchase_was_refunded_is_not_told_paid(
-        payment_intents_app, dbsession, stripe_client, post_event, new_card_token):
+    payment_intents_app, dbsession, stripe_client, post_event, new_card_token
+):
     """The tab that paid presses Pay again (or its confirm is retried) after the owner refunded the purchase:
     nothing more is charged, and the answer says refunded, never "paid"."""
     from tests.conftest import StoreTestApp
@@ -621,7 +709,10 @@ def test_a_card_form_posted_again_after_its_purchase_was_refunded_is_not_told_pa
     assert buyer.confirm(started.json["confirm_url"], csrf).json["status"] == "paid"
     purchase = only_purchase(dbsession)
     stripe_client.v1.refunds.create(params={"payment_intent": purchase.stripe_payment_intent_id})
-    assert post_event(event("charge.refunded", {"id": purchase.stripe_charge_id, "object": "charge"})).json["outcome"] == "refunded"
+    assert (
+        post_event(event("charge.refunded", {"id": purchase.stripe_charge_id, "object": "charge"})).json["outcome"]
+        == "refunded"
+    )
 
     again, _ = buyer.start("refunded-tab", email, attempt_id=purchase.attempt_id)
     assert (again.status_int, again.json["status"]) == (409, "refunded"), again.json
@@ -632,7 +723,8 @@ def test_a_card_form_posted_again_after_its_purchase_was_refunded_is_not_told_pa
 
 
 def test_a_payment_intent_purchase_given_up_on_whose_payment_arrives_later_is_repaired(
-        make_app, dbsession, faults, stripe_client, ini_file, caplog):
+    make_app, dbsession, faults, stripe_client, ini_file, caplog
+):
     """The answer to the PaymentIntent's creation was lost and search lagged, so reconcile gave the
     purchase up (no payment found); then the PaymentIntent turns up paid. The next reconcile makes the
     purchase paid, with its charge, and says so in the log."""
@@ -650,8 +742,11 @@ def test_a_payment_intent_purchase_given_up_on_whose_payment_arrives_later_is_re
     assert (only_purchase(dbsession).status, only_purchase(dbsession).failure_code) == ("failed", "no_payment")
 
     # The PaymentIntent Stripe made is paid after all (as Stripe.js would, with its client secret).
-    [intent] = [i for i in stripe_client.v1.payment_intents.list(params={"limit": 100}).data
-                if i.metadata.to_dict().get("purchase_ref") == purchase.reference]
+    [intent] = [
+        i
+        for i in stripe_client.v1.payment_intents.list(params={"limit": 100}).data
+        if i.metadata.to_dict().get("purchase_ref") == purchase.reference
+    ]
     stripe_client.v1.payment_intents.confirm(intent.id, params={"payment_method": "pm_card_visa"})
     faults.search_lag(0)
     caplog.set_level(logging.INFO, logger="album_store")

@@ -28,21 +28,22 @@ each time) and keeps no example database, so a CI run is reproducible; elsewhere
 hypothesis' database replays a failure found locally first next time. A failure prints the shrunk
 sequence of steps (``state.pay_with_checkout(...)`` …) and the blob that reproduces it.
 """
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import timedelta
+
 import hashlib
-import http.cookiejar
 import os
 import re
 import sys
 import time
 import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from album_store import main
@@ -147,8 +148,12 @@ class MoneyModel(RuleBasedStateMachine):
             give_album_file(self.db, album, w.files_dir)
         make_owner(self.db, email=f"owner-{tag}@example.com")
         make_user(self.db, member, PASSWORD, confirmed=True)
-        typed = {"ann": shared, "ann_on_her_phone": shared.capitalize(), "member": member,
-                 "guest_typing_members_email": member.upper()}
+        typed = {
+            "ann": shared,
+            "ann_on_her_phone": shared.capitalize(),
+            "member": member,
+            "guest_typing_members_email": member.upper(),
+        }
         self.browsers = {name: self._browser(name, typed[name]) for name in BUYERS}
         self.browsers["member"].apps["checkout"].login(member)
         self.owner = self._browser("owner", None)
@@ -179,7 +184,8 @@ class MoneyModel(RuleBasedStateMachine):
         response = getattr(browser, method)(url, *args, status="*", **kwargs)
         tally(f"{method.upper()} {re.sub(TALLIED_AWAY, '/…', url)} {response.status_int}")
         assert response.status_int != 500 and response.status_int < 500 or response.status_int == 503, (
-            f"{method.upper()} {url} answered {response.status}: {response.text[:800]}")
+            f"{method.upper()} {url} answered {response.status}: {response.text[:800]}"
+        )
         if response.status_int == 503:
             # The store's own answer when Stripe cannot be reached: a pending receipt, the unavailable page
             # or the card form's JSON; never a bare gateway error.
@@ -188,7 +194,9 @@ class MoneyModel(RuleBasedStateMachine):
 
     def _inject(self, kind, path):
         if kind == "answer_lost":
-            process.inject_fault(self.world.standin_url, count=1, status=500, when="after", path_prefix=path, method="POST")
+            process.inject_fault(
+                self.world.standin_url, count=1, status=500, when="after", path_prefix=path, method="POST"
+            )
         elif kind == "down":
             process.inject_fault(self.world.standin_url, count=1, status=503, when="before", path_prefix=path)
 
@@ -213,9 +221,12 @@ class MoneyModel(RuleBasedStateMachine):
         assert purchase is not None
         charge = self._charge_of(purchase)
         assert charge is not None and charge.status == "succeeded" and charge.amount == purchase.amount_cents, (
-            f"{what}: the buyer is told purchase {purchase.id} is paid, but Stripe has {charge and charge.status}")
+            f"{what}: the buyer is told purchase {purchase.id} is paid, but Stripe has {charge and charge.status}"
+        )
         # ... and the store itself believes it (a refunded purchase is not "paid", whatever its charge did).
-        assert purchase.status == "paid", f"{what}: the buyer is told purchase {purchase.id} is paid; it is {purchase.status}"
+        assert purchase.status == "paid", (
+            f"{what}: the buyer is told purchase {purchase.id} is paid; it is {purchase.status}"
+        )
 
     def _follow_receipt(self, browser, location, what):
         receipt = self._send(browser, "get", location.replace("http://localhost", ""))
@@ -231,7 +242,8 @@ class MoneyModel(RuleBasedStateMachine):
             intent = self.world.stripe.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
             if intent.latest_charge:
                 return self.world.stripe.v1.charges.retrieve(
-                    intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id)
+                    intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id
+                )
         return None
 
     def _page(self, buyer, flow, slug, *, fresh=False):
@@ -254,12 +266,21 @@ class MoneyModel(RuleBasedStateMachine):
         return None
 
     # --- buyers ------------------------------------------------------------------------------------
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), flow=st.sampled_from(["checkout", "intents", "hosted"]))
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        album=st.sampled_from(ALBUMS),
+        flow=st.sampled_from(["checkout", "intents", "hosted"]),
+    )
     def open_album_page(self, buyer, album, flow):
         self._page(self.browsers[buyer], flow, album, fresh=True)
 
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "declined", "slow_bank"]),
-          stripe=st.sampled_from(["answers", "answer_lost", "down"]), double_click=st.booleans())
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        album=st.sampled_from(ALBUMS),
+        card=st.sampled_from(["good", "declined", "slow_bank"]),
+        stripe=st.sampled_from(["answers", "answer_lost", "down"]),
+        double_click=st.booleans(),
+    )
     def pay_with_checkout(self, buyer, album, card, stripe, double_click):
         browser = self.browsers[buyer]
         page = self._page(browser, "checkout", album)
@@ -274,8 +295,13 @@ class MoneyModel(RuleBasedStateMachine):
             token = self.world.new_card_token(DECLINED if card == "declined" else GOOD)
         kind = "checkout" if stripe == "answers" else "checkout_lossy"
         app = browser.apps[kind]
-        fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": browser.email, **page.shown,
-                  "csrf_token": app.csrf_token()}
+        fields = {
+            "stripeToken": token,
+            "stripeTokenType": "card",
+            "stripeEmail": browser.email,
+            **page.shown,
+            "csrf_token": app.csrf_token(),
+        }
         self.shown_for.setdefault(token, int(page.shown["shown_amount"]))
         self._inject(stripe, "/v1/charges")
         try:
@@ -301,9 +327,14 @@ class MoneyModel(RuleBasedStateMachine):
         if last.content_type == "text/html" and last.html.find("form", class_="buy-form") is not None:
             page.shown = shown_price(last)  # the album page again (declined, price changed): what it shows now
 
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "declined"]),
-          stripe=st.sampled_from(["answers", "answer_lost", "down", "confirm_answer_lost"]),
-          ending=st.sampled_from(["confirm", "confirm_twice", "close_tab"]), double_click=st.booleans())
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        album=st.sampled_from(ALBUMS),
+        card=st.sampled_from(["good", "declined"]),
+        stripe=st.sampled_from(["answers", "answer_lost", "down", "confirm_answer_lost"]),
+        ending=st.sampled_from(["confirm", "confirm_twice", "close_tab"]),
+        double_click=st.booleans(),
+    )
     def pay_with_card_form(self, buyer, album, card, stripe, ending, double_click):
         browser = self.browsers[buyer]
         page = self._page(browser, "intents", album)
@@ -312,7 +343,9 @@ class MoneyModel(RuleBasedStateMachine):
         lossy = stripe != "answers"
         app = browser.apps["intents_lossy" if lossy else "intents"]
         if page.attempt_id is None:  # card-payment.js asks for it when Pay is first pressed
-            page.attempt_id = self._send(app, "get", "/payment-attempt", headers={"Accept": "application/json"}).json["attempt_id"]
+            page.attempt_id = self._send(app, "get", "/payment-attempt", headers={"Accept": "application/json"}).json[
+                "attempt_id"
+            ]
         expected = self._price_is_stale(page, album)
         already = self._purchase_where(Purchase.attempt_id == page.attempt_id) is not None
         self.shown_for.setdefault(page.attempt_id, int(page.shown["shown_amount"]))
@@ -350,8 +383,14 @@ class MoneyModel(RuleBasedStateMachine):
             browser.pages.pop(("intents", album), None)
             return
         if stripe == "confirm_answer_lost":  # the store's look at the PaymentIntent gets no answer
-            process.inject_fault(self.world.standin_url, count=1, status=500, when="after",
-                                 path_prefix="/v1/payment_intents", method="GET")
+            process.inject_fault(
+                self.world.standin_url,
+                count=1,
+                status=500,
+                when="after",
+                path_prefix="/v1/payment_intents",
+                method="GET",
+            )
         try:
             confirms = [self._send(app, "post_json", last["confirm_url"], {}, headers=headers)]
             if ending == "confirm_twice":
@@ -366,9 +405,14 @@ class MoneyModel(RuleBasedStateMachine):
             if body.get("attempt_id"):
                 page.attempt_id = body["attempt_id"]
 
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "declined"]),
-          stripe=st.sampled_from(["answers", "answer_lost", "down"]),
-          ending=st.sampled_from(["come_back", "come_back_twice", "close_tab", "leave_unpaid"]), double_click=st.booleans())
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        album=st.sampled_from(ALBUMS),
+        card=st.sampled_from(["good", "declined"]),
+        stripe=st.sampled_from(["answers", "answer_lost", "down"]),
+        ending=st.sampled_from(["come_back", "come_back_twice", "close_tab", "leave_unpaid"]),
+        double_click=st.booleans(),
+    )
     def pay_on_the_hosted_page(self, buyer, album, card, stripe, ending, double_click):
         browser = self.browsers[buyer]
         page = self._page(browser, "hosted", album)
@@ -417,20 +461,35 @@ class MoneyModel(RuleBasedStateMachine):
             self._follow_receipt(app, back, f"{buyer} back from the hosted page for {album}")
 
     # Buyers pay more often than anything else happens: each flow's rule twice in the table.
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "good", "declined"]),
-          stripe=st.sampled_from(["answers", "answer_lost", "down"]), double_click=st.booleans())
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        album=st.sampled_from(ALBUMS),
+        card=st.sampled_from(["good", "good", "declined"]),
+        stripe=st.sampled_from(["answers", "answer_lost", "down"]),
+        double_click=st.booleans(),
+    )
     def another_buyer_pays_with_checkout(self, buyer, album, card, stripe, double_click):
         self.pay_with_checkout(buyer, album, card, stripe, double_click)
 
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "good", "declined"]),
-          stripe=st.sampled_from(["answers", "answer_lost", "down", "confirm_answer_lost"]),
-          ending=st.sampled_from(["confirm", "confirm_twice", "close_tab"]), double_click=st.booleans())
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        album=st.sampled_from(ALBUMS),
+        card=st.sampled_from(["good", "good", "declined"]),
+        stripe=st.sampled_from(["answers", "answer_lost", "down", "confirm_answer_lost"]),
+        ending=st.sampled_from(["confirm", "confirm_twice", "close_tab"]),
+        double_click=st.booleans(),
+    )
     def another_buyer_pays_with_the_card_form(self, buyer, album, card, stripe, ending, double_click):
         self.pay_with_card_form(buyer, album, card, stripe, ending, double_click)
 
-    @rule(buyer=st.sampled_from(BUYERS), album=st.sampled_from(ALBUMS), card=st.sampled_from(["good", "good", "declined"]),
-          stripe=st.sampled_from(["answers", "answer_lost", "down"]),
-          ending=st.sampled_from(["come_back", "come_back_twice", "close_tab", "leave_unpaid"]), double_click=st.booleans())
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        album=st.sampled_from(ALBUMS),
+        card=st.sampled_from(["good", "good", "declined"]),
+        stripe=st.sampled_from(["answers", "answer_lost", "down"]),
+        ending=st.sampled_from(["come_back", "come_back_twice", "close_tab", "leave_unpaid"]),
+        double_click=st.booleans(),
+    )
     def another_buyer_pays_on_the_hosted_page(self, buyer, album, card, stripe, ending, double_click):
         self.pay_on_the_hosted_page(buyer, album, card, stripe, ending, double_click)
 
@@ -442,9 +501,16 @@ class MoneyModel(RuleBasedStateMachine):
         self._deliver(*self.owed[which % len(self.owed)], same_event_id=same_event_id)
 
     def _deliver(self, event_type, object_id, *, same_event_id=True):
-        kind = event_type.rpartition(".")[0] if event_type.startswith(("payment_intent.", "checkout.session.")) else "charge"
-        payload = event(event_type, {"id": object_id, "object": kind},
-                        _stable_event_id(event_type, object_id) if same_event_id else None)
+        kind = (
+            event_type.rpartition(".")[0]
+            if event_type.startswith(("payment_intent.", "checkout.session."))
+            else "charge"
+        )
+        payload = event(
+            event_type,
+            {"id": object_id, "object": kind},
+            _stable_event_id(event_type, object_id) if same_event_id else None,
+        )
         body, headers = signed(payload, self.world.webhook_secret)
         answer = self._send(self.stripe_side, "post", "/stripe/webhook", body, headers=headers)
         assert answer.status_int == 200, f"{event_type} {object_id}: {answer.status} {answer.text[:300]}"
@@ -460,7 +526,12 @@ class MoneyModel(RuleBasedStateMachine):
             latest = getattr(intent.latest_charge, "id", intent.latest_charge)
             charge = self.world.stripe.v1.charges.retrieve(latest) if latest else None
         if charge is not None and charge.status == "succeeded":
-            if event_type in ("charge.succeeded", "payment_intent.succeeded", "charge.refunded", "checkout.session.completed"):
+            if event_type in (
+                "charge.succeeded",
+                "payment_intent.succeeded",
+                "charge.refunded",
+                "checkout.session.completed",
+            ):
                 self.success_noticed.add(charge.id)
             if event_type == "charge.refunded" and charge.amount_refunded >= charge.amount:
                 self.refund_noticed.add(charge.id)
@@ -505,7 +576,9 @@ class MoneyModel(RuleBasedStateMachine):
             self.db.expire_all()
             assert self.db.get(Purchase, purchase.id).status == "refunded"
 
-    @precondition(lambda self: any(c.status == "succeeded" and c.amount_refunded < c.amount for c in self.charges.values()))
+    @precondition(
+        lambda self: any(c.status == "succeeded" and c.amount_refunded < c.amount for c in self.charges.values())
+    )
     @rule(which=st.integers(0, 1000), part=st.sampled_from(["the rest", "the rest", "a third"]))
     def owner_refunds_in_stripes_dashboard(self, which, part):
         refundable = [c for c in self.charges.values() if c.status == "succeeded" and c.amount_refunded < c.amount]
@@ -525,24 +598,34 @@ class MoneyModel(RuleBasedStateMachine):
     def owner_takes_an_album_off_sale_or_back(self, album, on_sale):
         owner = self.owner.apps["checkout"]
         album_id = self._album(album).id
-        answer = self._send(owner, "post", f"/admin/albums/{album_id}/publish",
-                            {"publish": "1" if on_sale else "0", "csrf_token": owner.csrf_token()})
+        answer = self._send(
+            owner,
+            "post",
+            f"/admin/albums/{album_id}/publish",
+            {"publish": "1" if on_sale else "0", "csrf_token": owner.csrf_token()},
+        )
         assert answer.status_int in (200, 303), answer.status
         assert self._album(album).is_published == on_sale
 
     # --- time --------------------------------------------------------------------------------------
     @rule(min_age_minutes=st.sampled_from([0, 10]), search_lag_minutes=st.sampled_from([0, 60]))
     def reconcile_runs(self, min_age_minutes, search_lag_minutes):
-        reconcile_in_process(self.world.apps["checkout"], min_age=timedelta(minutes=min_age_minutes),
-                             search_lag=timedelta(minutes=search_lag_minutes))
+        reconcile_in_process(
+            self.world.apps["checkout"],
+            min_age=timedelta(minutes=min_age_minutes),
+            search_lag=timedelta(minutes=search_lag_minutes),
+        )
 
     @precondition(lambda self: self.purchases)
     @rule(which=st.integers(0, 1000), hours=st.sampled_from([1, 3]))
     def a_purchase_ages(self, which, hours):
         purchase = self.purchases[which % len(self.purchases)]
         with self.world.engine.begin() as connection:  # computed here: date arithmetic differs between databases
-            connection.execute(update(Purchase).where(Purchase.id == purchase.id)
-                               .values(created_at=purchase.created_at - timedelta(hours=hours)))
+            connection.execute(
+                update(Purchase)
+                .where(Purchase.id == purchase.id)
+                .values(created_at=purchase.created_at - timedelta(hours=hours))
+            )
 
     # --- both sides --------------------------------------------------------------------------------
     def _read_both_sides(self):
@@ -563,8 +646,12 @@ class MoneyModel(RuleBasedStateMachine):
             if charge.amount_refunded:
                 owed.append(("charge.refunded", charge.id))
             if charge.payment_intent:
-                owed.append(("payment_intent.succeeded" if charge.status == "succeeded" else "payment_intent.payment_failed",
-                             charge.payment_intent))
+                owed.append(
+                    (
+                        "payment_intent.succeeded" if charge.status == "succeeded" else "payment_intent.payment_failed",
+                        charge.payment_intent,
+                    )
+                )
             self.owed += [o for o in owed if o not in self.owed]
         for purchase in self.purchases:  # and about each hosted page that is over
             if purchase.stripe_checkout_session_id:
@@ -600,28 +687,35 @@ class MoneyModel(RuleBasedStateMachine):
             assert attempt in self.shown_for, f"purchase {purchase.id} comes from no page"
             assert charge.amount == self.shown_for[attempt] == purchase.amount_cents, (
                 f"charge {charge.id} is {charge.amount}; the page showed {self.shown_for[attempt]}, "
-                f"purchase {purchase.id} is {purchase.amount_cents}")
+                f"purchase {purchase.id} is {purchase.amount_cents}"
+            )
             if charge.id in self.success_noticed:
                 # Once Stripe's word that it succeeded has reached the store, it is never pending or failed again.
                 assert purchase.status in ("paid", "refunded"), (
-                    f"purchase {purchase.id} is {purchase.status} after the store was told charge {charge.id} succeeded")
+                    f"purchase {purchase.id} is {purchase.status} after the store was told charge {charge.id} succeeded"
+                )
             if charge.id in self.refund_told and purchase.status == "paid":
                 # A partial refund the store was told of is recorded on the paid purchase (and never forgotten).
                 assert purchase.amount_refunded_cents >= self.refund_told[charge.id], (
-                    f"purchase {purchase.id} records {purchase.amount_refunded_cents} refunded; Stripe said {self.refund_told[charge.id]}")
+                    f"purchase {purchase.id} records {purchase.amount_refunded_cents} refunded; Stripe said {self.refund_told[charge.id]}"
+                )
             if charge.id in self.refund_noticed:
                 # A charge refunded in full, whose charge.refunded the store has had: never paid again.
                 assert purchase.status == "refunded", (
-                    f"purchase {purchase.id} is {purchase.status}, its charge {charge.id} refunded in full and the event delivered")
+                    f"purchase {purchase.id} is {purchase.status}, its charge {charge.id} refunded in full and the event delivered"
+                )
 
         owners = {}
         for purchase in self.purchases:
             if purchase.status in ("paid", "refunded"):
                 # No purchase paid (or refunded) without Stripe's word: its charge succeeded, for its amount.
                 charge = self.charges.get(purchase.stripe_charge_id)
-                assert charge is not None, f"purchase {purchase.id} is {purchase.status} with no charge at Stripe ({purchase.stripe_charge_id})"
+                assert charge is not None, (
+                    f"purchase {purchase.id} is {purchase.status} with no charge at Stripe ({purchase.stripe_charge_id})"
+                )
                 assert charge.status == "succeeded" and charge.amount == purchase.amount_cents, (
-                    f"purchase {purchase.id} is {purchase.status}; Stripe has {charge.status} {charge.amount}")
+                    f"purchase {purchase.id} is {purchase.status}; Stripe has {charge.status} {charge.amount}"
+                )
                 assert ref_of(charge) == purchase.reference
             if purchase.status == "refunded":
                 # Refunded only when the money went back in full.
@@ -643,7 +737,9 @@ class MoneyModel(RuleBasedStateMachine):
             link = f"/downloads/{self.world.tokens.make('download', purchase.reference)}"
             answer = self._send(self.stripe_side, "head", link)
             expected = {"paid": 200, "refunded": 410}.get(purchase.status, 404)
-            assert answer.status_int == expected, f"download of {purchase.status} purchase {purchase.id}: {answer.status}"
+            assert answer.status_int == expected, (
+                f"download of {purchase.status} purchase {purchase.id}: {answer.status}"
+            )
             self.download_checked[purchase.id] = purchase.status
 
     def teardown(self):
@@ -681,13 +777,18 @@ class MoneyModel(RuleBasedStateMachine):
                 held[key] = held.get(key, 0) + charge.amount - charge.amount_refunded
                 kept = charge.amount_refunded < charge.amount
                 assert kept == (purchase.status == "paid"), (
-                    f"charge {charge.id} ({charge.amount - charge.amount_refunded} kept) but purchase {purchase.id} is {purchase.status}")
+                    f"charge {charge.id} ({charge.amount - charge.amount_refunded} kept) but purchase {purchase.id} is {purchase.status}"
+                )
         for purchase in self.purchases:
-            assert purchase.status != "pending", f"purchase {purchase.id} is still pending after everything was delivered"
+            assert purchase.status != "pending", (
+                f"purchase {purchase.id} is still pending after everything was delivered"
+            )
             if purchase.status == "paid":
                 key = (purchase.album_id, purchase.email.lower())
                 owned[key] = owned.get(key, 0) + purchase.net_cents
-        assert {k: v for k, v in held.items() if v} == owned, f"Stripe holds {held}; the store says the buyers own {owned}"
+        assert {k: v for k, v in held.items() if v} == owned, (
+            f"Stripe holds {held}; the store says the buyers own {owned}"
+        )
 
 
 def reconcile_in_process(app, *, min_age, search_lag):
@@ -711,17 +812,36 @@ def lossy_apps(app_settings, db_engine):
     """The three flows with ``stripe.max_network_retries = 0``: an answer Stripe loses reaches the store.
     Built once (``main()`` is slow), not per example."""
     lossy = {**app_settings, "stripe.max_network_retries": "0"}
-    return {"checkout_lossy": main({}, **lossy),
-            "intents_lossy": main({}, **{**lossy, "store.payment_flow": "payment_intents"}),
-            "hosted_lossy": main({}, **{**lossy, "store.payment_flow": "checkout_session"})}
+    return {
+        "checkout_lossy": main({}, **lossy),
+        "intents_lossy": main({}, **{**lossy, "store.payment_flow": "payment_intents"}),
+        "hosted_lossy": main({}, **{**lossy, "store.payment_flow": "checkout_session"}),
+    }
 
 
-def test_money_stays_right_whatever_happens(app, payment_intents_app, checkout_session_app, lossy_apps, db_engine, dbsession,
-                                            stripe_client, standin, new_card_token, files_dir, ini_file, app_settings):
+def test_money_stays_right_whatever_happens(
+    app,
+    payment_intents_app,
+    checkout_session_app,
+    lossy_apps,
+    db_engine,
+    dbsession,
+    stripe_client,
+    standin,
+    new_card_token,
+    files_dir,
+    ini_file,
+    app_settings,
+):
     MoneyModel.world = World(
         apps={"checkout": app, "intents": payment_intents_app, "hosted": checkout_session_app, **lossy_apps},
-        engine=db_engine, stripe=stripe_client, standin_url=standin.url, new_card_token=new_card_token,
-        files_dir=files_dir, ini_file=ini_file, tokens=SignedTokens(app_settings["store.secret"]),
+        engine=db_engine,
+        stripe=stripe_client,
+        standin_url=standin.url,
+        new_card_token=new_card_token,
+        files_dir=files_dir,
+        ini_file=ini_file,
+        tokens=SignedTokens(app_settings["store.secret"]),
         webhook_secret=app_settings["stripe.webhook_secret"],
     )
     TALLY.clear()

@@ -1,8 +1,10 @@
 """Odd input never gets a 500: it gets a 4xx page that says what is wrong, and nothing is recorded.
 Each class of input here was once a 500 (issue 15): digits int() refuses, a multipart body without its
 boundary or with broken parts, JSON nested past the parser's depth."""
-from hypothesis import HealthCheck, given, settings, strategies as st
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from album_store.models import Purchase
 from tests.factories import make_album
@@ -24,11 +26,22 @@ def test_a_page_number_in_any_digits_is_a_400_unless_it_is_ascii(testapp, page):
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
-@given(route=st.sampled_from(FORM_ROUTES),
-       content_type=st.sampled_from(["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=zz",
-                                     "multipart/form-data; boundary=\"\"", "application/x-www-form-urlencoded"]),
-       body=st.binary(max_size=300) | st.sampled_from([b"--zz\r\nbad", b"--zz\r\nContent-Disposition: form-data\r\n\r\nx\r\n--zz--",
-                                                        b"--zz--", b"%ff%fe=%c3%28"]))
+@given(
+    route=st.sampled_from(FORM_ROUTES),
+    content_type=st.sampled_from(
+        [
+            "multipart/form-data",
+            "multipart/form-data; boundary=",
+            "multipart/form-data; boundary=zz",
+            'multipart/form-data; boundary=""',
+            "application/x-www-form-urlencoded",
+        ]
+    ),
+    body=st.binary(max_size=300)
+    | st.sampled_from(
+        [b"--zz\r\nbad", b"--zz\r\nContent-Disposition: form-data\r\n\r\nx\r\n--zz--", b"--zz--", b"%ff%fe=%c3%28"]
+    ),
+)
 def test_a_form_body_that_is_not_what_it_claims_is_a_400_before_sign_in(testapp, dbsession, route, content_type, body):
     answer = testapp.post(route, body, headers={"Content-Type": content_type}, status="*")
     assert answer.status_int < 500, answer.text[:500]
@@ -41,7 +54,10 @@ def test_a_multipart_post_without_its_boundary_says_so(testapp, dbsession):
     make_album(dbsession, slug="odd")
     for route in FORM_ROUTES:
         answer = testapp.post(route, b"x=1", headers={"Content-Type": "multipart/form-data"}, status=400)
-        assert "The form could not be read (its body is not valid multipart/form-data), so nothing was done." in answer.text
+        assert (
+            "The form could not be read (its body is not valid multipart/form-data), so nothing was done."
+            in answer.text
+        )
 
 
 def test_json_nested_deeper_than_the_parser_goes_is_a_400(payment_intents_app, dbsession):
@@ -51,13 +67,19 @@ def test_json_nested_deeper_than_the_parser_goes_is_a_400(payment_intents_app, d
     browser = StoreTestApp(payment_intents_app)
     for depth in (100, 5000, 100_000):
         body = "[" * depth + "]" * depth
-        answer = browser.post("/albums/deep/payment-intent", body, status="*",
-                              headers={"Content-Type": "application/json", "X-CSRF-Token": browser.csrf_token("deep")})
+        answer = browser.post(
+            "/albums/deep/payment-intent",
+            body,
+            status="*",
+            headers={"Content-Type": "application/json", "X-CSRF-Token": browser.csrf_token("deep")},
+        )
         assert answer.status_int == 400, (depth, answer.status)
     assert dbsession.query(Purchase).count() == 0
 
 
-@pytest.mark.parametrize("field, value", [("date_to", "9999-12-31"), ("date_from", "0001-01-01"), ("date_to", "1969-12-31")])
+@pytest.mark.parametrize(
+    "field, value", [("date_to", "9999-12-31"), ("date_from", "0001-01-01"), ("date_to", "1969-12-31")]
+)
 def test_a_date_filter_out_of_range_is_a_400_on_the_list_and_before_the_csv_starts(owner_browser, field, value):
     page = owner_browser.get("/admin/purchases", {field: value}, status=400)
     assert "Give a date from 1970 to 9998." in page.text

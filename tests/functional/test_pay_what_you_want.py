@@ -1,13 +1,15 @@
 """Pay what you want: the buyer names the price (at least the album's minimum, at most its maximum),
 and exactly that amount is charged, in every payment flow (``shop``); 0 where the minimum is 0 is a
 free download, with no Stripe at all and an email address confirmed by a link."""
+
 import re
 import secrets
 from urllib.parse import urlsplit
 
-from hypothesis import HealthCheck, example, given, settings, strategies as st
-from pyramid_mailer import get_mailer
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from pyramid_mailer import get_mailer
 from sqlalchemy import select
 
 from album_store.models import Purchase
@@ -30,14 +32,17 @@ def purchases(dbsession):
 @pytest.fixture
 def album(dbsession):
     """At least $5.00, $10.00 suggested (so at most $1,000.00)."""
-    return make_album(dbsession, slug=f"pwyw-{secrets.token_hex(4)}", title="Copper & Salt", price_cents=1000,
-                      minimum_cents=500)
+    return make_album(
+        dbsession, slug=f"pwyw-{secrets.token_hex(4)}", title="Copper & Salt", price_cents=1000, minimum_cents=500
+    )
 
 
 @pytest.fixture
 def free_album(dbsession, files_dir):
     """Free, or pay what you want ($3.00 suggested), with its download file."""
-    album = make_album(dbsession, slug=f"free-{secrets.token_hex(4)}", title="Evergreen", price_cents=300, minimum_cents=0)
+    album = make_album(
+        dbsession, slug=f"free-{secrets.token_hex(4)}", title="Evergreen", price_cents=300, minimum_cents=0
+    )
     give_album_file(dbsession, album, files_dir)
     return album
 
@@ -58,13 +63,19 @@ def test_the_album_page_asks_for_an_amount_prefilled_with_the_suggestion(shop, f
     if flow == "checkout_js":  # the custom integration: no simple-embed button with a fixed data-amount
         assert page.html.find("script", class_="stripe-button") is None
         form = page.html.find("form", id="choose-price")
-        assert (form["data-minimum"], form["data-currency"], form["data-key"]) == ("500", "usd", "pk_test_standin_testing")
+        assert (form["data-minimum"], form["data-currency"], form["data-key"]) == (
+            "500",
+            "usd",
+            "pk_test_standin_testing",
+        )
 
 
 def test_the_catalog_says_which_albums_are_pay_what_you_want(testapp, album, free_album, dbsession):
     fixed = make_album(dbsession, title="Blue Skies", price_cents=999)
-    prices = {card.find(class_="album-card__title").get_text(strip=True): card.find(class_="price").get_text(" ", strip=True)
-              for card in testapp.get("/albums").html.select(".album-card")}
+    prices = {
+        card.find(class_="album-card__title").get_text(strip=True): card.find(class_="price").get_text(" ", strip=True)
+        for card in testapp.get("/albums").html.select(".album-card")
+    }
     assert prices[album.title] == "Pay what you want, from $5.00"
     assert prices[free_album.title] == "Free or pay what you want"
     assert prices[fixed.title] == "$9.99"
@@ -89,17 +100,21 @@ def test_the_amount_charged_is_the_amount_the_buyer_chose(shop, album, dbsession
     shop.get(payment.receipt_url).mustcontain(f"${cents // 100}.{cents % 100:02d}")
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("4.99", "The least you can pay for this album is $5.00."),
-    ("0", "The least you can pay for this album is $5.00."),
-    ("1000.01", "The most you can pay for this album here is $1,000.00."),
-    ("5.001", "Use at most 2 decimals"),
-    ("-5", "Enter the amount as a plain number"),
-    ("1e3", "Enter the amount as a plain number"),
-    ("", "Enter an amount"),
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("4.99", "The least you can pay for this album is $5.00."),
+        ("0", "The least you can pay for this album is $5.00."),
+        ("1000.01", "The most you can pay for this album here is $1,000.00."),
+        ("5.001", "Use at most 2 decimals"),
+        ("-5", "Enter the amount as a plain number"),
+        ("1e3", "Enter the amount as a plain number"),
+        ("", "Enter an amount"),
+    ],
+)
 def test_an_amount_the_album_does_not_take_is_a_400_that_says_why_and_nothing_is_charged(
-        shop, album, dbsession, stripe_client, typed, message):
+    shop, album, dbsession, stripe_client, typed, message
+):
     """Also a tampered amount: the page's own field says at least $5.00, the request says less."""
     before = newest_charge_id(stripe_client)
     payment = shop.pay(album.slug, extra={"amount": typed})
@@ -107,7 +122,9 @@ def test_an_amount_the_album_does_not_take_is_a_400_that_says_why_and_nothing_is
     assert purchases(dbsession) == [] and newest_charge_id(stripe_client) == before
 
 
-def test_an_amount_under_stripes_smallest_charge_is_refused_before_stripe_is_asked(shop, free_album, dbsession, stripe_client):
+def test_an_amount_under_stripes_smallest_charge_is_refused_before_stripe_is_asked(
+    shop, free_album, dbsession, stripe_client
+):
     before = newest_charge_id(stripe_client)
     payment = shop.pay(free_album.slug, extra={"amount": "0.30"})
     assert payment.status == 400, payment
@@ -125,7 +142,9 @@ def _cents_text(cents):
 @example(cents=500)
 @example(cents=100_000)
 @example(cents=100_001)
-def test_any_amount_is_charged_exactly_when_it_is_within_the_albums_limits(testapp, album, dbsession, stripe_client, cents):
+def test_any_amount_is_charged_exactly_when_it_is_within_the_albums_limits(
+    testapp, album, dbsession, stripe_client, cents
+):
     """checkout_js (the default flow): whatever amount the buyer types, it is either charged exactly
     (from $5.00 to $1,000.00) or refused with a 400 that charges nothing."""
     email = f"buyer-{secrets.token_hex(4)}@example.com"
@@ -143,13 +162,17 @@ def test_any_amount_is_charged_exactly_when_it_is_within_the_albums_limits(testa
 
 # --- the page is older than the album's pricing ----------------------------------------------------
 def test_a_minimum_raised_above_the_chosen_amount_is_a_409_and_an_amount_above_it_still_pays(
-        shop, album, dbsession, stripe_client):
+    shop, album, dbsession, stripe_client
+):
     stale = shop.buyer.shown_price(album.slug)
     album.minimum_cents = 800
     dbsession.commit()
     refused = shop.pay(album.slug, shown={**stale, "amount": "6.00"})
     assert refused.status == 409, refused
-    assert "The least you can pay for Copper & Salt is now $8.00" in refused.message and "nothing was charged" in refused.message
+    assert (
+        "The least you can pay for Copper & Salt is now $8.00" in refused.message
+        and "nothing was charged" in refused.message
+    )
     assert purchases(dbsession) == []
     paid = shop.pay(album.slug, shown={**stale, "amount": "9.00"})
     assert paid.paid, paid
@@ -181,7 +204,8 @@ def test_a_page_from_before_the_owner_switched_between_fixed_and_chosen_prices_i
 
 # --- never a double charge -----------------------------------------------------------------------
 def test_the_same_checkout_twice_charges_once_and_another_amount_with_its_token_is_refused(
-        testapp, album, dbsession, stripe_client):
+    testapp, album, dbsession, stripe_client
+):
     token = testapp.new_card_token()
     first = testapp.buy(album.slug, token=token, amount="12.00", status=303)
     again = testapp.buy(album.slug, token=token, amount="12.00", status=303)
@@ -200,7 +224,11 @@ def test_a_payment_attempt_keeps_its_amount(payment_intents_app, new_card_token,
     again = shop.buyer.post_json(action, fields, csrf)
     assert first.json["status"] == "confirm" and again.json["client_secret"] == first.json["client_secret"]
     other = shop.buyer.post_json(action, {**fields, "amount": "15.00"}, csrf)
-    assert other.status_int == 409 and "started for $12.00" in other.json["error"] and other.json["attempt_id"] != attempt_id
+    assert (
+        other.status_int == 409
+        and "started for $12.00" in other.json["error"]
+        and other.json["attempt_id"] != attempt_id
+    )
     [purchase] = purchases(dbsession)
     assert stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).amount == 1200
     # The next attempt (the answer's new id) at the new amount replaces the unpaid one, and pays it.
@@ -212,8 +240,9 @@ def test_a_payment_attempt_keeps_its_amount(payment_intents_app, new_card_token,
     assert (old.status, new.status, new.amount_cents, charged(stripe_client, new)) == ("failed", "paid", 1500, 1500)
 
 
-def test_another_amount_on_the_hosted_page_expires_the_first_page(checkout_session_app, new_card_token, album, dbsession,
-                                                                  stripe_client):
+def test_another_amount_on_the_hosted_page_expires_the_first_page(
+    checkout_session_app, new_card_token, album, dbsession, stripe_client
+):
     from stripe_standin import process
 
     shop = StoreTestApp(checkout_session_app, new_card_token)
@@ -255,15 +284,23 @@ def mailed_link(outbox, subject_start):
 
 
 def test_a_free_download_calls_no_stripe_and_is_the_buyers_once_the_email_is_confirmed(
-        flow, make_app, free_album, dbsession):
+    flow, make_app, free_album, dbsession
+):
     shop = make_app(**{"store.payment_flow": flow, **NO_STRIPE})
     outbox = get_mailer(shop.app.registry).outbox
     outbox.clear()
     answer = ask_for_free_download(shop, flow, free_album.slug)
     assert answer.status_int == 200, answer
-    assert "We emailed a link to fan@example.com" in (answer.json["message"] if flow == "payment_intents" else answer.text)
+    assert "We emailed a link to fan@example.com" in (
+        answer.json["message"] if flow == "payment_intents" else answer.text
+    )
     [purchase] = purchases(dbsession)
-    assert (purchase.status, purchase.amount_cents, purchase.minimum_cents, purchase.stripe_charge_id) == ("pending", 0, 0, None)
+    assert (purchase.status, purchase.amount_cents, purchase.minimum_cents, purchase.stripe_charge_id) == (
+        "pending",
+        0,
+        0,
+        None,
+    )
     # Before the address is confirmed: no receipt for this browser, no download.
     shop.get(f"/purchases/{purchase.id}", status=404)
     message, link = mailed_link(outbox, "Confirm your free download")
@@ -280,24 +317,39 @@ def test_a_free_download_calls_no_stripe_and_is_the_buyers_once_the_email_is_con
     assert len(purchases(dbsession)) == 1 and len([m for m in outbox if m.subject.startswith("Your receipt")]) == 1
 
 
-def test_its_own_form_works_without_javascript_and_asking_again_mails_the_link_again(testapp, free_album, dbsession, outbox):
+def test_its_own_form_works_without_javascript_and_asking_again_mails_the_link_again(
+    testapp, free_album, dbsession, outbox
+):
     for _ in range(2):
-        fields = {"amount": "0", "shown_currency": "usd", "shown_minimum": "0", "email": "fan@example.com",
-                  "csrf_token": testapp.csrf_token(free_album.slug)}
+        fields = {
+            "amount": "0",
+            "shown_currency": "usd",
+            "shown_minimum": "0",
+            "email": "fan@example.com",
+            "csrf_token": testapp.csrf_token(free_album.slug),
+        }
         testapp.post(f"/albums/{free_album.slug}/free-download", fields, status=200).mustcontain("We emailed a link")
     assert len(purchases(dbsession)) == 1
     assert len([m for m in outbox if m.subject.startswith("Confirm your free download")]) == 2
 
 
 def test_a_free_download_needs_an_email_address(testapp, free_album, dbsession):
-    fields = {"amount": "0", "shown_currency": "usd", "shown_minimum": "0", "email": "not-an-address",
-              "csrf_token": testapp.csrf_token(free_album.slug)}
+    fields = {
+        "amount": "0",
+        "shown_currency": "usd",
+        "shown_minimum": "0",
+        "email": "not-an-address",
+        "csrf_token": testapp.csrf_token(free_album.slug),
+    }
     testapp.post(f"/albums/{free_album.slug}/free-download", fields, status=400).mustcontain(
-        "Enter your email address for the free download")
+        "Enter your email address for the free download"
+    )
     assert purchases(dbsession) == []
 
 
-def test_a_signed_in_buyer_whose_address_is_confirmed_gets_it_at_once_in_the_library(testapp, free_album, dbsession, outbox):
+def test_a_signed_in_buyer_whose_address_is_confirmed_gets_it_at_once_in_the_library(
+    testapp, free_album, dbsession, outbox
+):
     make_user(dbsession, "fan@example.com", "velvet-harbour-42", confirmed=True)
     testapp.login("fan@example.com")
     answer = ask_for_free_download(testapp, "checkout_js", free_album.slug, email="")
@@ -308,7 +360,9 @@ def test_a_signed_in_buyer_whose_address_is_confirmed_gets_it_at_once_in_the_lib
     assert [m.subject for m in outbox] == [f"Your receipt: Evergreen by {free_album.artist}"]
 
 
-def test_paying_for_the_album_replaces_an_unconfirmed_free_download(testapp, free_album, dbsession, outbox, stripe_client):
+def test_paying_for_the_album_replaces_an_unconfirmed_free_download(
+    testapp, free_album, dbsession, outbox, stripe_client
+):
     ask_for_free_download(testapp, "checkout_js", free_album.slug, email="buyer@example.com")
     _, link = mailed_link(outbox, "Confirm your free download")
     paid = testapp.buy(free_album.slug, amount="4.00", status=303)
@@ -322,7 +376,9 @@ def test_a_forged_or_expired_link_gives_nothing(testapp, app_settings, free_albu
     ask_for_free_download(testapp, "checkout_js", free_album.slug)
     [purchase] = purchases(dbsession)
     testapp.get("/free-downloads/not-a-token", status=404)
-    old = issued_token(app_settings, "free-download", {"p": purchase.id, "r": purchase.reference}, seconds_ago=4 * 86400)
+    old = issued_token(
+        app_settings, "free-download", {"p": purchase.id, "r": purchase.reference}, seconds_ago=4 * 86400
+    )
     testapp.get(f"/free-downloads/{old}", status=410).mustcontain("Ask for the free download again")
     forged = issued_token(app_settings, "free-download", {"p": purchase.id, "r": "someone-elses"}, seconds_ago=0)
     testapp.get(f"/free-downloads/{forged}", status=404)
@@ -330,7 +386,8 @@ def test_a_forged_or_expired_link_gives_nothing(testapp, app_settings, free_albu
 
 
 def test_reconcile_leaves_an_unconfirmed_free_download_waiting_and_its_link_still_works(
-        testapp, ini_file, free_album, dbsession, outbox):
+    testapp, ini_file, free_album, dbsession, outbox
+):
     from album_store.cli import main as cli
 
     ask_for_free_download(testapp, "checkout_js", free_album.slug)
@@ -357,17 +414,30 @@ def test_the_demo_has_a_pay_what_you_want_album_and_a_free_or_more_one(dbsession
 
 
 # --- anything a form can send -------------------------------------------------------------------------
-AMOUNTS = st.sampled_from(["0", "5", "4.99", "12.50", "1000.01", "1000", " 7 ", "", "5.001", "-5"]) | st.text(max_size=12)
+AMOUNTS = st.sampled_from(["0", "5", "4.99", "12.50", "1000.01", "1000", " 7 ", "", "5.001", "-5"]) | st.text(
+    max_size=12
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(route=st.sampled_from(["buy", "free-download"]), amount=AMOUNTS | st.none(),
-       currency=st.sampled_from(["usd", "USD", "eur", "", "u$d"]), minimum=st.sampled_from(["500", "0", "", "x", "9" * 12]),
-       token=st.booleans(), email=st.sampled_from(["fan@example.com", "not an address", ""]))
+@given(
+    route=st.sampled_from(["buy", "free-download"]),
+    amount=AMOUNTS | st.none(),
+    currency=st.sampled_from(["usd", "USD", "eur", "", "u$d"]),
+    minimum=st.sampled_from(["500", "0", "", "x", "9" * 12]),
+    token=st.booleans(),
+    email=st.sampled_from(["fan@example.com", "not an address", ""]),
+)
 def test_any_pay_what_you_want_post_is_answered_without_a_500_and_a_refusal_records_nothing(
-        testapp, album, dbsession, stripe_client, route, amount, currency, minimum, token, email):
-    fields = {"shown_currency": currency, "shown_minimum": minimum, "stripeEmail": email, "email": email,
-              "csrf_token": testapp.csrf_token(album.slug)}
+    testapp, album, dbsession, stripe_client, route, amount, currency, minimum, token, email
+):
+    fields = {
+        "shown_currency": currency,
+        "shown_minimum": minimum,
+        "stripeEmail": email,
+        "email": email,
+        "csrf_token": testapp.csrf_token(album.slug),
+    }
     if amount is not None:
         fields["amount"] = amount
     if token:

@@ -7,6 +7,7 @@ decline's ``failed``); what is left in the transaction when the error is answere
 signed-in buyer's session, noted as used) is committed for the answers the views used to *return*
 (a declined card's 402 page) and rolled back for those they used to *raise* (the 409s).
 """
+
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -33,21 +34,28 @@ def _session_last_seen(dbsession, user):
 def _buy_after_an_hour(testapp, dbsession, user, slug, token, *, status):
     """Post the album's form (read first) with the buyer's session last used an hour ago, so that
     this request, and only it, notes the use (``security.get_user``) in its own transaction."""
-    fields = {"stripeToken": token, "stripeTokenType": "card", "stripeEmail": user.email,
-              **shown_price(testapp.get(f"/albums/{slug}")), "csrf_token": testapp.csrf_token()}
+    fields = {
+        "stripeToken": token,
+        "stripeTokenType": "card",
+        "stripeEmail": user.email,
+        **shown_price(testapp.get(f"/albums/{slug}")),
+        "csrf_token": testapp.csrf_token(),
+    }
     _make_session_old(dbsession, user)
     return testapp.post(f"/albums/{slug}/buy", fields, status=status)
 
 
 def _make_session_old(dbsession, user):
-    dbsession.execute(update(AccountSession).where(AccountSession.user_id == user.id)
-                      .values(last_seen_at=utcnow() - AN_HOUR_AGO))
+    dbsession.execute(
+        update(AccountSession).where(AccountSession.user_id == user.id).values(last_seen_at=utcnow() - AN_HOUR_AGO)
+    )
     dbsession.commit()
 
 
 @standin_only
-def test_a_declined_card_is_recorded_failed_and_the_402_commits_as_the_returned_page_did(testapp, dbsession,
-                                                                                          new_card_token):
+def test_a_declined_card_is_recorded_failed_and_the_402_commits_as_the_returned_page_did(
+    testapp, dbsession, new_card_token
+):
     make_album(dbsession, slug="declined", price_cents=1099)
     user = make_user(dbsession, "signed-in@example.com", PASSWORD)
     testapp.login(user.email)
@@ -66,8 +74,9 @@ def test_a_declined_card_is_recorded_failed_and_the_402_commits_as_the_returned_
     # request's own write is left in the transaction: the session, used again after an hour.
     again = _buy_after_an_hour(testapp, dbsession, user, "declined", token, status=402)
     assert "Your card was declined." in again.html.find(class_="alert--error").text
-    assert utcnow() - _session_last_seen(dbsession, user) < timedelta(minutes=1), \
+    assert utcnow() - _session_last_seen(dbsession, user) < timedelta(minutes=1), (
         "the 402 page commits the transaction, as the view's returned page did"
+    )
     [same] = _purchases(dbsession)
     assert (same.id, same.status, same.failure_code) == (purchase.id, "failed", "card_declined")
 
@@ -82,8 +91,9 @@ def test_a_reused_card_token_is_a_409_that_rolls_back_as_the_raised_conflict_did
 
     refused = _buy_after_an_hour(testapp, dbsession, user, "reused", token, status=409)
     assert "already used for another purchase" in refused.text
-    assert utcnow() - _session_last_seen(dbsession, user) >= AN_HOUR_AGO - timedelta(minutes=1), \
+    assert utcnow() - _session_last_seen(dbsession, user) >= AN_HOUR_AGO - timedelta(minutes=1), (
         "the 409 rolls the transaction back, as the view's raised HTTPConflict did"
+    )
     [purchase] = _purchases(dbsession)
     assert (purchase.email, purchase.status) == ("first@example.com", "paid")
 

@@ -1,6 +1,7 @@
 """What only the payment_intents flow has: the card form, the attempt id, 3-D Secure, the JSON endpoints,
 and settling PaymentIntents that the buyer left (reconcile). The shared acceptance tests are in
 test_checkout.py; these talk HTTP to the local stand-in (or Stripe's test mode where they can)."""
+
 import logging
 import re
 
@@ -39,7 +40,11 @@ def test_the_album_page_has_the_card_form_and_stripe_js_but_no_checkout_button(s
     page = store.get("/albums/blue-skies")
     form = page.html.find("form", id="card-payment")
     assert form["action"] == "/albums/blue-skies/payment-intent" and form.has_attr("hidden"), "shown by card-payment.js"
-    assert (form["data-key"], form["data-amount"], form["data-currency"]) == (app_settings["stripe.publishable_key"], "999", "usd")
+    assert (form["data-key"], form["data-amount"], form["data-currency"]) == (
+        app_settings["stripe.publishable_key"],
+        "999",
+        "usd",
+    )
     assert form["data-attempt-url"] == "/payment-attempt"
     assert form.find("input", attrs={"name": "csrf_token"}) is not None, "filled in by csrf.js"
     assert form.find(id="payment-element").has_attr("hidden"), "the Payment Element comes with the first Pay"
@@ -47,7 +52,9 @@ def test_the_album_page_has_the_card_form_and_stripe_js_but_no_checkout_button(s
     assert form.find("button", id="card-pay").get_text(strip=True) == "Pay $9.99"
     scripts = [s["src"].split("?")[0] for s in page.html.find_all("script") if s.get("type") != "application/ld+json"]
     assert scripts == ["/static/csrf.js", "/static/focus.js", app_settings["stripe.js_url"], "/static/card-payment.js"]
-    assert not page.html.find("script", class_="stripe-button") and app_settings["stripe.checkout_js_url"] not in page.text
+    assert (
+        not page.html.find("script", class_="stripe-button") and app_settings["stripe.checkout_js_url"] not in page.text
+    )
     assert "Paying by card needs JavaScript" in page.html.find("noscript").get_text()
 
 
@@ -71,8 +78,9 @@ def test_the_policy_allows_stripe_js_and_its_api_and_nothing_else(store, album, 
     assert csp["connect-src"].split()[0] == "'self'" and len(csp["connect-src"].split()) == 2
     assert "checkout.js" not in response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
-    assert not [s for s in response.html.find_all("script") if not s.get("src") and s.get("type") != "application/ld+json"], \
-        "no inline script (the schema.org data block is not a script that runs)"
+    assert not [
+        s for s in response.html.find_all("script") if not s.get("src") and s.get("type") != "application/ld+json"
+    ], "no inline script (the schema.org data block is not a script that runs)"
 
 
 def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(store, album, dbsession, stripe_client):
@@ -87,7 +95,9 @@ def test_the_same_attempt_twice_is_one_purchase_one_payment_intent_one_charge(st
     replay = buyer.post_json(first.request.path, first.request.json, csrf)
     assert replay.json == done.json, "the same attempt after paying: its receipt"
     [purchase] = purchases(dbsession)
-    assert purchase.status == "paid" and [i.id for i in intents_of(stripe_client, purchase)] == [purchase.stripe_payment_intent_id]
+    assert purchase.status == "paid" and [i.id for i in intents_of(stripe_client, purchase)] == [
+        purchase.stripe_payment_intent_id
+    ]
     assert [c.id for c in charges_for(stripe_client, purchase)] == [purchase.stripe_charge_id]
 
 
@@ -108,9 +118,15 @@ def test_coming_back_to_return_url_settles_the_purchase_from_its_payment_intent(
     [purchase] = purchases(dbsession)
     assert purchase.status == "pending", "nobody told the store yet"
     secret = started.json["client_secret"]
-    back = store.get(started.json["return_url"], params={
-        "payment_intent": purchase.stripe_payment_intent_id, "payment_intent_client_secret": secret,
-        "redirect_status": "succeeded"}, status=303)
+    back = store.get(
+        started.json["return_url"],
+        params={
+            "payment_intent": purchase.stripe_payment_intent_id,
+            "payment_intent_client_secret": secret,
+            "redirect_status": "succeeded",
+        },
+        status=303,
+    )
     assert back.location == started.json["return_url"], "the client secret leaves the address bar"
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid"
@@ -123,8 +139,11 @@ def test_return_url_never_trusts_its_query_string(store, album, dbsession):
     other, _ = buyer.start("blue-skies", email="someone@example.com")
     started, _ = buyer.start("blue-skies", email="ana@example.com")
     assert buyer.confirm_at_stripe(other.json["client_secret"]) == "succeeded"  # another purchase's PaymentIntent paid
-    back = store.get(started.json["return_url"], params={
-        "payment_intent": other.json["client_secret"].split("_secret_")[0], "redirect_status": "succeeded"}, status=303)
+    back = store.get(
+        started.json["return_url"],
+        params={"payment_intent": other.json["client_secret"].split("_secret_")[0], "redirect_status": "succeeded"},
+        status=303,
+    )
     unpaid = [p for p in purchases(dbsession) if p.email == "ana@example.com"]
     assert [p.status for p in unpaid] == ["pending"]
     assert "We are confirming your payment" in back.follow().text
@@ -144,20 +163,32 @@ def test_3d_secure_completed_is_paid(store, album, dbsession, stripe_client):
 
 
 @standin_only
-def test_3d_secure_cancelled_is_not_paid_and_the_buyer_tries_again_without_reloading(store, album, dbsession, stripe_client):
+def test_3d_secure_cancelled_is_not_paid_and_the_buyer_tries_again_without_reloading(
+    store, album, dbsession, stripe_client
+):
     buyer = store.buyer
     started, csrf = buyer.start("blue-skies")
-    assert buyer.confirm_at_stripe(started.json["client_secret"], THREE_D_SECURE, authenticate=False) == "requires_payment_method"
+    assert (
+        buyer.confirm_at_stripe(started.json["client_secret"], THREE_D_SECURE, authenticate=False)
+        == "requires_payment_method"
+    )
     failed = buyer.confirm(started.json["confirm_url"], csrf)
     assert failed.status_int == 402 and failed.json["status"] == "failed"
     assert "3-D Secure" in failed.json["error"] and "cancelled" in failed.json["error"]
     [purchase] = purchases(dbsession)
-    assert (purchase.status, purchase.failure_code, purchase.stripe_charge_id) == ("failed", "authentication_failed", None)
-    assert stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).status == "canceled", \
+    assert (purchase.status, purchase.failure_code, purchase.stripe_charge_id) == (
+        "failed",
+        "authentication_failed",
+        None,
+    )
+    assert stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).status == "canceled", (
         "a failed purchase's PaymentIntent can never take money later"
+    )
 
     # The page keeps its form: the answer names the next attempt.
-    retry = buyer.post_json(started.request.path, {**started.request.json, "attempt_id": failed.json["attempt_id"]}, csrf)
+    retry = buyer.post_json(
+        started.request.path, {**started.request.json, "attempt_id": failed.json["attempt_id"]}, csrf
+    )
     assert retry.json["client_secret"] != started.json["client_secret"]
     assert buyer.confirm_at_stripe(retry.json["client_secret"], VISA) == "succeeded"
     assert buyer.confirm(retry.json["confirm_url"], csrf).json["status"] == "paid"
@@ -183,7 +214,9 @@ def test_pressing_pay_again_after_a_decline_the_store_never_heard_of_says_why(st
     assert buyer.confirm_at_stripe(started.json["client_secret"], "4000000000009995") == "requires_payment_method"
     again = buyer.post_json(started.request.path, started.request.json, csrf)
     assert (again.status_int, again.json["status"]) == (402, "failed")
-    assert "insufficient funds" in again.json["error"] and again.json["attempt_id"] != started.request.json["attempt_id"]
+    assert (
+        "insufficient funds" in again.json["error"] and again.json["attempt_id"] != started.request.json["attempt_id"]
+    )
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.failure_code) == ("failed", "insufficient_funds")
 
@@ -212,7 +245,10 @@ def test_confirming_a_declined_attempt_again_repeats_why_it_failed(store, album,
     first = buyer.confirm(started.json["confirm_url"], csrf)
     [purchase] = purchases(dbsession)
     declined_charge = stripe_client.v1.payment_intents.retrieve(purchase.stripe_payment_intent_id).latest_charge
-    assert declined_charge and f"purchase_id={purchase.id} from=pending to=failed charge_id={declined_charge}" in caplog.text
+    assert (
+        declined_charge
+        and f"purchase_id={purchase.id} from=pending to=failed charge_id={declined_charge}" in caplog.text
+    )
     again = buyer.confirm(started.json["confirm_url"], csrf)
     assert (again.status_int, again.json["status"]) == (402, "failed")
     assert again.json["error"] == first.json["error"] and "declined" in again.json["error"]
@@ -245,17 +281,24 @@ def test_confirming_before_paying_at_stripe_changes_nothing(store, album, dbsess
     buyer = store.buyer
     started, csrf = buyer.start("blue-skies")
     early = buyer.confirm(started.json["confirm_url"], csrf)
-    assert early.status_int == 409 and early.json["status"] == "incomplete" and "nothing was charged" in early.json["error"]
+    assert (
+        early.status_int == 409
+        and early.json["status"] == "incomplete"
+        and "nothing was charged" in early.json["error"]
+    )
     assert [p.status for p in purchases(dbsession)] == ["pending"]
 
 
-@pytest.mark.parametrize("fields, expected", [
-    ({"attempt_id": "att_short", "email": "a@example.com"}, "out of date"),
-    ({"attempt_id": "tok_visa", "email": "a@example.com"}, "out of date"),
-    ({"email": "a@example.com"}, "out of date"),
-    ({"attempt_id": "att_" + "x" * 32, "email": "not an email"}, "valid email"),
-    ("not an object", "not understood"),
-])
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        ({"attempt_id": "att_short", "email": "a@example.com"}, "out of date"),
+        ({"attempt_id": "tok_visa", "email": "a@example.com"}, "out of date"),
+        ({"email": "a@example.com"}, "out of date"),
+        ({"attempt_id": "att_" + "x" * 32, "email": "not an email"}, "valid email"),
+        ("not an object", "not understood"),
+    ],
+)
 def test_a_bad_start_request_is_a_400_and_records_nothing(store, album, dbsession, fields, expected):
     _, _, csrf = store.buyer.card_form("blue-skies")
     answer = store.buyer.post_json("/albums/blue-skies/payment-intent", fields, csrf)
@@ -294,10 +337,16 @@ def test_each_flow_refuses_the_others_addresses(store, testapp, album, dbsession
     page = store.buy("blue-skies", token="tok_visa", status=409)
     assert "reload" in page.text and "nothing was charged" in page.text
     csrf = testapp.csrf_token("blue-skies")
-    refused = testapp.post_json("/albums/blue-skies/payment-intent", {"attempt_id": "att_" + "x" * 32, "email": "a@example.com"},
-                                headers={"X-CSRF-Token": csrf, "Accept": "application/json"}, status=404)
+    refused = testapp.post_json(
+        "/albums/blue-skies/payment-intent",
+        {"attempt_id": "att_" + "x" * 32, "email": "a@example.com"},
+        headers={"X-CSRF-Token": csrf, "Accept": "application/json"},
+        status=404,
+    )
     assert refused.json["error"] == "This store takes cards with Checkout's button on the album page."
-    assert "only takes the album page's card payments" in store.get("/albums/blue-skies/payment-intent", status=404).text
+    assert (
+        "only takes the album page's card payments" in store.get("/albums/blue-skies/payment-intent", status=404).text
+    )
     assert purchases(dbsession) == []
 
 
@@ -321,7 +370,9 @@ def test_reconcile_settles_a_payment_whose_buyer_closed_the_tab(store, album, db
     assert purchase.status == "paid" and purchase.stripe_charge_id and purchase.card_last4 == "4242"
 
 
-def test_reconcile_cancels_an_abandoned_payment_intent_and_fails_the_purchase(store, album, dbsession, ini_file, stripe_client):
+def test_reconcile_cancels_an_abandoned_payment_intent_and_fails_the_purchase(
+    store, album, dbsession, ini_file, stripe_client
+):
     store.buyer.start("blue-skies")  # the buyer never entered a card
     reconcile(ini_file)
     [purchase] = purchases(dbsession)
@@ -332,7 +383,9 @@ def test_reconcile_cancels_an_abandoned_payment_intent_and_fails_the_purchase(st
 
 
 @standin_only
-def test_a_lost_answer_to_creating_the_payment_intent_is_found_by_reconcile(make_app, album, dbsession, faults, ini_file, stripe_client):
+def test_a_lost_answer_to_creating_the_payment_intent_is_found_by_reconcile(
+    make_app, album, dbsession, faults, ini_file, stripe_client
+):
     no_retries = make_app(**{"store.payment_flow": "payment_intents", "stripe.max_network_retries": "0"})
     faults.inject(count=1, status=500, when="after", path_prefix="/v1/payment_intents", method="POST")
     assert no_retries.pay("blue-skies").status == 503
@@ -347,7 +400,8 @@ def test_a_lost_answer_to_creating_the_payment_intent_is_found_by_reconcile(make
 
 @standin_only
 def test_reconcile_gives_up_a_payment_stripe_never_received_only_after_the_search_lag(
-        make_app, album, dbsession, faults, ini_file, capsys):
+    make_app, album, dbsession, faults, ini_file, capsys
+):
     """Stripe never got the request for the PaymentIntent: while its search may still lag, reconcile
     leaves the purchase pending (and says it changed nothing); after that, it fails it as "no payment",
     which the owner sees on the purchase."""
@@ -363,7 +417,10 @@ def test_reconcile_gives_up_a_payment_stripe_never_received_only_after_the_searc
     assert capsys.readouterr().out.strip() == "Reconciled 1 purchase."
     [purchase] = purchases(dbsession)
     assert (purchase.status, purchase.failure_code, purchase.failure_message) == (
-        "failed", "no_payment", "The payment was not completed.")
+        "failed",
+        "no_payment",
+        "The payment was not completed.",
+    )
 
 
 # --- signed-in buyers ----------------------------------------------------------------------------
@@ -383,13 +440,16 @@ def test_a_signed_in_buyer_pays_with_their_email_prefilled_and_the_purchase_is_t
     assert page.html.find(class_="buy-box--owned") and not page.html.find("form", id="card-payment")
     attempt = store.get("/payment-attempt").json["attempt_id"]  # a page opened before it was bought
     shown = {"shown_amount": album.price_cents, "shown_currency": album.currency}
-    again = store.buyer.post_json("/albums/blue-skies/payment-intent", {"attempt_id": attempt, **shown}, store.csrf_token())
+    again = store.buyer.post_json(
+        "/albums/blue-skies/payment-intent", {"attempt_id": attempt, **shown}, store.csrf_token()
+    )
     assert again.status_int == 409 and "already in your library" in again.json["error"]
     assert len(purchases(dbsession)) == 1
 
 
 def test_a_buyer_paying_just_as_reconcile_gives_up_on_their_payment_intent_is_paid(
-        store, album, dbsession, payment_intents_app, db_engine):
+    store, album, dbsession, payment_intents_app, db_engine
+):
     """Reconcile read the PaymentIntent still open, and cancels it as abandoned; the buyer's payment
     got there first, so Stripe will not cancel it: the purchase is paid (never failed with the money
     taken), and reconcile says it changed."""
@@ -419,7 +479,8 @@ def test_a_buyer_paying_just_as_reconcile_gives_up_on_their_payment_intent_is_pa
     try:
         with manager:
             changed = PurchaseService(session, manager, TheBuyerPaysFirst()).reconcile_pending(
-                min_age=timedelta(0), search_lag=timedelta(0))
+                min_age=timedelta(0), search_lag=timedelta(0)
+            )
     finally:
         session.close()
     assert changed == [purchase.id]

@@ -1,7 +1,8 @@
 """The receipt by email: what it says, that its links work without an account, that it goes out only
 after the purchase is committed as paid, and that a mail failure never costs the buyer the purchase."""
-from datetime import timedelta
+
 import logging
+from datetime import timedelta
 
 import pytest
 from pyramid_mailer.interfaces import IMailer
@@ -35,7 +36,13 @@ def test_the_receipt_mail_says_what_was_bought_and_its_download_link_works(testa
     assert message.subject == "Your receipt: Blue Skies by The Paper Lanterns"
     assert message.sender == "Album Store <store@example.com>"
     body = mail_text(message)
-    for expected in ("Blue Skies by The Paper Lanterns", "$9.99", purchase.paid_at.strftime("%d %B %Y"), "ending in 4242", f"#{purchase.id}"):
+    for expected in (
+        "Blue Skies by The Paper Lanterns",
+        "$9.99",
+        purchase.paid_at.strftime("%d %B %Y"),
+        "ending in 4242",
+        f"#{purchase.id}",
+    ):
         assert expected in body, expected
     links = links_in(message)
     [download] = [url for url in links if "/downloads/" in url]
@@ -82,7 +89,8 @@ def test_one_purchase_one_mail_and_none_for_a_declined_card(testapp, dbsession, 
 
 
 def test_the_receipt_link_opens_a_receipt_whatever_its_number_and_a_number_past_any_record_is_a_404(
-        app, dbsession, app_settings):
+    app, dbsession, app_settings
+):
     """Receipt numbers grow for as long as the shop runs: the emailed link of purchase 2,147,483,647 (the
     largest the database's integer holds) still opens it; a larger number is a 404, never an error."""
     from tests.factories import issued_token, make_purchase
@@ -128,7 +136,10 @@ def test_a_failing_mail_server_never_loses_or_undoes_the_purchase(make_app, dbse
     assert "Thank you! No Mail is yours." in receipt.text
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid" and purchase.stripe_charge_id
-    assert "mail 'Your receipt: No Mail by Test Artist' to ['ana@example.com'] not sent yet; it will be tried again" in caplog.text
+    assert (
+        "mail 'Your receipt: No Mail by Test Artist' to ['ana@example.com'] not sent yet; it will be tried again"
+        in caplog.text
+    )
 
 
 def _queue(browser):
@@ -167,13 +178,18 @@ def test_a_mail_refused_at_every_try_is_logged_as_lost_and_given_up(make_app, db
             tries += _queue(browser).run_pending(ahead=timedelta(days=1))
     assert tries == 6, "the first try and five more"
     assert caplog.text.count("not sent yet; it will be tried again") == 5
-    assert "mail 'Your receipt: Lost Mail by Test Artist' to ['ana@example.com'] could not be sent, and will not be tried again" in caplog.text
+    assert (
+        "mail 'Your receipt: Lost Mail by Test Artist' to ['ana@example.com'] could not be sent, and will not be tried again"
+        in caplog.text
+    )
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid"
 
 
 @standin_only
-def test_reconcile_mails_the_receipt_of_a_purchase_it_finds_paid(make_app, dbsession, faults, ini_file, tmp_path, files_dir):
+def test_reconcile_mails_the_receipt_of_a_purchase_it_finds_paid(
+    make_app, dbsession, faults, ini_file, tmp_path, files_dir
+):
     from album_store.cli import main as cli
 
     album = make_album(dbsession, slug="lost-answer", title="Lost Answer")
@@ -209,7 +225,10 @@ def test_a_forged_host_header_never_reaches_a_link_in_a_mail(make_app, dbsession
     browser.post("/account/reset", {"csrf_token": csrf, "email": "ben@example.com"}, status=303)
     assert browser.app.registry.getUtility(IJobQueue).pending_count() == 0
     assert [m.subject for m in sent] == [
-        "Your receipt: Forged Host by Test Artist", "Confirm your email address", "Choose a new password"]
+        "Your receipt: Forged Host by Test Artist",
+        "Confirm your email address",
+        "Choose a new password",
+    ]
     links = [link for message in sent for link in links_in(message)]
     assert len(links) >= 5 and all(link.startswith("https://shop.example.com/") for link in links), links
 

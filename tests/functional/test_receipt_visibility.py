@@ -1,6 +1,7 @@
 """Who sees a receipt (services/receipts.py) across signing in and out: the browser that bought keeps
 its receipts when its buyer signs in (security.py clears the rest of the session), and a receipt
 stays its buyer's, never the next account's to use that browser."""
+
 import pytest
 
 from tests.conftest import PASSWORD, StoreTestApp

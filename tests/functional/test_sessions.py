@@ -1,6 +1,7 @@
 """Sessions that really end: a copy of the cookie taken before signing out opens nothing, "sign out
 everywhere" and a password reset end every session of the account, and an owner's unused session ends
 after two hours (a buyer's after fourteen days)."""
+
 from datetime import timedelta
 
 import pytest
@@ -60,12 +61,15 @@ def test_signing_out_everywhere_ends_the_other_browsers_sessions_too(app, dbsess
     assert someone_else.get("/library").status_int == 200, "only that account's sessions end"
 
 
-@pytest.mark.parametrize("who, idle, still_in", [
-    ("owner", SESSION_IDLE["owner"] - timedelta(minutes=1), True),
-    ("owner", SESSION_IDLE["owner"] + timedelta(minutes=1), False),
-    ("buyer", SESSION_IDLE["owner"] + timedelta(minutes=1), True),
-    ("buyer", SESSION_IDLE["buyer"] + timedelta(minutes=1), False),
-])
+@pytest.mark.parametrize(
+    "who, idle, still_in",
+    [
+        ("owner", SESSION_IDLE["owner"] - timedelta(minutes=1), True),
+        ("owner", SESSION_IDLE["owner"] + timedelta(minutes=1), False),
+        ("buyer", SESSION_IDLE["owner"] + timedelta(minutes=1), True),
+        ("buyer", SESSION_IDLE["buyer"] + timedelta(minutes=1), False),
+    ],
+)
 def test_an_unused_session_ends_after_its_idle_lifetime(app, dbsession, who, idle, still_in):
     user = make_owner(dbsession) if who == "owner" else make_user(dbsession, "ana@example.com", PASSWORD)
     browser = signed_in(app, user.email)

@@ -1,6 +1,7 @@
 """The price the buyer saw travels with the payment: when it is no longer the album's price, nothing is
 charged, nothing is recorded, and the buyer is shown the new price and can pay it (409). Without a
 price, or with a malformed one, 400. Each test runs in both payment flows (``shop``)."""
+
 import secrets
 
 import pytest
@@ -30,8 +31,9 @@ def made_at_stripe(stripe_client, album):
     expected empty here, after a refusal: read once (``deadline=0``), since waiting for nothing to appear
     proves nothing against Stripe's lagging search either; the purchases table is the real check."""
     query = f"metadata['album_slug']:'{album.slug}'"
-    return (wait_for_search(stripe_client.v1.charges.search, query, deadline=0)
-            + wait_for_search(stripe_client.v1.payment_intents.search, query, deadline=0))
+    return wait_for_search(stripe_client.v1.charges.search, query, deadline=0) + wait_for_search(
+        stripe_client.v1.payment_intents.search, query, deadline=0
+    )
 
 
 def set_price(dbsession, album, cents):
@@ -73,14 +75,16 @@ def shown_slug(response):
     return response.request.path.split("/")[2]
 
 
-def test_a_price_changed_since_the_page_opened_charges_nothing_then_the_new_price_is_paid(shop, flow, album, dbsession, stripe_client):
+def test_a_price_changed_since_the_page_opened_charges_nothing_then_the_new_price_is_paid(
+    shop, flow, album, dbsession, stripe_client
+):
     opened = shop.buyer.shown_price(album.slug)  # the buyer opens the page at $9.99 ...
     assert opened["shown_amount"] in (999, "999")
     set_price(dbsession, album, 1200)  # ... the owner raises the price ...
     payment = shop.pay(album.slug, shown=opened)  # ... and the buyer pays from that page.
 
     assert payment.status == 409, payment
-    assert f"The price of Blue Skies changed from $9.99 to $12.00" in payment.message
+    assert "The price of Blue Skies changed from $9.99 to $12.00" in payment.message
     assert "nothing was charged" in payment.message
     assert purchases(dbsession) == [] and made_at_stripe(stripe_client, album) == []
     refused = payment.response
@@ -92,7 +96,12 @@ def test_a_price_changed_since_the_page_opened_charges_nothing_then_the_new_pric
         assert "$12.00" in refused.html.find(class_="buy-box__price").get_text()
     else:
         body = refused.json
-        assert (body["status"], body["amount"], body["currency"], body["price_label"]) == ("price_changed", 1200, "usd", "$12.00")
+        assert (body["status"], body["amount"], body["currency"], body["price_label"]) == (
+            "price_changed",
+            1200,
+            "usd",
+            "$12.00",
+        )
         assert body["attempt_id"].startswith("att_")
 
     paid = pay_from_the_409(shop, flow, refused)
@@ -102,34 +111,46 @@ def test_a_price_changed_since_the_page_opened_charges_nothing_then_the_new_pric
     assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount == 1200
 
 
-@pytest.mark.parametrize("shown", [
-    {},
-    {"shown_amount": "999"},
-    {"shown_currency": "usd"},
-    {"shown_amount": "9.99", "shown_currency": "usd"},
-    {"shown_amount": "-999", "shown_currency": "usd"},
-    {"shown_amount": "0", "shown_currency": "usd"},
-    {"shown_amount": "999", "shown_currency": "dollars"},
-    {"shown_amount": "1" * 12, "shown_currency": "usd"},
-], ids=["none", "no currency", "no amount", "decimal", "negative", "zero", "bad currency", "too long"])
-def test_a_payment_without_a_well_formed_shown_price_is_a_400_and_records_nothing(shop, album, dbsession, stripe_client, shown):
+@pytest.mark.parametrize(
+    "shown",
+    [
+        {},
+        {"shown_amount": "999"},
+        {"shown_currency": "usd"},
+        {"shown_amount": "9.99", "shown_currency": "usd"},
+        {"shown_amount": "-999", "shown_currency": "usd"},
+        {"shown_amount": "0", "shown_currency": "usd"},
+        {"shown_amount": "999", "shown_currency": "dollars"},
+        {"shown_amount": "1" * 12, "shown_currency": "usd"},
+    ],
+    ids=["none", "no currency", "no amount", "decimal", "negative", "zero", "bad currency", "too long"],
+)
+def test_a_payment_without_a_well_formed_shown_price_is_a_400_and_records_nothing(
+    shop, album, dbsession, stripe_client, shown
+):
     payment = shop.pay(album.slug, shown=shown)
     assert payment.status == 400, payment
     assert "did not say which price it showed you" in payment.message and "nothing was charged" in payment.message
     assert purchases(dbsession) == [] and made_at_stripe(stripe_client, album) == []
 
 
-@pytest.mark.parametrize("shown", [
-    {"shown_amount": "1", "shown_currency": "usd"},
-    {"shown_amount": "999", "shown_currency": "eur"},
-], ids=["lower amount", "other currency"])
+@pytest.mark.parametrize(
+    "shown",
+    [
+        {"shown_amount": "1", "shown_currency": "usd"},
+        {"shown_amount": "999", "shown_currency": "eur"},
+    ],
+    ids=["lower amount", "other currency"],
+)
 def test_a_tampered_shown_price_is_a_409_and_is_never_charged(shop, album, dbsession, stripe_client, shown):
     payment = shop.pay(album.slug, shown=shown)
     assert payment.status == 409 and "to $9.99" in payment.message, payment
     assert purchases(dbsession) == [] and made_at_stripe(stripe_client, album) == []
 
 
-def test_the_same_checkout_again_after_a_price_change_finds_its_purchase_instead_of_a_409(shop, flow, album, dbsession, stripe_client):
+def test_the_same_checkout_again_after_a_price_change_finds_its_purchase_instead_of_a_409(
+    shop, flow, album, dbsession, stripe_client
+):
     """A double click or a retry whose first request already made the purchase: that purchase passed
     the check, and telling the buyer "nothing was charged" could be false."""
     if flow == "checkout_js":
@@ -156,9 +177,12 @@ def test_the_same_checkout_again_after_a_price_change_finds_its_purchase_instead
     assert purchase.amount_cents == 999
 
 
-@pytest.mark.parametrize("attempt_id", [12345, ["att_x"], {"id": "att_x"}, True], ids=["number", "list", "object", "true"])
+@pytest.mark.parametrize(
+    "attempt_id", [12345, ["att_x"], {"id": "att_x"}, True], ids=["number", "list", "object", "true"]
+)
 def test_an_attempt_id_that_is_not_text_is_an_out_of_date_form_even_at_a_stale_price(
-        payment_intents_app, album, dbsession, new_card_token, attempt_id):
+    payment_intents_app, album, dbsession, new_card_token, attempt_id
+):
     """The JSON start may carry any JSON value as its attempt id: it is refused (400, reload) before
     the price is compared or the database asked "already started?" (where a number against the text
     column is an error on PostgreSQL), whatever price the page showed; nothing is recorded."""

@@ -2,17 +2,18 @@
 (moto's server, tests/s3.py). The owner uploads covers, download ZIPs and track audio through the
 editor; the job queue makes previews and format ZIPs; buyers and visitors get them back through the
 store's own routes (or, from a bucket, a presigned URL fetched like a browser would)."""
-from contextlib import contextmanager
+
 import io
 import os
-from types import SimpleNamespace
 import zipfile
+from contextlib import contextmanager
+from types import SimpleNamespace
 
-from PIL import Image
 import pytest
 import requests
-from sqlalchemy import select, update
 import webtest
+from PIL import Image
+from sqlalchemy import select, update
 
 from album_store.models import Album, AlbumFormat, Purchase, Track
 from album_store.services.media import COVER_SIZES
@@ -130,7 +131,9 @@ def test_a_cover_is_stored_served_for_good_and_replaced(store, dbsession):
     assert store.files.names("covers") >= names
     visitor = StoreTestApp(store.app)
     whole = visitor.get(f"/covers/{key}/600.jpg")
-    assert whole.content_type == "image/jpeg" and whole.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert (
+        whole.content_type == "image/jpeg" and whole.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    )
     assert whole.body == store.files.read(f"covers/{key}-600.jpg")
     with Image.open(io.BytesIO(whole.body)) as image:
         assert image.size == (600, 600)
@@ -151,7 +154,9 @@ def test_an_uploaded_zip_is_downloaded_by_a_paying_buyer_and_refused_after_a_ref
     upload(store.owner, album.id, "file-form", "file", "tide.zip", data)
     name = fresh(dbsession, Album, album.id).download_filename
     assert name.startswith("uploads/") and store.files.read(name) == data
-    assert "Buyers download a ZIP of 0.0 MB." in store.owner.get(f"/admin/albums/{album.id}/edit").text, "its size, from the storage"
+    assert "Buyers download a ZIP of 0.0 MB." in store.owner.get(f"/admin/albums/{album.id}/edit").text, (
+        "its size, from the storage"
+    )
 
     buyer, receipt = buy(store, album)
     link = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"]
@@ -173,8 +178,14 @@ def test_an_uploaded_zip_is_downloaded_by_a_paying_buyer_and_refused_after_a_ref
 def test_a_tracks_audio_gets_its_preview_served_in_ranges_and_a_new_take_replaces_both(store, dbsession, tmp_path):
     album = make_album(dbsession, tracks=1)
     track_id = album.tracks[0].id
-    upload(store.owner, album.id, f"audio-form-{track_id}", "audio", "take.wav",
-           make_audio(tmp_path / "a.wav", seconds=6).read_bytes())
+    upload(
+        store.owner,
+        album.id,
+        f"audio-form-{track_id}",
+        "audio",
+        "take.wav",
+        make_audio(tmp_path / "a.wav", seconds=6).read_bytes(),
+    )
     track = fresh(dbsession, Track, track_id)
     assert track.audio_state == "ready", track.audio_error
     master, preview = track.audio_filename, track.preview_filename
@@ -199,8 +210,14 @@ def test_a_tracks_audio_gets_its_preview_served_in_ranges_and_a_new_take_replace
     for name in ("../" + master, master.rsplit("/", 1)[1], "0" * 32 + ".mp3"):
         visitor.get(f"/previews/{name}", status=404)
 
-    upload(store.owner, album.id, f"audio-form-{track_id}", "audio", "take2.wav",
-           make_audio(tmp_path / "b.wav", seconds=5, frequency=660).read_bytes())
+    upload(
+        store.owner,
+        album.id,
+        f"audio-form-{track_id}",
+        "audio",
+        "take2.wav",
+        make_audio(tmp_path / "b.wav", seconds=5, frequency=660).read_bytes(),
+    )
     again = fresh(dbsession, Track, track_id)
     assert again.audio_state == "ready" and again.preview_filename != preview
     assert master not in store.files.names("masters") and again.audio_filename in store.files.names("masters")
@@ -211,9 +228,17 @@ def test_a_tracks_audio_gets_its_preview_served_in_ranges_and_a_new_take_replace
 def test_a_format_zip_is_built_in_the_storage_and_downloaded(store, dbsession, tmp_path):
     album = make_album(dbsession, tracks=1, title="Once", artist="The Testers")
     track_id = album.tracks[0].id
-    upload(store.owner, album.id, f"audio-form-{track_id}", "audio", "take.flac",
-           make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes())
-    flac = dbsession.scalars(select(AlbumFormat).where(AlbumFormat.album_id == album.id, AlbumFormat.format == "flac")).one()
+    upload(
+        store.owner,
+        album.id,
+        f"audio-form-{track_id}",
+        "audio",
+        "take.flac",
+        make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes(),
+    )
+    flac = dbsession.scalars(
+        select(AlbumFormat).where(AlbumFormat.album_id == album.id, AlbumFormat.format == "flac")
+    ).one()
     assert flac.state == "ready", flac.error
     first = flac.filename
     assert first in store.files.names("formats") and flac.size_bytes == len(store.files.read(first))
@@ -239,7 +264,11 @@ def limited_apps(app_settings, db_engine, moto_s3):
     from album_store import main
     from tests.conftest import s3_store
 
-    limits = {"store.max_cover_bytes": "60000", "store.max_file_bytes": str(100 * 1024), "store.max_audio_bytes": str(100 * 1024)}
+    limits = {
+        "store.max_cover_bytes": "60000",
+        "store.max_file_bytes": str(100 * 1024),
+        "store.max_audio_bytes": str(100 * 1024),
+    }
     return {"local": main({}, **{**app_settings, **limits}), "s3": s3_store(app_settings, moto_s3, **limits)}
 
 
@@ -254,11 +283,20 @@ def test_a_refused_upload_leaves_nothing_in_the_storage(store, limited_apps, dbs
     assert "must be a ZIP" in upload(browser, album.id, "file-form", "file", "not.zip", b"MZ" * 100, status=400).text
     big_audio = make_audio(tmp_path / "big.wav", seconds=3).read_bytes()
     assert 100 * 1024 < len(big_audio) < 150 * 1024
-    assert "larger than 100 KB" in upload(browser, album.id, f"audio-form-{track_id}", "audio", "big.wav", big_audio,
-                                          status=400).text
-    assert "not WAV, FLAC, AIFF or MP3" in upload(browser, album.id, f"audio-form-{track_id}", "audio", "x.wav",
-                                                 b"RIFF" + b"\x00" * 4000, status=400).text
-    assert "not a JPEG, PNG or WebP" in upload(browser, album.id, "cover-form", "cover", "x.png", b"not an image", status=400).text
+    assert (
+        "larger than 100 KB"
+        in upload(browser, album.id, f"audio-form-{track_id}", "audio", "big.wav", big_audio, status=400).text
+    )
+    assert (
+        "not WAV, FLAC, AIFF or MP3"
+        in upload(
+            browser, album.id, f"audio-form-{track_id}", "audio", "x.wav", b"RIFF" + b"\x00" * 4000, status=400
+        ).text
+    )
+    assert (
+        "not a JPEG, PNG or WebP"
+        in upload(browser, album.id, "cover-form", "cover", "x.png", b"not an image", status=400).text
+    )
     assert store.files.everything() == before, "no object, no partial file"
     stored = fresh(dbsession, Album, album.id)
     assert (stored.download_filename, stored.cover_key, stored.tracks[0].audio_filename) == (None, None, None)
@@ -270,7 +308,9 @@ def test_a_bucket_that_does_not_answer_is_a_503_not_a_500(app_settings, db_engin
     from tests.conftest import StoreTestApp, s3_store
     from tests.live import free_port
 
-    unreachable = StoreTestApp(s3_store(app_settings, moto_s3, **{"storage.s3_endpoint_url": f"http://127.0.0.1:{free_port()}"}))
+    unreachable = StoreTestApp(
+        s3_store(app_settings, moto_s3, **{"storage.s3_endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    )
     preview = unreachable.get(f"/previews/{'a' * 32}.mp3", status=503)
     assert preview.headers["Retry-After"] == "30" and "cannot be reached just now" in preview.text
     assert unreachable.get("/readyz", status=503).json["storage"] == "failing"

@@ -2,12 +2,12 @@
 also a 4xx one; a doom (``must_not_commit``) or an exception rolls back; and the savepoint idiom
 (``flush_or_raise``) turns a database refusal into the service's own error with the session still
 usable, so a race ends in the form's 409, never a 500."""
-from pyramid.config import Configurator
-from pyramid.httpexceptions import HTTPConflict
-from pyramid.response import Response
+
 import pytest
-from sqlalchemy import func, select
 import webtest
+from pyramid.config import Configurator
+from pyramid.response import Response
+from sqlalchemy import func, select
 
 from album_store.models import LoginAttempt, User
 from album_store.models.meta import utcnow
@@ -43,7 +43,9 @@ def rule_app(app_settings, db_engine, dbsession):
     def doomed_after_a_savepoint(request):
         # The request's first write inside a savepoint: on SQLite, RELEASE must not commit it.
         with flush_or_raise(request.dbsession, Refused):
-            request.dbsession.add(LoginAttempt(email="savepoint@example.com", client_addr="test", attempted_at=utcnow()))
+            request.dbsession.add(
+                LoginAttempt(email="savepoint@example.com", client_addr="test", attempted_at=utcnow())
+            )
         must_not_commit(request)
         return Response("refused", status=409)
 
@@ -56,8 +58,12 @@ def rule_app(app_settings, db_engine, dbsession):
 
     with Configurator(settings={"sqlalchemy.url": app_settings["sqlalchemy.url"]}) as config:
         config.include("album_store.models")
-        for name, view in [("returned", returned_4xx), ("doomed", doomed_4xx), ("savepoint", doomed_after_a_savepoint),
-                           ("raised", raised)]:
+        for name, view in [
+            ("returned", returned_4xx),
+            ("doomed", doomed_4xx),
+            ("savepoint", doomed_after_a_savepoint),
+            ("raised", raised),
+        ]:
             config.add_route(name, f"/{name}")
             config.add_view(view, route_name=name)
         config.add_view(refused_page, context=Refused)

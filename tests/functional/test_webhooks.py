@@ -1,4 +1,5 @@
 """Stripe's webhooks, signed with a real HMAC header as Stripe signs them."""
+
 import json
 import logging
 import time
@@ -62,7 +63,9 @@ def events_recorded(dbsession):
     return dbsession.scalar(select(func.count()).select_from(WebhookEvent))
 
 
-def test_a_full_refund_in_the_dashboard_marks_the_purchase_refunded(post_event, paid_purchase, stripe_client, dbsession):
+def test_a_full_refund_in_the_dashboard_marks_the_purchase_refunded(
+    post_event, paid_purchase, stripe_client, dbsession
+):
     stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})
     reply = post_event(event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"}))
     assert reply.json["outcome"] == "refunded"
@@ -70,7 +73,9 @@ def test_a_full_refund_in_the_dashboard_marks_the_purchase_refunded(post_event, 
     assert purchase.status == "refunded" and purchase.amount_refunded_cents == 1200 and purchase.refunded_at
 
 
-def test_each_event_is_kept_with_what_was_done_and_for_which_purchase(post_event, paid_purchase, stripe_client, dbsession, caplog):
+def test_each_event_is_kept_with_what_was_done_and_for_which_purchase(
+    post_event, paid_purchase, stripe_client, dbsession, caplog
+):
     """The owner (or whoever debugs a sale) can tell which events reached which purchase, and what
     the store did: the webhook_events row and the stripe_event log line say the same."""
     stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})
@@ -81,15 +86,23 @@ def test_each_event_is_kept_with_what_was_done_and_for_which_purchase(post_event
     post_event(stranger)
     dbsession.expire_all()
     rows = {row.id: (row.type, row.outcome, row.purchase_id) for row in dbsession.scalars(select(WebhookEvent))}
-    assert rows == {refunded["id"]: ("charge.refunded", "refunded", paid_purchase.id),
-                    stranger["id"]: ("charge.refunded", "not ours", None)}
-    assert f"stripe_event id={refunded['id']} type=charge.refunded outcome=refunded purchase_id={paid_purchase.id}" in caplog.messages
+    assert rows == {
+        refunded["id"]: ("charge.refunded", "refunded", paid_purchase.id),
+        stranger["id"]: ("charge.refunded", "not ours", None),
+    }
+    assert (
+        f"stripe_event id={refunded['id']} type=charge.refunded outcome=refunded purchase_id={paid_purchase.id}"
+        in caplog.messages
+    )
     assert f"stripe_event id={stranger['id']} type=charge.refunded outcome=not ours purchase_id=-" in caplog.messages
 
 
 def test_a_partial_refund_is_recorded_and_the_purchase_stays_paid(post_event, paid_purchase, stripe_client, dbsession):
     stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id, "amount": 300})
-    assert post_event(event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"})).json["outcome"] == "partially refunded"
+    assert (
+        post_event(event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"})).json["outcome"]
+        == "partially refunded"
+    )
     purchase = current(dbsession)
     assert purchase.status == "paid" and purchase.amount_refunded_cents == 300
 
@@ -120,38 +133,56 @@ def test_events_for_charges_the_store_did_not_make_are_ignored(post_event, paid_
     other = stripe_client.v1.charges.create(params={"amount": 500, "currency": "usd", "source": "tok_visa"})
     stripe_client.v1.refunds.create(params={"charge": other.id})
     assert post_event(event("charge.refunded", {"id": other.id, "object": "charge"})).json["outcome"] == "not ours"
-    assert post_event(event("charge.refunded", {"id": "ch_doesnotexist000", "object": "charge"})).json["outcome"] == "not ours"
+    assert (
+        post_event(event("charge.refunded", {"id": "ch_doesnotexist000", "object": "charge"})).json["outcome"]
+        == "not ours"
+    )
     assert post_event(event("customer.created", {"id": "cus_123", "object": "customer"})).json["outcome"] == "ignored"
     assert current(dbsession).status == "paid"
 
 
-def test_a_refund_of_another_charge_naming_the_purchase_does_not_refund_it(post_event, paid_purchase, stripe_client, dbsession):
+def test_a_refund_of_another_charge_naming_the_purchase_does_not_refund_it(
+    post_event, paid_purchase, stripe_client, dbsession
+):
     """A charge made by hand in Stripe's dashboard with the purchase's reference copied into its
     metadata is not the purchase's charge: refunding it leaves the buyer's album paid."""
-    other = stripe_client.v1.charges.create(params={
-        "amount": 1200, "currency": "usd", "source": "tok_visa", "metadata": {"purchase_ref": paid_purchase.reference}})
+    other = stripe_client.v1.charges.create(
+        params={
+            "amount": 1200,
+            "currency": "usd",
+            "source": "tok_visa",
+            "metadata": {"purchase_ref": paid_purchase.reference},
+        }
+    )
     stripe_client.v1.refunds.create(params={"charge": other.id})
     assert post_event(event("charge.refunded", {"id": other.id, "object": "charge"})).json["outcome"] == "not ours"
     purchase = current(dbsession)
     assert (purchase.status, purchase.amount_refunded_cents, purchase.stripe_charge_id) == (
-        "paid", 0, paid_purchase.stripe_charge_id)
+        "paid",
+        0,
+        paid_purchase.stripe_charge_id,
+    )
 
 
 def test_a_charge_of_another_amount_naming_a_pending_purchase_is_ignored_and_logged(
-        post_event, dbsession, stripe_client, caplog):
+    post_event, dbsession, stripe_client, caplog
+):
     from tests.factories import make_purchase
 
     album = make_album(dbsession, slug="mismatch", price_cents=1200)
     pending = make_purchase(dbsession, album, status="pending")
-    other = stripe_client.v1.charges.create(params={
-        "amount": 500, "currency": "usd", "source": "tok_visa", "metadata": {"purchase_ref": pending.reference}})
+    other = stripe_client.v1.charges.create(
+        params={"amount": 500, "currency": "usd", "source": "tok_visa", "metadata": {"purchase_ref": pending.reference}}
+    )
     assert post_event(event("charge.succeeded", {"id": other.id, "object": "charge"})).json["outcome"] == "not ours"
     assert current(dbsession).status == "pending"
     assert f"charge {other.id} does not match purchase {pending.id}'s amount; ignored" in caplog.messages
 
 
 @pytest.mark.parametrize("case", ["wrong secret", "stale", "missing", "tampered", "not json"])
-def test_a_bad_signature_is_a_400_and_changes_nothing(testapp, post_event, paid_purchase, stripe_client, dbsession, secret, case):
+def test_a_bad_signature_is_a_400_and_changes_nothing(
+    testapp, post_event, paid_purchase, stripe_client, dbsession, secret, case
+):
     stripe_client.v1.refunds.create(params={"charge": paid_purchase.stripe_charge_id})
     payload = event("charge.refunded", {"id": paid_purchase.stripe_charge_id, "object": "charge"})
     if case == "wrong secret":
@@ -159,10 +190,14 @@ def test_a_bad_signature_is_a_400_and_changes_nothing(testapp, post_event, paid_
     elif case == "stale":
         post_event(payload, timestamp=int(time.time()) - 3600, status=400)
     elif case == "missing":
-        testapp.post("/stripe/webhook", json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, status=400)
+        testapp.post(
+            "/stripe/webhook", json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, status=400
+        )
     elif case == "tampered":
         body, headers = signed(payload, secret)
-        testapp.post("/stripe/webhook", body.replace(b"charge.refunded", b"charge.succeeded"), headers=headers, status=400)
+        testapp.post(
+            "/stripe/webhook", body.replace(b"charge.refunded", b"charge.succeeded"), headers=headers, status=400
+        )
     else:
         body = b"not json at all"
         testapp.post("/stripe/webhook", body, headers={"Stripe-Signature": stripe_signature(body, secret)}, status=400)
@@ -176,7 +211,9 @@ def test_the_webhook_needs_no_csrf_token_but_other_posts_do(testapp, post_event,
 
 
 @standin_only
-def test_charge_succeeded_settles_a_purchase_whose_buyer_never_came_back(make_app, dbsession, faults, post_event, stripe_client):
+def test_charge_succeeded_settles_a_purchase_whose_buyer_never_came_back(
+    make_app, dbsession, faults, post_event, stripe_client
+):
     make_album(dbsession, slug="tab-closed", price_cents=800)
     faults.inject(count=1, status=500, when="after")
     make_app(**{"stripe.max_network_retries": "0"}).buy("tab-closed", status=503)
@@ -217,7 +254,9 @@ def test_payment_intent_succeeded_settles_a_purchase_whose_buyer_closed_the_tab(
     payload = intent_event("payment_intent.succeeded", pending.stripe_payment_intent_id)
     assert post_event(payload).json["outcome"] == "settled"
     purchase = current(dbsession)
-    assert purchase.status == "paid" and purchase.stripe_charge_id and purchase.card_last4 == "4242" and purchase.paid_at
+    assert (
+        purchase.status == "paid" and purchase.stripe_charge_id and purchase.card_last4 == "4242" and purchase.paid_at
+    )
     assert post_event(payload).json["outcome"] == "duplicate"
     again = intent_event("payment_intent.succeeded", pending.stripe_payment_intent_id)
     assert post_event(again).json["outcome"] == "already settled"
@@ -225,7 +264,9 @@ def test_payment_intent_succeeded_settles_a_purchase_whose_buyer_closed_the_tab(
     assert (kept.type, kept.outcome, kept.purchase_id) == ("payment_intent.succeeded", "settled", purchase.id)
 
 
-def test_payment_intent_payment_failed_fails_the_purchase_and_cancels_its_payment_intent(intents_store, post_event, dbsession, stripe_client):
+def test_payment_intent_payment_failed_fails_the_purchase_and_cancels_its_payment_intent(
+    intents_store, post_event, dbsession, stripe_client
+):
     buyer = intents_store.buyer
     started, _ = buyer.start("intents")
     buyer.confirm_at_stripe(started.json["client_secret"], "4000000000009995")  # declined; the tab closes
@@ -237,7 +278,9 @@ def test_payment_intent_payment_failed_fails_the_purchase_and_cancels_its_paymen
     assert stripe_client.v1.payment_intents.retrieve(intent_id).status == "canceled"
 
 
-def test_a_failed_try_of_a_payment_intent_leaves_the_purchase_open_for_another_card(intents_store, post_event, dbsession, stripe_client):
+def test_a_failed_try_of_a_payment_intent_leaves_the_purchase_open_for_another_card(
+    intents_store, post_event, dbsession, stripe_client
+):
     """charge.failed for one declined card: the PaymentIntent is still waiting for another card, so
     the purchase stays pending (never failed while it can still be paid), and a good card pays it."""
     buyer = intents_store.buyer
@@ -253,7 +296,9 @@ def test_a_failed_try_of_a_payment_intent_leaves_the_purchase_open_for_another_c
     assert current(dbsession).status == "paid"
 
 
-def test_a_payment_intent_event_is_not_trusted_the_payment_intent_is_fetched_again(intents_store, post_event, dbsession):
+def test_a_payment_intent_event_is_not_trusted_the_payment_intent_is_fetched_again(
+    intents_store, post_event, dbsession
+):
     started, _ = intents_store.buyer.start("intents")  # no card yet
     intent_id = current(dbsession).stripe_payment_intent_id
     assert post_event(intent_event("payment_intent.succeeded", intent_id)).json["outcome"] == "still open"
@@ -262,13 +307,17 @@ def test_a_payment_intent_event_is_not_trusted_the_payment_intent_is_fetched_aga
 
 
 def test_payment_intents_the_store_did_not_make_are_ignored(intents_store, post_event, stripe_client, dbsession):
-    other = stripe_client.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "allowed_payment_method_types": ["card"]})
+    other = stripe_client.v1.payment_intents.create(
+        params={"amount": 500, "currency": "usd", "allowed_payment_method_types": ["card"]}
+    )
     assert post_event(intent_event("payment_intent.succeeded", other.id)).json["outcome"] == "not ours"
     assert post_event(intent_event("payment_intent.succeeded", "pi_doesnotexist000")).json["outcome"] == "not ours"
     assert events_recorded(dbsession) == 2
 
 
-def test_a_refund_of_a_payment_intent_purchase_arrives_as_charge_refunded(intents_store, post_event, stripe_client, dbsession):
+def test_a_refund_of_a_payment_intent_purchase_arrives_as_charge_refunded(
+    intents_store, post_event, stripe_client, dbsession
+):
     assert intents_store.pay("intents").paid
     purchase = current(dbsession)
     stripe_client.v1.refunds.create(params={"payment_intent": purchase.stripe_payment_intent_id})
@@ -279,7 +328,8 @@ def test_a_refund_of_a_payment_intent_purchase_arrives_as_charge_refunded(intent
 
 @standin_only
 def test_a_refunded_charge_whose_purchase_reference_was_edited_away_is_found_by_its_payment_intent(
-        intents_store, post_event, stripe_client, dbsession):
+    intents_store, post_event, stripe_client, dbsession
+):
     """The charge's metadata edited in Stripe's dashboard (the purchase's reference removed): the store
     still knows the charge by its PaymentIntent, and records the refund of that one purchase only."""
     assert intents_store.pay("intents", email="first@example.com").paid
@@ -292,11 +342,15 @@ def test_a_refunded_charge_whose_purchase_reference_was_edited_away_is_found_by_
     assert reply.json["outcome"] == "refunded"
     dbsession.expire_all()
     assert {p.email: p.status for p in dbsession.scalars(select(Purchase))} == {
-        "first@example.com": "refunded", "second@example.com": "paid"}
+        "first@example.com": "refunded",
+        "second@example.com": "paid",
+    }
 
 
 @pytest.mark.parametrize("case", ["wrong secret", "tampered"])
-def test_a_payment_intent_event_with_a_bad_signature_changes_nothing(intents_store, testapp, post_event, dbsession, secret, case):
+def test_a_payment_intent_event_with_a_bad_signature_changes_nothing(
+    intents_store, testapp, post_event, dbsession, secret, case
+):
     buyer = intents_store.buyer
     started, _ = buyer.start("intents")
     buyer.confirm_at_stripe(started.json["client_secret"])

@@ -3,9 +3,10 @@
 Independent of the suite's top-level conftest: these tests always talk to a
 local stand-in that they start themselves (``start_standin``).
 """
+
 import importlib.util
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import pytest
 

@@ -2,11 +2,13 @@
 Session (one line item of quantity 1) accept the same amount/currency pairs and refuse the others
 with the same error, and that rule is Stripe's (integers only, the currency's minimum, eight digits,
 ISK in whole krónur, three-decimal currencies to the nearest ten)."""
+
 import json
 import re
 
-from hypothesis import HealthCheck, example, given, settings, strategies as st
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from .conftest import SECRET_KEY
 from .test_standin import http
@@ -16,13 +18,16 @@ pytestmark = [pytest.mark.standin_only, pytest.mark.stripe]
 AUTH = {"Authorization": f"Bearer {SECRET_KEY}"}
 ITEM = "line_items[0][price_data]"
 # Stripe words a Checkout Session's total its own way; the limit it names must be the same.
-SESSION_WORDS = {"The Checkout Session's total amount due must add up to at least": "Amount must be at least",
-                 "The Checkout Session's total amount due must be no more than": "Amount must be no more than"}
+SESSION_WORDS = {
+    "The Checkout Session's total amount due must add up to at least": "Amount must be at least",
+    "The Checkout Session's total amount due must be no more than": "Amount must be no more than",
+}
 
 
 def charge(url, amount, currency):
-    return http("POST", f"{url}/v1/charges", headers=AUTH,
-                data={"amount": amount, "currency": currency, "source": "tok_visa"})
+    return http(
+        "POST", f"{url}/v1/charges", headers=AUTH, data={"amount": amount, "currency": currency, "source": "tok_visa"}
+    )
 
 
 def payment_intent(url, amount, currency):
@@ -30,10 +35,19 @@ def payment_intent(url, amount, currency):
 
 
 def checkout_session(url, amount, currency):
-    return http("POST", f"{url}/v1/checkout/sessions", headers=AUTH, data={
-        "mode": "payment", "success_url": "http://127.0.0.1/done", f"{ITEM}[currency]": currency,
-        f"{ITEM}[unit_amount]": amount, f"{ITEM}[product_data][name]": "Blue Skies",
-        "line_items[0][quantity]": 1})
+    return http(
+        "POST",
+        f"{url}/v1/checkout/sessions",
+        headers=AUTH,
+        data={
+            "mode": "payment",
+            "success_url": "http://127.0.0.1/done",
+            f"{ITEM}[currency]": currency,
+            f"{ITEM}[unit_amount]": amount,
+            f"{ITEM}[product_data][name]": "Blue Skies",
+            "line_items[0][quantity]": 1,
+        },
+    )
 
 
 def outcome(response):
@@ -51,14 +65,37 @@ def outcome(response):
     return status, error["type"], error.get("code"), message
 
 
-CURRENCIES = st.sampled_from([
-    "usd", "USD", "eur", "gbp", "jpy", "krw", "huf", "czk", "thb", "aed", "mxn",  # minimums
-    "isk",  # whole krónur as two decimals
-    "kwd", "bhd", "jod", "omr", "tnd",  # three decimals, last digit 0
-    "bif", "clp", "vnd",  # zero-decimal, no published minimum
-    "cny", "egp", "zmw",  # two-decimal, no published minimum
-    "xxx", "us", "", "usd ",  # not currencies
-])
+CURRENCIES = st.sampled_from(
+    [
+        "usd",
+        "USD",
+        "eur",
+        "gbp",
+        "jpy",
+        "krw",
+        "huf",
+        "czk",
+        "thb",
+        "aed",
+        "mxn",  # minimums
+        "isk",  # whole krónur as two decimals
+        "kwd",
+        "bhd",
+        "jod",
+        "omr",
+        "tnd",  # three decimals, last digit 0
+        "bif",
+        "clp",
+        "vnd",  # zero-decimal, no published minimum
+        "cny",
+        "egp",
+        "zmw",  # two-decimal, no published minimum
+        "xxx",
+        "us",
+        "",
+        "usd ",  # not currencies
+    ]
+)
 AMOUNTS = st.one_of(
     st.integers(min_value=0, max_value=200_000),
     st.integers(min_value=99_999_000, max_value=100_001_000),  # around eight digits
@@ -77,9 +114,14 @@ AMOUNTS = st.one_of(
 @example(amount=5125, currency="kwd")
 @example(amount=17_499, currency="huf")
 def test_charges_payment_intents_and_checkout_sessions_agree_on_every_amount(url, amount, currency):
-    answers = {name: outcome(call(url, amount, currency))
-               for name, call in (("charge", charge), ("payment_intent", payment_intent),
-                                  ("checkout_session", checkout_session))}
+    answers = {
+        name: outcome(call(url, amount, currency))
+        for name, call in (
+            ("charge", charge),
+            ("payment_intent", payment_intent),
+            ("checkout_session", checkout_session),
+        )
+    }
     assert len(set(answers.values())) == 1, answers
     for response in answers.values():  # never a 500: bad input is a 400
         assert response == "accepted" or response[0] == 400, answers

@@ -1,6 +1,7 @@
 """The hosted payment page in headless Chromium (Debian's, driven by Playwright; skipped without it):
 its script formats and checks the card as the checkout.js modal does, a decline shows the card's
 message, 3-D Secure shows the bank check, and the page asks nothing of any other origin."""
+
 import http.server
 import os
 import threading
@@ -12,8 +13,14 @@ from .test_checkout_sessions import create
 pytestmark = [pytest.mark.standin_only, pytest.mark.stripe]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture
@@ -30,6 +37,7 @@ def chromium():
 @pytest.fixture
 def shop():
     """The store's success and cancel pages, on http://localhost:PORT (the URLs the sessions name)."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(200)
@@ -47,10 +55,23 @@ def shop():
 
 
 def test_pay_in_chromium(client, url, chromium, shop):
-    session = create(client, success_url=shop + "/done?session_id={CHECKOUT_SESSION_ID}", cancel_url=shop + "/album",
-                     customer_email=None, line_items=[{"price_data": {
-                         "currency": "usd", "unit_amount": 1299, "tax_behavior": "exclusive",
-                         "product_data": {"name": "Blue Skies"}}, "quantity": 1}])
+    session = create(
+        client,
+        success_url=shop + "/done?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=shop + "/album",
+        customer_email=None,
+        line_items=[
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 1299,
+                    "tax_behavior": "exclusive",
+                    "product_data": {"name": "Blue Skies"},
+                },
+                "quantity": 1,
+            }
+        ],
+    )
     page = chromium.new_page(viewport={"width": 375, "height": 667})
     elsewhere = []
     page.on("request", lambda r: None if r.url.startswith((url, shop, "data:")) else elsewhere.append(r.url))

@@ -1,13 +1,18 @@
 """Checkout Sessions and their hosted payment page, through the real SDK (the store's side) and over
 plain HTTP as a browser without JavaScript pays (``process.pay_checkout_session``)."""
+
 import re
 import time
 
 import pytest
 import stripe
 
-from stripe_standin.process import (CheckoutPageError, expire_checkout_session, pay_checkout_session,
-                                    settle_checkout_session)
+from stripe_standin.process import (
+    CheckoutPageError,
+    expire_checkout_session,
+    pay_checkout_session,
+    settle_checkout_session,
+)
 
 from .test_standin import http
 
@@ -16,15 +21,23 @@ pytestmark = [pytest.mark.standin_only, pytest.mark.stripe]
 SUCCESS = "http://localhost:6543/purchases/r1/done?session_id={CHECKOUT_SESSION_ID}"
 CANCEL = "http://localhost:6543/albums/blue-skies"
 DECLINED = "Your card was declined."
-AUTH_FAILED = ("We are unable to authenticate your payment method. Please choose a different payment method and "
-               "try again.")
+AUTH_FAILED = (
+    "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+)
 
 
 def line_item(amount=1299, tax_behavior="exclusive", quantity=1, currency="usd", **product):
-    price = {"currency": currency, "unit_amount": amount,
-             "product_data": {"name": "Blue Skies", "description": "by The Lanterns",
-                              "images": ["http://localhost:6543/static/covers/blue-skies.jpg"],
-                              "tax_code": "txcd_10401100", **product}}
+    price = {
+        "currency": currency,
+        "unit_amount": amount,
+        "product_data": {
+            "name": "Blue Skies",
+            "description": "by The Lanterns",
+            "images": ["http://localhost:6543/static/covers/blue-skies.jpg"],
+            "tax_code": "txcd_10401100",
+            **product,
+        },
+    }
     if tax_behavior is not None:
         price["tax_behavior"] = tax_behavior
     return {"price_data": price, "quantity": quantity}
@@ -32,12 +45,20 @@ def line_item(amount=1299, tax_behavior="exclusive", quantity=1, currency="usd",
 
 def session_params(**extra):
     params = {
-        "mode": "payment", "ui_mode": "hosted_page", "success_url": SUCCESS, "cancel_url": CANCEL,
-        "line_items": [line_item()], "client_reference_id": "r1",
+        "mode": "payment",
+        "ui_mode": "hosted_page",
+        "success_url": SUCCESS,
+        "cancel_url": CANCEL,
+        "line_items": [line_item()],
+        "client_reference_id": "r1",
         "metadata": {"purchase_ref": "r1", "store_name": "Album Store"},
-        "customer_email": "ana@example.com", "automatic_tax": {"enabled": True},
-        "payment_intent_data": {"description": "Blue Skies — Album Store", "receipt_email": "ana@example.com",
-                                "metadata": {"purchase_ref": "r1", "purchase_id": "7"}},
+        "customer_email": "ana@example.com",
+        "automatic_tax": {"enabled": True},
+        "payment_intent_data": {
+            "description": "Blue Skies — Album Store",
+            "receipt_email": "ana@example.com",
+            "metadata": {"purchase_ref": "r1", "purchase_id": "7"},
+        },
     }
     params.update(extra)
     return {k: v for k, v in params.items() if v is not None}
@@ -60,14 +81,19 @@ def success_url(session):
 
 # ---------------------------------------------------------------- the API
 
+
 def test_create_answers_a_hosted_session(client, url):
     before = int(time.time())
     session = create(client)
     assert re.fullmatch(r"cs_test_\w{50,}", session.id) and session.object == "checkout.session"
     assert session.url == f"{url}/checkout/pay/{session.id}"
     assert (session.status, session.payment_status, session.payment_intent) == ("open", "unpaid", None)
-    assert (session.mode, session.ui_mode, session.currency, session.livemode) == ("payment", "hosted_page", "usd",
-                                                                                   False)
+    assert (session.mode, session.ui_mode, session.currency, session.livemode) == (
+        "payment",
+        "hosted_page",
+        "usd",
+        False,
+    )
     assert (session.amount_subtotal, session.total_details.amount_tax, session.amount_total) == (1299, 260, 1559)
     assert session.automatic_tax.enabled is True and session.automatic_tax.status == "complete"
     assert session.client_reference_id == "r1" and session.metadata["purchase_ref"] == "r1"
@@ -83,11 +109,14 @@ def test_create_answers_a_hosted_session(client, url):
 
 
 def test_line_items(client):
-    session = create(client, line_items=[line_item(1000, "exclusive", quantity=2),
-                                         line_item(500, "exclusive", name="Other")])
+    session = create(
+        client, line_items=[line_item(1000, "exclusive", quantity=2), line_item(500, "exclusive", name="Other")]
+    )
     items = client.v1.checkout.sessions.line_items.list(session.id).data
     assert [(i.object, i.description, i.quantity, i.amount_subtotal, i.amount_tax, i.amount_total) for i in items] == [
-        ("item", "Blue Skies", 2, 2000, 400, 2400), ("item", "Other", 1, 500, 100, 600)]
+        ("item", "Blue Skies", 2, 2000, 400, 2400),
+        ("item", "Other", 1, 500, 100, 600),
+    ]
     assert items[0].price.unit_amount == 1000 and items[0].price.tax_behavior == "exclusive"
     assert items[0].taxes[0].rate.percentage == 20.0 and items[0].taxes[0].amount == 400
     assert client.v1.checkout.sessions.line_items.list(session.id, params={"limit": 1}).has_more is True
@@ -101,16 +130,32 @@ def test_retrieve_missing_session(client):
     assert caught.value.http_status == 404 and "No such checkout.session: 'cs_test_nope'" in str(caught.value)
 
 
-@pytest.mark.parametrize("extra, param", [
-    ({"colour": "blue"}, "colour"),
-    ({"line_items": [{"price_data": {"currency": "usd", "unit_amount": 1299, "tax_behavior": "exclusive",
-                                     "product_data": {"name": "x", "colour": "blue"}}, "quantity": 1}]},
-     "line_items[0][price_data][product_data][colour]"),
-    ({"payment_intent_data": {"metadata": {"a": "b"}, "colour": "blue"}}, "payment_intent_data[colour]"),
-    ({"automatic_tax": {"enabled": True, "colour": "blue"}}, "automatic_tax[colour]"),
-    # Gone from Checkout Sessions long before API 2026-10-28.endive: unknown, as on Stripe.
-    ({"payment_method_types": ["card"]}, "payment_method_types"),
-])
+@pytest.mark.parametrize(
+    "extra, param",
+    [
+        ({"colour": "blue"}, "colour"),
+        (
+            {
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": 1299,
+                            "tax_behavior": "exclusive",
+                            "product_data": {"name": "x", "colour": "blue"},
+                        },
+                        "quantity": 1,
+                    }
+                ]
+            },
+            "line_items[0][price_data][product_data][colour]",
+        ),
+        ({"payment_intent_data": {"metadata": {"a": "b"}, "colour": "blue"}}, "payment_intent_data[colour]"),
+        ({"automatic_tax": {"enabled": True, "colour": "blue"}}, "automatic_tax[colour]"),
+        # Gone from Checkout Sessions long before API 2026-10-28.endive: unknown, as on Stripe.
+        ({"payment_method_types": ["card"]}, "payment_method_types"),
+    ],
+)
 def test_unknown_parameters_are_refused(client, extra, param):
     error = refused(client, **extra)
     assert error.http_status == 400 and error.code == "parameter_unknown" and error.param == param
@@ -132,11 +177,14 @@ def test_ui_mode_defaults_to_the_hosted_page_and_other_current_values_are_not_ho
         assert error.param == "ui_mode" and "only hosts the payment page" in error.user_message
 
 
-@pytest.mark.parametrize("offset, message", [
-    (29 * 60, "must be at least 30 minutes from Checkout Session creation"),
-    (-60, "must be at least 30 minutes from Checkout Session creation"),
-    (24 * 3600 + 120, "must be less than 24 hours from Checkout Session creation"),
-])
+@pytest.mark.parametrize(
+    "offset, message",
+    [
+        (29 * 60, "must be at least 30 minutes from Checkout Session creation"),
+        (-60, "must be at least 30 minutes from Checkout Session creation"),
+        (24 * 3600 + 120, "must be less than 24 hours from Checkout Session creation"),
+    ],
+)
 def test_expires_at_out_of_range_is_refused(client, offset, message):
     error = refused(client, expires_at=int(time.time()) + offset)
     assert error.param == "expires_at" and message in error.user_message
@@ -147,25 +195,44 @@ def test_expires_at_in_range(client):
     assert create(client, expires_at=at).expires_at == at
 
 
-@pytest.mark.parametrize("extra, param, words", [
-    ({"mode": None}, "mode", "Missing required param: mode."),
-    ({"mode": "subscription"}, "mode", "does not support"),
-    ({"line_items": None}, "line_items", "`line_items` is required in `payment` mode."),
-    ({"success_url": None}, "success_url", "Missing required param: success_url."),
-    ({"success_url": "not a url"}, "success_url", "Not a valid URL"),
-    ({"line_items": [{"price_data": line_item()["price_data"]}]}, "line_items[0][quantity]",
-     "Missing required param: line_items[0][quantity]."),
-    ({"line_items": [line_item(amount="12.99")]}, "line_items[0][price_data][unit_amount]", "Invalid integer: 12.99"),
-    ({"line_items": [line_item(tax_behavior=None)]}, "line_items[0][price_data][tax_behavior]",
-     "does not have a `tax_behavior` set which is required for automatic tax computation"),
-    ({"line_items": [line_item(tax_behavior="unspecified")]}, "line_items[0][price_data][tax_behavior]",
-     "required for automatic tax computation"),
-    ({"line_items": [line_item(), line_item(currency="eur")]}, "line_items[1][price_data][currency]",
-     "same currency"),
-    ({"line_items": [line_item(amount=20, tax_behavior="inclusive")]}, None, "must add up to at least $0.50 usd"),
-    ({"customer_email": "not an email"}, "customer_email", "Invalid email address"),
-    ({"line_items": [{"price": "price_123", "quantity": 1}]}, "line_items[0][price]", "has no Prices"),
-])
+@pytest.mark.parametrize(
+    "extra, param, words",
+    [
+        ({"mode": None}, "mode", "Missing required param: mode."),
+        ({"mode": "subscription"}, "mode", "does not support"),
+        ({"line_items": None}, "line_items", "`line_items` is required in `payment` mode."),
+        ({"success_url": None}, "success_url", "Missing required param: success_url."),
+        ({"success_url": "not a url"}, "success_url", "Not a valid URL"),
+        (
+            {"line_items": [{"price_data": line_item()["price_data"]}]},
+            "line_items[0][quantity]",
+            "Missing required param: line_items[0][quantity].",
+        ),
+        (
+            {"line_items": [line_item(amount="12.99")]},
+            "line_items[0][price_data][unit_amount]",
+            "Invalid integer: 12.99",
+        ),
+        (
+            {"line_items": [line_item(tax_behavior=None)]},
+            "line_items[0][price_data][tax_behavior]",
+            "does not have a `tax_behavior` set which is required for automatic tax computation",
+        ),
+        (
+            {"line_items": [line_item(tax_behavior="unspecified")]},
+            "line_items[0][price_data][tax_behavior]",
+            "required for automatic tax computation",
+        ),
+        (
+            {"line_items": [line_item(), line_item(currency="eur")]},
+            "line_items[1][price_data][currency]",
+            "same currency",
+        ),
+        ({"line_items": [line_item(amount=20, tax_behavior="inclusive")]}, None, "must add up to at least $0.50 usd"),
+        ({"customer_email": "not an email"}, "customer_email", "Invalid email address"),
+        ({"line_items": [{"price": "price_123", "quantity": 1}]}, "line_items[0][price]", "has no Prices"),
+    ],
+)
 def test_what_stripe_refuses(client, extra, param, words):
     error = refused(client, **extra)
     assert error.http_status == 400 and error.param == param and words in error.user_message
@@ -177,12 +244,15 @@ def test_without_automatic_tax_no_tax_and_no_tax_behavior_needed(client):
     assert session.automatic_tax.enabled is False and session.automatic_tax.status is None
 
 
-@pytest.mark.parametrize("behavior, amount, tax, total", [
-    ("exclusive", 1299, 260, 1559),   # 259.8 -> 260
-    ("inclusive", 1299, 217, 1299),   # 1299 * 0.2 / 1.2 = 216.5 -> 217 (half up)
-    ("exclusive", 1000, 200, 1200),
-    ("inclusive", 1200, 200, 1200),
-])
+@pytest.mark.parametrize(
+    "behavior, amount, tax, total",
+    [
+        ("exclusive", 1299, 260, 1559),  # 259.8 -> 260
+        ("inclusive", 1299, 217, 1299),  # 1299 * 0.2 / 1.2 = 216.5 -> 217 (half up)
+        ("exclusive", 1000, 200, 1200),
+        ("inclusive", 1200, 200, 1200),
+    ],
+)
 def test_tax_at_the_stand_ins_test_rate(client, behavior, amount, tax, total):
     session = create(client, line_items=[line_item(amount, behavior)])
     assert (session.amount_subtotal, session.total_details.amount_tax, session.amount_total) == (amount, tax, total)
@@ -198,6 +268,7 @@ def test_create_is_idempotent(client):
 
 
 # ---------------------------------------------------------------- the hosted page
+
 
 def test_the_page_is_a_plain_local_test_page(client, url):
     session = create(client)
@@ -263,8 +334,11 @@ def test_field_checks_as_the_modal(client):
     with pytest.raises(CheckoutPageError) as caught:
         pay_checkout_session(session.url, card="4242424242424241", exp="13/30", cvc="12", email="ana@example")
     assert caught.value.status == 400 and caught.value.field_errors == {
-        "email": "Please enter a valid email address.", "number": "Your card number is invalid.",
-        "exp": "Your card's expiration month is invalid.", "cvc": "Your card's security code is incomplete."}
+        "email": "Please enter a valid email address.",
+        "number": "Your card number is invalid.",
+        "exp": "Your card's expiration month is invalid.",
+        "cvc": "Your card's security code is incomplete.",
+    }
     with pytest.raises(CheckoutPageError) as past:
         pay_checkout_session(session.url, exp="01/20")
     assert past.value.field_errors == {"exp": "Your card's expiration date is in the past."}
@@ -305,8 +379,7 @@ def test_posts_need_the_anti_forgery_value_and_the_same_origin(client, url):
     status, _, body = http("POST", session.url, data=fields)
     assert status == 403 and b"did not come from this page" in body
     token = re.search(r'name="csrf" value="(\w+)"', http("GET", session.url)[2].decode()).group(1)
-    status, _, _ = http("POST", session.url, data=dict(fields, csrf=token),
-                        headers={"Origin": "http://evil.example"})
+    status, _, _ = http("POST", session.url, data=dict(fields, csrf=token), headers={"Origin": "http://evil.example"})
     assert status == 403
     status, _, _ = http("POST", session.url, data=dict(fields, csrf=token), headers={"Sec-Fetch-Site": "cross-site"})
     assert status == 403
@@ -323,6 +396,7 @@ def test_missing_session_page(url):
 
 # ---------------------------------------------------------------- expiry
 
+
 def test_expire(client, url):
     session = create(client)
     with pytest.raises(CheckoutPageError):
@@ -337,8 +411,10 @@ def test_expire(client, url):
     assert "expired" in late.value.message
     with pytest.raises(stripe.InvalidRequestError) as again:
         client.v1.checkout.sessions.expire(session.id)
-    assert again.value.user_message == ('Only Checkout Sessions with a status in ["open"] can be expired. This '
-                                        "Checkout Session has a status of `expired`.")
+    assert again.value.user_message == (
+        'Only Checkout Sessions with a status in ["open"] can be expired. This '
+        "Checkout Session has a status of `expired`."
+    )
 
 
 def test_a_complete_session_cannot_be_expired(client):
@@ -359,6 +435,7 @@ def test_expires_when_its_time_comes(client, url):
 
 
 # ---------------------------------------------------------------- events
+
 
 @pytest.fixture
 def hooks(url):
@@ -404,8 +481,12 @@ def test_completed_event_and_the_payments_own(client, hooks):
     session = create(client)
     pay_checkout_session(session.url)
     events = {e.type: e for e in hooks.wait(4)}  # in no promised order, as on Stripe
-    assert sorted(events) == ["charge.succeeded", "checkout.session.completed", "payment_intent.created",
-                              "payment_intent.succeeded"]
+    assert sorted(events) == [
+        "charge.succeeded",
+        "checkout.session.completed",
+        "payment_intent.created",
+        "payment_intent.succeeded",
+    ]
     completed = events["checkout.session.completed"].data.object
     assert completed.id == session.id and completed.payment_status == "paid" and completed.status == "complete"
     assert completed.payment_intent == events["payment_intent.succeeded"].data.object.id
@@ -418,7 +499,8 @@ def test_expired_event(client, url, hooks):
     expire_checkout_session(url, session.id)
     events = hooks.wait(1)
     assert [(e.type, e.data.object.id, e.data.object.status) for e in events] == [
-        ("checkout.session.expired", session.id, "expired")]
+        ("checkout.session.expired", session.id, "expired")
+    ]
 
 
 def test_events_go_through_the_delivery_controls(client, url, hooks):

@@ -1,7 +1,7 @@
 """The local Stripe stand-in, exercised through the real stripe SDK as the store uses it."""
+
 import json
 import os
-from pathlib import Path
 import re
 import signal
 import socket
@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 import stripe
@@ -68,7 +69,10 @@ def test_module_prints_one_ready_line_and_exits_cleanly_on_sigint_and_sigterm():
     for sig in (signal.SIGINT, signal.SIGTERM):
         proc = subprocess.Popen(
             [sys.executable, "-m", "stripe_standin", "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
         )
         try:
             started = time.monotonic()
@@ -139,7 +143,10 @@ def test_refuses_another_localstripe_version(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     done = subprocess.run(
         [sys.executable, "-m", "stripe_standin", "--port", "0"],
-        capture_output=True, cwd=ROOT, env=env, timeout=20,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=20,
     )
     assert done.returncode == 2
     assert done.stdout == b""
@@ -212,10 +219,19 @@ def test_charge_with_a_token_from_the_api(client):
 
 
 def test_token_from_a_browser_style_post_with_the_publishable_key(url, client):
-    status, _, body = http("POST", f"{url}/v1/tokens", data={
-        "card[number]": "4242 4242 4242 4242", "card[exp_month]": "12", "card[exp_year]": "34",
-        "card[cvc]": "123", "key": PUBLISHABLE_KEY, "payment_user_agent": "test", "email": "buyer@example.com",
-    })
+    status, _, body = http(
+        "POST",
+        f"{url}/v1/tokens",
+        data={
+            "card[number]": "4242 4242 4242 4242",
+            "card[exp_month]": "12",
+            "card[exp_year]": "34",
+            "card[cvc]": "123",
+            "key": PUBLISHABLE_KEY,
+            "payment_user_agent": "test",
+            "email": "buyer@example.com",
+        },
+    )
     assert status == 200, body
     token = json.loads(body)
     assert token["id"].startswith("tok_") and token["card"]["exp_year"] == 2034
@@ -230,26 +246,44 @@ def test_publishable_key_cannot_charge(url):
     assert status == 401
 
 
-@pytest.mark.parametrize("card, code, param", [
-    ({"number": "4242424242424241", "exp_month": "12", "exp_year": "2034", "cvc": "123"}, "incorrect_number", "number"),
-    ({"number": "4242", "exp_month": "12", "exp_year": "2034", "cvc": "123"}, "invalid_number", "number"),
-    ({"number": "4242424242424242", "exp_month": "13", "exp_year": "2034", "cvc": "123"}, "invalid_expiry_month", "exp_month"),
-    ({"number": "4242424242424242", "exp_month": "12", "exp_year": "2001", "cvc": "123"}, "invalid_expiry_year", "exp_year"),
-    ({"number": "4242424242424242", "exp_month": "12", "exp_year": "2034", "cvc": "12"}, "invalid_cvc", "cvc"),
-    ({"number": "378282246310005", "exp_month": "12", "exp_year": "2034", "cvc": "123"}, "invalid_cvc", "cvc"),
-])
+@pytest.mark.parametrize(
+    "card, code, param",
+    [
+        (
+            {"number": "4242424242424241", "exp_month": "12", "exp_year": "2034", "cvc": "123"},
+            "incorrect_number",
+            "number",
+        ),
+        ({"number": "4242", "exp_month": "12", "exp_year": "2034", "cvc": "123"}, "invalid_number", "number"),
+        (
+            {"number": "4242424242424242", "exp_month": "13", "exp_year": "2034", "cvc": "123"},
+            "invalid_expiry_month",
+            "exp_month",
+        ),
+        (
+            {"number": "4242424242424242", "exp_month": "12", "exp_year": "2001", "cvc": "123"},
+            "invalid_expiry_year",
+            "exp_year",
+        ),
+        ({"number": "4242424242424242", "exp_month": "12", "exp_year": "2034", "cvc": "12"}, "invalid_cvc", "cvc"),
+        ({"number": "378282246310005", "exp_month": "12", "exp_year": "2034", "cvc": "123"}, "invalid_cvc", "cvc"),
+    ],
+)
 def test_token_card_validation(client, card, code, param):
     with pytest.raises(stripe.CardError) as caught:
         client.v1.tokens.create(params={"card": card})
     assert (caught.value.code, caught.value.param) == (code, param)
 
 
-@pytest.mark.parametrize("token, brand, funding", [
-    ("tok_visa", "Visa", "credit"),
-    ("tok_visa_debit", "Visa", "debit"),
-    ("tok_mastercard", "MasterCard", "credit"),
-    ("tok_amex", "American Express", "credit"),
-])
+@pytest.mark.parametrize(
+    "token, brand, funding",
+    [
+        ("tok_visa", "Visa", "credit"),
+        ("tok_visa_debit", "Visa", "debit"),
+        ("tok_mastercard", "MasterCard", "credit"),
+        ("tok_amex", "American Express", "credit"),
+    ],
+)
 def test_magic_tokens_succeed_and_are_reusable(client, token, brand, funding):
     first = charge(client, token)
     second = charge(client, token)
@@ -295,13 +329,28 @@ def test_unknown_token(client):
 # --- declines -------------------------------------------------------------------------------------
 DECLINES = [
     ("4000000000000002", "tok_chargeDeclined", "card_declined", "generic_decline", "Your card was declined."),
-    ("4000000000009995", "tok_chargeDeclinedInsufficientFunds", "card_declined", "insufficient_funds",
-     "Your card has insufficient funds."),
+    (
+        "4000000000009995",
+        "tok_chargeDeclinedInsufficientFunds",
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
     ("4000000000000069", "tok_chargeDeclinedExpiredCard", "expired_card", "expired_card", "Your card has expired."),
-    ("4000000000000127", "tok_chargeDeclinedIncorrectCvc", "incorrect_cvc", "incorrect_cvc",
-     "Your card's security code is incorrect."),
-    ("4000000000000119", "tok_chargeDeclinedProcessingError", "processing_error", "processing_error",
-     "An error occurred while processing your card. Try again in a little bit."),
+    (
+        "4000000000000127",
+        "tok_chargeDeclinedIncorrectCvc",
+        "incorrect_cvc",
+        "incorrect_cvc",
+        "Your card's security code is incorrect.",
+    ),
+    (
+        "4000000000000119",
+        "tok_chargeDeclinedProcessingError",
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
     ("4000000000000341", "tok_chargeCustomerFail", "card_declined", "generic_decline", "Your card was declined."),
     ("4100000000000019", "tok_chargeDeclinedFraudulent", "card_declined", "fraudulent", "Your card was declined."),
 ]
@@ -338,7 +387,9 @@ def test_decline_magic_tokens(client, number, magic, code, decline_code, message
 
 def test_decline_error_body_is_shaped_like_stripes(url):
     status, headers, body = http(
-        "POST", f"{url}/v1/charges", data={"amount": 999, "currency": "usd", "source": "tok_chargeDeclinedIncorrectCvc"},
+        "POST",
+        f"{url}/v1/charges",
+        data={"amount": 999, "currency": "usd", "source": "tok_chargeDeclinedIncorrectCvc"},
         headers={"Authorization": f"Bearer {SECRET_KEY}"},
     )
     assert status == 402
@@ -352,8 +403,13 @@ def test_decline_error_body_is_shaped_like_stripes(url):
 # --- charge parameters ----------------------------------------------------------------------------
 def test_receipt_email_and_other_stripe_parameters_are_accepted(client):
     created = charge(
-        client, "tok_visa", receipt_email="buyer@example.com", statement_descriptor="ALBUM STORE",
-        statement_descriptor_suffix="BLUE SKIES", description="Blue Skies", expand=["balance_transaction"],
+        client,
+        "tok_visa",
+        receipt_email="buyer@example.com",
+        statement_descriptor="ALBUM STORE",
+        statement_descriptor_suffix="BLUE SKIES",
+        description="Blue Skies",
+        expand=["balance_transaction"],
     )
     assert created.receipt_email == "buyer@example.com"
     assert created.statement_descriptor_suffix == "BLUE SKIES"
@@ -366,15 +422,21 @@ def test_uncaptured_charge(client):
     assert (created.status, created.paid, created.captured, created.amount_captured) == ("succeeded", True, False, 0)
 
 
-@pytest.mark.parametrize("params, param, code", [
-    ({"amount": 999, "currency": "usd", "source": "tok_visa", "colour": "blue"}, "colour", "parameter_unknown"),
-    ({"currency": "usd", "source": "tok_visa"}, "amount", "parameter_missing"),
-    ({"amount": 999, "source": "tok_visa"}, "currency", "parameter_missing"),
-    ({"amount": "lots", "currency": "usd", "source": "tok_visa"}, "amount", "parameter_invalid_integer"),
-    ({"amount": 10, "currency": "usd", "source": "tok_visa"}, "amount", "amount_too_small"),
-    ({"amount": 999, "currency": "usd", "source": "tok_visa", "receipt_email": "nope"}, "receipt_email",
-     "email_invalid"),
-])
+@pytest.mark.parametrize(
+    "params, param, code",
+    [
+        ({"amount": 999, "currency": "usd", "source": "tok_visa", "colour": "blue"}, "colour", "parameter_unknown"),
+        ({"currency": "usd", "source": "tok_visa"}, "amount", "parameter_missing"),
+        ({"amount": 999, "source": "tok_visa"}, "currency", "parameter_missing"),
+        ({"amount": "lots", "currency": "usd", "source": "tok_visa"}, "amount", "parameter_invalid_integer"),
+        ({"amount": 10, "currency": "usd", "source": "tok_visa"}, "amount", "amount_too_small"),
+        (
+            {"amount": 999, "currency": "usd", "source": "tok_visa", "receipt_email": "nope"},
+            "receipt_email",
+            "email_invalid",
+        ),
+    ],
+)
 def test_invalid_charge_parameters(client, params, param, code):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.charges.create(params=params)
@@ -419,11 +481,16 @@ def test_the_keys_requests_were_made_with_can_be_read_back(url, client):
     first = charge(client, token, key="purchase-43", metadata={"purchase_id": "43"})
     charge(client, token, key="purchase-43", metadata={"purchase_id": "43"})
     refund = client.v1.refunds.create(params={"charge": first.id}, options={"idempotency_key": "purchase-43-refund"})
-    logged = [(r["method"], r["path"], r["idempotency_key"], r["status"], r["id"], r["replayed"])
-              for r in idempotent_requests(url) if r["path"] != "/v1/tokens"]  # the SDK keys every POST it may retry
-    assert logged == [("POST", "/v1/charges", "purchase-43", 200, first.id, False),
-                      ("POST", "/v1/charges", "purchase-43", 200, first.id, True),
-                      ("POST", "/v1/refunds", "purchase-43-refund", 200, refund.id, False)]
+    logged = [
+        (r["method"], r["path"], r["idempotency_key"], r["status"], r["id"], r["replayed"])
+        for r in idempotent_requests(url)
+        if r["path"] != "/v1/tokens"
+    ]  # the SDK keys every POST it may retry
+    assert logged == [
+        ("POST", "/v1/charges", "purchase-43", 200, first.id, False),
+        ("POST", "/v1/charges", "purchase-43", 200, first.id, True),
+        ("POST", "/v1/refunds", "purchase-43-refund", 200, refund.id, False),
+    ]
     assert [r["id"] for r in idempotent_requests(url, "/v1/refunds")] == [refund.id]
 
 
@@ -617,8 +684,10 @@ def test_search_pages(client):
     assert {c.id for c in first.data} | {c.id for c in second.data} == {c.id for c in all_charges(client)}
 
 
-@pytest.mark.parametrize("query", ["purchase_id:'42'", "metadata['purchase_id']", "status:succeeded", "",
-                                   "status:'a' AND status:'b' OR status:'c'"])
+@pytest.mark.parametrize(
+    "query",
+    ["purchase_id:'42'", "metadata['purchase_id']", "status:succeeded", "", "status:'a' AND status:'b' OR status:'c'"],
+)
 def test_search_rejects_bad_queries(client, query):
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.charges.search(params={"query": query})
@@ -679,16 +748,28 @@ def test_checkout_js_is_served_as_javascript(url):
 def test_scripts_need_no_csp_exceptions(url, name):
     source = http("GET", f"{url}/{name}")[2].decode()
     code = re.sub(r"/\*.*?\*/", "", source, flags=re.S)
-    for forbidden in (r"\beval\s*\(", r"new\s+Function\b", r"\binnerHTML\b", r"\bouterHTML\b",
-                      r"insertAdjacentHTML", r"document\.write", r"createElement\(\s*['\"]style",
-                      r"createElement\(\s*['\"]script", r"setAttribute\(\s*['\"]style", r"\.cssText\b",
-                      r"setTimeout\(\s*['\"]", r"setInterval\(\s*['\"]", r"postMessage\([^)]*['\"]\*['\"]"):
+    for forbidden in (
+        r"\beval\s*\(",
+        r"new\s+Function\b",
+        r"\binnerHTML\b",
+        r"\bouterHTML\b",
+        r"insertAdjacentHTML",
+        r"document\.write",
+        r"createElement\(\s*['\"]style",
+        r"createElement\(\s*['\"]script",
+        r"setAttribute\(\s*['\"]style",
+        r"\.cssText\b",
+        r"setTimeout\(\s*['\"]",
+        r"setInterval\(\s*['\"]",
+        r"postMessage\([^)]*['\"]\*['\"]",
+    ):
         assert not re.search(forbidden, code), forbidden
 
 
 def test_checkout_modal_is_served_by_the_standin(url):
-    query = urllib.parse.urlencode({"key": "pk_test_x", "amount": "999", "currency": "usd",
-                                    "origin": "http://127.0.0.1:6543"})
+    query = urllib.parse.urlencode(
+        {"key": "pk_test_x", "amount": "999", "currency": "usd", "origin": "http://127.0.0.1:6543"}
+    )
     status, headers, body = http("GET", f"{url}/checkout/modal?{query}")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     html = body.decode()

@@ -1,6 +1,7 @@
 """Where the stand-in is as strict as Stripe: unknown parameters (from the pinned SDK's own types),
 search lag, concurrent requests with one idempotency key, charges left pending, webhook delivery
 delayed, duplicated, reordered or held."""
+
 import json
 
 import pytest
@@ -15,6 +16,7 @@ AUTH = {"Authorization": f"Bearer {SECRET_KEY}"}
 
 
 # ---------------------------------------------------------------- unknown parameters
+
 
 def _refused(call):
     with pytest.raises(stripe.InvalidRequestError) as refused:
@@ -42,12 +44,19 @@ def test_free_form_metadata_takes_any_key(client):
 
 
 def test_the_exact_stripe_shape_over_http(url):
-    status, _, body = http("POST", f"{url}/v1/charges", headers=AUTH,
-                           data={"amount": 999, "currency": "usd", "source": "tok_visa", "card[foo]": "1"})
+    status, _, body = http(
+        "POST",
+        f"{url}/v1/charges",
+        headers=AUTH,
+        data={"amount": 999, "currency": "usd", "source": "tok_visa", "card[foo]": "1"},
+    )
     assert status == 400
     error = json.loads(body)["error"]
     assert (error["type"], error["message"], error["param"]) == (
-        "invalid_request_error", "Received unknown parameter: card", "card")
+        "invalid_request_error",
+        "Received unknown parameter: card",
+        "card",
+    )
 
 
 def test_payment_method_types_is_gone_in_the_pinned_api_version(client):
@@ -55,7 +64,8 @@ def test_payment_method_types_is_gone_in_the_pinned_api_version(client):
     params = {"amount": 1299, "currency": "usd", "payment_method_types": ["card"]}
     assert _refused(lambda: client.v1.payment_intents.create(params=params)) == "payment_method_types"
     intent = client.v1.payment_intents.create(
-        params={"amount": 1299, "currency": "usd", "allowed_payment_method_types": ["card"]})
+        params={"amount": 1299, "currency": "usd", "allowed_payment_method_types": ["card"]}
+    )
     assert intent.payment_method_types == ["card"] and intent.status == "requires_payment_method"
 
 
@@ -64,19 +74,36 @@ def test_unknown_parameters_on_search_retrieve_confirm_cancel_refund_and_tokens(
     assert _refused(lambda: client.v1.charges.search(params={"query": "amount>1", "sort": "x"})) == "sort"
     assert _refused(lambda: client.v1.charges.retrieve(made.id, params={"colour": "x"})) == "colour"
     assert _refused(lambda: client.v1.refunds.create(params={"charge": made.id, "colour": "x"})) == "colour"
-    assert _refused(lambda: client.v1.tokens.create(params={"card": {"number": "4242424242424242",
-                                                                       "exp_month": "12", "exp_year": "2034",
-                                                                       "colour": "x"}})) == "card[colour]"
+    assert (
+        _refused(
+            lambda: client.v1.tokens.create(
+                params={"card": {"number": "4242424242424242", "exp_month": "12", "exp_year": "2034", "colour": "x"}}
+            )
+        )
+        == "card[colour]"
+    )
     intent = client.v1.payment_intents.create(params={"amount": 1299, "currency": "usd"})
-    assert _refused(lambda: client.v1.payment_intents.confirm(
-        intent.id, params={"payment_method": "pm_card_visa", "colour": "x"})) == "colour"
+    assert (
+        _refused(
+            lambda: client.v1.payment_intents.confirm(
+                intent.id, params={"payment_method": "pm_card_visa", "colour": "x"}
+            )
+        )
+        == "colour"
+    )
     assert _refused(lambda: client.v1.payment_intents.cancel(intent.id, params={"colour": "x"})) == "colour"
     assert _refused(lambda: client.v1.payment_intents.search(params={"query": "amount>1", "colour": "x"})) == "colour"
 
 
 def test_browser_only_names_only_with_the_publishable_key(url):
-    card = {"card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2034",
-            "card[cvc]": "123", "payment_user_agent": "test", "email": "buyer@example.com"}
+    card = {
+        "card[number]": "4242424242424242",
+        "card[exp_month]": "12",
+        "card[exp_year]": "2034",
+        "card[cvc]": "123",
+        "payment_user_agent": "test",
+        "email": "buyer@example.com",
+    }
     status, _, body = http("POST", f"{url}/v1/tokens", data={**card, "key": PUBLISHABLE_KEY})
     assert status == 200, body
     # The same telemetry from a server (secret key) is not a parameter of POST /v1/tokens.
@@ -86,12 +113,18 @@ def test_browser_only_names_only_with_the_publishable_key(url):
 
 def test_client_secret_on_confirm_only_from_a_browser(client, url):
     intent = client.v1.payment_intents.create(params={"amount": 1299, "currency": "usd"})
-    assert _refused(lambda: client.v1.payment_intents.confirm(
-        intent.id, params={"payment_method": "pm_card_visa", "client_secret": intent.client_secret})) \
+    assert (
+        _refused(
+            lambda: client.v1.payment_intents.confirm(
+                intent.id, params={"payment_method": "pm_card_visa", "client_secret": intent.client_secret}
+            )
+        )
         == "client_secret"
+    )
     browser = make_client(url, key=PUBLISHABLE_KEY, retries=0)
     done = browser.v1.payment_intents.confirm(
-        intent.id, params={"payment_method": "pm_card_visa", "client_secret": intent.client_secret})
+        intent.id, params={"payment_method": "pm_card_visa", "client_secret": intent.client_secret}
+    )
     assert done.status == "succeeded"
 
 
@@ -108,6 +141,7 @@ def test_known_parameters_come_from_the_sdks_types():
 
 
 # ---------------------------------------------------------------- one idempotency key, two requests at once
+
 
 def _two_at_once(url, retries, delay=0.8):
     """Two threads charge with one key; the first answers ``delay`` s late (a slow request)."""
@@ -156,6 +190,7 @@ def test_the_sdk_retries_the_409_and_gets_the_first_answer_replayed(url, client)
 
 # ---------------------------------------------------------------- search lag
 
+
 def test_search_lag_hides_young_objects_and_old_states(url, client):
     import time
 
@@ -174,8 +209,9 @@ def test_search_lag_hides_young_objects_and_old_states(url, client):
     assert [c.id for c in client.v1.charges.search(params=refunded).data] == [old.id]
     # PaymentIntents likewise; clear_faults (the suite's `faults` fixture) turns the lag off.
     set_search_lag(url, 30)
-    intent = client.v1.payment_intents.create(params={"amount": 1299, "currency": "usd",
-                                                      "metadata": {"purchase_ref": "lag2"}})
+    intent = client.v1.payment_intents.create(
+        params={"amount": 1299, "currency": "usd", "metadata": {"purchase_ref": "lag2"}}
+    )
     pi_query = {"query": "metadata['purchase_ref']:'lag2'"}
     assert client.v1.payment_intents.search(params=pi_query).data == []
     assert client.v1.payment_intents.retrieve(intent.id).id == intent.id  # retrieve is read-after-write
@@ -190,6 +226,7 @@ def test_search_lag_is_off_by_default(url, client):
 
 
 # ---------------------------------------------------------------- webhook delivery
+
 
 @pytest.fixture
 def hooks(url):
@@ -217,8 +254,13 @@ def hooks(url):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    register_webhook(url, "strictness", f"http://127.0.0.1:{server.server_port}/", "whsec_test",
-                     events=["charge.succeeded", "charge.failed", "charge.refunded"])
+    register_webhook(
+        url,
+        "strictness",
+        f"http://127.0.0.1:{server.server_port}/",
+        "whsec_test",
+        events=["charge.succeeded", "charge.failed", "charge.refunded"],
+    )
 
     class Hooks:
         def wait(self, n, timeout=6.0):
@@ -312,6 +354,7 @@ def test_clear_faults_goes_back_to_prompt_single_deliveries(url, client, hooks):
 
 
 # ---------------------------------------------------------------- charges left pending
+
 
 def test_a_pending_charge_succeeds_later_with_its_webhook(url, client, hooks):
     from stripe_standin.process import settle_charge

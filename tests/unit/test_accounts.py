@@ -1,10 +1,11 @@
 """Password rules, signed tokens, and mail tied to the transaction: the logic under the account pages."""
+
 import pytest
+import transaction
 from pyramid import testing
 from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import DummyMailer
 from pyramid_mailer.message import Message
-import transaction
 
 from album_store.jobs import IJobQueue, JobQueue, make_huey
 from album_store.services.accounts import password_problems
@@ -23,8 +24,18 @@ def test_long_uncommon_passwords_are_accepted(password):
 
 @pytest.mark.parametrize(
     "password",
-    ["123456789012", "password1234", "qwertyuiop12", "1q2w3e4r5t6y", "Password123!", "abcdefghijkl", "aaaaaaaaaaaa",
-     "ana@example.com", "anaexample", "albumstore1"],
+    [
+        "123456789012",
+        "password1234",
+        "qwertyuiop12",
+        "1q2w3e4r5t6y",
+        "Password123!",
+        "abcdefghijkl",
+        "aaaaaaaaaaaa",
+        "ana@example.com",
+        "anaexample",
+        "albumstore1",
+    ],
 )
 def test_common_or_guessable_passwords_are_refused(password):
     assert password_problems(password, email="ana@example.com", words=("album", "store", "albumstore"))
@@ -51,7 +62,9 @@ def test_a_token_is_read_back_only_for_its_own_purpose_and_store():
 def test_a_token_expires_after_its_purposes_lifetime():
     settings = {"store.secret": "secret-one-0123456789-0123456789"}
     tokens = SignedTokens(settings["store.secret"])
-    assert tokens.read("password-reset", issued_token(settings, "password-reset", {"u": 1}, seconds_ago=3500)) == {"u": 1}
+    assert tokens.read("password-reset", issued_token(settings, "password-reset", {"u": 1}, seconds_ago=3500)) == {
+        "u": 1
+    }
     with pytest.raises(LinkExpired):
         tokens.read("password-reset", issued_token(settings, "password-reset", {"u": 1}, seconds_ago=3700))
     assert tokens.read("download", issued_token(settings, "download", "r", seconds_ago=6 * 86400)) == "r"

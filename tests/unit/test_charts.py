@@ -1,4 +1,5 @@
 """The dashboard's chart geometry, drawn by the server."""
+
 from datetime import date, timedelta
 
 from album_store.charts import daily_revenue_chart, nice_step

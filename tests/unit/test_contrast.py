@@ -1,7 +1,8 @@
 """The store's buttons are readable: white on the button colour meets WCAG AA (4.5:1), and a button is
 a 44 px target (read from the style sheet itself)."""
-from pathlib import Path
+
 import re
+from pathlib import Path
 
 STYLE = (Path(__file__).resolve().parents[2] / "album_store" / "static" / "style.css").read_text()
 
@@ -15,7 +16,7 @@ def luminance(colour):
         value /= 255
         return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
 
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 

@@ -11,10 +11,11 @@ resolved), so a cycle or a shortcut fails here before it is a tangle:
 - only ``services/payments/stripe_service.py`` imports ``stripe``, and no view module pulls it in,
   checked in a fresh interpreter's ``sys.modules`` (this process has imported ``stripe`` already).
 """
+
 import ast
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,8 +60,10 @@ def _within(name, *layers):
 def _offences(importers, forbidden):
     return sorted(
         f"{module} imports {imported}"
-        for module, imported_names in GRAPH.items() if _within(module, *importers)
-        for imported in imported_names if _within(imported, *forbidden)
+        for module, imported_names in GRAPH.items()
+        if _within(module, *importers)
+        for imported in imported_names
+        if _within(imported, *forbidden)
     )
 
 
@@ -87,11 +90,16 @@ def test_only_the_stripe_adapter_imports_stripe():
 VIEW_MODULES = sorted(name for name in GRAPH if _within(name, "album_store.views"))
 
 
-@pytest.mark.parametrize("modules", [
-    pytest.param(VIEW_MODULES, id="every view module"),
-    pytest.param(["album_store.services.payments", "album_store.services.purchases", "album_store.resources"],
-                 id="the payment interface and the purchase services"),
-])
+@pytest.mark.parametrize(
+    "modules",
+    [
+        pytest.param(VIEW_MODULES, id="every view module"),
+        pytest.param(
+            ["album_store.services.payments", "album_store.services.purchases", "album_store.resources"],
+            id="the payment interface and the purchase services",
+        ),
+    ],
+)
 def test_importing_leaves_stripe_out_of_sys_modules(modules):
     """In a fresh interpreter: the first module whose import brings ``stripe`` in is named."""
     program = (

@@ -25,7 +25,9 @@ import pytest
 from album_store.money import InvalidAmount, format_amount_input, parse_money
 
 
-@pytest.mark.parametrize("typed, cents", [("12.34", 1234), ("12", 1200), ("0.5", 50), (" 9.99 ", 999), ("0.01", 1), ("999999.99", 99999999)])
+@pytest.mark.parametrize(
+    "typed, cents", [("12.34", 1234), ("12", 1200), ("0.5", 50), (" 9.99 ", 999), ("0.01", 1), ("999999.99", 99999999)]
+)
 def test_a_typed_price_becomes_exact_cents(typed, cents):
     assert parse_money(typed, "usd") == cents
 

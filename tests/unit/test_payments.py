@@ -1,4 +1,5 @@
 """StripePaymentService, the one place that talks to Stripe: through the real SDK, over HTTP."""
+
 import json
 import time
 
@@ -20,8 +21,12 @@ def payments(app_settings):
 
 def charge(payments, source, ref="ref0001", amount=1234):
     return payments.charge(
-        amount_cents=amount, currency="usd", source=source, description="Test Album by Test Artist",
-        receipt_email="unit@example.com", metadata={"purchase_id": 1, "purchase_ref": ref},
+        amount_cents=amount,
+        currency="usd",
+        source=source,
+        description="Test Album by Test Artist",
+        receipt_email="unit@example.com",
+        metadata={"purchase_id": 1, "purchase_ref": ref},
         idempotency_key=f"purchase:{ref}:{time.time_ns()}",
     )
 
@@ -52,7 +57,9 @@ def test_a_used_token_asks_the_buyer_to_enter_the_card_again(payments, new_card_
 
 def test_an_unreachable_stripe_is_unavailable(app_settings):
     offline = StripePaymentService.from_settings(
-        load_settings({**app_settings, "stripe.api_base": "http://127.0.0.1:9", "stripe.max_network_retries": "0"}, environ={})
+        load_settings(
+            {**app_settings, "stripe.api_base": "http://127.0.0.1:9", "stripe.max_network_retries": "0"}, environ={}
+        )
     )
     with pytest.raises(PaymentUnavailable):
         charge(offline, "tok_visa")
@@ -74,10 +81,21 @@ def test_find_charge_prefers_the_succeeded_one_and_retrieve_knows_unknown_ids(pa
 
 def test_verify_webhook_accepts_only_stripes_signature(payments, app_settings):
     secret = app_settings["stripe.webhook_secret"]
-    body = json.dumps({"id": "evt_1", "object": "event", "type": "charge.dispute.created",
-                       "data": {"object": {"id": "dp_1", "object": "dispute", "charge": "ch_9"}}}).encode()
+    body = json.dumps(
+        {
+            "id": "evt_1",
+            "object": "event",
+            "type": "charge.dispute.created",
+            "data": {"object": {"id": "dp_1", "object": "dispute", "charge": "ch_9"}},
+        }
+    ).encode()
     event = payments.verify_webhook(body, sign(body, secret))
-    assert (event.id, event.type, event.object_id, event.charge_id) == ("evt_1", "charge.dispute.created", "dp_1", "ch_9")
+    assert (event.id, event.type, event.object_id, event.charge_id) == (
+        "evt_1",
+        "charge.dispute.created",
+        "dp_1",
+        "ch_9",
+    )
     for signature in (None, "", sign(body, "whsec_other"), sign(body, secret, int(time.time()) - 301), "garbage"):
         with pytest.raises(InvalidWebhook):
             payments.verify_webhook(body, signature)

@@ -1,5 +1,6 @@
 """StripePaymentService converts every amount it sends to Stripe's unit and every amount it reads
 back to the store's (album_store/stripe_amounts.py): checked one call at a time, in ISK."""
+
 import time
 
 import pytest
@@ -16,9 +17,14 @@ def payments(app_settings):
 
 
 def details(ref, amount=1500, currency="isk"):
-    return dict(amount_cents=amount, currency=currency, description="Krona Album by Test Artist",
-                receipt_email="unit@example.com", metadata={"purchase_id": 1, "purchase_ref": ref},
-                idempotency_key=f"purchase:{ref}:{time.time_ns()}")
+    return dict(
+        amount_cents=amount,
+        currency=currency,
+        description="Krona Album by Test Artist",
+        receipt_email="unit@example.com",
+        metadata={"purchase_id": 1, "purchase_ref": ref},
+        idempotency_key=f"purchase:{ref}:{time.time_ns()}",
+    )
 
 
 def test_a_charge_is_sent_in_stripes_unit_and_read_back_in_the_stores(payments, stripe_client, new_card_token):

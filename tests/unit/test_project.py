@@ -1,8 +1,9 @@
 """The project's own promises: CI runs the README's commands, and the suite stays offline."""
+
 import os
-from pathlib import Path
 import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -38,22 +39,30 @@ def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_a
         (fake / name).write_text(script)
         (fake / name).chmod(0o755)
     calls = tmp_path / "calls"
-    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "CALLS": str(calls), "CI_DATABASE": "ci_check"}
+    env = {
+        **os.environ,
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "CALLS": str(calls),
+        "CI_DATABASE": "ci_check",
+    }
     env.pop("TEST_DATABASE_URL", None)
     env.pop("ALBUM_STORE_REQUIRE_SERVICES", None)  # set by CI itself when this test runs there
     run = subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert calls.read_text().splitlines() == [
-        "lint|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",  # ruff, before anything
-        "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
-        "services|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
-        "postgres: devtools/test_postgresql.sh create ci_check",
-        "wheel-check|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",  # an installed wheel migrates
-        "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",
-        "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1|"
-        "ALBUM_STORE_REQUIRE_SERVICES=1",
-        "postgres: devtools/test_postgresql.sh drop ci_check",
-    ]
+    assert (
+        calls.read_text().splitlines()
+        == [
+            "lint|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",  # ruff, before anything
+            "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
+            "services|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
+            "postgres: devtools/test_postgresql.sh create ci_check",
+            "wheel-check|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",  # an installed wheel migrates
+            "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",
+            "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1|"
+            "ALBUM_STORE_REQUIRE_SERVICES=1",
+            "postgres: devtools/test_postgresql.sh drop ci_check",
+        ]
+    )
     assert "== SQLite: exit 0" in run.stdout and "== PostgreSQL: exit 0" in run.stdout
 
 
@@ -64,8 +73,14 @@ def test_make_test_runs_the_whole_pytest_suite():
     # Run from inside `make test` itself (as CI does), make would print "Entering/Leaving directory"
     # lines: ask it not to, and do not hand down the outer make's flags.
     environ = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    dry = subprocess.run(["make", "--no-print-directory", "-n", "test"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=60, env=environ)
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "test"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+    )
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines()[-1] == ".venv/bin/python -m pytest"
     assert "make test" in (ROOT / "README.md").read_text()
@@ -81,7 +96,8 @@ def test_dependencies_are_pinned_in_the_lock_file_make_installs_with():
     makefile = (ROOT / "Makefile").read_text()
     assert "-c constraints.txt" in makefile
     pins = dict(
-        line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+        line.split("==")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
         if "==" in line and not line.startswith("#")
     )
     for package in ("pyramid", "SQLAlchemy", "alembic", "stripe", "waitress", "localstripe", "playwright", "psycopg"):

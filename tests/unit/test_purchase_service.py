@@ -4,9 +4,10 @@ payment service (tests/fake_payments.py) instead of Stripe: no HTTP, no stand-in
 What is checked is what the store promises about money, from both sides at once: the purchase rows
 and the charges the fake was asked to make.
 """
+
 import pytest
-from sqlalchemy import func, select
 import transaction
+from sqlalchemy import func, select
 from transaction.interfaces import NoTransaction
 from zope.interface.verify import verifyObject
 
@@ -182,8 +183,9 @@ def test_a_refund_made_in_stripes_dashboard_arrives_by_webhook_and_is_recorded_o
 
     purchase = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
     stripe.refund(purchase.stripe_charge_id, idempotency_key="dashboard")  # not the store's refund
-    body = json.dumps({"id": "evt_1", "type": "charge.refunded",
-                       "data": {"object": {"id": purchase.stripe_charge_id}}}).encode()
+    body = json.dumps(
+        {"id": "evt_1", "type": "charge.refunded", "data": {"object": {"id": purchase.stripe_charge_id}}}
+    ).encode()
     event = stripe.verify_webhook(body, stripe.signature(body))
 
     assert service.handle_stripe_event(event) == "refunded"
@@ -192,8 +194,9 @@ def test_a_refund_made_in_stripes_dashboard_arrives_by_webhook_and_is_recorded_o
     assert (row.status, row.amount_refunded_cents) == (PurchaseStatus.REFUNDED, 1299)
 
 
-def test_the_same_token_posted_after_a_refund_shows_the_refunded_purchase_and_asks_stripe_nothing(service, stripe,
-                                                                                                 album):
+def test_the_same_token_posted_after_a_refund_shows_the_refunded_purchase_and_asks_stripe_nothing(
+    service, stripe, album
+):
     purchase = service.charge_for_album(album, token="tok_visa_1", email="buyer@example.com")
     service.refund_purchase(purchase, actor=None)
     asked = list(stripe.requests)
@@ -249,8 +252,9 @@ def test_payment_intents_a_declined_attempt_is_canceled_before_it_is_failed(serv
 
 def test_checkout_session_paid_on_the_hosted_page_is_paid_when_the_buyer_comes_back(service, db, stripe, album):
     urls = {"success_url": "http://store.invalid/back", "cancel_url": "http://store.invalid/album"}
-    purchase, url = service.start_checkout_session(album, email="buyer@example.com", browser_key="browser-1",
-                                                   urls=lambda purchase: urls)
+    purchase, url = service.start_checkout_session(
+        album, email="buyer@example.com", browser_key="browser-1", urls=lambda purchase: urls
+    )
     [session] = stripe.sessions.values()
     assert url == session.url and (session.amount_total_cents, session.currency) == (1299, "usd")
 

@@ -1,9 +1,10 @@
 """Settings: the environment beats the ini; production refuses missing or placeholder secrets."""
+
 from pathlib import Path
 
+import pytest
 from pyramid.exceptions import ConfigurationError
 from pyramid.paster import get_appsettings
-import pytest
 
 from album_store.settings import load_settings
 
@@ -26,8 +27,12 @@ def production(**environ):
 def test_environment_variables_override_the_ini():
     settings = load_settings(
         {"sqlalchemy.url": "sqlite:///ini.sqlite", "store.name": "From ini", "store.currency": "usd"},
-        environ={"DATABASE_URL": "sqlite:///env.sqlite", "STORE_NAME": "From env", "STORE_CURRENCY": "EUR",
-                 "STRIPE_API_BASE": "http://127.0.0.1:1234"},
+        environ={
+            "DATABASE_URL": "sqlite:///env.sqlite",
+            "STORE_NAME": "From env",
+            "STORE_CURRENCY": "EUR",
+            "STRIPE_API_BASE": "http://127.0.0.1:1234",
+        },
     )
     assert settings["sqlalchemy.url"] == "sqlite:///env.sqlite"
     assert settings["store.name"] == "From env"
@@ -42,24 +47,30 @@ def test_production_starts_with_real_secrets():
     assert settings["stripe.api_base"] == "", "production talks to Stripe itself"
 
 
-@pytest.mark.parametrize("variable, setting", [
-    ("DATABASE_URL", "sqlalchemy.url"),
-    ("STRIPE_SECRET_KEY", "stripe.secret_key"),
-    ("STRIPE_PUBLISHABLE_KEY", "stripe.publishable_key"),
-    ("STRIPE_WEBHOOK_SECRET", "stripe.webhook_secret"),
-    ("STORE_SECRET", "store.secret"),
-    ("STORE_URL", "store.url"),
-])
+@pytest.mark.parametrize(
+    "variable, setting",
+    [
+        ("DATABASE_URL", "sqlalchemy.url"),
+        ("STRIPE_SECRET_KEY", "stripe.secret_key"),
+        ("STRIPE_PUBLISHABLE_KEY", "stripe.publishable_key"),
+        ("STRIPE_WEBHOOK_SECRET", "stripe.webhook_secret"),
+        ("STORE_SECRET", "store.secret"),
+        ("STORE_URL", "store.url"),
+    ],
+)
 def test_production_refuses_a_missing_secret_by_name(variable, setting):
     with pytest.raises(ConfigurationError, match=f"{setting}.*{variable}.*missing"):
         production(**{variable: ""})
 
 
-@pytest.mark.parametrize("variable, value", [
-    ("STORE_SECRET", "change-me-change-me-change-me-change-me"),
-    ("STRIPE_SECRET_KEY", "sk_live_placeholder"),
-    ("STRIPE_WEBHOOK_SECRET", "whsec_xxxxxxxx"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("STORE_SECRET", "change-me-change-me-change-me-change-me"),
+        ("STRIPE_SECRET_KEY", "sk_live_placeholder"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_xxxxxxxx"),
+    ],
+)
 def test_production_refuses_a_placeholder(variable, value):
     with pytest.raises(ConfigurationError, match="placeholder"):
         production(**{variable: value})
@@ -81,17 +92,31 @@ def test_production_takes_a_store_secret_of_exactly_32_characters():
         production(STORE_SECRET=("a3f9" * 8)[:31])
 
 
-@pytest.mark.parametrize("environ, refusal", [
-    ({"STORE_SECRET": "a3f9" * 7}, "Setting store.secret (environment STORE_SECRET) must be at least 32 characters."),
-    ({"STRIPE_SECRET_KEY": "rk_live_51HxYzAbCdEf"},
-     "Setting stripe.secret_key (environment STRIPE_SECRET_KEY) must start with sk_test_ or sk_live_."),
-    ({"STRIPE_PUBLISHABLE_KEY": "sk_live_51HxYzAbCdEf"},
-     "Setting stripe.publishable_key (environment STRIPE_PUBLISHABLE_KEY) must start with pk_test_ or pk_live_."),
-    ({"STRIPE_SECRET_KEY": "sk_test_51HxYzAbCdEf"},
-     "stripe.secret_key is a test key but stripe.publishable_key is a live key; use the pair from the same Stripe mode."),
-    ({"STRIPE_WEBHOOK_SECRET": "we_3f9a8b7c6d5e"},
-     "Setting stripe.webhook_secret (environment STRIPE_WEBHOOK_SECRET) must start with whsec_."),
-])
+@pytest.mark.parametrize(
+    "environ, refusal",
+    [
+        (
+            {"STORE_SECRET": "a3f9" * 7},
+            "Setting store.secret (environment STORE_SECRET) must be at least 32 characters.",
+        ),
+        (
+            {"STRIPE_SECRET_KEY": "rk_live_51HxYzAbCdEf"},
+            "Setting stripe.secret_key (environment STRIPE_SECRET_KEY) must start with sk_test_ or sk_live_.",
+        ),
+        (
+            {"STRIPE_PUBLISHABLE_KEY": "sk_live_51HxYzAbCdEf"},
+            "Setting stripe.publishable_key (environment STRIPE_PUBLISHABLE_KEY) must start with pk_test_ or pk_live_.",
+        ),
+        (
+            {"STRIPE_SECRET_KEY": "sk_test_51HxYzAbCdEf"},
+            "stripe.secret_key is a test key but stripe.publishable_key is a live key; use the pair from the same Stripe mode.",
+        ),
+        (
+            {"STRIPE_WEBHOOK_SECRET": "we_3f9a8b7c6d5e"},
+            "Setting stripe.webhook_secret (environment STRIPE_WEBHOOK_SECRET) must start with whsec_.",
+        ),
+    ],
+)
 def test_production_says_which_setting_to_fix_and_how(environ, refusal):
     """The owner reads this refusal at start-up: the setting, its variable, and what a good value looks like."""
     with pytest.raises(ConfigurationError) as refused:
@@ -120,15 +145,20 @@ def test_production_ini_refuses_to_build_the_app_without_secrets(monkeypatch):
 
 def test_the_payment_flow_is_checkout_js_unless_set():
     assert load_settings({}, environ={})["store.payment_flow"] == "checkout_js"
-    assert load_settings({"store.payment_flow": "payment_intents"}, environ={})["store.payment_flow"] == "payment_intents"
+    assert (
+        load_settings({"store.payment_flow": "payment_intents"}, environ={})["store.payment_flow"] == "payment_intents"
+    )
     settings = load_settings({"store.payment_flow": "checkout_js"}, environ={"STORE_PAYMENT_FLOW": " Payment_Intents "})
     assert settings["store.payment_flow"] == "payment_intents", "the environment wins, spelled loosely"
 
 
 @pytest.mark.parametrize("value", ["paymentintents", "checkout", "charges", "elements"])
 def test_an_unknown_payment_flow_refuses_to_start_naming_the_setting(value):
-    with pytest.raises(ConfigurationError, match=r"store\.payment_flow \(environment STORE_PAYMENT_FLOW\) must be one of "
-                                                 rf"checkout_js, payment_intents, checkout_session, not '{value}'\.$"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"store\.payment_flow \(environment STORE_PAYMENT_FLOW\) must be one of "
+        rf"checkout_js, payment_intents, checkout_session, not '{value}'\.$",
+    ):
         load_settings({}, environ={"STORE_PAYMENT_FLOW": value})
 
 
@@ -142,14 +172,19 @@ def test_stripe_tax_is_off_unless_set_and_takes_the_digital_audio_code():
 
 @pytest.mark.parametrize("value", ["on", "true", "vat", ""])
 def test_an_unknown_tax_setting_refuses_to_start_naming_the_setting(value):
-    with pytest.raises(ConfigurationError, match=r"^Setting store\.tax \(environment STORE_TAX\) must be one of "
-                                                 rf"off, exclusive, inclusive, not '{value}'\.$"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^Setting store\.tax \(environment STORE_TAX\) must be one of "
+        rf"off, exclusive, inclusive, not '{value}'\.$",
+    ):
         load_settings({"store.tax": value}, environ={})
 
 
 @pytest.mark.parametrize("code", ["10401100", "txcd_1040110", "txcd_104011000", "TXCD_10401100", "txcd_1040110x"])
 def test_a_tax_code_stripe_would_refuse_refuses_to_start(code):
-    with pytest.raises(ConfigurationError, match=rf"store\.tax_code \(environment STORE_TAX_CODE\) must be .* not '{code}'\.$"):
+    with pytest.raises(
+        ConfigurationError, match=rf"store\.tax_code \(environment STORE_TAX_CODE\) must be .* not '{code}'\.$"
+    ):
         load_settings({"store.tax_code": code}, environ={})
 
 
@@ -179,7 +214,12 @@ def test_the_policy_follows_the_flow():
     # The Payment Element draws in its own frame: nothing for the page's styles or images, no inline code.
     assert (intents["style-src"], intents["img-src"]) == ("'self'", "'self' data:")
     assert "unsafe" not in content_security_policy(load_settings({"store.payment_flow": "payment_intents"}, environ={}))
-    demo = policy(**{"store.payment_flow": "payment_intents", "stripe.api_base": "http://127.0.0.1:12111",
-                     "stripe.js_url": "http://127.0.0.1:12111/js.stripe.com/v3/"})
+    demo = policy(
+        **{
+            "store.payment_flow": "payment_intents",
+            "stripe.api_base": "http://127.0.0.1:12111",
+            "stripe.js_url": "http://127.0.0.1:12111/js.stripe.com/v3/",
+        }
+    )
     assert demo["script-src"] == "'self' http://127.0.0.1:12111" and demo["frame-src"] == "http://127.0.0.1:12111"
     assert demo["connect-src"] == "'self' http://127.0.0.1:12111"

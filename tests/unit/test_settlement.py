@@ -1,9 +1,11 @@
 """The settlement rules on their own: the decision from what Stripe says, checked over every case, and
 the rule that nothing but settlement.py writes a purchase's status."""
+
 import ast
 from pathlib import Path
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from album_store.models import PurchaseStatus
 from album_store.services.payments import Charge
@@ -14,8 +16,16 @@ STATUSES = st.sampled_from(PurchaseStatus.ALL)
 
 
 def charge(status, amount, refunded):
-    return Charge(id="ch_1", amount_cents=amount, currency="usd", status=status, card_brand=None, card_last4=None,
-                  amount_refunded_cents=refunded, metadata={})
+    return Charge(
+        id="ch_1",
+        amount_cents=amount,
+        currency="usd",
+        status=status,
+        card_brand=None,
+        card_last4=None,
+        amount_refunded_cents=refunded,
+        metadata={},
+    )
 
 
 charges = st.builds(
@@ -64,11 +74,21 @@ def test_only_settlement_writes_a_status():
             continue
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                else []
+            )
             for target in targets:
                 if isinstance(target, ast.Attribute) and target.attr == "status" and _is_purchase(target.value):
                     offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "values" and "update(Purchase)" in ast.unparse(node):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", None) == "values"
+                and "update(Purchase)" in ast.unparse(node)
+            ):
                 if any(k.arg == "status" for k in node.keywords):
                     offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == []
@@ -89,8 +109,18 @@ def test_a_succeeded_payment_intent_without_its_charge_decides_nothing():
     from album_store.services.payments import PaymentIntent, PaymentUnavailable
     from album_store.services.purchases.settlement import Settlement
 
-    intent = PaymentIntent(id="pi_1", status="succeeded", amount_cents=999, currency="usd", client_secret=None,
-                           metadata={}, charge=None, error_code=None, decline_code=None, error_message=None)
+    intent = PaymentIntent(
+        id="pi_1",
+        status="succeeded",
+        amount_cents=999,
+        currency="usd",
+        client_secret=None,
+        metadata={},
+        charge=None,
+        error_code=None,
+        decline_code=None,
+        error_message=None,
+    )
     purchase = SimpleNamespace(id=1, status=PurchaseStatus.PENDING, amount_cents=999)
     with pytest.raises(PaymentUnavailable):
         Settlement(None, None, None).settle_by_intent(purchase, intent)

@@ -1,15 +1,22 @@
 """album_store/storage.py on its own, on both storages: names outside the store's folders are refused,
 only its own folders are ever deleted from, files round-trip, ``check()`` tells a readiness endpoint
 whether the storage can be used; and the ``store.storage`` settings are checked at start-up."""
+
 import os
 import secrets
 
-from pyramid.exceptions import ConfigurationError
 import pytest
+from pyramid.exceptions import ConfigurationError
 
 from album_store.settings import load_settings
 from album_store.storage import (
-    LocalStorage, NameRefused, S3Storage, StorageUnavailable, StoredFileMissing, s3_client, storage_from_settings,
+    LocalStorage,
+    NameRefused,
+    S3Storage,
+    StorageUnavailable,
+    StoredFileMissing,
+    s3_client,
+    storage_from_settings,
 )
 from tests.s3 import BUCKET, FAKE_CREDENTIALS, REGION, fake_aws_credentials
 
@@ -31,8 +38,10 @@ def storage(request, tmp_path):
         storage = LocalStorage(files)
         storage.put_outside = lambda data: (tmp_path / "secret.txt").write_bytes(data)
         storage.outside = lambda: (tmp_path / "secret.txt").read_bytes()
-        storage.put_raw = lambda name, data: ((files / name).parent.mkdir(parents=True, exist_ok=True),
-                                              (files / name).write_bytes(data))
+        storage.put_raw = lambda name, data: (
+            (files / name).parent.mkdir(parents=True, exist_ok=True),
+            (files / name).write_bytes(data),
+        )
         return storage
     moto_s3 = request.getfixturevalue("moto_s3")
     prefix = f"unit-{secrets.token_hex(4)}"
@@ -65,8 +74,17 @@ def test_a_stored_file_is_read_back_by_its_name_and_deleted(storage, tmp_path):
         pass
 
 
-BAD_NAMES = ["../secret.txt", "previews/../../secret.txt", "/etc/passwd", "previews//a.mp3", "previews/./a.mp3",
-             "previews\\..\\..\\secret.txt", "", "previews/a\x00.mp3", ".."]
+BAD_NAMES = [
+    "../secret.txt",
+    "previews/../../secret.txt",
+    "/etc/passwd",
+    "previews//a.mp3",
+    "previews/./a.mp3",
+    "previews\\..\\..\\secret.txt",
+    "",
+    "previews/a\x00.mp3",
+    "..",
+]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
@@ -74,7 +92,9 @@ def test_a_name_that_could_leave_the_stores_folders_is_refused_everywhere(storag
     storage.put_outside(b"not the store's")
     calls = []
     if isinstance(storage, S3Storage):  # a bucket may normalise "a/../b" itself: no request at all goes out
-        storage.client.meta.events.register("before-call.s3", lambda model, params, **_: calls.append((model.name, params)))
+        storage.client.meta.events.register(
+            "before-call.s3", lambda model, params, **_: calls.append((model.name, params))
+        )
     assert not storage.exists(name) and storage.size(name) is None and storage.read_bytes(name) is None
     with pytest.raises(StoredFileMissing), storage.local_file(name):
         pass
@@ -171,7 +191,9 @@ def test_a_presigned_download_url_names_the_attachment_and_expires(moto_s3, tmp_
     assert answer.headers["Content-Disposition"] == 'attachment; filename="Band - Album.zip"'
     streamed = bucket_storage(moto_s3, prefix="presign-test/", downloads="stream")
     assert streamed.download_url("uploads/a.zip", filename="x.zip", content_type="application/zip") is None
-    assert LocalStorage(tmp_path).download_url("uploads/a.zip", filename="x.zip", content_type="application/zip") is None
+    assert (
+        LocalStorage(tmp_path).download_url("uploads/a.zip", filename="x.zip", content_type="application/zip") is None
+    )
 
 
 # --- settings --------------------------------------------------------------------------------------
@@ -184,30 +206,58 @@ def test_local_storage_is_the_default_and_keeps_the_folders(tmp_path):
 
 
 def test_every_storage_setting_has_its_environment_variable(moto_s3):
-    environ = {"STORE_STORAGE": "S3", "STORAGE_S3_BUCKET": BUCKET, "STORAGE_S3_ENDPOINT_URL": moto_s3.url,
-               "STORAGE_S3_REGION": REGION, "STORAGE_S3_PREFIX": "/from-env/", "STORAGE_DOWNLOADS": "stream",
-               "STORAGE_PRESIGN_SECONDS": "60"}
+    environ = {
+        "STORE_STORAGE": "S3",
+        "STORAGE_S3_BUCKET": BUCKET,
+        "STORAGE_S3_ENDPOINT_URL": moto_s3.url,
+        "STORAGE_S3_REGION": REGION,
+        "STORAGE_S3_PREFIX": "/from-env/",
+        "STORAGE_DOWNLOADS": "stream",
+        "STORAGE_PRESIGN_SECONDS": "60",
+    }
     settings = load_settings({"store.storage": "local"}, environ=environ)
-    assert (settings["store.storage"], settings["storage.downloads"], settings["storage.presign_seconds"]) == ("s3", "stream", "60")
+    assert (settings["store.storage"], settings["storage.downloads"], settings["storage.presign_seconds"]) == (
+        "s3",
+        "stream",
+        "60",
+    )
     with fake_aws_credentials():
         storage = storage_from_settings(settings)
     assert isinstance(storage, S3Storage) and storage.bucket == BUCKET and storage.prefix == "from-env/"
     assert storage.description == f"s3://{BUCKET}/from-env/" and storage.check() is None
 
 
-@pytest.mark.parametrize("settings, words", [
-    ({"store.storage": "ftp"}, "Setting store.storage (environment STORE_STORAGE) must be one of local, s3, not 'ftp'."),
-    ({"store.storage": "s3"}, "Setting storage.s3_bucket (environment STORAGE_S3_BUCKET) is missing"),
-    ({"store.storage": "s3", "storage.s3_bucket": "  "}, "Setting storage.s3_bucket (environment STORAGE_S3_BUCKET) is missing"),
-    ({"storage.downloads": "email"}, "Setting storage.downloads (environment STORAGE_DOWNLOADS) must be one of presigned, stream"),
-    ({"storage.presign_seconds": "0"}, "Setting storage.presign_seconds (environment STORAGE_PRESIGN_SECONDS)"),
-    ({"storage.presign_seconds": "604801"}, "Setting storage.presign_seconds"),
-    ({"storage.presign_seconds": "5 min"}, "Setting storage.presign_seconds"),
-    ({"storage.s3_endpoint_url": "minio:9000"}, "Setting storage.s3_endpoint_url (environment STORAGE_S3_ENDPOINT_URL)"),
-    ({"storage.s3_prefix": "shop/../other"}, "Setting storage.s3_prefix (environment STORAGE_S3_PREFIX)"),
-    ({"storage.s3_secret_access_key": "abc"}, "Setting storage.s3_secret_access_key: the store takes no cloud credentials"),
-    ({"aws_access_key_id": "AKIA"}, "Setting aws_access_key_id: the store takes no cloud credentials"),
-])
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        (
+            {"store.storage": "ftp"},
+            "Setting store.storage (environment STORE_STORAGE) must be one of local, s3, not 'ftp'.",
+        ),
+        ({"store.storage": "s3"}, "Setting storage.s3_bucket (environment STORAGE_S3_BUCKET) is missing"),
+        (
+            {"store.storage": "s3", "storage.s3_bucket": "  "},
+            "Setting storage.s3_bucket (environment STORAGE_S3_BUCKET) is missing",
+        ),
+        (
+            {"storage.downloads": "email"},
+            "Setting storage.downloads (environment STORAGE_DOWNLOADS) must be one of presigned, stream",
+        ),
+        ({"storage.presign_seconds": "0"}, "Setting storage.presign_seconds (environment STORAGE_PRESIGN_SECONDS)"),
+        ({"storage.presign_seconds": "604801"}, "Setting storage.presign_seconds"),
+        ({"storage.presign_seconds": "5 min"}, "Setting storage.presign_seconds"),
+        (
+            {"storage.s3_endpoint_url": "minio:9000"},
+            "Setting storage.s3_endpoint_url (environment STORAGE_S3_ENDPOINT_URL)",
+        ),
+        ({"storage.s3_prefix": "shop/../other"}, "Setting storage.s3_prefix (environment STORAGE_S3_PREFIX)"),
+        (
+            {"storage.s3_secret_access_key": "abc"},
+            "Setting storage.s3_secret_access_key: the store takes no cloud credentials",
+        ),
+        ({"aws_access_key_id": "AKIA"}, "Setting aws_access_key_id: the store takes no cloud credentials"),
+    ],
+)
 def test_a_storage_setting_that_cannot_work_stops_the_start_naming_it(settings, words):
     with pytest.raises(ConfigurationError) as refused:
         load_settings(settings, environ={})
@@ -215,9 +265,8 @@ def test_a_storage_setting_that_cannot_work_stops_the_start_naming_it(settings, 
 
 
 def test_no_cloud_credential_is_in_the_repositorys_settings():
-    from pathlib import Path
-
     import re
+    from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent.parent
     for path in root.glob("*.ini"):
@@ -226,13 +275,15 @@ def test_no_cloud_credential_is_in_the_repositorys_settings():
     for path in [*root.glob("*.ini"), *(root / "album_store").rglob("*.py")]:
         assert not re.search(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", path.read_text()), path
     assert os.environ.get("AWS_SECRET_ACCESS_KEY") != FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], (
-        "the tests' fake credentials stay out of the environment outside the blocks that make clients")
+        "the tests' fake credentials stay out of the environment outside the blocks that make clients"
+    )
 
 
 def test_the_demos_files_are_written_to_the_storage_once(storage, dbsession):
+    from sqlalchemy import select
+
     from album_store.demo import seed_demo_catalog, write_demo_files
     from album_store.models import Album
-    from sqlalchemy import select
 
     seed_demo_catalog(dbsession, "usd")
     assert write_demo_files(dbsession, storage) == 7

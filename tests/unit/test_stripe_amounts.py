@@ -1,12 +1,23 @@
 """Stripe's unit and minimum per currency (album_store/stripe_amounts.py), against Stripe's currency page."""
-from hypothesis import given, strategies as st
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from album_store.forms import CURRENCIES
 from album_store.money import MAX_AMOUNT_MINOR, InvalidAmount, minor_unit_digits
 from album_store.stripe_amounts import (
-    MINIMUM_CHARGE, SUPPORTED, THREE_DECIMAL, WHOLE_UNITS_AS_TWO_DECIMALS, ZERO_DECIMAL, StripeAmountError,
-    check_chargeable, from_stripe_amount, minimum_charge, stripe_digits, to_stripe_amount,
+    MINIMUM_CHARGE,
+    SUPPORTED,
+    THREE_DECIMAL,
+    WHOLE_UNITS_AS_TWO_DECIMALS,
+    ZERO_DECIMAL,
+    StripeAmountError,
+    check_chargeable,
+    from_stripe_amount,
+    minimum_charge,
+    stripe_digits,
+    to_stripe_amount,
 )
 
 # Stripe's lists, as https://docs.stripe.com/currencies gives them (checked by hand, not derived).

@@ -1,5 +1,6 @@
 """tests/stripe_reads.py: against Stripe's real test mode a search is polled until what the test waits
 for is there (or a deadline); against the stand-in it is read once."""
+
 import types
 
 import pytest
@@ -27,7 +28,9 @@ def no_sleeping(monkeypatch):
 def test_against_real_stripe_a_search_is_polled_until_the_object_is_found(monkeypatch, no_sleeping):
     monkeypatch.setattr("tests.conftest.STRIPE_MODE", "stripe")
     search = LaggingSearch()
-    found = stripe_reads.wait_for_search(search, "metadata['purchase_ref']:'r'", until=lambda f: "ch_1" in stripe_reads.ids(f))
+    found = stripe_reads.wait_for_search(
+        search, "metadata['purchase_ref']:'r'", until=lambda f: "ch_1" in stripe_reads.ids(f)
+    )
     assert stripe_reads.ids(found) == ["ch_1"] and search.calls == 3
 
 

@@ -5,6 +5,7 @@ the only module that imports ``stripe``): a params dict built as ``params: "Char
 with a parameter the pinned API version does not know (or a wrong type) fails here, before it reaches
 Stripe.
 """
+
 from pathlib import Path
 
 import pytest

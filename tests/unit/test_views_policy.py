@@ -8,6 +8,7 @@
 A *view module* is a module of ``album_store/views`` that registers a view (any ``*view_config``
 decorator); ``views/__init__.py``, ``views/predicates.py`` and ``views/admin/__init__.py`` register none.
 """
+
 import ast
 from pathlib import Path
 
@@ -67,10 +68,13 @@ def test_the_policy_test_finds_the_view_modules():
 @pytest.mark.parametrize("name", sorted(view_modules()))
 def test_no_view_module_reads_the_payment_flow_setting(name):
     path, tree = view_modules()[name]
-    reads = [node.lineno for node in ast.walk(tree)
-             if isinstance(node, ast.Constant) and node.value == "store.payment_flow"]
-    assert not reads, (f"{path.name} reads store.payment_flow (line {reads[0]}): "
-                       "use the payment_flow= predicate or request.payment_flow")
+    reads = [
+        node.lineno for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value == "store.payment_flow"
+    ]
+    assert not reads, (
+        f"{path.name} reads store.payment_flow (line {reads[0]}): "
+        "use the payment_flow= predicate or request.payment_flow"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(view_modules()))

@@ -5,17 +5,18 @@ Revises: 0001
 Create Date: 2026-11-26 10:00:00
 
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0002"
-down_revision: Union[str, Sequence[str], None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -39,7 +40,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
         batch_op.create_index("ix_login_attempts_email_attempted_at", ["email", "attempted_at"], unique=False)
-        batch_op.create_index("ix_login_attempts_client_addr_attempted_at", ["client_addr", "attempted_at"], unique=False)
+        batch_op.create_index(
+            "ix_login_attempts_client_addr_attempted_at", ["client_addr", "attempted_at"], unique=False
+        )
 
 
 def downgrade() -> None:

@@ -5,17 +5,18 @@ Revises: 0002
 Create Date: 2026-11-27 09:00:00
 
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0003"
-down_revision: Union[str, Sequence[str], None] = "0002"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -23,7 +24,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attempt_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("stripe_payment_intent_id", sa.String(length=255), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_purchases_attempt_id"), ["attempt_id"])
-        batch_op.create_unique_constraint(batch_op.f("uq_purchases_stripe_payment_intent_id"), ["stripe_payment_intent_id"])
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_purchases_stripe_payment_intent_id"), ["stripe_payment_intent_id"]
+        )
 
 
 def downgrade() -> None:

@@ -5,17 +5,18 @@ Revises: 0003
 Create Date: 2026-11-28 10:00:00
 
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0004"
-down_revision: Union[str, Sequence[str], None] = "0003"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -36,9 +37,15 @@ def upgrade() -> None:
         sa.Column("album_id", sa.Integer(), nullable=True),
         sa.Column("purchase_id", sa.Integer(), nullable=True),
         sa.Column("summary", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["album_id"], ["albums.id"], name=op.f("fk_audit_events_album_id_albums"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["purchase_id"], ["purchases.id"], name=op.f("fk_audit_events_purchase_id_purchases"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_audit_events_user_id_users"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["album_id"], ["albums.id"], name=op.f("fk_audit_events_album_id_albums"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["purchase_id"], ["purchases.id"], name=op.f("fk_audit_events_purchase_id_purchases"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_audit_events_user_id_users"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:

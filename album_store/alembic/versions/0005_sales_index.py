@@ -9,6 +9,7 @@ those sums read in one index, they scan the index alone instead of the purchases
 purchases: about 1.5 s before, well under the 250 ms target after; see bench/RESULTS.md). A buyer's
 library reads their own purchases, newest first, through (user_id, status, paid_at).
 """
+
 from alembic import op
 
 revision = "0005"

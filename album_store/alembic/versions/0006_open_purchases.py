@@ -12,8 +12,10 @@ oldest first. A later one of the same buyer and album, bought before this rule, 
 (a paid purchase without a key), which reconcile would refund. ``description`` is what Stripe is
 told, fixed when the purchase is recorded.
 """
-from alembic import op
+
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -27,10 +29,12 @@ def upgrade():
         batch_op.add_column(sa.Column("buyer_album_key", sa.String(length=300), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_purchases_buyer_album_key"), ["buyer_album_key"])
     connection = op.get_bind()
-    rows = connection.execute(sa.text(
-        "SELECT p.id, p.album_id, p.email, p.status, a.title, a.artist FROM purchases p "
-        "JOIN albums a ON a.id = p.album_id ORDER BY p.id"
-    )).all()
+    rows = connection.execute(
+        sa.text(
+            "SELECT p.id, p.album_id, p.email, p.status, a.title, a.artist FROM purchases p "
+            "JOIN albums a ON a.id = p.album_id ORDER BY p.id"
+        )
+    ).all()
     taken = set()
     for purchase_id, album_id, email, status, title, artist in rows:
         key = None

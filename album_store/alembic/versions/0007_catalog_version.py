@@ -9,8 +9,10 @@ event in ``album_store/models/catalog_version.py``). Each process's page cache k
 stamp it was rendered under and serves it only while the stamp is unchanged, so an owner's change
 reaches every process and host at once instead of within ``store.page_cache_seconds``.
 """
-from alembic import op
+
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = "0007"
 down_revision = "0006"

@@ -4,8 +4,10 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 12:00:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
@@ -17,7 +19,9 @@ def upgrade():
     with op.batch_alter_table("purchases") as batch_op:
         batch_op.add_column(sa.Column("stripe_checkout_session_id", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("browser_key", sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f("uq_purchases_stripe_checkout_session_id"), ["stripe_checkout_session_id"])
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_purchases_stripe_checkout_session_id"), ["stripe_checkout_session_id"]
+        )
 
 
 def downgrade():

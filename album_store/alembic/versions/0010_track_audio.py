@@ -11,8 +11,10 @@ owner's editor (none, queued, working, ready, failed) with ``audio_progress`` (0
 ``audio_error``. ``album_formats`` keeps one ZIP per album and download format, with the key of what
 it was built from (``content_key``): it is built again only when that changes.
 """
-from alembic import op
+
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = "0010"
 down_revision = "0009"
@@ -44,7 +46,9 @@ def upgrade():
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("progress BETWEEN 0 AND 100", name=op.f("ck_album_formats_progress_percent")),
-        sa.ForeignKeyConstraint(["album_id"], ["albums.id"], name=op.f("fk_album_formats_album_id_albums"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["album_id"], ["albums.id"], name=op.f("fk_album_formats_album_id_albums"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_album_formats")),
         sa.UniqueConstraint("album_id", "format", name="uq_album_formats_album_id_format"),
     )
@@ -55,6 +59,13 @@ def downgrade():
     with op.batch_alter_table("tracks") as batch_op:
         batch_op.drop_constraint("audio_progress_percent", type_="check")
         batch_op.drop_constraint("preview_start_not_negative", type_="check")
-        for column in ("audio_error", "audio_progress", "audio_state", "preview_filename", "preview_start_seconds",
-                       "audio_format", "audio_filename"):
+        for column in (
+            "audio_error",
+            "audio_progress",
+            "audio_state",
+            "preview_filename",
+            "preview_start_seconds",
+            "audio_format",
+            "audio_filename",
+        ):
             batch_op.drop_column(column)

@@ -14,8 +14,10 @@ price), so the owner's figures compare what buyers chose with what they had to p
 (the minimum was 0 and so was the amount) is a purchase of ``amount_cents = 0``: the check becomes
 ``amount_cents >= 0``.
 """
-from alembic import op
+
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = "0011"
 down_revision = "0010"
@@ -27,7 +29,8 @@ def upgrade():
     with op.batch_alter_table("albums") as batch_op:
         batch_op.add_column(sa.Column("minimum_cents", sa.Integer(), nullable=True))
         batch_op.create_check_constraint(
-            "minimum_within_suggested", "minimum_cents IS NULL OR (minimum_cents >= 0 AND minimum_cents <= price_cents)")
+            "minimum_within_suggested", "minimum_cents IS NULL OR (minimum_cents >= 0 AND minimum_cents <= price_cents)"
+        )
     with op.batch_alter_table("purchases") as batch_op:
         batch_op.add_column(sa.Column("minimum_cents", sa.Integer(), nullable=True))
         batch_op.drop_constraint("amount_positive", type_="check")

@@ -10,8 +10,10 @@ password reset delete all of the account's, and a session unused for longer than
 (shorter for store owners) is over. Sessions signed in before this migration end: their cookies name
 no row.
 """
-from alembic import op
+
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = "0012"
 down_revision = "0011"
@@ -27,7 +29,9 @@ def upgrade():
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_account_sessions_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_account_sessions_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_account_sessions_token_hash")),
     )

@@ -8,8 +8,10 @@ Each confirmation, password-reset or free-download link mailed is a row (the add
 the client that asked); a form asking for more than the limit within the hour sends nothing more
 (and answers as it always does). Rows older than the window are deleted as new ones arrive.
 """
-from alembic import op
+
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = "0013"
 down_revision = "0012"

@@ -9,6 +9,7 @@ official SDK to ``stripe.api_base`` (Stripe itself when unset, the local stand-i
 tests); it is imported only when the application is configured. The service-level unit tests use
 an in-memory implementation instead (tests/fake_payments.py; fakes never ship in the package).
 """
+
 from .interfaces import (
     CardDeclined,
     Charge,
@@ -23,8 +24,16 @@ from .interfaces import (
 )
 
 __all__ = [
-    "CardDeclined", "Charge", "CheckoutSession", "IPaymentService", "InvalidWebhook", "PaymentError", "PaymentIntent",
-    "PaymentUnavailable", "RefundRefused", "StripeEvent",
+    "CardDeclined",
+    "Charge",
+    "CheckoutSession",
+    "IPaymentService",
+    "InvalidWebhook",
+    "PaymentError",
+    "PaymentIntent",
+    "PaymentUnavailable",
+    "RefundRefused",
+    "StripeEvent",
 ]
 
 

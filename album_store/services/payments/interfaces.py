@@ -6,6 +6,7 @@ and never the SDK: a view module can be imported, and a service unit-tested agai
 fake (tests/fake_payments.py), without ``stripe`` in ``sys.modules``. The one implementation that
 talks to Stripe is :mod:`.stripe_service`.
 """
+
 from dataclasses import dataclass
 
 from zope.interface import Attribute, Interface
@@ -171,9 +172,25 @@ class IPaymentService(Interface):
         Raises :class:`RefundRefused` or :class:`PaymentUnavailable`.
         """
 
-    def create_checkout_session(*, amount_cents, currency, name, description, image_url, customer_email,
-                                receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
-                                idempotency_key, store_name=None, tax_behavior=None, tax_code=None):
+    def create_checkout_session(
+        *,
+        amount_cents,
+        currency,
+        name,
+        description,
+        image_url,
+        customer_email,
+        receipt_email,
+        metadata,
+        client_reference_id,
+        success_url,
+        cancel_url,
+        expires_at,
+        idempotency_key,
+        store_name=None,
+        tax_behavior=None,
+        tax_code=None,
+    ):
         """Create a hosted Checkout Session for one album; return a :class:`CheckoutSession` (its ``url``).
 
         With ``tax_behavior`` (``exclusive`` or ``inclusive``) Stripe Tax computes the tax on the page

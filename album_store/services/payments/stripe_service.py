@@ -5,6 +5,7 @@ official SDK, holding a ``StripeClient`` instance (no module globals) pointed at
 (Stripe itself when unset, the local stand-in in the demo and tests). Everything it returns is the
 store's own value types and exceptions (:mod:`.interfaces`), so nothing above it sees the SDK.
 """
+
 import logging
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -48,7 +49,7 @@ class StripePaymentService:
 
     @classmethod
     def from_settings(cls, settings):
-        base_addresses: "BaseAddresses" = {}
+        base_addresses: BaseAddresses = {}
         if settings.get("stripe.api_base"):
             base_addresses["api"] = settings["stripe.api_base"].rstrip("/")
         client = stripe.StripeClient(
@@ -67,7 +68,7 @@ class StripePaymentService:
         )
 
     def charge(self, *, amount_cents, currency, source, description, receipt_email, metadata, idempotency_key):
-        params: "ChargeCreateParams" = {
+        params: ChargeCreateParams = {
             "amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's (ISK ×100)
             "currency": currency,
             "source": source,
@@ -90,7 +91,10 @@ class StripePaymentService:
             except stripe.InvalidRequestError as error:
                 # A token already used or unknown: the buyer can enter the card again. Anything
                 # else is a bug of ours, logged loudly by _unavailable_on_error.
-                if error.code in ("token_already_used", "resource_missing") or "token" in str(error.user_message or "").lower():
+                if (
+                    error.code in ("token_already_used", "resource_missing")
+                    or "token" in str(error.user_message or "").lower()
+                ):
                     raise CardDeclined(
                         "Your card details expired before the payment went through. Please enter them again.",
                         code=error.code or "invalid_token",
@@ -123,7 +127,7 @@ class StripePaymentService:
 
     # --- PaymentIntents (the payment_intents flow) -------------------------------------------------
     def create_payment_intent(self, *, amount_cents, currency, description, receipt_email, metadata, idempotency_key):
-        params: "PaymentIntentCreateParams" = {
+        params: PaymentIntentCreateParams = {
             "amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's (ISK ×100)
             "currency": currency,
             # Cards only: the Payment Element shows the PaymentIntent's payment_method_types, so this
@@ -139,7 +143,8 @@ class StripePaymentService:
             params["receipt_email"] = receipt_email
         intent = self._unavailable_on_error(
             lambda: self.client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key}),
-            "create a PaymentIntent", idempotency_key=idempotency_key,
+            "create a PaymentIntent",
+            idempotency_key=idempotency_key,
         )
         return _to_payment_intent(intent)
 
@@ -182,26 +187,45 @@ class StripePaymentService:
         return intent
 
     # --- Checkout Sessions (the checkout_session flow: Stripe's hosted payment page) ------------------
-    def create_checkout_session(self, *, amount_cents, currency, name, description, image_url, customer_email,
-                                receipt_email, metadata, client_reference_id, success_url, cancel_url, expires_at,
-                                idempotency_key, store_name=None, tax_behavior=None, tax_code=None):
+    def create_checkout_session(
+        self,
+        *,
+        amount_cents,
+        currency,
+        name,
+        description,
+        image_url,
+        customer_email,
+        receipt_email,
+        metadata,
+        client_reference_id,
+        success_url,
+        cancel_url,
+        expires_at,
+        idempotency_key,
+        store_name=None,
+        tax_behavior=None,
+        tax_code=None,
+    ):
         texts = {key: str(value) for key, value in metadata.items()}
-        product: "SessionCreateParamsLineItemPriceDataProductData" = {"name": name, "description": description}
+        product: SessionCreateParamsLineItemPriceDataProductData = {"name": name, "description": description}
         if image_url:
             product["images"] = [image_url]
         if tax_behavior:
             product["tax_code"] = tax_code
-        params: "SessionCreateParams" = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "ui_mode": "hosted_page",  # API 2026-03-25.dahlia's name for Stripe's own page ("hosted" is refused)
-            "line_items": [{
-                "quantity": 1,
-                "price_data": {
-                    "currency": currency,
-                    "unit_amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's
-                    "product_data": product,
-                },
-            }],
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency,
+                        "unit_amount": to_stripe_amount(amount_cents, currency),  # Stripe's unit, not CLDR's
+                        "product_data": product,
+                    },
+                }
+            ],
             "client_reference_id": client_reference_id,
             "metadata": texts,
             "payment_intent_data": {"description": description, "metadata": texts},
@@ -219,8 +243,11 @@ class StripePaymentService:
             params["automatic_tax"] = {"enabled": True}
             params["line_items"][0]["price_data"]["tax_behavior"] = tax_behavior
         session = self._unavailable_on_error(
-            lambda: self.client.v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key}),
-            "create a Checkout Session", idempotency_key=idempotency_key,
+            lambda: self.client.v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            ),
+            "create a Checkout Session",
+            idempotency_key=idempotency_key,
         )
         return _to_checkout_session(session)
 
@@ -268,7 +295,7 @@ class StripePaymentService:
             raise PaymentUnavailable("Our card processor could not be reached.") from error
 
     def refund(self, charge_id=None, *, payment_intent_id=None, idempotency_key):
-        params: "RefundCreateParams" = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
+        params: RefundCreateParams = {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
 
         def create():
             try:
@@ -317,8 +344,14 @@ class StripePaymentService:
             else:
                 charge_id = _id_of(getattr(obj, "charge", None))
             payment_intent_id = _id_of(getattr(obj, "payment_intent", None))
-        return StripeEvent(id=event_id, type=event_type, object_id=object_id, charge_id=charge_id,
-                           payment_intent_id=payment_intent_id, checkout_session_id=checkout_session_id)
+        return StripeEvent(
+            id=event_id,
+            type=event_type,
+            object_id=object_id,
+            charge_id=charge_id,
+            payment_intent_id=payment_intent_id,
+            checkout_session_id=checkout_session_id,
+        )
 
 
 def _id_of(value):

@@ -17,6 +17,7 @@ exist without a record of it. The parts, each in its own module:
 
 :class:`PurchaseService` puts them together behind :class:`IPurchaseService`.
 """
+
 from datetime import timedelta
 
 from zope.interface import Interface, implementer
@@ -28,22 +29,38 @@ from ..audit import IAuditLog
 from ..mail import IMailService
 from ..payments import CardDeclined, IPaymentService, PaymentUnavailable
 from ..tokens import ISignedTokens
-from .attempts import (Attempts, AttemptAmountDiffers, BuyerHasOne, CheckoutTokenReused, PriceNotChargeable,
-                       new_attempt_id)
+from .attempts import (
+    AttemptAmountDiffers,
+    Attempts,
+    BuyerHasOne,
+    CheckoutTokenReused,
+    PriceNotChargeable,
+    new_attempt_id,
+)
 from .checkout import CheckoutCharges, StillPending
 from .free import FreeDownloads
 from .intents import PaymentIncomplete, PaymentIntentFlow
 from .library import Library
 from .reconcile import Reconciler
-from .sessions import CheckoutSessionFlow
 from .refunds import NotRefundable, Refunds
+from .sessions import CheckoutSessionFlow
 from .settlement import TRANSITIONS, Settlement, log_state
 from .stripe_events import HANDLED_EVENTS, StripeEvents
 
 __all__ = [
-    "AlreadyBought", "AttemptAmountDiffers", "CheckoutTokenReused", "HANDLED_EVENTS", "IPurchaseService", "NotRefundable", "PaymentIncomplete",
+    "AlreadyBought",
+    "AttemptAmountDiffers",
+    "CheckoutTokenReused",
+    "HANDLED_EVENTS",
+    "IPurchaseService",
+    "NotRefundable",
+    "PaymentIncomplete",
     "PriceNotChargeable",
-    "PurchaseService", "StillPending", "TRANSITIONS", "log_state", "new_attempt_id",
+    "PurchaseService",
+    "StillPending",
+    "TRANSITIONS",
+    "log_state",
+    "new_attempt_id",
 ]
 
 
@@ -148,8 +165,18 @@ class IPurchaseService(Interface):
 
 @implementer(IPurchaseService)
 class PurchaseService:
-    def __init__(self, dbsession, transaction_manager, payments, mail=None, audit=None, *, tax="off",
-                 tax_code=DIGITAL_AUDIO, tokens=None):
+    def __init__(
+        self,
+        dbsession,
+        transaction_manager,
+        payments,
+        mail=None,
+        audit=None,
+        *,
+        tax="off",
+        tax_code=DIGITAL_AUDIO,
+        tokens=None,
+    ):
         self.settlement = Settlement(dbsession, transaction_manager, payments, mail)
         self.free = FreeDownloads(dbsession, self.settlement, tokens, mail)
         self.attempts = Attempts(dbsession, self.settlement)
@@ -167,15 +194,22 @@ class PurchaseService:
         return self.checkout.go_on(self._record(album, email=email, user=user, token=token, amount_cents=amount_cents))
 
     def start_payment_intent(self, album, *, email, attempt_id, user=None, amount_cents=None):
-        return self.intents.go_on(self._record(album, email=email, user=user, attempt_id=attempt_id,
-                                               amount_cents=amount_cents))
+        return self.intents.go_on(
+            self._record(album, email=email, user=user, attempt_id=attempt_id, amount_cents=amount_cents)
+        )
 
     def confirm_payment_intent(self, purchase):
         return self.intents.confirm(purchase)
 
     def start_checkout_session(self, album, *, email, browser_key, urls, user=None, amount_cents=None):
-        purchase = self._record(album, email=email, user=user, browser_key=browser_key, tax_behavior=self.tax_behavior,
-                                amount_cents=amount_cents)
+        purchase = self._record(
+            album,
+            email=email,
+            user=user,
+            browser_key=browser_key,
+            tax_behavior=self.tax_behavior,
+            amount_cents=amount_cents,
+        )
         return self.sessions.go_on(purchase, urls(purchase))
 
     def confirm_checkout_session(self, purchase):
@@ -281,9 +315,14 @@ class PurchaseService:
 def purchase_service_factory(context, request):
     settings = request.registry.settings
     return PurchaseService(
-        request.dbsession, request.tm, request.find_service(IPaymentService), request.find_service(IMailService),
-        request.find_service(IAuditLog), tax=settings.get("store.tax", "off"),
-        tax_code=settings.get("store.tax_code", DIGITAL_AUDIO), tokens=request.find_service(ISignedTokens),
+        request.dbsession,
+        request.tm,
+        request.find_service(IPaymentService),
+        request.find_service(IMailService),
+        request.find_service(IAuditLog),
+        tax=settings.get("store.tax", "off"),
+        tax_code=settings.get("store.tax_code", DIGITAL_AUDIO),
+        tokens=request.find_service(ISignedTokens),
     )
 
 

@@ -6,6 +6,7 @@ same purchase (both are unique in the database). A new one for an album the same
 has pending or paid meets the purchase's unique ``buyer_album_key`` and is not recorded:
 :class:`BuyerHasOne` hands the existing purchase to the flow, which decides what the buyer sees.
 """
+
 import logging
 import secrets
 
@@ -58,8 +59,9 @@ class Attempts:
         self.db = dbsession
         self.settlement = settlement
 
-    def record(self, album, *, email, user, token=None, attempt_id=None, browser_key=None, tax_behavior=None,
-               amount_cents=None):
+    def record(
+        self, album, *, email, user, token=None, attempt_id=None, browser_key=None, tax_behavior=None, amount_cents=None
+    ):
         """The pending purchase of this attempt: found if it was recorded before, else committed now.
 
         ``amount_cents``: what the buyer confirmed (the album's price when None; pay what you want:
@@ -75,8 +77,16 @@ class Attempts:
         for _ in range(3):
             existing = self._find(token, attempt_id)
             if existing is None:
-                existing = self._insert(album, email=email, user=user, token=token, attempt_id=attempt_id,
-                                        browser_key=browser_key, tax_behavior=tax_behavior, amount_cents=amount_cents)
+                existing = self._insert(
+                    album,
+                    email=email,
+                    user=user,
+                    token=token,
+                    attempt_id=attempt_id,
+                    browser_key=browser_key,
+                    tax_behavior=tax_behavior,
+                    amount_cents=amount_cents,
+                )
             if existing is not None:
                 break
         else:

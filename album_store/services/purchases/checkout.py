@@ -5,6 +5,7 @@ purchase alone (:func:`payment_details`), so any retry — the SDK's own, a doub
 second checkout while the first is unconfirmed — sends the same request and Stripe answers it with
 the first charge, never a second one.
 """
+
 import logging
 
 from ...models import PurchaseStatus
@@ -67,7 +68,11 @@ class CheckoutCharges:
         except PaymentUnavailable as error:
             raise StillPending(purchase) from error
         if charge.status == "pending":
-            log.warning("purchase %s: charge %s is pending at Stripe; the webhook or reconcile settles it", purchase.id, charge.id)
+            log.warning(
+                "purchase %s: charge %s is pending at Stripe; the webhook or reconcile settles it",
+                purchase.id,
+                charge.id,
+            )
             raise StillPending(purchase)
         try:
             status = self.settlement.settle_by_charge(purchase, charge)

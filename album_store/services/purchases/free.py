@@ -15,6 +15,7 @@ unique ``buyer_album_key``): asking again mails the link again (never a second r
 the album instead fails it ("replaced"), so the paid checkout can go on. It can never be refunded
 (nothing was paid).
 """
+
 from ...models import Purchase
 from ..tokens import LinkInvalid
 

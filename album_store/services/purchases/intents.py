@@ -6,6 +6,7 @@ at the PaymentIntent itself: the browser never decides the outcome. A failed att
 3-D Secure failed or cancelled) is canceled at Stripe before the purchase is marked failed, so a
 failed purchase can never take money later.
 """
+
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -113,7 +114,9 @@ class PaymentIntentFlow:
         except SQLAlchemyError as error:
             # The PaymentIntent exists; the next try (same idempotency key) gets it back.
             self.settlement.start_over()
-            log.error("purchase %s: recording PaymentIntent %s failed (%s)", purchase_id, intent.id, type(error).__name__)
+            log.error(
+                "purchase %s: recording PaymentIntent %s failed (%s)", purchase_id, intent.id, type(error).__name__
+            )
             raise PaymentUnavailable("The payment could not be recorded yet.") from error
 
     def current_intent(self, purchase):
@@ -145,7 +148,9 @@ class PaymentIntentFlow:
             return None
         code, message = reason or failure_of(intent)
         if purchase.status == PurchaseStatus.PENDING:
-            self.settlement.fail(purchase, code=code, message=message, charge_id=intent.charge.id if intent.charge else None)
+            self.settlement.fail(
+                purchase, code=code, message=message, charge_id=intent.charge.id if intent.charge else None
+            )
         return "failed"
 
 
@@ -154,5 +159,8 @@ def failure_of(intent):
     if intent.error_code == "payment_intent_authentication_failure":
         return "authentication_failed", AUTHENTICATION_FAILED
     if intent.error_code or intent.error_message:
-        return intent.decline_code or intent.error_code or "card_declined", intent.error_message or "Your card was declined."
+        return (
+            intent.decline_code or intent.error_code or "card_declined",
+            intent.error_message or "Your card was declined.",
+        )
     return "not_completed", NOT_COMPLETED

@@ -1,4 +1,5 @@
 """What a buyer owns: their paid purchases (refunded ones are no longer theirs)."""
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 

@@ -12,8 +12,9 @@
 
 A second run changes nothing more. Stripe being unreachable leaves everything for the next run.
 """
-from datetime import timedelta
+
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -43,11 +44,14 @@ class Reconciler:
         now = utcnow()
         changed = []
         # A free download (amount 0) is never at Stripe: it waits for its buyer's email confirmation.
-        for purchase_id in self._ids(PurchaseStatus.PENDING, Purchase.created_at <= now - min_age, Purchase.amount_cents > 0):
+        for purchase_id in self._ids(
+            PurchaseStatus.PENDING, Purchase.created_at <= now - min_age, Purchase.amount_cents > 0
+        ):
             if self._settle_pending(purchase_id, old_enough_to_give_up=now - search_lag):
                 changed.append(purchase_id)
-        for purchase_id in self._ids(PurchaseStatus.FAILED, Purchase.created_at >= now - repair_window,
-                                     Purchase.failure_code.in_(NOTHING_FOUND)):
+        for purchase_id in self._ids(
+            PurchaseStatus.FAILED, Purchase.created_at >= now - repair_window, Purchase.failure_code.in_(NOTHING_FOUND)
+        ):
             if self._repair_failed(purchase_id):
                 changed.append(purchase_id)
         for purchase_id in self._ids(PurchaseStatus.PAID, Purchase.buyer_album_key.is_(None)):

@@ -13,8 +13,9 @@ behaviour and the albums' product tax code; the tax Stripe computed is recorded 
 is paid, and the PaymentIntent must then hold the price plus that tax (``exclusive``) or the price
 (``inclusive``).
 """
-from datetime import timedelta
+
 import logging
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -104,8 +105,13 @@ class CheckoutSessionFlow:
         if intent is not None and intent.succeeded:
             if not subtotal_matches(purchase, session):
                 # Never expected: the session is created from the purchase's own amount.
-                log.error("purchase %s: Checkout Session %s is for %s, not the purchase's %s", purchase.id,
-                          session.id, session.amount_subtotal_cents, purchase.amount_cents)
+                log.error(
+                    "purchase %s: Checkout Session %s is for %s, not the purchase's %s",
+                    purchase.id,
+                    session.id,
+                    session.amount_subtotal_cents,
+                    purchase.amount_cents,
+                )
             # The tax Stripe computed on its page is known only now (the buyer's address decides it).
             self.settlement.settle_by_intent(purchase, intent, tax_cents=session.amount_tax_cents)
             return "settled"
@@ -146,6 +152,11 @@ class CheckoutSessionFlow:
                 self.settlement.commit()
             except SQLAlchemyError as error:
                 self.settlement.start_over()
-                log.error("purchase %s: recording Checkout Session %s failed (%s)", purchase_id, session.id, type(error).__name__)
+                log.error(
+                    "purchase %s: recording Checkout Session %s failed (%s)",
+                    purchase_id,
+                    session.id,
+                    type(error).__name__,
+                )
                 raise PaymentUnavailable("The payment could not be recorded yet.") from error
         return session

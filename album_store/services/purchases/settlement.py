@@ -17,28 +17,34 @@ has bought again), it is recorded paid without the key — a duplicate — and r
 Each change is committed at once (the buyer's answer, a webhook's reply and reconcile's progress
 depend on it being durable) and logged as one ``purchase_state`` line.
 """
+
 import logging
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...models import Purchase, PurchaseStatus, buyer_album_key
-from ...models.purchase import TAX_EXCLUSIVE
 from ...models.meta import utcnow
+from ...models.purchase import TAX_EXCLUSIVE
 from ...models.transactions import commit_now, flush_or_raise, start_over
 from ..payments import PaymentUnavailable, RefundRefused
 
 log = logging.getLogger("album_store.services.purchases")
 
-PENDING, PAID, FAILED, REFUNDED = PurchaseStatus.PENDING, PurchaseStatus.PAID, PurchaseStatus.FAILED, PurchaseStatus.REFUNDED
+PENDING, PAID, FAILED, REFUNDED = (
+    PurchaseStatus.PENDING,
+    PurchaseStatus.PAID,
+    PurchaseStatus.FAILED,
+    PurchaseStatus.REFUNDED,
+)
 
 #: Every status change a purchase may make, and when. Nothing else changes ``purchase.status``.
 TRANSITIONS = {
     (PENDING, PAID): "Stripe says the charge (or the PaymentIntent) succeeded; or, for a free download, its buyer "
-                     "confirmed the email address from the link the store sent",
+    "confirmed the email address from the link the store sent",
     (PENDING, FAILED): "Stripe refused the card, or has had no payment for it for longer than its search can lag; "
-                       "a PaymentIntent only once it is canceled, so it can never take money later; a free download "
-                       "left unconfirmed when its buyer pays for the album instead",
+    "a PaymentIntent only once it is canceled, so it can never take money later; a free download "
+    "left unconfirmed when its buyer pays for the album instead",
     (PENDING, REFUNDED): "Stripe says it succeeded and was refunded in full before the store heard it succeeded",
     (PAID, REFUNDED): "the money went back in full (the owner's refund, Stripe's dashboard, a duplicate)",
     (FAILED, PAID): "Stripe says it succeeded after all (a search that lagged, a late event)",
@@ -118,14 +124,20 @@ class Settlement:
             charged = charged_cents(purchase, tax_cents)
             target = decide(purchase.status, charged, charge)
             refund_changed = (
-                purchase.status == PAID and target is None and charge.succeeded
+                purchase.status == PAID
+                and target is None
+                and charge.succeeded
                 and purchase.amount_refunded_cents != min(charge.amount_refunded_cents, charged)
             )
             if target is None and not refund_changed:
                 return purchase.status
             if target == FAILED:
-                if self.fail(purchase, code="charge_failed", message="The payment did not go through; nothing was charged.",
-                             charge_id=charge.id):
+                if self.fail(
+                    purchase,
+                    code="charge_failed",
+                    message="The payment did not go through; nothing was charged.",
+                    charge_id=charge.id,
+                ):
                     return purchase.status
                 continue
             if self._record_payment(purchase, target or PAID, charge, payment_intent_id, tax_cents):
@@ -151,7 +163,9 @@ class Settlement:
             return True
         if purchase.status != PENDING:
             return False
-        return self._move(purchase, PAID, {"paid_at": utcnow(), "failure_code": None, "failure_message": None}, free="yes")
+        return self._move(
+            purchase, PAID, {"paid_at": utcnow(), "failure_code": None, "failure_message": None}, free="yes"
+        )
 
     def fail(self, purchase, *, code, message, charge_id=None):
         """pending → failed (nothing was taken); False if the purchase is no longer pending."""
@@ -166,8 +180,15 @@ class Settlement:
         charged = charged_cents(purchase, tax_cents)
         if not holds_charged_amount(purchase, charge.amount_cents, charge.currency, tax_cents):
             # Never expected: the payment is made from the purchase's own amount. Keep the record true.
-            log.error("purchase %s: charge %s is %s %s but the purchase is %s %s", purchase.id, charge.id,
-                      charge.amount_cents, charge.currency, charged, purchase.currency)
+            log.error(
+                "purchase %s: charge %s is %s %s but the purchase is %s %s",
+                purchase.id,
+                charge.id,
+                charge.amount_cents,
+                charge.currency,
+                charged,
+                purchase.currency,
+            )
         values = {
             "amount_refunded_cents": min(charge.amount_refunded_cents, charged),
             "failure_code": None,
@@ -176,7 +197,9 @@ class Settlement:
         if tax_cents is not None and purchase.tax_behavior:
             values["tax_cents"] = tax_cents
         if purchase.status in (PENDING, FAILED):
-            values.update(paid_at=purchase.paid_at or utcnow(), card_brand=charge.card_brand, card_last4=charge.card_last4)
+            values.update(
+                paid_at=purchase.paid_at or utcnow(), card_brand=charge.card_brand, card_last4=charge.card_last4
+            )
             if charge.id:
                 values["stripe_charge_id"] = charge.id
             if payment_intent_id:
@@ -198,11 +221,17 @@ class Settlement:
 
     def refund_duplicate(self, purchase):
         """A second paid purchase of one album by one buyer: give the money back, and say so."""
-        log.error("purchase_duplicate purchase_id=%s album_id=%s: the buyer already has this album; refunding it",
-                  purchase.id, purchase.album_id)
+        log.error(
+            "purchase_duplicate purchase_id=%s album_id=%s: the buyer already has this album; refunding it",
+            purchase.id,
+            purchase.album_id,
+        )
         try:
-            charge = self.payments.refund(purchase.stripe_charge_id, payment_intent_id=purchase.stripe_payment_intent_id,
-                                          idempotency_key=purchase.refund_idempotency_key)
+            charge = self.payments.refund(
+                purchase.stripe_charge_id,
+                payment_intent_id=purchase.stripe_payment_intent_id,
+                idempotency_key=purchase.refund_idempotency_key,
+            )
         except (PaymentUnavailable, RefundRefused) as error:
             log.error("purchase %s: the duplicate's refund failed (%s); reconcile tries again", purchase.id, error)
             return
@@ -230,8 +259,13 @@ class Settlement:
             raise
         except SQLAlchemyError as error:
             self.start_over()
-            log.error("purchase %s: recording %s → %s failed (%s); left for reconcile",
-                      purchase_id, previous, target, type(error).__name__)
+            log.error(
+                "purchase %s: recording %s → %s failed (%s); left for reconcile",
+                purchase_id,
+                previous,
+                target,
+                type(error).__name__,
+            )
             raise RecordingFailed("The payment could not be recorded yet.") from error
         if matched != 1:
             log.info("purchase %s: was %s, is %s now; deciding again", purchase_id, previous, purchase.status)
@@ -243,13 +277,20 @@ class Settlement:
             self.commit()
         except SQLAlchemyError as error:
             self.start_over()
-            log.error("purchase %s: recording %s → %s failed (%s); left for reconcile",
-                      purchase_id, previous, target, type(error).__name__)
+            log.error(
+                "purchase %s: recording %s → %s failed (%s); left for reconcile",
+                purchase_id,
+                previous,
+                target,
+                type(error).__name__,
+            )
             raise RecordingFailed("The payment could not be recorded yet.") from error
         if target != previous:
             if duplicate:
                 logged["duplicate"] = "yes"
-            log_state(purchase_id, previous, target, charge_id=charge_id, amount_cents=amount, currency=currency, **logged)
+            log_state(
+                purchase_id, previous, target, charge_id=charge_id, amount_cents=amount, currency=currency, **logged
+            )
         return True
 
 

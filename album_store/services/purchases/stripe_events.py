@@ -7,6 +7,7 @@ late, twice or out of order all end in the same state. ``charge.succeeded`` and
 purchase was still pending settles it as refunded; a charge that succeeded for a purchase marked
 failed repairs it. Events about charges this store did not make are ignored.
 """
+
 import logging
 
 from sqlalchemy import select
@@ -25,8 +26,12 @@ CHARGE_REFUNDED = "charge.refunded"
 CHARGE_EVENTS = ("charge.succeeded", CHARGE_REFUNDED, "charge.failed")
 DISPUTE_EVENTS = ("charge.dispute.created",)
 PAYMENT_INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
-CHECKOUT_SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
-                           "checkout.session.async_payment_failed", "checkout.session.expired")
+CHECKOUT_SESSION_EVENTS = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+)
 HANDLED_EVENTS = CHARGE_EVENTS + DISPUTE_EVENTS + PAYMENT_INTENT_EVENTS + CHECKOUT_SESSION_EVENTS
 
 
@@ -85,7 +90,9 @@ class StripeEvents:
         # Kept in the transaction open now (a settlement commits the one before).
         record.outcome = outcome
         record.purchase_id = purchase_id
-        log.info("stripe_event id=%s type=%s outcome=%s purchase_id=%s", event.id, event.type, outcome, purchase_id or "-")
+        log.info(
+            "stripe_event id=%s type=%s outcome=%s purchase_id=%s", event.id, event.type, outcome, purchase_id or "-"
+        )
         return outcome
 
     def _by_session(self, purchase):
@@ -156,24 +163,43 @@ class StripeEvents:
         if session.amount_total_cents is None:  # no amount yet: nothing to compare
             return purchase
         if not subtotal_matches(purchase, session):
-            log.error("Checkout Session %s is for %s, not purchase %s's %s; ignored", session.id,
-                      session.amount_subtotal_cents, purchase.id, purchase.amount_cents)
+            log.error(
+                "Checkout Session %s is for %s, not purchase %s's %s; ignored",
+                session.id,
+                session.amount_subtotal_cents,
+                purchase.id,
+                purchase.amount_cents,
+            )
             return None
-        return _same_amount(purchase, "Checkout Session", session.id, session.amount_total_cents, session.currency,
-                            tax_cents=session.amount_tax_cents)
+        return _same_amount(
+            purchase,
+            "Checkout Session",
+            session.id,
+            session.amount_total_cents,
+            session.currency,
+            tax_cents=session.amount_tax_cents,
+        )
 
     def _flag_dispute(self, purchase, charge):
         """Not a status change: the owner answers the dispute in Stripe's dashboard."""
         if purchase.disputed_at is None:
             purchase.disputed_at = utcnow()
-            log.warning("purchase_disputed purchase_id=%s charge_id=%s amount_cents=%s", purchase.id, charge.id, purchase.amount_cents)
+            log.warning(
+                "purchase_disputed purchase_id=%s charge_id=%s amount_cents=%s",
+                purchase.id,
+                charge.id,
+                purchase.amount_cents,
+            )
         return "flagged"
 
 
 def _settled_by_session(purchase):
     """A hosted-page purchase before it is paid: settled through its Checkout Session only."""
-    return (purchase.uses_checkout_session and purchase.stripe_checkout_session_id is not None
-            and purchase.status in (PurchaseStatus.PENDING, PurchaseStatus.FAILED))
+    return (
+        purchase.uses_checkout_session
+        and purchase.stripe_checkout_session_id is not None
+        and purchase.status in (PurchaseStatus.PENDING, PurchaseStatus.FAILED)
+    )
 
 
 def _same_amount(purchase, kind, stripe_id, amount_cents, currency, *, tax_cents=None):

@@ -1,6 +1,7 @@
 """The store owner's pages (``/admin``): thin views over ``ICatalogAdmin``, ``IReports`` and
 ``IPurchaseService``. Every view needs the ``admin`` permission; every form posts with CSRF and a
 valid POST ends in a 303 redirect."""
+
 import math
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -18,6 +19,7 @@ def page_count(total, page):
 
 def page_links(request, route_name, page, pages, query):
     """The previous and next pages' addresses, keeping the filters."""
+
     def link(n):
         return request.route_path(route_name, _query={**{k: v for k, v in query.items() if v}, "page": n})
 

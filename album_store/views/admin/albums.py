@@ -1,19 +1,26 @@
 """The owner's albums: the list, a new album, and the edit page with its sections (details, tracks,
 cover, download file, on sale or not, archive or delete, history)."""
+
 from pyramid.httpexceptions import HTTPConflict, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from ...caching import NO_STORE
-from ...models.transactions import must_not_commit
 from ...forms import AlbumForm, AlbumSearchForm, ConfirmForm, CoverForm, DownloadFileForm, TrackAudioForm, TracksForm
+from ...models.transactions import must_not_commit
+from ...parsing import page_number, whole_number
 from ...services.audio import AUDIO_STATES, PREVIEW_SECONDS, IAudioService
 from ...services.audit import IAuditLog
 from ...services.catalog import (
-    ALBUM_STATUSES, AlbumDetails, AlbumHasSales, CannotPublish, ICatalogAdmin, SlugTaken, TrackRow,
+    ALBUM_STATUSES,
+    AlbumDetails,
+    AlbumHasSales,
+    CannotPublish,
+    ICatalogAdmin,
+    SlugTaken,
+    TrackRow,
 )
 from ...services.downloads import IDownloadService
 from ...services.media import COVER_SIZES, UploadRefused
-from ...parsing import page_number, whole_number
 from ...storage import IFileStorage
 from ...templating import format_duration
 from . import PAGE_SIZE, TEMPLATES, page_count, page_links
@@ -26,7 +33,11 @@ def _catalog(request):
 
 
 def _edit_url(request, album, anchor=None):
-    return request.route_url("admin_album_edit", id=album.id, _anchor=anchor) if anchor else request.route_url("admin_album_edit", id=album.id)
+    return (
+        request.route_url("admin_album_edit", id=album.id, _anchor=anchor)
+        if anchor
+        else request.route_url("admin_album_edit", id=album.id)
+    )
 
 
 # --- the list ----------------------------------------------------------------------------------
@@ -39,20 +50,33 @@ def album_list(context, request):
         form = AlbumSearchForm()
         request.response.status = 400
     page = page_number(request)
-    rows, total = _catalog(request).list_albums(query=form.q.data or "", status=form.status.data or "", page=page, page_size=PAGE_SIZE)
+    rows, total = _catalog(request).list_albums(
+        query=form.q.data or "", status=form.status.data or "", page=page, page_size=PAGE_SIZE
+    )
     pages = page_count(total, page)
     query = {"q": form.q.data or "", "status": form.status.data or ""}
     return {
-        "form": form, "refused": refused, "rows": rows, "total": total, "page": page, "pages": pages,
-        "pager": page_links(request, "admin_albums", page, pages, query), "statuses": ALBUM_STATUSES,
+        "form": form,
+        "refused": refused,
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "pager": page_links(request, "admin_albums", page, pages, query),
+        "statuses": ALBUM_STATUSES,
     }
 
 
 # --- a new album -------------------------------------------------------------------------------
 def _details(form):
     return AlbumDetails(
-        title=form.title.data, artist=form.artist.data, year=form.year.data, price_cents=form.price_cents,
-        currency=form.currency.data, description=form.description.data or "", slug=form.slug.data or "",
+        title=form.title.data,
+        artist=form.artist.data,
+        year=form.year.data,
+        price_cents=form.price_cents,
+        currency=form.currency.data,
+        description=form.description.data or "",
+        slug=form.slug.data or "",
         minimum_cents=form.minimum_cents,
     )
 
@@ -61,11 +85,21 @@ def _store_currency(request):
     return request.registry.settings["store.currency"]
 
 
-@view_config(route_name="admin_album_new", renderer=TEMPLATES + "album_new.pt", permission="admin", request_method="GET")
-@view_config(route_name="admin_album_new", renderer=TEMPLATES + "album_new.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="admin_album_new", renderer=TEMPLATES + "album_new.pt", permission="admin", request_method="GET"
+)
+@view_config(
+    route_name="admin_album_new",
+    renderer=TEMPLATES + "album_new.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+)
 def album_new(context, request):
     currency = _store_currency(request)
-    form = AlbumForm(request.POST if request.method == "POST" else None, store_currency=currency, data={"currency": currency})
+    form = AlbumForm(
+        request.POST if request.method == "POST" else None, store_currency=currency, data={"currency": currency}
+    )
     if request.method != "POST":
         return {"form": form}
     if not form.validate():
@@ -78,14 +112,21 @@ def album_new(context, request):
         form.slug.errors.append("Another album already has this address; choose another.")
         request.response.status = 409
         return {"form": form}
-    request.session.flash(f"“{album.title}” is created, unpublished. Add its tracks, cover and download file, then publish it.")
+    request.session.flash(
+        f"“{album.title}” is created, unpublished. Add its tracks, cover and download file, then publish it."
+    )
     return HTTPSeeOther(_edit_url(request, album))
 
 
 # --- the edit page -----------------------------------------------------------------------------
 def _tracks_form(album):
     rows = [
-        {"id": track.id, "position": track.position, "title": track.title, "duration": format_duration(track.duration_seconds)}
+        {
+            "id": track.id,
+            "position": track.position,
+            "title": track.title,
+            "duration": format_duration(track.duration_seconds),
+        }
         for track in album.tracks
     ]
     return TracksForm(data={"tracks": rows + [{}] * EMPTY_TRACK_ROWS})
@@ -98,8 +139,13 @@ def edit_page(request, album, *, status=200, **forms):
     details = forms.get("details") or AlbumForm(
         store_currency=currency,
         data={
-            "title": album.title, "artist": album.artist, "year": album.year, "currency": album.currency,
-            "price": AlbumForm.price_input(album), "description": album.description, "slug": album.slug,
+            "title": album.title,
+            "artist": album.artist,
+            "year": album.year,
+            "currency": album.currency,
+            "price": AlbumForm.price_input(album),
+            "description": album.description,
+            "slug": album.slug,
             **AlbumForm.pricing_data(album),
         },
     )
@@ -125,12 +171,20 @@ def edit_page(request, album, *, status=200, **forms):
     }
 
 
-@view_config(route_name="admin_album_edit", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="GET")
+@view_config(
+    route_name="admin_album_edit", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="GET"
+)
 def album_edit(context, request):
     return edit_page(request, context.album)
 
 
-@view_config(route_name="admin_album_edit", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="admin_album_edit",
+    renderer=TEMPLATES + "album_edit.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+)
 def album_save(context, request):
     album = context.album
     form = AlbumForm(request.POST, store_currency=_store_currency(request))
@@ -148,15 +202,26 @@ def album_save(context, request):
     return HTTPSeeOther(_edit_url(request, album))
 
 
-@view_config(route_name="admin_album_tracks", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="admin_album_tracks",
+    renderer=TEMPLATES + "album_edit.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+)
 def album_tracks(context, request):
     album = context.album
     form = TracksForm(request.POST)
     if not form.validate():
         return edit_page(request, album, status=400, tracks=form)
     rows = [
-        TrackRow(id=entry.id.data, title=entry.title.data, duration_seconds=entry.seconds or 0,
-                 position=entry.position.data, remove=entry.remove.data)
+        TrackRow(
+            id=entry.id.data,
+            title=entry.title.data,
+            duration_seconds=entry.seconds or 0,
+            position=entry.position.data,
+            remove=entry.remove.data,
+        )
         for entry in (subform.form for subform in form.tracks)
         if not entry.is_blank
     ]
@@ -188,8 +253,14 @@ def _take_upload(request, album, form, *, limit, section, anchor, store, done):
 COVER_LIMIT, FILE_LIMIT, AUDIO_LIMIT = "store.max_cover_bytes", "store.max_file_bytes", "store.max_audio_bytes"
 
 
-@view_config(route_name="admin_album_cover", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST",
-             require_csrf=True, max_body=COVER_LIMIT)
+@view_config(
+    route_name="admin_album_cover",
+    renderer=TEMPLATES + "album_edit.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+    max_body=COVER_LIMIT,
+)
 def album_cover(context, request):
     album = context.album
     catalog = _catalog(request)
@@ -204,25 +275,54 @@ def album_cover(context, request):
         catalog.replace_cover(album, upload.file, max_bytes=max_bytes, actor=request.user)
         audio.queue_formats(album)  # the cover goes into the formats' tags
 
-    return _take_upload(request, album, CoverForm(request.POST), limit=COVER_LIMIT, section="cover", anchor="cover-section",
-                        store=store, done="The new cover is in place.")
+    return _take_upload(
+        request,
+        album,
+        CoverForm(request.POST),
+        limit=COVER_LIMIT,
+        section="cover",
+        anchor="cover-section",
+        store=store,
+        done="The new cover is in place.",
+    )
 
 
-@view_config(route_name="admin_album_file", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST",
-             require_csrf=True, max_body=FILE_LIMIT)
+@view_config(
+    route_name="admin_album_file",
+    renderer=TEMPLATES + "album_edit.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+    max_body=FILE_LIMIT,
+)
 def album_file(context, request):
     album = context.album
 
     def store(upload, max_bytes):
-        _catalog(request).replace_download(album, upload.file, filename=upload.filename, max_bytes=max_bytes,
-                                           actor=request.user)
+        _catalog(request).replace_download(
+            album, upload.file, filename=upload.filename, max_bytes=max_bytes, actor=request.user
+        )
 
-    return _take_upload(request, album, DownloadFileForm(request.POST), limit=FILE_LIMIT, section="file", anchor="file-section",
-                        store=store, done="The download file is in place.")
+    return _take_upload(
+        request,
+        album,
+        DownloadFileForm(request.POST),
+        limit=FILE_LIMIT,
+        section="file",
+        anchor="file-section",
+        store=store,
+        done="The download file is in place.",
+    )
 
 
-@view_config(route_name="admin_track_audio", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST",
-             require_csrf=True, max_body=AUDIO_LIMIT)
+@view_config(
+    route_name="admin_track_audio",
+    renderer=TEMPLATES + "album_edit.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+    max_body=AUDIO_LIMIT,
+)
 def track_audio(context, request):
     """A track's audio: upload a new file (its preview is then made by the job queue), move where the
     preview starts, or try a failed preview again."""
@@ -239,15 +339,21 @@ def track_audio(context, request):
     if hasattr(form.audio.data, "file"):
         try:
             kind, seconds = audio.replace_master(
-                track, form.audio.data.file, max_bytes=int(request.registry.settings[AUDIO_LIMIT]), preview_start=start)
+                track, form.audio.data.file, max_bytes=int(request.registry.settings[AUDIO_LIMIT]), preview_start=start
+            )
         except UploadRefused as refused:
             must_not_commit(request)
             form.audio.errors.append(str(refused))
             return edit_page(request, album, status=400, audio=form, audio_track_id=track.id)
         request.find_service(IAuditLog).record(
-            request.user, "audio", f"Uploaded the audio of “{track.title}” ({kind.upper()}, {format_duration(round(seconds))}).",
-            album_id=album.id)
-        request.session.flash(f"The audio of “{track.title}” is uploaded ({format_duration(round(seconds))}); its preview is being made.")
+            request.user,
+            "audio",
+            f"Uploaded the audio of “{track.title}” ({kind.upper()}, {format_duration(round(seconds))}).",
+            album_id=album.id,
+        )
+        request.session.flash(
+            f"The audio of “{track.title}” is uploaded ({format_duration(round(seconds))}); its preview is being made."
+        )
     elif form.retry.data:
         audio.retry(track)
         request.session.flash(f"The preview of “{track.title}” is being made again.")
@@ -257,21 +363,41 @@ def track_audio(context, request):
     return HTTPSeeOther(_edit_url(request, album, "audio"))
 
 
-@view_config(route_name="admin_album_audio_status", renderer="json", permission="admin", request_method="GET",
-             cache_control=NO_STORE)
+@view_config(
+    route_name="admin_album_audio_status",
+    renderer="json",
+    permission="admin",
+    request_method="GET",
+    cache_control=NO_STORE,
+)
 def audio_status(context, request):
     """Where the album's audio work stands, for the editor's progress bars (static/admin-audio.js)."""
     album = context.album
     formats = request.find_service(IAudioService).formats_of(album)
     return {
-        "tracks": [{"id": t.id, "state": t.audio_state, "progress": t.audio_progress, "error": t.audio_error}
-                   for t in album.tracks],
-        "formats": [{"format": spec.key, "state": row.state if row else "queued", "progress": row.progress if row else 0,
-                     "error": row.error if row else None} for spec, row in formats],
+        "tracks": [
+            {"id": t.id, "state": t.audio_state, "progress": t.audio_progress, "error": t.audio_error}
+            for t in album.tracks
+        ],
+        "formats": [
+            {
+                "format": spec.key,
+                "state": row.state if row else "queued",
+                "progress": row.progress if row else 0,
+                "error": row.error if row else None,
+            }
+            for spec, row in formats
+        ],
     }
 
 
-@view_config(route_name="admin_album_publish", renderer=TEMPLATES + "album_edit.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="admin_album_publish",
+    renderer=TEMPLATES + "album_edit.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+)
 def album_publish(context, request):
     album = context.album
     publish = request.POST.get("publish") == "1"
@@ -296,12 +422,20 @@ def album_archive(context, request):
     return HTTPSeeOther(_edit_url(request, album))
 
 
-@view_config(route_name="admin_album_delete", renderer=TEMPLATES + "album_delete.pt", permission="admin", request_method="GET")
+@view_config(
+    route_name="admin_album_delete", renderer=TEMPLATES + "album_delete.pt", permission="admin", request_method="GET"
+)
 def album_delete_confirm(context, request):
     return {"album": context.album, "sales": _catalog(request).sales_count(context.album)}
 
 
-@view_config(route_name="admin_album_delete", renderer=TEMPLATES + "album_delete.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="admin_album_delete",
+    renderer=TEMPLATES + "album_delete.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+)
 def album_delete(context, request):
     album = context.album
     if not ConfirmForm(request.POST).confirmed("delete"):

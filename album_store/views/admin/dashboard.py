@@ -1,4 +1,5 @@
 """The owner's dashboard: revenue and sales, a chart of the last 90 days, top albums, latest purchases."""
+
 from pyramid.view import view_config
 
 from ...charts import daily_revenue_chart

@@ -1,4 +1,5 @@
 """The owner's purchases: the filtered list (and its CSV export, streamed), one purchase, a refund."""
+
 import csv
 import io
 
@@ -10,19 +11,34 @@ from ...caching import NO_STORE
 from ...forms import ConfirmForm, PurchaseFilterForm
 from ...models import PurchaseStatus
 from ...money import format_amount_input
+from ...parsing import page_number
 from ...services.audit import IAuditLog
 from ...services.payments import IPaymentService, PaymentUnavailable, RefundRefused
 from ...services.purchases import IPurchaseService, NotRefundable
 from ...services.reports import IReports, PurchaseFilters
-from ...parsing import page_number
 from . import PAGE_SIZE, TEMPLATES, page_count, page_links
 
 CSV_COLUMNS = (
-    "id", "reference", "created_at", "paid_at", "status", "album_slug", "album_title", "email", "amount",
-    "tax", "charged", "refunded", "net", "currency", "stripe_charge_id", "refunded_at",
+    "id",
+    "reference",
+    "created_at",
+    "paid_at",
+    "status",
+    "album_slug",
+    "album_title",
+    "email",
+    "amount",
+    "tax",
+    "charged",
+    "refunded",
+    "net",
+    "currency",
+    "stripe_charge_id",
+    "refunded_at",
     # Pay what you want: the album's minimum when the buyer chose the amount, and how much more they
     # chose (both empty for a fixed price).
-    "minimum", "over_minimum",
+    "minimum",
+    "over_minimum",
 )
 
 
@@ -38,10 +54,16 @@ def purchase_list(context, request):
         request.response.status = 400
         return {"form": form, "purchases": [], "total": 0, "page": 1, "pages": 1, "pager": {}, "csv_url": None}
     query = {key: request.GET.get(key, "") for key in ("status", "album", "email", "date_from", "date_to")}
-    purchases, total = request.find_service(IReports).purchases(PurchaseFilters(**form.filter_values()), page=page, page_size=PAGE_SIZE)
+    purchases, total = request.find_service(IReports).purchases(
+        PurchaseFilters(**form.filter_values()), page=page, page_size=PAGE_SIZE
+    )
     pages = page_count(total, page)
     return {
-        "form": form, "purchases": purchases, "total": total, "page": page, "pages": pages,
+        "form": form,
+        "purchases": purchases,
+        "total": total,
+        "page": page,
+        "pages": pages,
         "pager": page_links(request, "admin_purchases", page, pages, query),
         "csv_url": request.route_path("admin_purchases_csv", _query={k: v for k, v in query.items() if v}),
     }
@@ -52,7 +74,9 @@ def purchase_csv(context, request):
     """The filtered list as CSV, streamed: rows are read in batches and written as they are sent."""
     form = _filter_form(request)
     if not form.validate():
-        raise HTTPBadRequest("The filters are not valid: " + "; ".join(f"{name}: {errors[0]}" for name, errors in form.errors.items()))
+        raise HTTPBadRequest(
+            "The filters are not valid: " + "; ".join(f"{name}: {errors[0]}" for name, errors in form.errors.items())
+        )
     rows = request.find_service(IReports).purchase_rows(PurchaseFilters(**form.filter_values()))
     response = Response(app_iter=_csv_lines(rows), content_type="text/csv", charset="utf-8")
     response.content_disposition = 'attachment; filename="purchases.csv"'
@@ -63,8 +87,10 @@ def _chosen(row):
     """The CSV's pay-what-you-want cells: the minimum and the amount over it, or two empty cells."""
     if row.minimum_cents is None:
         return "", ""
-    return (format_amount_input(row.minimum_cents, row.currency),
-            format_amount_input(row.amount_cents - row.minimum_cents, row.currency))
+    return (
+        format_amount_input(row.minimum_cents, row.currency),
+        format_amount_input(row.amount_cents - row.minimum_cents, row.currency),
+    )
 
 
 def _csv_lines(rows):
@@ -80,13 +106,36 @@ def _csv_lines(rows):
     writer.writerow(CSV_COLUMNS)
     yield flush()
     for n, row in enumerate(rows, start=1):
-        money = [format_amount_input(cents, row.currency) for cents in (
-            row.amount_cents, row.tax_cents, row.charged_cents, row.amount_refunded_cents, row.net_cents,
-        )]
-        writer.writerow([_cell(value) for value in (
-            row.id, row.reference, _iso(row.created_at), _iso(row.paid_at), row.status, row.slug, row.title, row.email,
-            *money, row.currency, row.stripe_charge_id or "", _iso(row.refunded_at), *_chosen(row),
-        )])
+        money = [
+            format_amount_input(cents, row.currency)
+            for cents in (
+                row.amount_cents,
+                row.tax_cents,
+                row.charged_cents,
+                row.amount_refunded_cents,
+                row.net_cents,
+            )
+        ]
+        writer.writerow(
+            [
+                _cell(value)
+                for value in (
+                    row.id,
+                    row.reference,
+                    _iso(row.created_at),
+                    _iso(row.paid_at),
+                    row.status,
+                    row.slug,
+                    row.title,
+                    row.email,
+                    *money,
+                    row.currency,
+                    row.stripe_charge_id or "",
+                    _iso(row.refunded_at),
+                    *_chosen(row),
+                )
+            ]
+        )
         if n % 200 == 0:
             yield flush()
     yield flush()
@@ -118,12 +167,20 @@ def purchase_detail(context, request):
     }
 
 
-@view_config(route_name="admin_purchase_refund", renderer=TEMPLATES + "refund.pt", permission="admin", request_method="GET")
+@view_config(
+    route_name="admin_purchase_refund", renderer=TEMPLATES + "refund.pt", permission="admin", request_method="GET"
+)
 def refund_confirm(context, request):
     return {"purchase": context.purchase, "album": context.purchase.album, "error": None}
 
 
-@view_config(route_name="admin_purchase_refund", renderer=TEMPLATES + "refund.pt", permission="admin", request_method="POST", require_csrf=True)
+@view_config(
+    route_name="admin_purchase_refund",
+    renderer=TEMPLATES + "refund.pt",
+    permission="admin",
+    request_method="POST",
+    require_csrf=True,
+)
 def refund(context, request):
     purchase = context.purchase
     if not ConfirmForm(request.POST).confirmed("refund"):
@@ -137,7 +194,12 @@ def refund(context, request):
     except PaymentUnavailable as unavailable:
         request.response.status = 503
         request.response.headers["Retry-After"] = "30"
-        return {"purchase": purchase, "album": purchase.album,
-                "error": f"{unavailable} Nothing was changed here; trying again is safe (it can never refund twice)."}
-    request.session.flash("This purchase was refunded already." if was_refunded else "Refunded in full. The buyer's download has ended.")
+        return {
+            "purchase": purchase,
+            "album": purchase.album,
+            "error": f"{unavailable} Nothing was changed here; trying again is safe (it can never refund twice).",
+        }
+    request.session.flash(
+        "This purchase was refunded already." if was_refunded else "Refunded in full. The buyer's download has ended."
+    )
     return HTTPSeeOther(request.route_url("admin_purchase", id=purchase.id))

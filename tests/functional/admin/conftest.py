@@ -1,9 +1,9 @@
 """The store owner's pages: an owner signed in, a buyer signed in, and the edit page's forms."""
+
 import pytest
 
-from tests.conftest import StoreTestApp
+from tests.conftest import PASSWORD, StoreTestApp
 from tests.factories import make_owner, make_user
-from tests.conftest import PASSWORD
 
 
 @pytest.fixture

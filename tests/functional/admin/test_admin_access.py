@@ -1,5 +1,6 @@
 """Who may see the owner's pages: an owner; a buyer gets 403; an anonymous visitor is sent to sign in.
 Every refusal changes nothing."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,8 +11,15 @@ from tests.conftest import StoreTestApp
 from tests.factories import make_album, make_purchase
 
 GET_PAGES = [
-    "/admin", "/admin/albums", "/admin/albums/new", "/admin/albums/{album}/edit", "/admin/albums/{album}/delete",
-    "/admin/purchases", "/admin/purchases.csv", "/admin/purchases/{purchase}", "/admin/purchases/{purchase}/refund",
+    "/admin",
+    "/admin/albums",
+    "/admin/albums/new",
+    "/admin/albums/{album}/edit",
+    "/admin/albums/{album}/delete",
+    "/admin/purchases",
+    "/admin/purchases.csv",
+    "/admin/purchases/{purchase}",
+    "/admin/purchases/{purchase}/refund",
 ]
 POST_ACTIONS = [
     ("/admin/albums/new", {"title": "Sneaky", "artist": "X", "price": "1.00", "currency": "usd"}),
@@ -35,7 +43,9 @@ def records(dbsession):
 
 def snapshot(dbsession):
     dbsession.expire_all()
-    albums = dbsession.execute(select(Album.id, Album.title, Album.price_cents, Album.is_published, Album.archived_at)).all()
+    albums = dbsession.execute(
+        select(Album.id, Album.title, Album.price_cents, Album.is_published, Album.archived_at)
+    ).all()
     purchases = dbsession.execute(select(Purchase.id, Purchase.status, Purchase.amount_refunded_cents)).all()
     return albums, purchases, dbsession.scalar(select(func.count()).select_from(AuditEvent))
 

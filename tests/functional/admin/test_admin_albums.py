@@ -1,10 +1,12 @@
 """The owner's albums: list and search, create, edit (with the history), publish, archive, delete, tracks."""
+
 import pytest
 from sqlalchemy import func, select
 
 from album_store.models import Album, AuditEvent, Track
 from tests.conftest import StoreTestApp
 from tests.factories import give_album_file, make_album, make_purchase
+
 from .conftest import edit_form
 
 
@@ -15,8 +17,15 @@ def album_named(dbsession, title):
 
 def new_album(owner_app, status=303, **fields):
     form = owner_app.get("/admin/albums/new").forms["album-form"]
-    values = {"title": "Tide Tables", "artist": "Hollow Pines", "year": "2024", "price": "12.34", "currency": "usd",
-              "description": "Sea songs.", **fields}
+    values = {
+        "title": "Tide Tables",
+        "artist": "Hollow Pines",
+        "year": "2024",
+        "price": "12.34",
+        "currency": "usd",
+        "description": "Sea songs.",
+        **fields,
+    }
     for name, value in values.items():
         form[name] = value
     return form.submit(status=status)
@@ -37,7 +46,12 @@ def test_a_new_album_is_stored_in_cents_with_a_slug_from_its_title_and_unpublish
     assert "is created, unpublished" in page.text
     assert page.forms["album-form"]["price"].value == "12.34"
     [event] = dbsession.scalars(select(AuditEvent)).all()
-    assert (event.user_id, event.actor_email, event.action, event.album_id) == (owner.id, "owner@example.com", "create", album.id)
+    assert (event.user_id, event.actor_email, event.action, event.album_id) == (
+        owner.id,
+        "owner@example.com",
+        "create",
+        album.id,
+    )
     assert "Tide Tables (Live!)" in history(page)[0] and "$12.34" in history(page)[0]
 
 
@@ -80,7 +94,11 @@ def test_slugs_are_unique_numbered_when_made_and_refused_when_typed(owner_app, d
 
 def test_required_fields_and_lengths_are_checked(owner_app, dbsession):
     page = new_album(owner_app, title="", artist="", year="1492", status=400)
-    assert "Enter the album's title." in page.text and "Enter the artist." in page.text and "from 1900 to 2100" in page.text
+    assert (
+        "Enter the album's title." in page.text
+        and "Enter the artist." in page.text
+        and "from 1900 to 2100" in page.text
+    )
     assert dbsession.scalar(select(func.count()).select_from(Album)) == 0
 
 
@@ -97,7 +115,11 @@ def test_editing_records_who_changed_what_and_shows_it_on_the_edit_page(owner_ap
     album = dbsession.get(Album, album.id)
     assert (album.title, album.price_cents, album.slug) == ("New Title", 999, "new-title")
     [change] = history(page)
-    assert "title: Old Title → New Title" in change and "price: $12.99 → $9.99" in change and "slug: old-title → new-title" in change
+    assert (
+        "title: Old Title → New Title" in change
+        and "price: $12.99 → $9.99" in change
+        and "slug: old-title → new-title" in change
+    )
     assert page.html.select_one("#history .history__who").text == "owner@example.com"
 
 
@@ -134,7 +156,10 @@ def test_the_list_searches_and_filters_by_status(owner_app, dbsession):
     make_album(dbsession, title="Blue Skies", artist="The Paper Lanterns", is_published=True)
     make_album(dbsession, title="Night Bus", artist="The Paper Lanterns", is_published=False)
     archived = make_album(dbsession, title="Old Blue", artist="Marta", is_published=False)
-    owner_app.post(f"/admin/albums/{archived.id}/archive", {"action": "archive", "csrf_token": owner_app.form_csrf_token("/admin/albums")})
+    owner_app.post(
+        f"/admin/albums/{archived.id}/archive",
+        {"action": "archive", "csrf_token": owner_app.form_csrf_token("/admin/albums")},
+    )
 
     def titles(query=""):
         return [a.text for a in owner_app.get("/admin/albums" + query).html.select("#albums td.album-cell a")]
@@ -197,9 +222,14 @@ def test_archiving_unpublishes_and_restoring_brings_it_back_unpublished(owner_ap
     stored = dbsession.get(Album, album.id)
     assert stored.archived_at is not None and not stored.is_published
     testapp.get("/albums/shelved", status=404)
-    assert "restore it first" in owner_app.post(
-        f"/admin/albums/{album.id}/publish", {"publish": "1", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409
-    ).text
+    assert (
+        "restore it first"
+        in owner_app.post(
+            f"/admin/albums/{album.id}/publish",
+            {"publish": "1", "csrf_token": owner_app.form_csrf_token("/admin")},
+            status=409,
+        ).text
+    )
     edit_form(owner_app, album.id, "restore-form").submit(status=303)
     dbsession.expire_all()
     assert dbsession.get(Album, album.id).archived_at is None and not dbsession.get(Album, album.id).is_published
@@ -227,7 +257,11 @@ def test_a_sold_album_can_never_be_deleted_only_archived(owner_app, dbsession):
     make_purchase(dbsession, album, status="failed")  # any purchase refers to it
     confirm = owner_app.get(f"/admin/albums/{album.id}/delete")
     assert "cannot be deleted" in confirm.text and not confirm.html.find(id="delete-form")
-    page = owner_app.post(f"/admin/albums/{album.id}/delete", {"confirm": "delete", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409)
+    page = owner_app.post(
+        f"/admin/albums/{album.id}/delete",
+        {"confirm": "delete", "csrf_token": owner_app.form_csrf_token("/admin")},
+        status=409,
+    )
     assert "1 purchase, so it cannot be deleted" in page.text
     dbsession.expire_all()
     assert dbsession.get(Album, album.id) is not None
@@ -241,7 +275,10 @@ def test_a_sold_album_can_never_be_deleted_only_archived(owner_app, dbsession):
 # --- tracks ----------------------------------------------------------------------------------
 def track_list(dbsession, album_id):
     dbsession.expire_all()
-    return [(t.position, t.title, t.duration_seconds) for t in dbsession.scalars(select(Track).where(Track.album_id == album_id).order_by(Track.position))]
+    return [
+        (t.position, t.title, t.duration_seconds)
+        for t in dbsession.scalars(select(Track).where(Track.album_id == album_id).order_by(Track.position))
+    ]
 
 
 def test_tracks_are_added_edited_removed_and_renumbered_in_one_save(owner_app, dbsession):
@@ -255,7 +292,9 @@ def test_tracks_are_added_edited_removed_and_renumbered_in_one_save(owner_app, d
     page = form.submit(status=303).follow()
     assert track_list(dbsession, album.id) == [(1, "Opening", 181), (2, "Song 3", 605), (3, "Encore", 3723)]
     [event] = history(page)
-    assert "renamed “Song 1” to “Opening”" in event and "removed “Song 2”" in event and "added “Encore” (1:02:03)" in event
+    assert (
+        "renamed “Song 1” to “Opening”" in event and "removed “Song 2”" in event and "added “Encore” (1:02:03)" in event
+    )
     assert "3:03 → 10:05" in event
 
 

@@ -1,15 +1,24 @@
 """The owner's prices against Stripe's rules: its minimum charge per currency; refunds in ISK."""
+
 import pytest
 from sqlalchemy import func, select
 
 from album_store.models import Album, Purchase
 from tests.factories import make_album
+
 from .conftest import edit_form
 
 
 def new_album(owner_app, status=303, **fields):
     form = owner_app.get("/admin/albums/new").forms["album-form"]
-    values = {"title": "Tide Tables", "artist": "Hollow Pines", "year": "2024", "price": "12.34", "currency": "usd", **fields}
+    values = {
+        "title": "Tide Tables",
+        "artist": "Hollow Pines",
+        "year": "2024",
+        "price": "12.34",
+        "currency": "usd",
+        **fields,
+    }
     for name, value in values.items():
         form[name] = value
     return form.submit(status=status)
@@ -72,8 +81,11 @@ def test_an_isk_purchase_is_refunded_in_full_in_the_stores_unit(owner_app, shop,
     assert payment.paid, payment
     dbsession.expire_all()
     purchase = dbsession.scalars(select(Purchase)).one()
-    owner_app.post(f"/admin/purchases/{purchase.id}/refund",
-                   {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=303)
+    owner_app.post(
+        f"/admin/purchases/{purchase.id}/refund",
+        {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")},
+        status=303,
+    )
     dbsession.expire_all()
     refunded = dbsession.get(Purchase, purchase.id)
     assert (refunded.status, refunded.amount_refunded_cents) == ("refunded", 1500)

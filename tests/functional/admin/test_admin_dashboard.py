@@ -1,6 +1,8 @@
 """The dashboard's figures on a known set of purchases, refunds included, to the cent."""
-from datetime import datetime, time as clock, timedelta, timezone
+
 import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 
 import pytest
 
@@ -12,7 +14,7 @@ from tests.factories import make_album, make_purchase
 def now():
     """Now, kept clear of midnight (UTC) so that "today" cannot change during the test."""
     current = utcnow()
-    since_midnight = (current - datetime.combine(current.date(), clock.min, tzinfo=timezone.utc)).total_seconds()
+    since_midnight = (current - datetime.combine(current.date(), clock.min, tzinfo=UTC)).total_seconds()
     if since_midnight > 86400 - 120:
         time.sleep(86400 - since_midnight + 121)
     elif since_midnight < 120:
@@ -31,18 +33,18 @@ def sales(dbsession, now):
     def days_ago(n):
         return earlier - timedelta(days=n)
 
-    make_purchase(dbsession, blue, paid_at=earlier)                                           # today  +10.00
-    make_purchase(dbsession, night, paid_at=earlier, refunded_cents=500)                      # today  +20.00 (partly refunded)
-    make_purchase(dbsession, blue, paid_at=earlier, status="refunded", refunded_cents=1000)   # today  + 0.00, no sale
-    make_purchase(dbsession, blue, paid_at=days_ago(3))                                       # 7 days +10.00
-    make_purchase(dbsession, night, paid_at=days_ago(6))                                      # 7 days +25.00 (its first day)
-    make_purchase(dbsession, night, paid_at=days_ago(7))                                      # 30 days +25.00
-    make_purchase(dbsession, blue, paid_at=days_ago(29))                                      # 30 days +10.00 (its first day)
-    make_purchase(dbsession, blue, paid_at=days_ago(30))                                      # all time +10.00
-    make_purchase(dbsession, night, paid_at=days_ago(100), refunded_cents=1000)               # all time +15.00
-    make_purchase(dbsession, blue, created_at=earlier, status="failed")                       # never counts
-    make_purchase(dbsession, blue, created_at=earlier, status="pending")                      # never counts
-    make_purchase(dbsession, euro, paid_at=earlier)                                           # €15.00 today
+    make_purchase(dbsession, blue, paid_at=earlier)  # today  +10.00
+    make_purchase(dbsession, night, paid_at=earlier, refunded_cents=500)  # today  +20.00 (partly refunded)
+    make_purchase(dbsession, blue, paid_at=earlier, status="refunded", refunded_cents=1000)  # today  + 0.00, no sale
+    make_purchase(dbsession, blue, paid_at=days_ago(3))  # 7 days +10.00
+    make_purchase(dbsession, night, paid_at=days_ago(6))  # 7 days +25.00 (its first day)
+    make_purchase(dbsession, night, paid_at=days_ago(7))  # 30 days +25.00
+    make_purchase(dbsession, blue, paid_at=days_ago(29))  # 30 days +10.00 (its first day)
+    make_purchase(dbsession, blue, paid_at=days_ago(30))  # all time +10.00
+    make_purchase(dbsession, night, paid_at=days_ago(100), refunded_cents=1000)  # all time +15.00
+    make_purchase(dbsession, blue, created_at=earlier, status="failed")  # never counts
+    make_purchase(dbsession, blue, created_at=earlier, status="pending")  # never counts
+    make_purchase(dbsession, euro, paid_at=earlier)  # €15.00 today
     return now
 
 
@@ -54,7 +56,10 @@ def figures(page):
             continue
         heading = section.find("h2").text if section.find("h2") else ""
         shown[heading] = {
-            figure["data-period"]: (figure.find(class_="figure__revenue").text, figure.find(class_="figure__sales").text)
+            figure["data-period"]: (
+                figure.find(class_="figure__revenue").text,
+                figure.find(class_="figure__sales").text,
+            )
             for figure in section.select(".figure")
         }
     return shown
@@ -89,7 +94,14 @@ def test_the_chart_draws_each_of_the_last_90_days_from_the_server(owner_app, sal
     def day(n):
         return f"{today - timedelta(days=n):%d %b %Y}"
 
-    expected = {day(0): "$30.00", day(3): "$10.00", day(6): "$25.00", day(7): "$25.00", day(29): "$10.00", day(30): "$10.00"}
+    expected = {
+        day(0): "$30.00",
+        day(3): "$10.00",
+        day(6): "$25.00",
+        day(7): "$25.00",
+        day(29): "$10.00",
+        day(30): "$10.00",
+    }
     assert {d: a for d, a in amounts.items() if a != "$0.00"} == expected
     assert list(amounts)[0] == day(89) and list(amounts)[-1] == day(0)
     # Heights are to scale: today's $30.00 is three times a $10.00 day, and nothing is drawn for $0.
@@ -97,7 +109,11 @@ def test_the_chart_draws_each_of_the_last_90_days_from_the_server(owner_app, sal
     assert height[day(0)] == pytest.approx(3 * height[day(3)], abs=0.02) and height[day(1)] == 0
     # Drawn by the server: no script, no inline style (the CSP forbids both), no address elsewhere.
     assert all(script.get("src", "").startswith("/static/") for script in page.html.find_all("script"))
-    assert "style=" not in str(usd_chart) and not usd_chart.find("script") and "http" not in str(usd_chart).replace("http://www.w3.org/2000/svg", "")
+    assert (
+        "style=" not in str(usd_chart)
+        and not usd_chart.find("script")
+        and "http" not in str(usd_chart).replace("http://www.w3.org/2000/svg", "")
+    )
 
 
 def test_top_albums_and_latest_purchases(owner_app, sales):

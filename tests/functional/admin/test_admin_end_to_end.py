@@ -1,4 +1,5 @@
 """The whole path: the owner makes an album in the browser, a shopper buys it and downloads it."""
+
 import io
 import zipfile
 
@@ -6,6 +7,7 @@ import pytest
 import webtest
 
 from tests.factories import image_bytes, zip_bytes
+
 from .conftest import edit_form
 
 pytestmark = pytest.mark.stripe
@@ -40,7 +42,11 @@ def test_an_album_made_in_the_admin_is_bought_and_downloaded(owner_app, testapp)
     # A shopper finds it, with its cover, tracks and price ...
     page = testapp.get("/albums/harbour-lights")
     assert page.html.find("img", class_="album__cover")["src"].startswith("/covers/")
-    assert [li.find(class_="tracklist__title").text for li in page.html.select(".tracklist li")] == ["Low Water", "Gulls", "Home Port"]
+    assert [li.find(class_="tracklist__title").text for li in page.html.select(".tracklist li")] == [
+        "Low Water",
+        "Gulls",
+        "Home Port",
+    ]
     button = page.html.find("script", class_="stripe-button")
     assert button["data-amount"] == "899" and button["data-currency"] == "usd"
     testapp.get(page.html.find("img", class_="album__cover")["src"], status=200)

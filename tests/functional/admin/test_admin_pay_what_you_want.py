@@ -1,5 +1,6 @@
 """The owner's side of pay what you want: setting it on an album, and seeing what buyers chose on the
 dashboard and in the CSV."""
+
 import csv
 import io
 
@@ -12,8 +13,16 @@ from tests.factories import make_album, make_purchase
 
 def new_album(owner_app, status=303, **fields):
     form = owner_app.get("/admin/albums/new").forms["album-form"]
-    values = {"title": "Tide Tables", "artist": "Hollow Pines", "year": "2024", "price": "10.00", "currency": "usd",
-              "pricing": "choose", "minimum": "5", **fields}
+    values = {
+        "title": "Tide Tables",
+        "artist": "Hollow Pines",
+        "year": "2024",
+        "price": "10.00",
+        "currency": "usd",
+        "pricing": "choose",
+        "minimum": "5",
+        **fields,
+    }
     for name, value in values.items():
         form[name] = value
     return form.submit(status=status)
@@ -54,13 +63,16 @@ def test_free_or_more_and_back_to_a_fixed_price(owner_app, dbsession):
     assert (album.price_cents, album.minimum_cents) == (999, None)
 
 
-@pytest.mark.parametrize("minimum, price, message", [
-    ("12", "10.00", "The minimum cannot be more than the suggested amount."),
-    ("0.30", "10.00", "Stripe's smallest charge in USD is $0.50. Set the minimum to at least that, or to 0"),
-    ("-1", "10.00", "Enter the minimum as a plain number"),
-    ("", "10.00", "Enter a minimum"),
-    ("0", "0", "The price must be more than zero."),
-])
+@pytest.mark.parametrize(
+    "minimum, price, message",
+    [
+        ("12", "10.00", "The minimum cannot be more than the suggested amount."),
+        ("0.30", "10.00", "Stripe's smallest charge in USD is $0.50. Set the minimum to at least that, or to 0"),
+        ("-1", "10.00", "Enter the minimum as a plain number"),
+        ("", "10.00", "Enter a minimum"),
+        ("0", "0", "The price must be more than zero."),
+    ],
+)
 def test_a_setting_buyers_could_not_pay_is_refused_with_a_message(owner_app, dbsession, minimum, price, message):
     page = new_album(owner_app, minimum=minimum, price=price, status=400)
     errors = " ".join(p.text for p in page.html.select(".field__error"))
@@ -87,7 +99,9 @@ def test_the_dashboard_and_the_csv_show_what_buyers_chose(owner_app, dbsession):
     ]
 
     lines = list(csv.DictReader(io.StringIO(owner_app.get("/admin/purchases.csv").text)))
-    chosen = sorted((row["album_title"], row["status"], row["amount"], row["minimum"], row["over_minimum"]) for row in lines)
+    chosen = sorted(
+        (row["album_title"], row["status"], row["amount"], row["minimum"], row["over_minimum"]) for row in lines
+    )
     assert chosen == [
         ("Blue Skies", "paid", "9.99", "", ""),
         ("Copper & Salt", "failed", "20.00", "5.00", "15.00"),

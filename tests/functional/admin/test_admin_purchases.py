@@ -1,15 +1,16 @@
 """The owner's purchases: the filtered, paginated list; its CSV export; one purchase; refunds through Stripe."""
+
 import csv
-from datetime import datetime, timezone
 import io
 import json
 import time
 import types
 import uuid
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, update
 import webob
+from sqlalchemy import func, select, update
 
 from album_store.models import AuditEvent, Purchase
 from tests.conftest import StoreTestApp, standin_only
@@ -17,7 +18,7 @@ from tests.factories import give_album_file, make_album, make_purchase, stripe_s
 
 
 def at(day, hour=12):
-    return datetime(2026, 3, day, hour, tzinfo=timezone.utc)
+    return datetime(2026, 3, day, hour, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -51,13 +52,16 @@ def test_the_list_filters_by_status_album_email_and_dates(owner_app, ledger):
     assert listed_ids(owner_app, f"?status=paid&album={ledger['night'].id}&date_from=2026-03-03") == [p[2]]
 
 
-@pytest.mark.parametrize("query, message", [
-    ("?status=lost", "Not a valid choice"),
-    ("?album=999999", "Not a valid choice"),
-    ("?date_from=yesterday", "Not a valid date"),
-    ("?date_from=2026-03-05&date_to=2026-03-01", "The end comes before the start."),
-    ("?email=a%00b", "Remove the control characters."),  # PostgreSQL refuses a NUL in text
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("?status=lost", "Not a valid choice"),
+        ("?album=999999", "Not a valid choice"),
+        ("?date_from=yesterday", "Not a valid date"),
+        ("?date_from=2026-03-05&date_to=2026-03-01", "The end comes before the start."),
+        ("?email=a%00b", "Remove the control characters."),  # PostgreSQL refuses a NUL in text
+    ],
+)
 def test_bad_filters_are_explained_not_guessed(owner_app, ledger, query, message):
     page = owner_app.get("/admin/purchases" + query, status=400)
     assert message in page.html.find(class_="alert--error").text
@@ -132,7 +136,9 @@ def bought(testapp, dbsession, files_dir):
     album = make_album(dbsession, slug="refundable", title="Refundable", price_cents=1250)
     give_album_file(dbsession, album, files_dir)
     receipt = testapp.buy("refundable", email="shopper@example.com", status=303).follow()
-    link = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"].replace("http://localhost", "")
+    link = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"].replace(
+        "http://localhost", ""
+    )
     dbsession.expire_all()
     return dbsession.scalars(select(Purchase)).one(), link
 
@@ -154,21 +160,29 @@ def bought_in_either_flow(shop, dbsession, files_dir):
     payment = shop.pay("refundable", email="shopper@example.com")
     assert payment.paid, payment.message
     receipt = shop.get(payment.receipt_url)
-    link = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"].replace("http://localhost", "")
+    link = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"].replace(
+        "http://localhost", ""
+    )
     return current(dbsession), link
 
 
 @pytest.mark.stripe
-def test_a_refund_asks_first_then_refunds_through_stripe_once_and_ends_the_download(owner_app, shop, flow, dbsession, stripe_client, bought_in_either_flow, owner):
+def test_a_refund_asks_first_then_refunds_through_stripe_once_and_ends_the_download(
+    owner_app, shop, flow, dbsession, stripe_client, bought_in_either_flow, owner
+):
     purchase, download = bought_in_either_flow
-    assert bool(purchase.stripe_payment_intent_id) == (flow != "checkout_js")  # a hosted page's payment is a PaymentIntent too
+    assert bool(purchase.stripe_payment_intent_id) == (
+        flow != "checkout_js"
+    )  # a hosted page's payment is a PaymentIntent too
     testapp = shop
     testapp.get(download, status=200)
     detail = owner_app.get(f"/admin/purchases/{purchase.id}")
     confirm = owner_app.get(detail.html.find("a", string="Refund…")["href"])
     assert "$12.50 goes back to shopper@example.com" in confirm.text
     # A POST without the confirmation only shows the question again.
-    owner_app.post(f"/admin/purchases/{purchase.id}/refund", {"csrf_token": owner_app.form_csrf_token("/admin")}, status=303)
+    owner_app.post(
+        f"/admin/purchases/{purchase.id}/refund", {"csrf_token": owner_app.form_csrf_token("/admin")}, status=303
+    )
     assert current(dbsession).status == "paid" and refunds_at_stripe(stripe_client, purchase.stripe_charge_id) == []
 
     response = confirm.forms["refund-form"].submit(status=303)
@@ -190,23 +204,42 @@ def test_a_refund_asks_first_then_refunds_through_stripe_once_and_ends_the_downl
     assert len(refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == 1
     # The refund was made under the purchase's own key: any retry of it (a lost answer) is Stripe's
     # replay of this very refund, never a second request.
-    replayed = stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id},
-                                               options={"idempotency_key": f"purchase:{purchase.reference}:refund"})
+    replayed = stripe_client.v1.refunds.create(
+        params={"charge": purchase.stripe_charge_id},
+        options={"idempotency_key": f"purchase:{purchase.reference}:refund"},
+    )
     assert replayed.id == refund.id
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 1
 
 
 @pytest.mark.stripe
-def test_stripes_charge_refunded_event_afterwards_changes_nothing_more(owner_app, testapp, dbsession, bought, app_settings):
+def test_stripes_charge_refunded_event_afterwards_changes_nothing_more(
+    owner_app, testapp, dbsession, bought, app_settings
+):
     purchase, _ = bought
-    owner_app.post(f"/admin/purchases/{purchase.id}/refund", {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=303)
+    owner_app.post(
+        f"/admin/purchases/{purchase.id}/refund",
+        {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")},
+        status=303,
+    )
     before = current(dbsession)
     snapshot = (before.status, before.amount_refunded_cents, before.refunded_at)
-    payload = {"id": f"evt_{uuid.uuid4().hex[:24]}", "object": "event", "type": "charge.refunded", "created": int(time.time()),
-               "data": {"object": {"id": purchase.stripe_charge_id, "object": "charge"}}}
+    payload = {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": "charge.refunded",
+        "created": int(time.time()),
+        "data": {"object": {"id": purchase.stripe_charge_id, "object": "charge"}},
+    }
     body = json.dumps(payload).encode()
-    reply = testapp.post("/stripe/webhook", body, headers={
-        "Stripe-Signature": stripe_signature(body, app_settings["stripe.webhook_secret"]), "Content-Type": "application/json"})
+    reply = testapp.post(
+        "/stripe/webhook",
+        body,
+        headers={
+            "Stripe-Signature": stripe_signature(body, app_settings["stripe.webhook_secret"]),
+            "Content-Type": "application/json",
+        },
+    )
     assert reply.json["outcome"] == "refunded"
     after = current(dbsession)
     assert (after.status, after.amount_refunded_cents, after.refunded_at) == snapshot
@@ -217,32 +250,48 @@ def refund_requests(standin, purchase):
     """The refund requests Stripe received for the purchase's key, as the stand-in logs them."""
     from stripe_standin.process import idempotent_requests
 
-    return [r for r in idempotent_requests(standin.url, "/v1/refunds") if r["idempotency_key"] == f"purchase:{purchase.reference}:refund"]
+    return [
+        r
+        for r in idempotent_requests(standin.url, "/v1/refunds")
+        if r["idempotency_key"] == f"purchase:{purchase.reference}:refund"
+    ]
 
 
 @pytest.mark.stripe
 def test_a_refund_whose_answer_was_lost_is_replayed_not_repeated(owner_app, dbsession, stripe_client, bought, standin):
     purchase, _ = bought
     # The first attempt reached Stripe but its answer never came back: Stripe has the refund, we don't.
-    first = stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id}, options={"idempotency_key": purchase.refund_idempotency_key})
+    first = stripe_client.v1.refunds.create(
+        params={"charge": purchase.stripe_charge_id}, options={"idempotency_key": purchase.refund_idempotency_key}
+    )
     assert current(dbsession).status == "paid"
-    owner_app.post(f"/admin/purchases/{purchase.id}/refund", {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=303)
+    owner_app.post(
+        f"/admin/purchases/{purchase.id}/refund",
+        {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")},
+        status=303,
+    )
     assert current(dbsession).status == "refunded"
     assert len(refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == 1
     # The store's request carried the purchase's key, so Stripe replayed the first refund: the stand-in logs the key
     # each refund request came with (Stripe's own log is its dashboard, which a test cannot read).
     if standin is not None:
-        assert [(r["replayed"], r["id"]) for r in refund_requests(standin, purchase)] == [(False, first.id), (True, first.id)]
+        assert [(r["replayed"], r["id"]) for r in refund_requests(standin, purchase)] == [
+            (False, first.id),
+            (True, first.id),
+        ]
 
 
 @standin_only
 @pytest.mark.stripe
 def test_a_refund_after_a_partial_one_whose_answer_was_lost_refunds_the_rest_once(
-        make_app, owner, dbsession, stripe_client, bought, faults, standin):
+    make_app, owner, dbsession, stripe_client, bought, faults, standin
+):
     """$2.50 refunded in Stripe's dashboard, then the owner's full refund: its answer is lost (a 503), the owner
     clicks again. The retry must be the same request with the same key, replayed: $12.50 back in all, never more."""
     purchase, _ = bought
-    stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id, "amount": 250})  # the dashboard: no key of ours
+    stripe_client.v1.refunds.create(
+        params={"charge": purchase.stripe_charge_id, "amount": 250}
+    )  # the dashboard: no key of ours
     store = make_app(**{"stripe.max_network_retries": "0"})
     store.login(owner.email)
     refund = {"confirm": "refund", "csrf_token": store.form_csrf_token("/admin")}
@@ -255,24 +304,40 @@ def test_a_refund_after_a_partial_one_whose_answer_was_lost_refunds_the_rest_onc
     assert sorted(r.amount for r in refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == [250, 1000]
     assert stripe_client.v1.charges.retrieve(purchase.stripe_charge_id).amount_refunded == 1250
     [lost, retried] = refund_requests(standin, purchase)
-    assert (lost["replayed"], retried["replayed"], retried["id"]) == (False, True, lost["id"]), "the retry is Stripe's replay"
+    assert (lost["replayed"], retried["replayed"], retried["id"]) == (False, True, lost["id"]), (
+        "the retry is Stripe's replay"
+    )
 
 
 @pytest.mark.stripe
 def test_a_charge_refunded_in_stripes_dashboard_already_is_simply_recorded(owner_app, dbsession, stripe_client, bought):
     purchase, _ = bought
     stripe_client.v1.refunds.create(params={"charge": purchase.stripe_charge_id})  # another key: the dashboard
-    owner_app.post(f"/admin/purchases/{purchase.id}/refund", {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=303)
+    owner_app.post(
+        f"/admin/purchases/{purchase.id}/refund",
+        {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")},
+        status=303,
+    )
     assert current(dbsession).status == "refunded"
     assert len(refunds_at_stripe(stripe_client, purchase.stripe_charge_id)) == 1
 
 
 def test_only_a_paid_purchase_can_be_refunded(owner_app, dbsession, ledger):
     for purchase in ledger["purchases"][3:]:  # failed, pending
-        page = owner_app.post(f"/admin/purchases/{purchase.id}/refund", {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409)
+        page = owner_app.post(
+            f"/admin/purchases/{purchase.id}/refund",
+            {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")},
+            status=409,
+        )
         assert "Only a paid purchase can be refunded" in page.text
     dbsession.expire_all()
-    assert [p.status for p in dbsession.scalars(select(Purchase).order_by(Purchase.id))] == ["paid", "refunded", "paid", "failed", "pending"]
+    assert [p.status for p in dbsession.scalars(select(Purchase).order_by(Purchase.id))] == [
+        "paid",
+        "refunded",
+        "paid",
+        "failed",
+        "pending",
+    ]
 
 
 @pytest.mark.stripe
@@ -280,19 +345,28 @@ def test_stripe_unreachable_during_a_refund_changes_nothing_and_says_so(make_app
     purchase, _ = bought
     offline = make_app(**{"stripe.api_base": "http://127.0.0.1:9", "stripe.max_network_retries": "0"})
     offline.login(owner.email)
-    page = offline.post(f"/admin/purchases/{purchase.id}/refund", {"confirm": "refund", "csrf_token": offline.form_csrf_token("/admin")}, status=503)
+    page = offline.post(
+        f"/admin/purchases/{purchase.id}/refund",
+        {"confirm": "refund", "csrf_token": offline.form_csrf_token("/admin")},
+        status=503,
+    )
     assert "trying again is safe" in page.text
     assert current(dbsession).status == "paid"
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
 @standin_only
-def test_a_refund_stripe_refuses_shows_stripes_reason_changes_nothing_and_is_logged(owner_app, dbsession, bought, faults, caplog):
+def test_a_refund_stripe_refuses_shows_stripes_reason_changes_nothing_and_is_logged(
+    owner_app, dbsession, bought, faults, caplog
+):
     purchase, _ = bought
     reason = "This charge is disputed and cannot be refunded."
     faults.inject(count=1, status=400, path_prefix="/v1/refunds", method="POST", message=reason)
-    page = owner_app.post(f"/admin/purchases/{purchase.id}/refund",
-                          {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409)
+    page = owner_app.post(
+        f"/admin/purchases/{purchase.id}/refund",
+        {"confirm": "refund", "csrf_token": owner_app.form_csrf_token("/admin")},
+        status=409,
+    )
     assert reason in page.text
     assert current(dbsession).status == "paid"
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
@@ -301,7 +375,8 @@ def test_a_refund_stripe_refuses_shows_stripes_reason_changes_nothing_and_is_log
 
 @pytest.mark.stripe
 def test_a_payment_intent_purchase_without_a_recorded_charge_is_refunded_through_its_payment_intent(
-        owner_app, payment_intents_app, dbsession, stripe_client, files_dir, new_card_token):
+    owner_app, payment_intents_app, dbsession, stripe_client, files_dir, new_card_token
+):
     make_album(dbsession, slug="intent", price_cents=700)
     payment = StoreTestApp(payment_intents_app, new_card_token).pay("intent", email="shopper@example.com")
     assert payment.paid, payment.message

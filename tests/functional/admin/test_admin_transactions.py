@@ -1,11 +1,13 @@
 """An owner's form refused because another request changed the database a moment before: the page
 answers 409 with the form (the session still usable after the savepoint's rollback), and nothing of
 the refused change is committed (``flush_or_raise``, then ``must_not_commit``)."""
+
 from sqlalchemy import func, select
 
 from album_store.models import Album, AuditEvent
 from album_store.services.catalog import CatalogAdmin
 from tests.factories import make_album, make_purchase
+
 from .conftest import edit_form
 
 
@@ -24,14 +26,19 @@ def test_a_slug_taken_between_the_check_and_the_save_is_a_409_and_changes_nothin
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
-def test_a_sale_arriving_while_the_album_is_deleted_refuses_the_delete_and_records_nothing(owner_app, dbsession, monkeypatch):
+def test_a_sale_arriving_while_the_album_is_deleted_refuses_the_delete_and_records_nothing(
+    owner_app, dbsession, monkeypatch
+):
     album = make_album(dbsession, title="Seller")
     make_purchase(dbsession, album, status="failed")
     # The delete page's check saw no sale: the foreign key is what refuses.
     counts = iter([0])
     monkeypatch.setattr(CatalogAdmin, "sales_count", lambda self, album: next(counts, 1))
-    page = owner_app.post(f"/admin/albums/{album.id}/delete",
-                          {"confirm": "delete", "csrf_token": owner_app.form_csrf_token("/admin")}, status=409)
+    page = owner_app.post(
+        f"/admin/albums/{album.id}/delete",
+        {"confirm": "delete", "csrf_token": owner_app.form_csrf_token("/admin")},
+        status=409,
+    )
     assert "cannot be deleted" in page.text
     dbsession.expire_all()
     assert dbsession.get(Album, album.id) is not None

@@ -1,16 +1,18 @@
 """The owner's uploads: a cover (checked to be a real image, resized, cached for good) and the album's
 download file (a ZIP, size-limited, streamed to disk)."""
+
 import io
 import os
 
-from PIL import Image
 import pytest
-from sqlalchemy import func, select
 import webtest
+from PIL import Image
+from sqlalchemy import func, select
 
 from album_store.models import Album, AuditEvent
 from tests.conftest import StoreTestApp
 from tests.factories import image_bytes, make_album, zip_bytes
+
 from .conftest import edit_form
 
 
@@ -53,14 +55,21 @@ def stored(dbsession, album_id):
 @pytest.mark.parametrize("fmt, mode", [("JPEG", "RGB"), ("PNG", "RGBA"), ("WEBP", "RGB")])
 def test_a_cover_is_resized_to_each_size_and_served_with_long_caching(owner_app, testapp, dbsession, fmt, mode):
     album = make_album(dbsession, slug="covered")
-    upload_cover(owner_app, album.id, image_bytes(fmt, (900, 700), mode=mode, color=(10, 120, 200) + ((128,) if mode == "RGBA" else ())),
-                 filename=f"art.{fmt.lower()}", content_type="application/octet-stream")
+    upload_cover(
+        owner_app,
+        album.id,
+        image_bytes(fmt, (900, 700), mode=mode, color=(10, 120, 200) + ((128,) if mode == "RGBA" else ())),
+        filename=f"art.{fmt.lower()}",
+        content_type="application/octet-stream",
+    )
     key = stored(dbsession, album.id).cover_key
     assert key and key.startswith(f"{album.id}-")
     for size in (600, 300, 160):
         response = testapp.get(f"/covers/{key}/{size}.jpg")
         assert response.content_type == "image/jpeg"
-        assert "immutable" in response.headers["Cache-Control"] and "max-age=31536000" in response.headers["Cache-Control"]
+        assert (
+            "immutable" in response.headers["Cache-Control"] and "max-age=31536000" in response.headers["Cache-Control"]
+        )
         with Image.open(io.BytesIO(response.body)) as image:
             assert (image.format, image.size, image.mode) == ("JPEG", (size, size), "RGB")
     testapp.get(f"/covers/{key}/500.jpg", status=404)
@@ -77,7 +86,9 @@ def test_an_album_without_an_uploaded_cover_keeps_the_drawn_one(testapp, dbsessi
     assert testapp.get("/albums/plain").html.find("img", class_="album__cover")["src"] == "/albums/plain/cover.svg"
 
 
-def test_a_new_cover_replaces_the_old_files_and_removing_it_goes_back_to_the_drawn_one(owner_app, testapp, dbsession, files_dir):
+def test_a_new_cover_replaces_the_old_files_and_removing_it_goes_back_to_the_drawn_one(
+    owner_app, testapp, dbsession, files_dir
+):
     album = make_album(dbsession, slug="recovered")
     upload_cover(owner_app, album.id, image_bytes("PNG", (400, 400)))
     first = stored(dbsession, album.id).cover_key
@@ -90,7 +101,11 @@ def test_a_new_cover_replaces_the_old_files_and_removing_it_goes_back_to_the_dra
     assert stored(dbsession, album.id).cover_key is None
     testapp.get(f"/covers/{second}/600.jpg", status=404)
     actions = [e.summary for e in dbsession.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert actions == ["Uploaded a new cover.", "Replaced the cover.", "Removed the uploaded cover (the drawn one is shown)."]
+    assert actions == [
+        "Uploaded a new cover.",
+        "Replaced the cover.",
+        "Removed the uploaded cover (the drawn one is shown).",
+    ]
 
 
 def test_an_unpublished_albums_drawn_cover_is_for_the_owner_only(owner_app, testapp, dbsession):
@@ -115,7 +130,9 @@ def _truncated_png():
         (image_bytes("PNG", (120, 400)), "cover.png", "a cover needs at least 300 × 300"),
     ],
 )
-def test_a_bad_image_is_refused_with_a_message_and_nothing_changes(owner_app, dbsession, files_dir, data, filename, message):
+def test_a_bad_image_is_refused_with_a_message_and_nothing_changes(
+    owner_app, dbsession, files_dir, data, filename, message
+):
     album = make_album(dbsession)
     before = files_in(files_dir / "covers")
     page = upload_cover(owner_app, album.id, data, filename=filename, status=400)
@@ -154,8 +171,12 @@ def test_a_request_far_over_the_upload_limit_is_refused_before_it_is_read(limite
     album = make_album(dbsession)
     browser = limited_owner
     csrf = browser.form_csrf_token(f"/admin/albums/{album.id}/edit")
-    page = browser.post(f"/admin/albums/{album.id}/cover", {"csrf_token": csrf},
-                        upload_files=[("cover", "big.png", b"x" * 200_000)], status=413)
+    page = browser.post(
+        f"/admin/albums/{album.id}/cover",
+        {"csrf_token": csrf},
+        upload_files=[("cover", "big.png", b"x" * 200_000)],
+        status=413,
+    )
     assert "larger than the store accepts" in page.text
     # Elsewhere, the ordinary limit still holds.
     browser.post(f"/admin/albums/{album.id}/edit", {"csrf_token": csrf, "description": "x" * 300_000}, status=413)

@@ -1,18 +1,19 @@
 """Track audio end to end, with the real ffmpeg: the owner uploads each track's audio on the album
 editor, the job queue makes its preview and the album's downloads in each format, buyers listen on the
 album page and download the format they choose."""
-from datetime import timedelta
+
 import io
 import zipfile
+from datetime import timedelta
 
 import mutagen
+import pytest
+import webtest
 from mutagen.flac import FLAC
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 from mutagen.oggvorbis import OggVorbis
-import pytest
 from sqlalchemy import select
-import webtest
 
 from album_store.jobs import IJobQueue
 from album_store.models import AlbumFormat, AuditEvent
@@ -20,6 +21,7 @@ from album_store.services.audio import FORMATS, PREVIEW_SECONDS
 from tests.audio_files import decode, loudness, make_audio
 from tests.conftest import StoreTestApp
 from tests.factories import image_bytes, make_album
+
 from .conftest import edit_form
 
 pytestmark = pytest.mark.stripe
@@ -53,7 +55,9 @@ def paused(owner_app):
     return owner_app
 
 
-def test_an_uploaded_track_gets_its_real_length_and_a_preview_of_the_chosen_span(paused, dbsession, tmp_path, files_dir):
+def test_an_uploaded_track_gets_its_real_length_and_a_preview_of_the_chosen_span(
+    paused, dbsession, tmp_path, files_dir
+):
     album = make_album(dbsession, tracks=1)
     track = album.tracks[0]
     # 40 s: silence, a tone from 5 s to 35 s, silence. A preview from 5 s is all tone.
@@ -97,12 +101,17 @@ def test_flac_aiff_and_mp3_are_taken_by_their_content_whatever_their_name(owner_
     assert (track.audio_format, track.duration_seconds, track.audio_state) == (kind, 3, "ready")
 
 
-@pytest.mark.parametrize("data, filename", [
-    (b"RIFF\x00\x00\x00\x00WAVEnot really audio at all" * 10, "song.wav"),
-    (image_bytes(), "song.mp3"),
-    (b"", "song.flac"),
-])
-def test_a_file_that_is_not_audio_is_refused_with_a_message_and_changes_nothing(owner_app, dbsession, files_dir, data, filename):
+@pytest.mark.parametrize(
+    "data, filename",
+    [
+        (b"RIFF\x00\x00\x00\x00WAVEnot really audio at all" * 10, "song.wav"),
+        (image_bytes(), "song.mp3"),
+        (b"", "song.flac"),
+    ],
+)
+def test_a_file_that_is_not_audio_is_refused_with_a_message_and_changes_nothing(
+    owner_app, dbsession, files_dir, data, filename
+):
     album = make_album(dbsession, tracks=1)
     before = set((files_dir / "masters").rglob("*"))
     page = upload_audio(owner_app, album.id, album.tracks[0].id, data, filename=filename, status=400)
@@ -118,7 +127,9 @@ def test_audio_over_the_size_limit_is_refused(app_settings, db_engine, owner, db
     browser = StoreTestApp(main({}, **{**app_settings, "store.max_audio_bytes": "100000"}))
     browser.login(owner.email)
     album = make_album(dbsession, tracks=1)
-    page = upload_audio(browser, album.id, album.tracks[0].id, make_audio(tmp_path / "big.wav", seconds=3).read_bytes(), status=400)
+    page = upload_audio(
+        browser, album.id, album.tracks[0].id, make_audio(tmp_path / "big.wav", seconds=3).read_bytes(), status=400
+    )
     assert "The audio file is larger than 97 KB." in page.text
     assert fresh(dbsession, album.tracks[0]).audio_filename is None
 
@@ -158,12 +169,25 @@ def test_the_album_page_without_previews_has_no_player(testapp, dbsession):
 def _tags(path, kind):
     if kind.startswith("mp3"):
         id3 = ID3(path)
-        return (str(id3["TIT2"]), str(id3["TPE1"]), str(id3["TALB"]), str(id3["TRCK"]), str(id3["TDRC"]),
-                id3.getall("APIC")[0].data)
+        return (
+            str(id3["TIT2"]),
+            str(id3["TPE1"]),
+            str(id3["TALB"]),
+            str(id3["TRCK"]),
+            str(id3["TDRC"]),
+            id3.getall("APIC")[0].data,
+        )
     if kind == "aac":
         mp4 = MP4(path)
         number, total = mp4["trkn"][0]
-        return (mp4["\xa9nam"][0], mp4["\xa9ART"][0], mp4["\xa9alb"][0], f"{number}/{total}", mp4["\xa9day"][0], bytes(mp4["covr"][0]))
+        return (
+            mp4["\xa9nam"][0],
+            mp4["\xa9ART"][0],
+            mp4["\xa9alb"][0],
+            f"{number}/{total}",
+            mp4["\xa9day"][0],
+            bytes(mp4["covr"][0]),
+        )
     audio = FLAC(path) if kind == "flac" else OggVorbis(path)
     if kind == "flac":
         cover = audio.pictures[0].data
@@ -171,16 +195,25 @@ def _tags(path, kind):
         import base64
 
         from mutagen.flac import Picture
+
         cover = Picture(base64.b64decode(audio["metadata_block_picture"][0])).data
-    return (audio["title"][0], audio["artist"][0], audio["album"][0], f"{audio['tracknumber'][0]}/{audio['tracktotal'][0]}",
-            audio["date"][0], cover)
+    return (
+        audio["title"][0],
+        audio["artist"][0],
+        audio["album"][0],
+        f"{audio['tracknumber'][0]}/{audio['tracktotal'][0]}",
+        audio["date"][0],
+        cover,
+    )
 
 
 def test_a_buyer_downloads_each_format_tagged_with_the_cover(owner_app, dbsession, tmp_path, files_dir):
     album = make_album(dbsession, tracks=2, title="Two Songs", artist="The Testers", year=2024)
     upload_cover(owner_app, album.id)
     for n, track in enumerate(album.tracks):
-        upload_audio(owner_app, album.id, track.id, make_audio(tmp_path / f"{n}.flac", seconds=3 + n, kind="flac").read_bytes())
+        upload_audio(
+            owner_app, album.id, track.id, make_audio(tmp_path / f"{n}.flac", seconds=3 + n, kind="flac").read_bytes()
+        )
     rows = {row.format: row for row in dbsession.scalars(select(AlbumFormat).where(AlbumFormat.album_id == album.id))}
     assert {key: row.state for key, row in rows.items()} == {key: "ready" for key in FORMATS}
 
@@ -194,7 +227,10 @@ def test_a_buyer_downloads_each_format_tagged_with_the_cover(owner_app, dbsessio
     for key, spec in FORMATS.items():
         answer = buyer.get(links[spec.label])
         assert answer.content_type == "application/zip"
-        assert answer.headers["Content-Disposition"] == f'attachment; filename="The Testers - Two Songs ({spec.label}).zip"'
+        assert (
+            answer.headers["Content-Disposition"]
+            == f'attachment; filename="The Testers - Two Songs ({spec.label}).zip"'
+        )
         archive = zipfile.ZipFile(io.BytesIO(answer.body))
         names = archive.namelist()
         assert names == [f"01 Song 1{spec.extension}", f"02 Song 2{spec.extension}", "cover.jpg"]
@@ -203,7 +239,13 @@ def test_a_buyer_downloads_each_format_tagged_with_the_cover(owner_app, dbsessio
             path.write_bytes(archive.read(name))
             assert abs(len(decode(path)) / 8000 - (2 + n)) < 0.2, f"{name} in {key} decodes to its length"
             title, artist, album_tag, number, year, picture = _tags(path, key)
-            assert (title, artist, album_tag, number, year) == (f"Song {n}", "The Testers", "Two Songs", f"{n}/2", "2024")
+            assert (title, artist, album_tag, number, year) == (
+                f"Song {n}",
+                "The Testers",
+                "Two Songs",
+                f"{n}/2",
+                "2024",
+            )
             assert picture == cover_bytes
     assert fresh(dbsession, buyer_purchase(dbsession, album)).download_count == len(FORMATS)
 
@@ -218,7 +260,9 @@ def test_a_zip_is_made_again_when_a_track_changes_and_not_otherwise(owner_app, d
     album = make_album(dbsession, tracks=1, title="Once")
     track = album.tracks[0]
     upload_audio(owner_app, album.id, track.id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes())
-    flac = dbsession.scalars(select(AlbumFormat).where(AlbumFormat.album_id == album.id, AlbumFormat.format == "flac")).one()
+    flac = dbsession.scalars(
+        select(AlbumFormat).where(AlbumFormat.album_id == album.id, AlbumFormat.format == "flac")
+    ).one()
     first = flac.filename
     made = (files_dir / first).stat().st_mtime_ns
     # Saving the album unchanged, or the details page: the ZIPs stay as they are.
@@ -234,7 +278,9 @@ def test_a_zip_is_made_again_when_a_track_changes_and_not_otherwise(owner_app, d
         assert archive.namelist() == ["01 Renamed.flac"]
 
 
-def test_a_preview_that_fails_is_tried_again_then_shown_failed_with_the_reason_and_a_retry(paused, dbsession, tmp_path, files_dir):
+def test_a_preview_that_fails_is_tried_again_then_shown_failed_with_the_reason_and_a_retry(
+    paused, dbsession, tmp_path, files_dir
+):
     album = make_album(dbsession, tracks=1)
     track = album.tracks[0]
     upload_audio(paused, album.id, track.id, make_audio(tmp_path / "a.wav", seconds=3).read_bytes())
@@ -265,7 +311,9 @@ def test_a_preview_that_fails_is_tried_again_then_shown_failed_with_the_reason_a
 
 def test_a_format_not_made_yet_is_a_202_that_queues_it_and_a_refund_ends_every_format(paused, dbsession, tmp_path, app):
     album = make_album(dbsession, tracks=1)
-    upload_audio(paused, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes())
+    upload_audio(
+        paused, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes()
+    )
     paused.run_jobs()  # the preview; it queues the formats
     buyer = StoreTestApp(app, paused.new_card_token)
     buyer.worker_running = False
@@ -299,7 +347,9 @@ def test_two_workers_never_make_the_same_zip_at_once(owner_app, dbsession, tmp_p
 
     album = make_album(dbsession, tracks=1)
     owner_app.worker_running = False
-    upload_audio(owner_app, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes())
+    upload_audio(
+        owner_app, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes()
+    )
     album = fresh(dbsession, album)
     key = content_key(album, "flac")
     first = _claim(dbsession, album.id, "flac", key)
@@ -329,7 +379,9 @@ def test_what_a_killed_worker_was_making_is_resumed_and_made_once(paused, dbsess
 
     queue = paused.app.registry.getUtility(IJobQueue)
     album = make_album(dbsession, tracks=1)
-    upload_audio(paused, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes())
+    upload_audio(
+        paused, album.id, album.tracks[0].id, make_audio(tmp_path / "a.flac", seconds=2, kind="flac").read_bytes()
+    )
     queue.huey.flush()  # the worker that took the preview's job was killed: nothing is queued
     assert queue.pending_count() == 0 and fresh(dbsession, album.tracks[0]).audio_state == "queued"
 
@@ -342,16 +394,22 @@ def test_what_a_killed_worker_was_making_is_resumed_and_made_once(paused, dbsess
     made = flac.filename
 
     # A worker dies while it makes the FLAC ZIP again (its file was lost): the row says 'working', just now.
-    dbsession.execute(AlbumFormat.__table__.update().where(AlbumFormat.__table__.c.id == flac.id).values(
-        state="working", progress=40, updated_at=utcnow()))
+    dbsession.execute(
+        AlbumFormat.__table__.update()
+        .where(AlbumFormat.__table__.c.id == flac.id)
+        .values(state="working", progress=40, updated_at=utcnow())
+    )
     dbsession.commit()
     queue.enqueue("resume_unfinished")
     paused.run_jobs()
     assert fresh(dbsession, flac).state == "working", "a claim with a recent sign of life is left alone for now"
     assert queue.pending_count() >= 1, "and looked at again later"
     # Once it would count as stuck (CLAIM_SECONDS without a sign of life), the scheduled look takes over.
-    dbsession.execute(AlbumFormat.__table__.update().where(AlbumFormat.__table__.c.id == flac.id).values(
-        updated_at=utcnow() - timedelta(seconds=CLAIM_SECONDS + 1)))
+    dbsession.execute(
+        AlbumFormat.__table__.update()
+        .where(AlbumFormat.__table__.c.id == flac.id)
+        .values(updated_at=utcnow() - timedelta(seconds=CLAIM_SECONDS + 1))
+    )
     dbsession.commit()
     queue.run_pending(ahead=timedelta(seconds=CLAIM_SECONDS + 2))
     rows = [row for row in fresh(dbsession, album).formats if row.format == "flac"]
