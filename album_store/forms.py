@@ -295,7 +295,7 @@ class AlbumForm(Form):
         try:
             minimum = parse_money(field.data, currency, allow_zero=True, noun="minimum")
         except InvalidAmount as error:
-            raise ValidationError(str(error))
+            raise ValidationError(str(error)) from error
         if self.price_cents is not None:
             problem = check_album_pricing(suggested=self.price_cents, minimum=minimum, currency=currency)
             if problem:
@@ -309,7 +309,7 @@ class AlbumForm(Form):
             check_chargeable(self.price_cents, currency)  # Stripe's unit and minimum charge
         except InvalidAmount as error:
             self.price_cents = None
-            raise ValidationError(str(error))
+            raise ValidationError(str(error)) from error
 
 
 class TrackRowForm(Form):

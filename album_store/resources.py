@@ -111,6 +111,6 @@ def download_factory(request):
         raise HTTPGone(
             "This download link has expired. Open your receipt (the link in your receipt email) "
             "or your library for a fresh one."
-        )
+        ) from None
     except LinkInvalid:
-        raise HTTPNotFound("There is no download at this address.")
+        raise HTTPNotFound("There is no download at this address.") from None

@@ -165,7 +165,8 @@ def check_tax(value, code):
     tax = str(value).strip().lower()
     if tax not in TAX_SETTINGS:
         raise ConfigurationError(
-            f"Setting store.tax (environment STORE_TAX) must be one of {', '.join(TAX_SETTINGS)}, not {str(value).strip()!r}."
+            f"Setting store.tax (environment STORE_TAX) must be one of {', '.join(TAX_SETTINGS)}, "
+            f"not {str(value).strip()!r}."
         )
     code = str(code).strip()
     if not TAX_CODE.fullmatch(code):
@@ -211,14 +212,16 @@ def check_storage(settings):
         settings[key] = str(settings.get(key) or "").strip()
     if settings["store.storage"] == "s3" and not settings["storage.s3_bucket"]:
         raise ConfigurationError(
-            "Setting storage.s3_bucket (environment STORAGE_S3_BUCKET) is missing; it is needed when store.storage = s3."
+            "Setting storage.s3_bucket (environment STORAGE_S3_BUCKET) is missing; "
+            "it is needed when store.storage = s3."
         )
     if ".." in settings["storage.s3_prefix"].split("/"):
         raise ConfigurationError("Setting storage.s3_prefix (environment STORAGE_S3_PREFIX) must not contain '..'.")
     endpoint = settings["storage.s3_endpoint_url"]
     if endpoint and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", endpoint):
         raise ConfigurationError(
-            f"Setting storage.s3_endpoint_url (environment STORAGE_S3_ENDPOINT_URL) must be an http(s) URL, not {endpoint!r}."
+            "Setting storage.s3_endpoint_url (environment STORAGE_S3_ENDPOINT_URL) must be an http(s) URL, "
+            f"not {endpoint!r}."
         )
     seconds = str(settings["storage.presign_seconds"]).strip()
     if not (seconds.isascii() and seconds.isdigit()) or not 1 <= int(seconds) <= MAX_PRESIGN_SECONDS:

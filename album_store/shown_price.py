@@ -11,7 +11,8 @@ the purchase service. It compares the pair with the album as this request loaded
 the purchase's amount from that same object, so the buyer pays exactly the price that was checked.
 A missing or malformed pair is a 400; a different one raises :class:`PriceChanged`, answered by the
 exception views of ``views/shown_price.py`` with 409 and the current price (nothing charged, nothing
-recorded): the album page again, whose Buy button carries the new price, or JSON that card-payment.js uses to show and then pay the new price.
+recorded): the album page again, whose Buy button carries the new price, or JSON that card-payment.js
+uses to show and then pay the new price.
 
 **Pay what you want** (``album.name_your_price``): the form carries the buyer's own amount instead,
 ``amount`` as typed (``"12.50"``, parsed by ``pricing.parse_chosen_amount``), with ``shown_currency``
@@ -149,7 +150,7 @@ def _require_chosen_amount(request, album, fields):
         shown_minimum = _shown_minimum(fields)
         if amount < album.minimum_cents and shown_minimum is not None and shown_minimum < album.minimum_cents:
             # The page allowed this amount: the owner raised the minimum since.
-            raise PriceChanged(album, None, currency, shown_minimum=shown_minimum)
+            raise PriceChanged(album, None, currency, shown_minimum=shown_minimum) from None
         raise
     return amount
 

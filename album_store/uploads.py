@@ -58,7 +58,7 @@ def body_size_limit_tween_factory(handler, registry):
                 )
         if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORM_TYPES:
             try:
-                request.POST
+                request.POST  # noqa: B018 (reading the property parses the body, once, here)
             except (ValueError, TypeError, UnicodeDecodeError, EOFError) as error:
                 raise HTTPBadRequest(
                     f"The form could not be read (its body is not valid {request.content_type}), so nothing was done. "

@@ -197,7 +197,7 @@ def checkout_run(store_url, standin_url, publishable_key, slugs, buyers, seconds
 def standin_charge_latency(standin_url, secret_key, n=200):
     client = stripe.StripeClient(secret_key, base_addresses={"api": standin_url})
     timings = []
-    for i in range(n):
+    for _ in range(n):
         started = time.perf_counter()
         client.v1.charges.create(params={"amount": 999, "currency": "usd", "source": "tok_visa"})
         timings.append((time.perf_counter() - started) * 1000)
@@ -291,7 +291,8 @@ def run_size(size, args, tmp, standin, results):
                     row.update(errors=sum(r["errors"] for r in page_runs), ratio=row["rps"] / ceiling, bare=ceiling)
                     results.setdefault(label + variant, {})[size] = row
                     print(
-                        f"  {label + variant:40} {row['rps']:8.0f} req/s  p50 {row['p50']:6.2f} ms  p99 {row['p99']:6.2f} ms  "
+                        f"  {label + variant:40} {row['rps']:8.0f} req/s  "
+                        f"p50 {row['p50']:6.2f} ms  p99 {row['p99']:6.2f} ms  "
                         f"{row['ratio']:.2f} of bare ({ceiling:.0f})",
                         flush=True,
                     )
@@ -463,9 +464,11 @@ def render_cluster(cluster, args):
     lines += [
         "",
         f"- checkout POST through nginx, {args.buyers} buyers for {args.checkout_seconds}s: {len(latencies)} POSTs, "
-        f"p50 {statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, outcomes {cluster['outcomes']}",
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.1f} ms, "
+        f"outcomes {cluster['outcomes']}",
         f"- paid purchases {paid} = successful charges {cluster['succeeded']}: "
-        f"{'none lost, none doubled' if paid == cluster['succeeded'] else 'MISMATCH'}; purchases by status {cluster['statuses']}",
+        f"{'none lost, none doubled' if paid == cluster['succeeded'] else 'MISMATCH'}; "
+        f"purchases by status {cluster['statuses']}",
         "",
     ]
     return "\n".join(lines)
@@ -479,11 +482,14 @@ def render(results, sizes, checkout, args):
         "# Benchmark results",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {commit}",
-        f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        f"- store: production.ini settings on waitress; database {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'SQLite'};"
+        f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "- store: production.ini settings on waitress; "
+        f"database {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'SQLite'};"
         f" wrk -t2 -c16, {args.seconds}s × {args.rounds} rounds, alternating with the bare view",
         "",
-        "| page | albums | req/s | p50 ms | p99 ms | of bare | SQL/request | one request alone, rendered (ms) | non-2xx |",
+        "| page | albums | req/s | p50 ms | p99 ms | of bare | SQL/request | "
+        "one request alone, rendered (ms) | non-2xx |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for page, by_size in results.items():
@@ -511,7 +517,8 @@ def render(results, sizes, checkout, args):
             ratio = min(small["ratio"], large["ratio"])
             parts.append(f"{ratio:.2f} of bare (target ≥ 0.5: {'met' if ratio >= 0.5 else 'missed'})")
         parts.append(
-            f"p50 at {sizes[-1]:,} albums is {growth:.2f}× p50 at {sizes[0]:,} (target ≤ 1.25: {'met' if growth <= 1.25 else 'missed'})"
+            f"p50 at {sizes[-1]:,} albums is {growth:.2f}× p50 at {sizes[0]:,} "
+            f"(target ≤ 1.25: {'met' if growth <= 1.25 else 'missed'})"
         )
         constant = small.get("sql") == large.get("sql")
         limit = " and ≤ 3" if shopper else ""
@@ -522,21 +529,26 @@ def render(results, sizes, checkout, args):
         if "dashboard" in page:
             alone = large.get("alone", float("nan"))
             parts.append(
-                f"one request over {args.purchases:,} purchases: {alone:.0f} ms (target < 250 ms: {'met' if alone < 250 else 'missed'})"
+                f"one request over {args.purchases:,} purchases: {alone:.0f} ms "
+                f"(target < 250 ms: {'met' if alone < 250 else 'missed'})"
             )
         lines.append(f"- `{page}`: " + "; ".join(parts))
     for size, (warm, end) in results["_memory"].items():
         lines.append(f"- worker memory at {size:,} albums: {warm:.1f} MiB after warm-up, {end:.1f} MiB after the run")
     overhead = checkout["alone_p50"] - checkout["standin_p50"]
+    balanced = checkout["paid"] == checkout["succeeded"] and checkout["charge_ids_unique"]
     lines += [
-        f"- checkout POST, one buyer at a time ({checkout['alone_n']} POSTs): p50 {checkout['alone_p50']:.1f} ms; the stand-in's "
-        f"own charge: p50 {checkout['standin_p50']:.1f} ms ({checkout['standin_rate']:.0f} charges/s single-threaded); the app's "
-        f"overhead at p50 ≈ {overhead:.1f} ms (target < the stand-in's p50: {'met' if overhead < checkout['standin_p50'] else 'missed'})",
+        f"- checkout POST, one buyer at a time ({checkout['alone_n']} POSTs): p50 {checkout['alone_p50']:.1f} ms; "
+        f"the stand-in's own charge: p50 {checkout['standin_p50']:.1f} ms "
+        f"({checkout['standin_rate']:.0f} charges/s single-threaded); the app's "
+        f"overhead at p50 ≈ {overhead:.1f} ms "
+        f"(target < the stand-in's p50: {'met' if overhead < checkout['standin_p50'] else 'missed'})",
         f"- checkout POST, {args.buyers} buyers for {args.checkout_seconds}s: {checkout['requests']} POSTs, "
-        f"p50 {checkout['p50']:.1f} ms, p99 {checkout['p99']:.1f} ms (queueing on 2 cores shared with the buyers and the stand-in), "
+        f"p50 {checkout['p50']:.1f} ms, p99 {checkout['p99']:.1f} ms "
+        f"(queueing on 2 cores shared with the buyers and the stand-in), "
         f"outcomes {checkout['outcomes']}",
         f"- paid purchases {checkout['paid']} = successful charges {checkout['succeeded']}: "
-        f"{'none lost, none doubled' if checkout['paid'] == checkout['succeeded'] and checkout['charge_ids_unique'] else 'MISMATCH'}"
+        f"{'none lost, none doubled' if balanced else 'MISMATCH'}"
         f"; left pending: {checkout['pending']}",
         "",
     ]

@@ -303,7 +303,8 @@ class Cluster:
         (folder / "album-store.conf").write_text(site)
         user = "user root;\n" if os.geteuid() == 0 else ""  # a local throwaway: its folders are root's
         (folder / "nginx.conf").write_text(
-            f"{user}daemon off;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {self.root}/logs/nginx-error.log warn;\n"
+            f"{user}daemon off;\nworker_processes 1;\npid {folder}/nginx.pid;\n"
+            f"error_log {self.root}/logs/nginx-error.log warn;\n"
             "events { worker_connections 1024; }\n"
             "http {\n"
             "    include /etc/nginx/mime.types;\n"
@@ -376,7 +377,7 @@ class Cluster:
         )
 
     def stop(self):
-        for name, process in reversed(list(self.processes.items())):
+        for _name, process in reversed(list(self.processes.items())):
             if process.poll() is None:
                 try:
                     os.killpg(process.pid, signal.SIGTERM)

@@ -94,11 +94,9 @@ Run it with ``python -m stripe_standin --port 0``, or from Python with
 :func:`stripe_standin.process.start_standin`.
 """
 
-PINNED_LOCALSTRIPE = "1.15.10"
-
 from .process import (
     CheckoutPageError,
-    StandinError,  # noqa: E402
+    StandinError,
     StandinProcess,
     clear_faults,
     expire_checkout_session,
@@ -110,6 +108,8 @@ from .process import (
     settle_checkout_session,
     start_standin,
 )
+
+PINNED_LOCALSTRIPE = "1.15.10"
 
 __all__ = [
     "PINNED_LOCALSTRIPE",

@@ -88,7 +88,7 @@ def _resolve_source(source, customer):
         try:
             cus = Customer._api_retrieve(customer)
         except Exception:
-            raise no_such("customer", customer, param="customer")
+            raise no_such("customer", customer, param="customer") from None
         obj = cus._get_default_payment_method_or_source()
         if obj is None:
             raise StripeError(400, "Cannot charge a customer that has no active card", code="missing", param="card")
@@ -122,7 +122,7 @@ def _resolve_source(source, customer):
         except StripeError:
             raise
         except Exception:
-            raise no_such("source", source, param="source")
+            raise no_such("source", source, param="source") from None
         if customer is not None and getattr(obj, "customer", None) != customer:
             raise StripeError(
                 400,
@@ -338,7 +338,7 @@ async def list_charges(request):
             "lt": lambda a, b: a < b,
             "lte": lambda a, b: a <= b,
         }
-        for op, raw in created.items():
+        for op, _raw in created.items():
             if op not in ops:
                 raise unknown_param(f"created[{op}]")
             bound = to_int(created, op)

@@ -292,7 +292,8 @@ def _bank_check(session, message):
      This is a test: choose how the check ends.</p>
   <form id="cs-3ds-form" method="post" action="/checkout/pay/{_e(session.id)}/authenticate">
     <input type="hidden" name="csrf" value="{_e(session._page_token)}">
-    <button type="submit" class="pay" name="result" value="complete" id="cs-3ds-complete">Complete authentication</button>
+    <button type="submit" class="pay" name="result" value="complete" \
+id="cs-3ds-complete">Complete authentication</button>
     <button type="submit" class="secondary" name="result" value="fail" id="cs-3ds-fail">Fail authentication</button>
   </form>
 </section>"""
@@ -330,6 +331,7 @@ def render(session, *, errors=None, message=None, email=None):
     else:
         body = _card_form(session, errors or {}, message, email)
     name = session.store_name
+    total = _e(display_amount(session._p["amount_total"], session._p["currency"]))
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -347,7 +349,7 @@ def render(session, *, errors=None, message=None, email=None):
   <div class="columns">
     <section class="order" aria-labelledby="cs-store">
       <p class="store" id="cs-store">{_e(name)}</p>
-      <p class="due">Pay <span id="cs-amount">{_e(display_amount(session._p["amount_total"], session._p["currency"]))}</span></p>
+      <p class="due">Pay <span id="cs-amount">{total}</span></p>
       {_summary(session)}
     </section>
     <section class="payment" aria-label="Payment">
@@ -384,7 +386,8 @@ def _headers(session=None):
 
 def _missing(session_id):
     text = (
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>No such checkout session</title><link rel=icon href=data:,>"
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>No such checkout session</title>"
+        "<link rel=icon href=data:,>"
         f'<link rel="stylesheet" href="/checkout/pay.css"><main class="page"><p class="notice">{NOTICE}.</p>'
         f'<section class="closed" id="cs-closed" data-status="missing"><h2>No such checkout session</h2>'
         f"<p>{_e(session_id)} is not a checkout session of this stand-in.</p></section></main>"

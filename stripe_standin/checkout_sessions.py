@@ -321,7 +321,7 @@ def check_create_params(data, now):
     try:
         tax_on = to_bool(automatic_tax, "enabled", False)
     except StripeError:
-        raise invalid_param("automatic_tax[enabled]", f"Invalid boolean: {automatic_tax.get('enabled')}")
+        raise invalid_param("automatic_tax[enabled]", f"Invalid boolean: {automatic_tax.get('enabled')}") from None
     items, currency = _line_items(data, tax_on)
     subtotal = sum(i["amount_subtotal"] for i in items)
     tax = sum(i["amount_tax"] for i in items)

@@ -40,7 +40,7 @@ class Fault:
             self.status = int(status)
             self.delay = float(delay or 0)
         except (TypeError, ValueError):
-            raise FaultError("count and status must be integers, delay a number")
+            raise FaultError("count and status must be integers, delay a number") from None
         if self.count < 1:
             raise FaultError("count must be at least 1")
         if self.status != 0 and not 400 <= self.status <= 599:

@@ -46,7 +46,7 @@ def _decode_page(page):
         raw = page[5:]
         return int(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except Exception:
-        raise invalid_param("page", f"Invalid page: {page}")
+        raise invalid_param("page", f"Invalid page: {page}") from None
 
 
 async def search_response(request, *, url, items, **query_options):

@@ -222,7 +222,7 @@ def resolve_payment_method(pm_id, param="payment_method"):
     try:
         return PaymentMethod._api_retrieve(pm_id)
     except Exception:
-        raise no_such("PaymentMethod", pm_id, param=param)
+        raise no_such("PaymentMethod", pm_id, param=param) from None
 
 
 _BROWSER_TELEMETRY = ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields")

@@ -132,7 +132,7 @@ def start_standin(port=0, timeout=10.0, *, stderr=None, access_log=False, env=No
         line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
     except queue.Empty:
         _terminate(proc)
-        raise StandinError(f"stripe-standin did not start within {timeout}s")
+        raise StandinError(f"stripe-standin did not start within {timeout}s") from None
     text = line.decode("utf-8", "replace").strip()
     m = READY_RE.match(text)
     if not m:

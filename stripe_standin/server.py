@@ -329,7 +329,7 @@ async def _fields(request):
         try:
             data = await request.json()
         except ValueError:
-            raise web.HTTPBadRequest(text="invalid JSON")
+            raise web.HTTPBadRequest(text="invalid JSON") from None
         if not isinstance(data, dict):
             raise web.HTTPBadRequest(text="expected a JSON object")
         return data

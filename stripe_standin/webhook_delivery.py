@@ -70,7 +70,7 @@ def _order(order, seed):
         try:
             seed = int(seed)
         except (TypeError, ValueError):
-            raise DeliveryError("seed must be an integer")
+            raise DeliveryError("seed must be an integer") from None
     else:
         seed = None
     return order, seed
@@ -118,7 +118,7 @@ class Delivery:
         try:
             delay = float(fields.get("delay", self.delay) or 0)
         except (TypeError, ValueError):
-            raise DeliveryError("delay must be a number")
+            raise DeliveryError("delay must be a number") from None
         if not 0 <= delay <= MAX_DELAY:
             raise DeliveryError(f"delay must be between 0 and {MAX_DELAY:g}")
         duplicate = _bool(fields.get("duplicate", self.duplicate), "duplicate")
@@ -130,7 +130,7 @@ class Delivery:
             try:
                 hold_count = int(hold_count)
             except (TypeError, ValueError):
-                raise DeliveryError("hold_count must be an integer")
+                raise DeliveryError("hold_count must be an integer") from None
             if hold_count < 1:
                 raise DeliveryError("hold_count must be at least 1")
         order, seed = _order(fields.get("order", self.order), fields.get("seed", self.seed))

@@ -40,7 +40,9 @@ MAGIC = {
 class Payment:
     """How paying ended, as the buyer sees it."""
 
-    outcome: str  # paid, declined, unavailable, conflict, price changed, refused (400), forbidden (403), not found, incomplete
+    # paid, declined, unavailable, conflict, price changed, refused (400), forbidden (403), not found,
+    # incomplete
+    outcome: str
     status: int  # the store's last HTTP status
     message: str  # what the buyer is told, when it is not paid
     receipt_url: str | None

@@ -58,7 +58,7 @@ class RedisServer:
             except redis.ConnectionError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
-                    raise RuntimeError("redis-server did not start")
+                    raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.05)
         self.client = client
 

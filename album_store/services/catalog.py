@@ -251,7 +251,7 @@ class CatalogAdmin:
         self.audit.record(
             actor,
             "publish" if published else "unpublish",
-            "Published: on sale at /albums/%s." % album.slug if published else "Unpublished: no longer on sale.",
+            f"Published: on sale at /albums/{album.slug}." if published else "Unpublished: no longer on sale.",
             album_id=album.id,
         )
 
@@ -310,9 +310,8 @@ class CatalogAdmin:
                     changes.append(f"renamed “{track.title}” to “{row.title}”")
                     track.title = row.title
                 if track.duration_seconds != row.duration_seconds:
-                    changes.append(
-                        f"“{track.title}” {format_duration(track.duration_seconds)} → {format_duration(row.duration_seconds)}"
-                    )
+                    was, now = format_duration(track.duration_seconds), format_duration(row.duration_seconds)
+                    changes.append(f"“{track.title}” {was} → {now}")
                     track.duration_seconds = row.duration_seconds
             kept.append((row.position if row.position is not None else 10**6, index, track))
         # Tracks the form did not mention (added in another tab meanwhile) keep their place at the end.

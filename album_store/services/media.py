@@ -165,7 +165,8 @@ def _decode_cover(data):
         raise UploadRefused("That file is not a JPEG, PNG or WebP image (or it is damaged).") from error
     if min(image.size) < MIN_COVER_SIDE:
         raise UploadRefused(
-            f"The image is {image.width} × {image.height} pixels; a cover needs at least {MIN_COVER_SIDE} × {MIN_COVER_SIDE}."
+            f"The image is {image.width} × {image.height} pixels; "
+            f"a cover needs at least {MIN_COVER_SIDE} × {MIN_COVER_SIDE}."
         )
     image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "P", "PA"):

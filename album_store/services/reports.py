@@ -147,7 +147,7 @@ class Reports:
         now = now or utcnow()
         today = now.astimezone(UTC).date()
         columns = []
-        for label, days in PERIODS:
+        for _label, days in PERIODS:
             in_period = Purchase.paid_at >= _start_of(today - timedelta(days=days - 1)) if days else true()
             columns += [
                 func.coalesce(func.sum(case((in_period, net_cents()), else_=0)), 0).label(f"revenue_{len(columns)}"),

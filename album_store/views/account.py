@@ -74,8 +74,8 @@ def login(request):
             form,
             429,
             error=(
-                f"Too many failed sign-ins. For your safety, please wait {_wait_words(throttled.retry_after)} and try again, "
-                "or choose a new password."
+                "Too many failed sign-ins. For your safety, please wait "
+                f"{_wait_words(throttled.retry_after)} and try again, or choose a new password."
             ),
         )
     if user is None:
@@ -113,9 +113,11 @@ def confirm_email(request):
     try:
         user, linked = accounts.confirm_email(request.matchdict["token"])
     except LinkExpired:
-        raise HTTPGone("This confirmation link has expired. Sign in and ask for a new one from your library.")
+        raise HTTPGone("This confirmation link has expired. Sign in and ask for a new one from your library.") from None
     except LinkInvalid:
-        raise HTTPBadRequest("This confirmation link is not valid. Sign in and ask for a new one from your library.")
+        raise HTTPBadRequest(
+            "This confirmation link is not valid. Sign in and ask for a new one from your library."
+        ) from None
     added = f" {linked} album{'s' if linked != 1 else ''} you bought with it joined your library." if linked else ""
     request.session.flash(f"Thank you: {user.email} is confirmed.{added}")
     if request.user is not None and request.user.id == user.id:
@@ -165,7 +167,9 @@ def reset_password(request):
     try:
         user = accounts.user_for_reset(request.matchdict["token"])
     except LinkInvalid:  # expired, altered, or already used
-        raise HTTPGone("This link to choose a new password has expired or was already used. Please ask for a new one.")
+        raise HTTPGone(
+            "This link to choose a new password has expired or was already used. Please ask for a new one."
+        ) from None
     form = ResetPasswordForm(request.POST if request.method == "POST" else None, account_email=user.email)
     if request.method != "POST" or not form.validate():
         return _form_page(request, form, 400 if request.method == "POST" else 200, email=user.email)

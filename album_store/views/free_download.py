@@ -44,9 +44,9 @@ def confirm_free_download(request):
     except LinkExpired:
         raise HTTPGone(
             "This link has expired. Ask for the free download again on the album's page, and we send you a new link."
-        )
+        ) from None
     except LinkInvalid:
-        raise HTTPNotFound("There is no free download at this address.")
+        raise HTTPNotFound("There is no free download at this address.") from None
     if not purchases.confirm_free_download(purchase):
         raise HTTPGone(
             "This free download was replaced by a purchase of the album, so its link no longer works. "

@@ -11,9 +11,9 @@ purchase service and redirect, and whatever the service raises is answered by ro
 ``tm.commit_veto`` is configured). That is right for the 409s below, which the views raised before
 as ``HTTPConflict`` (rolled back then too). The other answers were *returned* by the views before,
 so pyramid_tm committed what was left in the transaction: those views are decorated
-:func:`~album_store.models.transactions.commits_as_returned` and keep that. What the buyer must never lose is committed by the
-purchase service itself before it raises (the pending purchase before Stripe is asked, a decline's
-``failed``), either way.
+:func:`~album_store.models.transactions.commits_as_returned` and keep that. What the buyer must
+never lose is committed by the purchase service itself before it raises (the pending purchase
+before Stripe is asked, a decline's ``failed``), either way.
 """
 
 from pyramid.httpexceptions import HTTPConflict, HTTPException, HTTPSeeOther

@@ -13,10 +13,10 @@ def stripe_webhook(request):
     try:
         event = payments.verify_webhook(request.body, request.headers.get("Stripe-Signature"))
     except InvalidWebhook as error:
-        raise HTTPBadRequest(f"Webhook refused: {error}.")
+        raise HTTPBadRequest(f"Webhook refused: {error}.") from error
     try:
         outcome = request.find_service(IPurchaseService).handle_stripe_event(event)
     except PaymentUnavailable:
         # Nothing is recorded; Stripe delivers the event again later.
-        raise HTTPServiceUnavailable("Stripe could not be reached to confirm the event; try again.")
+        raise HTTPServiceUnavailable("Stripe could not be reached to confirm the event; try again.") from None
     return {"received": event.id, "outcome": outcome}

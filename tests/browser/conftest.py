@@ -51,7 +51,10 @@ def why_no_browser():
     if STRIPE_MODE != "standin":
         return "the browser tests drive the local Stripe stand-in's Checkout; this run talks to Stripe itself"
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"no Chromium at {CHROMIUM}: run `make browser` (as root: apt-get install chromium) to run the browser tests"
+        return (
+            f"no Chromium at {CHROMIUM}: run `make browser` (as root: apt-get install chromium) "
+            "to run the browser tests"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

@@ -470,7 +470,8 @@ def test_each_state_change_is_one_log_line_without_card_data_or_secrets(shop, fl
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("purchase_state ")]
     assert lines == [
         f"purchase_state purchase_id={purchase.id} from=- to=pending charge_id=- amount_cents=999 currency=usd",
-        f"purchase_state purchase_id={purchase.id} from=pending to=paid charge_id={purchase.stripe_charge_id} amount_cents=999 currency=usd",
+        f"purchase_state purchase_id={purchase.id} from=pending to=paid charge_id={purchase.stripe_charge_id} "
+        "amount_cents=999 currency=usd",
     ]
     assert app_settings["stripe.secret_key"] not in caplog.text
     assert "4242424242424242" not in caplog.text and "_secret_" not in caplog.text
@@ -490,7 +491,8 @@ def test_a_card_token_used_before_or_unknown_asks_for_the_card_again(
         stripe_client.v1.charges.create(params={"amount": 500, "currency": "usd", "source": token})
     page = testapp.buy("token-again", token=token, email="again@example.com", status=402)
     assert " ".join(page.html.find(class_="alert--error").text.split()) == (
-        "Your card was not charged. Your card details expired before the payment went through. Please enter them again. "
+        "Your card was not charged. Your card details expired before the payment went through. "
+        "Please enter them again. "
         "You can try again with another card."
     )
     [purchase] = purchases(dbsession)

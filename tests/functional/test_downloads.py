@@ -134,7 +134,8 @@ def test_a_download_link_expires_and_the_receipt_gives_a_fresh_one(testapp, dbse
     week_old = issued_token(app_settings, "download", purchase.reference, seconds_ago=8 * 86400)
     page = testapp.get(f"/downloads/{week_old}", status=410)
     assert page.html.find("article").find_all("p")[1].text == (
-        "This download link has expired. Open your receipt (the link in your receipt email) or your library for a fresh one."
+        "This download link has expired. Open your receipt (the link in your receipt email) "
+        "or your library for a fresh one."
     )
     receipt = testapp.get(f"/purchases/{purchase.id}")
     fresh = receipt.html.find("a", string=lambda s: s and s.startswith("Download"))["href"]

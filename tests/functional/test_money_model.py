@@ -143,7 +143,7 @@ class MoneyModel(RuleBasedStateMachine):
         tag = uuid.uuid4().hex[:10]
         shared, member = f"ann-{tag}@example.com", f"member-{tag}@example.com"
         self.emails = {shared, member}
-        for slug, price in zip(ALBUMS, (900, 1200)):
+        for slug, price in zip(ALBUMS, (900, 1200), strict=True):
             album = make_album(self.db, slug=slug, title=slug.replace("-", " ").title(), price_cents=price)
             give_album_file(self.db, album, w.files_dir)
         make_owner(self.db, email=f"owner-{tag}@example.com")
@@ -697,12 +697,14 @@ class MoneyModel(RuleBasedStateMachine):
             if charge.id in self.refund_told and purchase.status == "paid":
                 # A partial refund the store was told of is recorded on the paid purchase (and never forgotten).
                 assert purchase.amount_refunded_cents >= self.refund_told[charge.id], (
-                    f"purchase {purchase.id} records {purchase.amount_refunded_cents} refunded; Stripe said {self.refund_told[charge.id]}"
+                    f"purchase {purchase.id} records {purchase.amount_refunded_cents} refunded; "
+                    f"Stripe said {self.refund_told[charge.id]}"
                 )
             if charge.id in self.refund_noticed:
                 # A charge refunded in full, whose charge.refunded the store has had: never paid again.
                 assert purchase.status == "refunded", (
-                    f"purchase {purchase.id} is {purchase.status}, its charge {charge.id} refunded in full and the event delivered"
+                    f"purchase {purchase.id} is {purchase.status}, its charge {charge.id} refunded in full "
+                    "and the event delivered"
                 )
 
         owners = {}
@@ -711,7 +713,8 @@ class MoneyModel(RuleBasedStateMachine):
                 # No purchase paid (or refunded) without Stripe's word: its charge succeeded, for its amount.
                 charge = self.charges.get(purchase.stripe_charge_id)
                 assert charge is not None, (
-                    f"purchase {purchase.id} is {purchase.status} with no charge at Stripe ({purchase.stripe_charge_id})"
+                    f"purchase {purchase.id} is {purchase.status} "
+                    f"with no charge at Stripe ({purchase.stripe_charge_id})"
                 )
                 assert charge.status == "succeeded" and charge.amount == purchase.amount_cents, (
                     f"purchase {purchase.id} is {purchase.status}; Stripe has {charge.status} {charge.amount}"
@@ -777,7 +780,8 @@ class MoneyModel(RuleBasedStateMachine):
                 held[key] = held.get(key, 0) + charge.amount - charge.amount_refunded
                 kept = charge.amount_refunded < charge.amount
                 assert kept == (purchase.status == "paid"), (
-                    f"charge {charge.id} ({charge.amount - charge.amount_refunded} kept) but purchase {purchase.id} is {purchase.status}"
+                    f"charge {charge.id} ({charge.amount - charge.amount_refunded} kept) "
+                    f"but purchase {purchase.id} is {purchase.status}"
                 )
         for purchase in self.purchases:
             assert purchase.status != "pending", (

@@ -179,8 +179,8 @@ def test_a_mail_refused_at_every_try_is_logged_as_lost_and_given_up(make_app, db
     assert tries == 6, "the first try and five more"
     assert caplog.text.count("not sent yet; it will be tried again") == 5
     assert (
-        "mail 'Your receipt: Lost Mail by Test Artist' to ['ana@example.com'] could not be sent, and will not be tried again"
-        in caplog.text
+        "mail 'Your receipt: Lost Mail by Test Artist' to ['ana@example.com'] could not be sent, "
+        "and will not be tried again" in caplog.text
     )
     [purchase] = purchases(dbsession)
     assert purchase.status == "paid"

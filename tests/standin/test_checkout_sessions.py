@@ -9,6 +9,7 @@ import stripe
 
 from stripe_standin.process import (
     CheckoutPageError,
+    StandinError,
     expire_checkout_session,
     pay_checkout_session,
     settle_checkout_session,
@@ -536,7 +537,7 @@ def test_delayed_payment_fails_later(client, url, hooks):
     assert (settled["status"], settled["payment_status"]) == ("complete", "unpaid")
     assert settled["payment_intent"]["status"] == "requires_payment_method"
     assert "checkout.session.async_payment_failed" in [e.type for e in hooks.wait(7)]
-    with pytest.raises(Exception):
+    with pytest.raises(StandinError, match="-> 400"):
         settle_checkout_session(url, session.id, "succeeded")  # nothing waits to settle any more
 
 

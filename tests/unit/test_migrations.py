@@ -59,7 +59,8 @@ def test_open_purchases_get_their_buyer_album_key_and_old_second_copies_are_not_
         ]:
             connection.execute(
                 text(
-                    "INSERT INTO purchases (id, reference, album_id, email, amount_cents, currency, status, created_at) "
+                    "INSERT INTO purchases (id, reference, album_id, email, amount_cents, currency, "
+                    "status, created_at) "
                     "VALUES (:id, :ref, 1, :email, 900, 'usd', :status, CURRENT_TIMESTAMP)"
                 ),
                 {"id": purchase_id, "ref": f"ref{purchase_id}", "email": email, "status": status},

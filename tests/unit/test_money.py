@@ -1,4 +1,6 @@
-from album_store.money import format_money
+import pytest
+
+from album_store.money import InvalidAmount, format_amount_input, format_money, parse_money
 from album_store.templating import format_duration
 
 
@@ -18,11 +20,6 @@ def test_durations():
     assert format_duration(0) == "0:00"
     assert format_duration(65) == "1:05"
     assert format_duration(3723) == "1:02:03"
-
-
-import pytest
-
-from album_store.money import InvalidAmount, format_amount_input, parse_money
 
 
 @pytest.mark.parametrize(

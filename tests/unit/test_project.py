@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 RECORDER = """#!/bin/sh
 # Records one call: its arguments and the environment CI gives it.
-printf '%s|TEST_DATABASE_URL=%s|ALBUM_STORE_REQUIRE_BROWSER=%s|ALBUM_STORE_REQUIRE_SERVICES=%s\\n' "$*" "${TEST_DATABASE_URL-}" \
+printf '%s|TEST_DATABASE_URL=%s|ALBUM_STORE_REQUIRE_BROWSER=%s|ALBUM_STORE_REQUIRE_SERVICES=%s\\n' \
+"$*" "${TEST_DATABASE_URL-}" \
   "${ALBUM_STORE_REQUIRE_BROWSER-}" "${ALBUM_STORE_REQUIRE_SERVICES-}" >> "$CALLS"
 """
 FAKE_BASH = """#!/bin/sh
@@ -49,20 +50,19 @@ def test_ci_runs_make_test_on_sqlite_then_on_postgresql_with_the_browser_tests_a
     env.pop("ALBUM_STORE_REQUIRE_SERVICES", None)  # set by CI itself when this test runs there
     run = subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert (
-        calls.read_text().splitlines()
-        == [
-            "lint|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",  # ruff, before anything
-            "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
-            "services|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
-            "postgres: devtools/test_postgresql.sh create ci_check",
-            "wheel-check|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",  # an installed wheel migrates
-            "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",
-            "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1|"
-            "ALBUM_STORE_REQUIRE_SERVICES=1",
-            "postgres: devtools/test_postgresql.sh drop ci_check",
-        ]
-    )
+    assert calls.read_text().splitlines() == [
+        # ruff, before anything
+        "lint|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
+        "browser|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
+        "services|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=",
+        "postgres: devtools/test_postgresql.sh create ci_check",
+        # an installed wheel migrates
+        "wheel-check|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",
+        "test|TEST_DATABASE_URL=|ALBUM_STORE_REQUIRE_BROWSER=1|ALBUM_STORE_REQUIRE_SERVICES=1",
+        "test|TEST_DATABASE_URL=postgresql+psycopg:///ci_check?host=/fake|ALBUM_STORE_REQUIRE_BROWSER=1|"
+        "ALBUM_STORE_REQUIRE_SERVICES=1",
+        "postgres: devtools/test_postgresql.sh drop ci_check",
+    ]
     assert "== SQLite: exit 0" in run.stdout and "== PostgreSQL: exit 0" in run.stdout
 
 

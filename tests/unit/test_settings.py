@@ -109,7 +109,8 @@ def test_production_takes_a_store_secret_of_exactly_32_characters():
         ),
         (
             {"STRIPE_SECRET_KEY": "sk_test_51HxYzAbCdEf"},
-            "stripe.secret_key is a test key but stripe.publishable_key is a live key; use the pair from the same Stripe mode.",
+            "stripe.secret_key is a test key but stripe.publishable_key is a live key; "
+            "use the pair from the same Stripe mode.",
         ),
         (
             {"STRIPE_WEBHOOK_SECRET": "we_3f9a8b7c6d5e"},

@@ -267,7 +267,7 @@ class PurchaseService:
                 holder = taken.purchase
                 self._let_settle(holder, paying=attempt.get("amount_cents") != 0)
                 if holder.status in (PurchaseStatus.PENDING, PurchaseStatus.PAID):
-                    raise AlreadyBought(holder)
+                    raise AlreadyBought(holder) from taken
                 # It failed, or was refunded, just now: its buyer may buy again.
         raise AlreadyBought(holder)
 

@@ -152,7 +152,7 @@ class Attempts:
             holder = self.db.scalars(select(Purchase).where(Purchase.buyer_album_key == key)).one_or_none()
             if holder is None:
                 return None  # it was settled meanwhile and let go of the key: try again
-            raise BuyerHasOne(holder)
+            raise BuyerHasOne(holder) from None
         log_state(purchase_id, None, PurchaseStatus.PENDING, amount_cents=amount, currency=currency)
         return self.db.get(Purchase, purchase_id)
 
