@@ -20,7 +20,7 @@ from pyramid.csrf import CookieCSRFStoragePolicy, new_csrf_token
 from pyramid.security import forget, remember
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from .browser_sessions import KEPT_ON_SIGN_IN, SESSION_AUTH, SESSION_COOKIE, SESSION_USER, end_all_sessions, token_hash
 from .models import AccountSession, User
@@ -73,20 +73,27 @@ class SecurityPolicy:
         return []
 
 
+#: The browser's session row and its user, in one statement built once (a signed-in request runs it
+#: every time): an inner join, so a session whose account is gone is no session.
+SESSION_AND_USER = (
+    select(AccountSession, User)
+    .join(User, User.id == AccountSession.user_id)
+    .where(AccountSession.token_hash == bindparam("token_hash"))
+)
+
+
 def get_user(request):
     """The signed-in user, if this browser's session is still one: its row is there, for this user,
     and was used within the idle lifetime (then its last use is noted, at most every few minutes)."""
     user_id, token = request.session.get(SESSION_USER), request.session.get(SESSION_AUTH)
     if user_id is None or not isinstance(token, str):
         return None
-    row = request.dbsession.scalars(
-        select(AccountSession).where(AccountSession.token_hash == token_hash(token))
-    ).one_or_none()
-    if row is None or row.user_id != user_id:
-        return None  # signed out (here or everywhere), or the password was reset
-    user = request.dbsession.get(User, user_id)
-    if user is None:
-        return None
+    found = request.dbsession.execute(SESSION_AND_USER, {"token_hash": token_hash(token)}).one_or_none()
+    if found is None:
+        return None  # signed out (here or everywhere), the password was reset, or the account is gone
+    row, user = found
+    if row.user_id != user_id:
+        return None  # the cookie names another account than the session row does
     now = utcnow()
     if now - row.last_seen_at > SESSION_IDLE["owner" if user.is_admin else "buyer"]:
         request.dbsession.delete(row)

@@ -80,6 +80,13 @@ def build(tmp, albums):
     return app, anonymous, signed_in, slug
 
 
+def statements_into(statements):
+    def listener(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    return listener
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--albums", type=int, default=100)
@@ -104,7 +111,7 @@ def main(argv=None):
             for _ in range(20):
                 client.get(path, status=200)
             statements = []
-            listener = lambda *a: statements.append(a[2])  # noqa: E731
+            listener = statements_into(statements)
             event.listen(engine, "before_cursor_execute", listener)
             client.get(path, status=200)
             event.remove(engine, "before_cursor_execute", listener)

@@ -1,0 +1,70 @@
+"""SQL statements per page: a shopper's page runs at most two, and as many for a catalog of three
+albums as for one of sixty with many tracks each (no statement per album, card or track). Counted
+with a ``before_cursor_execute`` listener on the app's engine; the page cache is off in tests
+(testing.ini), so every request renders. A behaviour test: nothing here is timed."""
+
+import contextlib
+
+from sqlalchemy import event
+
+from tests.conftest import PASSWORD
+from tests.factories import make_album, make_purchase, make_user
+
+
+@contextlib.contextmanager
+def counted(app):
+    statements = []
+    engine = app.registry["db_engine"]
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_for(app, client, path):
+    client.get(path, status=200)  # warm: templates compiled, caches filled
+    with counted(app) as statements:
+        client.get(path, status=200)
+    return statements
+
+
+SHOPPER_PAGES = ("/albums/{slug}", "/albums", "/albums?page=2")
+
+
+def shopper_counts(app, client, slug):
+    return {path: len(statements_for(app, client, path.format(slug=slug))) for path in SHOPPER_PAGES}
+
+
+def test_shopper_pages_run_at_most_two_statements_however_large_the_catalog(app, testapp, dbsession):
+    for _ in range(26):  # two catalog pages
+        make_album(dbsession, tracks=1)
+    small = shopper_counts(app, testapp, make_album(dbsession, slug="probe-small", tracks=1).slug)
+    assert all(count <= 2 for count in small.values()), small
+
+    for _ in range(40):
+        make_album(dbsession, tracks=12)
+    large = shopper_counts(app, testapp, make_album(dbsession, slug="probe-large", tracks=30).slug)
+    assert large == small, "statements grew with the albums and tracks"
+
+
+def test_the_library_runs_as_many_statements_for_twelve_albums_as_for_one(app, testapp, dbsession):
+    user = make_user(dbsession, "collector@example.com", PASSWORD, confirmed=True)
+
+    def own(album):
+        purchase = make_purchase(dbsession, album, email=user.email, commit=False)
+        purchase.user_id = user.id
+        dbsession.commit()
+
+    own(make_album(dbsession, tracks=2))
+    testapp.login(user.email)
+    one = statements_for(app, testapp, "/library")
+    for _ in range(11):
+        own(make_album(dbsession, tracks=8))
+    twelve = statements_for(app, testapp, "/library")
+    assert len(testapp.get("/library").html.select(".library__item")) == 12
+    assert len(twelve) == len(one), twelve
