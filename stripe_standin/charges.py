@@ -16,6 +16,7 @@ from .currencies import check_amount, check_currency
 from .errors import StripeError, invalid_param, no_such, unknown_param
 from .lists import page, search_response
 from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
+from .store_index import objects_of
 from .webhook_delivery import maybe_webhook
 
 CHARGE_PARAMS = {
@@ -46,7 +47,7 @@ UNSUPPORTED_CHARGE_PARAMS = {
 
 def all_charges():
     """Charges, newest first (localstripe's store keeps insertion order)."""
-    items = [v for k, v in store.items() if k.startswith("charge:")]
+    items = objects_of("charge")
     items.reverse()
     return items
 

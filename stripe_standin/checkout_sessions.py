@@ -56,6 +56,7 @@ from .currencies import SESSION_TOTAL_WORDING, check_amount, check_currency, che
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 from .lists import page
 from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
+from .store_index import objects_of
 from .webhook_delivery import maybe_webhook
 
 #: The stand-in's one tax rate for ``automatic_tax[enabled]=true`` (a test rate, not any country's).
@@ -736,7 +737,7 @@ def get_session(session_id, status=404):
 
 
 def all_sessions():
-    items = [v for k, v in store.items() if k.startswith("checkout.session:") and isinstance(v, StandinCheckoutSession)]
+    items = [v for v in objects_of("checkout.session") if isinstance(v, StandinCheckoutSession)]
     items.reverse()
     return [s.refresh() for s in items]
 

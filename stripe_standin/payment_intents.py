@@ -36,6 +36,7 @@ from .currencies import check_amount, check_currency
 from .errors import StripeError, invalid_param, missing_param, no_such, unknown_param
 from .lists import search_response
 from .params import EMAIL_RE, pop_expand, read_params, to_bool, to_int, to_metadata, to_str
+from .store_index import objects_of
 from .webhook_delivery import maybe_webhook
 
 AUTHENTICATION_REQUIRED = cards.AUTHENTICATION_REQUIRED
@@ -825,7 +826,7 @@ async def cancel_payment_intent(request):
 
 
 def all_payment_intents():
-    items = [v for k, v in store.items() if k.startswith("payment_intent:") and isinstance(v, StandinPaymentIntent)]
+    items = [v for v in objects_of("payment_intent") if isinstance(v, StandinPaymentIntent)]
     items.reverse()
     return items
 

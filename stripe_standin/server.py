@@ -34,6 +34,7 @@ from . import (
     params,
     payment_intents,
     refunds,
+    store_index,
     stripe_js,
     tokens,
     webhook_delivery,
@@ -460,6 +461,7 @@ OVERRIDES = [
 def build_app():
     check_localstripe_version()
     disable_pickle()
+    store_index.install()
     webhook_delivery.install()
     app = web.Application(middlewares=[standin_middleware, ls_server.error_middleware, auth_middleware])
     app[STATE] = State()
