@@ -139,11 +139,13 @@ def _create_sqlite_triggers():
 
 
 def _create_postgresql_trigger():
+    # OR REPLACE: dropping the tables (the test suite's cleanup, ``metadata.drop_all``) leaves the
+    # function behind; the trigger goes with its table.
     def block(statements):
         return "".join(f"            {statement};\n" for statement in statements)
 
     op.execute(
-        "CREATE FUNCTION purchases_summary() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "CREATE OR REPLACE FUNCTION purchases_summary() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         "BEGIN\n"
         "    IF TG_OP IN ('UPDATE', 'DELETE') THEN\n"
         f"        IF {_sold('OLD')} THEN\n{block(_subtracts('OLD', 'postgresql'))}        END IF;\n"
