@@ -35,6 +35,7 @@ from .link_mail import LinkMail  # noqa: F401
 from .login_attempt import LoginAttempt  # noqa: F401
 from .meta import Base  # noqa: F401
 from .purchase import Purchase, PurchaseStatus, buyer_album_key  # noqa: F401
+from .sales_summary import SalesByAlbum, SalesByDay  # noqa: F401
 from .user import User, normalize_email  # noqa: F401
 from .webhook_event import WebhookEvent  # noqa: F401
 

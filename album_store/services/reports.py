@@ -1,5 +1,9 @@
 """What the store owner reads: the dashboard's figures and the purchases list, as SQL aggregates.
 
+The dashboard reads the sales summary (``sales_by_day``, ``sales_by_album``), which triggers on
+``purchases`` keep exact in the same transaction as each write (migration 0014), so one request costs
+the same over a hundred sales or a million; the purchases list reads the purchases themselves.
+
 Money is summed by the database, per currency, never by looping over rows in Python. A sale counts
 from the moment it was paid (``paid_at``, in UTC); its net is what was paid less what was refunded,
 so a refund lowers the figures of the day the album was sold. The sales count is the purchases
@@ -15,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.functions import FunctionElement
 from zope.interface import Interface, implementer
 
-from ..models import Album, Purchase, PurchaseStatus
+from ..models import Album, Purchase, PurchaseStatus, SalesByAlbum, SalesByDay
 from ..models.meta import utcnow
 
 SOLD = (PurchaseStatus.PAID, PurchaseStatus.REFUNDED)
@@ -143,19 +147,23 @@ class Reports:
         self.store_currency = store_currency
 
     # --- the dashboard -------------------------------------------------------------------------
+    # Read from the sales summary (models/sales_summary.py), which triggers on ``purchases`` keep in
+    # the same transaction as every write to a purchase: a few thousand summary rows, not every sale.
     def dashboard(self, now=None):
         now = now or utcnow()
         today = now.astimezone(UTC).date()
         columns = []
         for _label, days in PERIODS:
-            in_period = Purchase.paid_at >= _start_of(today - timedelta(days=days - 1)) if days else true()
+            in_period = SalesByDay.day >= today - timedelta(days=days - 1) if days else true()
             columns += [
-                func.coalesce(func.sum(case((in_period, net_cents()), else_=0)), 0).label(f"revenue_{len(columns)}"),
-                func.count(case((and_(in_period, Purchase.status == PurchaseStatus.PAID), 1))).label(
-                    f"sales_{len(columns)}"
-                ),
+                func.coalesce(func.sum(case((in_period, SalesByDay.revenue_cents), else_=0)), 0),
+                func.coalesce(func.sum(case((in_period, SalesByDay.sales), else_=0)), 0),
             ]
-        totals = self.db.execute(select(Purchase.currency, *columns).where(sold()).group_by(Purchase.currency)).all()
+        totals = self.db.execute(
+            select(SalesByDay.currency, *columns)
+            .group_by(SalesByDay.currency)
+            .having(func.sum(SalesByDay.purchases) > 0)
+        ).all()
         figures = {}
         for row in totals:
             values = list(row)[1:]
@@ -172,31 +180,23 @@ class Reports:
             )
 
         first_day = today - timedelta(days=CHART_DAYS - 1)
-        day = utc_day(Purchase.paid_at)
         by_day = self.db.execute(
-            select(Purchase.currency, day.label("day"), func.sum(net_cents()).label("revenue"))
-            .where(sold(), Purchase.paid_at >= _start_of(first_day))
-            .group_by(Purchase.currency, day)
+            select(SalesByDay.currency, SalesByDay.day, SalesByDay.revenue_cents).where(
+                SalesByDay.day >= first_day, SalesByDay.purchases > 0
+            )
         ).all()
-        revenue_on = {(row.currency, _as_date(row.day)): int(row.revenue) for row in by_day}
+        revenue_on = {(row.currency, _as_date(row.day)): int(row.revenue_cents) for row in by_day}
         for currency, entry in figures.items():
             entry.daily = [
                 (first_day + timedelta(days=n), revenue_on.get((currency, first_day + timedelta(days=n)), 0))
                 for n in range(CHART_DAYS)
             ]
 
-        # Sum per album over the sales index first; only the five best are joined to their albums.
-        revenue = func.sum(net_cents()).label("revenue_cents")
+        # The five best (album, currency) rows of the summary; only they are joined to their albums.
         best = (
-            select(
-                Purchase.album_id,
-                Purchase.currency,
-                revenue,
-                func.count(case((Purchase.status == PurchaseStatus.PAID, 1))).label("sales"),
-            )
-            .where(sold())
-            .group_by(Purchase.album_id, Purchase.currency)
-            .order_by(revenue.desc(), Purchase.album_id)
+            select(SalesByAlbum.album_id, SalesByAlbum.currency, SalesByAlbum.revenue_cents, SalesByAlbum.sales)
+            .where(SalesByAlbum.purchases > 0)
+            .order_by(SalesByAlbum.revenue_cents.desc(), SalesByAlbum.album_id)
             .limit(5)
             .subquery()
         )
@@ -224,23 +224,21 @@ class Reports:
     def buyers_choices(self):
         """Pay what you want: per album and currency, how many paid purchases, how many were free, how
         many chose more than the minimum, and the average amount and average over the minimum (each
-        purchase against the minimum when it was made), summed by the database."""
-        over = Purchase.amount_cents - Purchase.minimum_cents
+        purchase against the minimum when it was made), from the sales summary's integer sums."""
         rows = self.db.execute(
             select(
-                Purchase.album_id,
+                SalesByAlbum.album_id,
                 Album.title,
-                Purchase.currency,
-                func.count().label("buyers"),
-                func.count(case((Purchase.amount_cents == 0, 1))).label("free"),
-                func.count(case((over > 0, 1))).label("paid_more"),
-                func.sum(Purchase.amount_cents).label("total"),
-                func.sum(over).label("total_over"),
+                SalesByAlbum.currency,
+                SalesByAlbum.chosen,
+                SalesByAlbum.chosen_free,
+                SalesByAlbum.chosen_more,
+                SalesByAlbum.chosen_cents,
+                SalesByAlbum.chosen_over_cents,
             )
-            .join(Album, Album.id == Purchase.album_id)
-            .where(Purchase.status == PurchaseStatus.PAID, Purchase.minimum_cents.is_not(None))
-            .group_by(Purchase.album_id, Album.title, Purchase.currency)
-            .order_by(func.count().desc(), Album.title)
+            .join(Album, Album.id == SalesByAlbum.album_id)
+            .where(SalesByAlbum.chosen > 0)
+            .order_by(SalesByAlbum.chosen.desc(), Album.title)
         ).all()
         # Averages rounded to the nearest minor unit, from the database's integer sums.
         return [
@@ -248,11 +246,11 @@ class Reports:
                 row.album_id,
                 row.title,
                 row.currency,
-                row.buyers,
-                row.free,
-                row.paid_more,
-                _rounded_average(int(row.total), row.buyers),
-                _rounded_average(int(row.total_over), row.buyers),
+                row.chosen,
+                row.chosen_free,
+                row.chosen_more,
+                _rounded_average(int(row.chosen_cents), row.chosen),
+                _rounded_average(int(row.chosen_over_cents), row.chosen),
             )
             for row in rows
         ]
