@@ -37,15 +37,15 @@ INSERT INTO purchases (reference, album_id, user_id, email, description, amount_
                        created_at, paid_at)
 SELECT {reference},
        g.album_id,
-       CASE WHEN g.n < :library AND g.bucket < 90 THEN :user_id END,
+       CASE WHEN g.n < :library AND g.bucket < 90 THEN CAST(:user_id AS INTEGER) END,
        'buyer' || (g.n % 5000) || '@example.com',
        '',
        500 + g.album_id % 2000,
        'usd',
        CASE WHEN g.bucket < 90 THEN 'paid' WHEN g.bucket < 94 THEN 'refunded'
             WHEN g.bucket < 99 THEN 'failed' ELSE 'pending' END,
-       'tok_bench_' || (:offset + g.n),
-       CASE WHEN g.bucket < 94 THEN 'ch_bench_' || (:offset + g.n) END,
+       'tok_bench_' || (CAST(:offset AS BIGINT) + g.n),
+       CASE WHEN g.bucket < 94 THEN 'ch_bench_' || (CAST(:offset AS BIGINT) + g.n) END,
        CASE WHEN g.bucket >= 90 AND g.bucket < 94 THEN 500 + g.album_id % 2000 ELSE 0 END,
        0,
        0,
@@ -57,14 +57,16 @@ _DIALECTS = {
     "sqlite": {
         "prefix": "WITH RECURSIVE numbers(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM numbers WHERE n + 1 < :count) ",
         "numbers": "numbers",
-        "reference": "printf('%016x%016x', :offset + g.n, :salt)",
+        "reference": "printf('%016x%016x', CAST(:offset AS BIGINT) + g.n, :salt)",
         "created": "datetime(:now - g.age, 'unixepoch')",
     },
     "postgresql": {
         "prefix": "",
-        "numbers": "generate_series(0, :count - 1) AS numbers(n)",
-        "reference": "lpad(to_hex(:offset + g.n), 16, '0') || lpad(to_hex(:salt), 16, '0')",
-        "created": "to_timestamp(:now - g.age)",
+        "numbers": "generate_series(CAST(0 AS BIGINT), CAST(:count AS BIGINT) - 1) AS numbers(n)",
+        "reference": (
+            "lpad(to_hex(CAST(:offset AS BIGINT) + g.n), 16, '0') || lpad(to_hex(CAST(:salt AS BIGINT)), 16, '0')"
+        ),
+        "created": "to_timestamp(CAST(:now AS BIGINT) - g.age)",
     },
 }
 
