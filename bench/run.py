@@ -753,6 +753,15 @@ def parse_args(argv):
     return args
 
 
+def stage(name, function, *args):
+    """One part of the run; when it fails, its figures are "not measured" and the rest still runs."""
+    try:
+        return function(*args)
+    except Exception as error:
+        print(f"{name}: not measured ({type(error).__name__}: {error})", flush=True)
+        return None
+
+
 def main(argv=None):
     args = parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -776,24 +785,36 @@ def main(argv=None):
             env, settings, _ = run_size(size, args, tmp, standin, results)
         if args.memory_seconds:
             print(f"worker memory over {args.memory_seconds} s at {sizes[-1]:,} albums:", flush=True)
-            results["memory"] = run_memory(args, tmp, env, standin)
+            results["memory"] = stage("memory", run_memory, args, tmp, env, standin)
         print("checkout:", flush=True)
-        results["checkout"] = run_checkout(args, env, settings, standin)
-        results["checkout_alone"]["SQLite"] = checkout_alone(
-            tmp, "SQLite", f"sqlite:///{tmp / 'checkout.sqlite'}", standin, args.checkout_alone_seconds
+        results["checkout"] = stage("checkout", run_checkout, args, env, settings, standin)
+        results["checkout_alone"]["SQLite"] = stage(
+            "checkout alone on SQLite",
+            checkout_alone,
+            tmp,
+            "SQLite",
+            f"sqlite:///{tmp / 'checkout.sqlite'}",
+            standin,
+            args.checkout_alone_seconds,
         )
         postgresql = args.checkout_postgresql or os.environ.get("BENCH_DATABASE_URL")
-        results["checkout_alone"]["PostgreSQL"] = (
-            checkout_alone(tmp, "PostgreSQL", postgresql, standin, args.checkout_alone_seconds) if postgresql else None
-        )
+        if postgresql:
+            results["checkout_alone"]["PostgreSQL"] = stage(
+                "checkout alone on PostgreSQL",
+                checkout_alone,
+                tmp,
+                "PostgreSQL",
+                postgresql,
+                standin,
+                args.checkout_alone_seconds,
+            )
         print("admin dashboard:", flush=True)
         for purchases in (int(n) for n in args.dashboard_purchases.split(",") if n):
-            results["dashboard"][purchases] = run_dashboard(tmp, purchases, standin)
+            figures = stage(f"dashboard over {purchases:,}", run_dashboard, tmp, purchases, standin)
+            if figures:
+                results["dashboard"][purchases] = figures
         if not args.no_cluster:
-            try:
-                results["cluster"] = run_cluster(args, tmp, standin)
-            except Exception as error:  # the cluster's rows are then "not run", and say why
-                print(f"cluster: not run ({type(error).__name__}: {error})", flush=True)
+            results["cluster"] = stage("cluster", run_cluster, args, tmp, standin)
     report = render(results, args) + render_cluster(results["cluster"], args)
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():  # the hand-written reading of the figures: what the profile showed, and why
