@@ -746,11 +746,9 @@ def parse_args(argv):
         action="store_true",
         help="leave out the cluster rows (make cluster's deployment: needs root, PostgreSQL, nginx, Redis)",
     )
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)  # --quick's durations, unless given explicitly
+    return parser.parse_args(argv)
 
 
 def stage(name, function, *args):
