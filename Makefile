@@ -69,10 +69,12 @@ screenshots: $(VENV)/.installed-test browser
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_screenshots.py
 	@ls -1 docs/screenshots
 
-# Page throughput against a bare Pyramid view, at 100 and 10,000 albums (a few minutes); writes bench/RESULTS.md.
+# Page throughput against a bare Pyramid view (same waitress settings and layout), at 100 and 10,000 albums, and
+# every target of issue 18 with met/missed (about half an hour: a 10-minute memory run; BENCH_ARGS=--quick for a
+# short try, BENCH_ARGS=--dry-run prints the target lines from made-up figures); writes bench/RESULTS.md.
 bench: $(VENV)/.installed-dev
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # Mutation testing of the money and access guarantees (mutmut, one worker; see docs/mutants.md):
 # mutates the modules and functions named in devtools/mutants.py, runs the fast tests that reach each
