@@ -31,7 +31,7 @@ from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
 from .browser_sessions import SESSION_COOKIE
-from .models import current_catalog_version
+from .models.catalog_version import CatalogVersionReader
 
 #: Content named by its hash or its upload: browsers and proxies keep it for a year without asking.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -129,7 +129,7 @@ class PageCache:
 def page_cache_tween_factory(handler, registry):
     """Outermost tween: decides the caching headers, then serves or keeps public responses."""
     cache = registry.page_cache = PageCache(registry.settings["store.page_cache_seconds"])
-    engine = registry["db_engine"]
+    catalog_version = CatalogVersionReader(registry["db_engine"])
 
     def with_headers(request):
         response = handler(request)
@@ -143,7 +143,7 @@ def page_cache_tween_factory(handler, registry):
         if request.method not in ("GET", "HEAD") or not is_anonymous(request):
             return with_headers(request)
         # Read before rendering: a change committed meanwhile leaves this copy under the older stamp.
-        version = current_catalog_version(engine)
+        version = catalog_version()
         if version is None:
             return with_headers(request)
         key = (request.scheme, request.host, request.path_qs)

@@ -8,6 +8,8 @@ file and publish state are its columns), and a ``do_orm_execute`` listener does 
 The page cache (``album_store/caching.py``) reads it once per cacheable request.
 """
 
+import threading
+
 from sqlalchemy import CheckConstraint, Integer, event, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -41,6 +43,56 @@ def current_catalog_version(engine):
             return connection.scalar(_READ)
     except SQLAlchemyError:
         return None
+
+
+class CatalogVersionReader:
+    """:func:`current_catalog_version` at the cost of one query, for a check made on every request.
+
+    ``engine.connect()`` pays for the pool's check-out, a transaction begun and the rollback on
+    check-in, several times the read itself. Each thread here keeps one connection of its own (taken
+    out of the pool for good, in autocommit: every read is its own transaction, so it sees every
+    commit made before it, by any process) and runs the one compiled ``SELECT`` on it. A connection
+    that fails is dropped (the next read makes a new one) and the read gives None, as above."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._sql = str(_READ.compile(engine, compile_kwargs={"literal_binds": True}))
+        self._local = threading.local()
+
+    def _connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()  # this thread's own from now on: never handed to a request's session
+            connection = pooled.dbapi_connection
+            if self.engine.dialect.name == "sqlite":
+                connection.isolation_level = None
+            else:
+                connection.autocommit = True
+            self._local.connection = connection
+        return connection
+
+    def __call__(self):
+        try:
+            cursor = self._connection().cursor()
+            try:
+                cursor.execute(self._sql)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error):
+            self._drop()
+            return None
+        return None if row is None else row[0]
+
+    def _drop(self):
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            try:
+                connection.close()
+            except self.engine.dialect.loaded_dbapi.Error:
+                pass
 
 
 def bump_catalog_version(connection):

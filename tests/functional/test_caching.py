@@ -8,6 +8,7 @@ from sqlalchemy import text, update
 
 from album_store.caching import PageCache
 from album_store.models import Album, current_catalog_version
+from album_store.models.catalog_version import CatalogVersionReader
 from tests.conftest import StoreTestApp
 from tests.factories import make_album, make_user
 
@@ -81,6 +82,23 @@ def test_every_change_to_the_catalog_through_the_models_bumps_its_stamp(dbsessio
     assert steps == sorted(set(steps)) and len(steps) == 8, steps
     make_user(dbsession, "nobody@example.com", "velvet-harbour-42")  # not the catalog
     assert stamp() == steps[-1]
+
+
+def test_the_per_thread_stamp_reader_sees_each_commit_and_recovers_from_a_lost_connection(db_engine, dbsession):
+    """The page cache's reader keeps one connection per thread: each read must still see every commit
+    made before it (by any connection), and a connection that broke gives None once (nothing served
+    from the cache), then a new connection."""
+    read = CatalogVersionReader(db_engine)
+    album = make_album(dbsession, slug="read-twice")
+    dbsession.commit()
+    assert read() == current_catalog_version(db_engine)
+    for title in ("One", "Two", "Three"):
+        album.title = title
+        dbsession.commit()
+        assert read() == current_catalog_version(db_engine), "a committed bump is seen by the next read"
+    read._local.connection.close()  # the database went away under this thread's connection
+    assert read() is None
+    assert read() == current_catalog_version(db_engine)
 
 
 def test_a_signed_in_buyer_gets_a_private_page_with_their_email(cached, dbsession):
