@@ -12,13 +12,18 @@ max-age=N`` (``store.page_cache_seconds``) with an ETag, so a browser or a rever
 them and revalidate with a 304. A signed-in visitor's copy carries their email and library, and is
 ``private, no-cache``.
 
-``page_cache_tween_factory`` keeps those public responses in this process for the same N seconds,
-so a catalog page seen by many visitors is rendered once, not once per visitor. Each copy is kept
-with the catalog's version stamp (``models/catalog_version.py``: one row, bumped in the same
-transaction as any change to an album or its tracks, by whichever process or host makes it) read
-before the page was rendered, and is served only while the stamp is still the same: one
-single-row read per cacheable request, and an owner's change reaches every process's next request
-at once. When the stamp cannot be read, the cache is not used. Browsers and proxies, which cannot
+The page cache keeps those public responses in this process for the same N seconds, so a catalog
+page seen by many visitors is rendered once, not once per visitor. It has two halves: its front,
+``page_cache_execution_policy`` (a Pyramid execution policy wrapping pyramid_retry's), answers a
+kept page straight from the WSGI environ, before the router makes a request, applies its extensions
+or copies its body, so a hit costs about what a bare Pyramid view does; on a miss the outermost
+tween, ``page_cache_tween_factory``, keeps the rendered page (with the security headers of the tween
+under it, ``headers.py``, already on it). Each copy is kept with the catalog's version stamp
+(``models/catalog_version.py``: one row, bumped in the same transaction as any change to an album or
+its tracks, by whichever process or host makes it) read before the page was rendered, and is served
+only while the stamp is still the same: one single-row read per cacheable request
+(``CatalogVersionReader``, on a connection each thread keeps), and an owner's change reaches every
+process's next request at once. When the stamp cannot be read, the cache is not used. Browsers and proxies, which cannot
 ask for the stamp, may still keep a page for N seconds: the buy route checks the price the page
 showed (``shown_price.py``), so a stale page can never charge a price its buyer did not see.
 """
@@ -27,7 +32,10 @@ import threading
 import time
 from collections import OrderedDict
 
+from pyramid.config import PHASE3_CONFIG
+from pyramid.interfaces import IExecutionPolicy
 from pyramid.response import Response
+from pyramid.router import default_execution_policy
 from pyramid.tweens import INGRESS
 
 from .browser_sessions import SESSION_COOKIE
@@ -39,6 +47,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 NO_STORE = "private, no-store"
 #: Where the ``public_page`` deriver marks the request whose view served a shopper's page.
 PUBLIC_PAGE = "album_store.public_page"
+#: The header that says an answer came from this process's page cache.
+HIT = ("X-Page-Cache", "hit")
+#: Where the front leaves (key, stamp) for the tween, when the page may be kept once rendered.
+KEEP_UNDER = "album_store.page_cache.keep_under"
 
 
 def cache_policy(view, info):
@@ -63,7 +75,21 @@ cache_policy.options = ("public_page", "cache_control")
 
 
 def is_anonymous(request):
+    cookie_header = request.environ.get("HTTP_COOKIE")
+    if not cookie_header or SESSION_COOKIE not in cookie_header:
+        return True  # no session cookie can be in a header that does not hold its name
     return SESSION_COOKIE not in request.cookies
+
+
+def page_key(environ):
+    """What a kept page is found by: the scheme and host (behind the proxy, as waitress set them from
+    its trusted headers), the path and the query, read straight from the WSGI environ."""
+    return (
+        environ["wsgi.url_scheme"],
+        environ.get("HTTP_HOST", ""),
+        environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+    )
 
 
 def set_cache_headers(request, response):
@@ -126,39 +152,54 @@ class PageCache:
         return len(self._entries)
 
 
+def serves_kept_pages(environ):
+    """A GET or HEAD without a session cookie: the requests a kept page may answer. Read from the
+    environ alone, before Pyramid makes a request (a header that merely mentions the cookie's name is
+    taken for a session: that visit is rendered, and :func:`is_anonymous` decides its headers)."""
+    if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+        return False
+    cookie_header = environ.get("HTTP_COOKIE")
+    return not cookie_header or SESSION_COOKIE not in cookie_header
+
+
+def page_cache_execution_policy(inner, cache, catalog_version):
+    """The page cache's front: a Pyramid execution policy, which runs before the router makes a
+    request, its extensions, its thread-local context or the retry policy's copy of the body
+    (``inner`` is the policy it wraps: pyramid_retry's). A kept page is answered from the environ;
+    on a miss the stamp read here is left in the environ for the tween below to keep the rendered
+    page under."""
+
+    def policy(environ, router):
+        if serves_kept_pages(environ):
+            # Read before rendering: a change committed meanwhile leaves this copy under the older stamp.
+            version = catalog_version()
+            if version is not None:
+                key = page_key(environ)
+                hit = cache.get(key, version=version)
+                if hit is not None:
+                    return Response(headerlist=[*hit[0], HIT], body=hit[1], conditional_response=True)
+                environ[KEEP_UNDER] = (key, version)
+        return inner(environ, router)
+
+    return policy
+
+
 def page_cache_tween_factory(handler, registry):
-    """Outermost tween: decides the caching headers, then serves or keeps public responses."""
-    cache = registry.page_cache = PageCache(registry.settings["store.page_cache_seconds"])
-    catalog_version = CatalogVersionReader(registry["db_engine"])
-
-    def with_headers(request):
-        response = handler(request)
-        set_cache_headers(request, response)
-        return response
-
-    if cache.seconds <= 0:
-        return with_headers
+    """Outermost tween: decides the caching headers, and keeps the public pages the front missed."""
+    cache = registry.page_cache
 
     def tween(request):
-        if request.method not in ("GET", "HEAD") or not is_anonymous(request):
-            return with_headers(request)
-        # Read before rendering: a change committed meanwhile leaves this copy under the older stamp.
-        version = catalog_version()
-        if version is None:
-            return with_headers(request)
-        key = (request.scheme, request.host, request.path_qs)
-        hit = cache.get(key, version=version)
-        if hit is not None:
-            response = Response(headerlist=list(hit[0]), body=hit[1], conditional_response=True)
-            response.headers["X-Page-Cache"] = "hit"
-            return response
-        response = with_headers(request)
+        response = handler(request)
+        set_cache_headers(request, response)
+        keep = request.environ.get(KEEP_UNDER)
         if (
-            response.status_code == 200
+            keep is not None
+            and response.status_code == 200
             and response.cache_control.public
             and "Set-Cookie" not in response.headers
             and response.content_length is not None
         ):
+            key, version = keep
             cache.put(key, tuple(response.headerlist), response.body, version=version)
         return response
 
@@ -168,6 +209,18 @@ def page_cache_tween_factory(handler, registry):
 def includeme(config):
     settings = config.get_settings()
     settings["store.page_cache_seconds"] = int(settings["store.page_cache_seconds"])
-    # Closest to the server: a hit skips the session, the transaction and the view.
+    registry = config.registry
+
+    def install_front():
+        registry.page_cache = cache = PageCache(settings["store.page_cache_seconds"])
+        if cache.seconds <= 0:
+            return
+        inner = registry.queryUtility(IExecutionPolicy, default=default_execution_policy)
+        registry.registerUtility(
+            page_cache_execution_policy(inner, cache, CatalogVersionReader(registry["db_engine"])), IExecutionPolicy
+        )
+
+    # After every other action, pyramid_retry's execution policy included: the front wraps it.
+    config.action(None, install_front, order=PHASE3_CONFIG + 1)
     config.add_tween("album_store.caching.page_cache_tween_factory", under=INGRESS)
     config.add_view_deriver(cache_policy)

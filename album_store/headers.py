@@ -7,7 +7,6 @@ store's own origin, plus what that flow's page needs from Stripe.
 
 from urllib.parse import urlsplit
 
-from pyramid.events import NewResponse
 from pyramid.settings import asbool
 
 from .settings import CHECKOUT_SESSION, PAYMENT_INTENTS
@@ -74,7 +73,11 @@ def content_security_policy(settings):
     return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
 
 
-def add_security_headers(settings):
+def security_headers_tween_factory(handler, registry):
+    """Every answer gets these headers unless it set its own. A tween right under the page cache's
+    (``caching.py``), so the copy the cache keeps already carries them and a page served from it, which
+    never reaches Pyramid's router, is sent with them too."""
+    settings = registry.settings
     headers = {
         "Content-Security-Policy": content_security_policy(settings),
         "X-Content-Type-Options": "nosniff",
@@ -83,14 +86,20 @@ def add_security_headers(settings):
     }
     if asbool(settings["store.secure_cookies"]):
         headers["Strict-Transport-Security"] = "max-age=31536000"
+    defaults = tuple((name, value, name.lower()) for name, value in headers.items())
 
-    def subscriber(event):
-        response_headers = event.response.headers
-        for name, value in headers.items():
-            response_headers.setdefault(name, value)
+    def tween(request):
+        response = handler(request)
+        # Straight on the header list: webob's case-blind ``setdefault`` scans it once per header.
+        headerlist = response.headerlist
+        present = {name.lower() for name, _ in headerlist}
+        headerlist.extend((name, value) for name, value, lower in defaults if lower not in present)
+        return response
 
-    return subscriber
+    return tween
 
 
 def includeme(config):
-    config.add_subscriber(add_security_headers(config.get_settings()), NewResponse)
+    config.add_tween(
+        "album_store.headers.security_headers_tween_factory", under="album_store.caching.page_cache_tween_factory"
+    )

@@ -58,6 +58,36 @@ def test_the_second_anonymous_request_is_served_from_the_page_cache(cached, dbse
     assert cached.get("/albums/hot").headers["X-Page-Cache"] == "hit"
 
 
+def test_a_page_from_the_cache_is_the_rendered_page_headers_and_all(cached, dbsession):
+    """A hit is answered before Pyramid's router (the front is an execution policy): it must still be
+    the page as rendered, byte for byte, with every header (the security headers among them), its
+    ETag revalidating to a 304, and a HEAD answered with the headers only."""
+    make_album(dbsession, slug="kept", title="Kept Whole")
+    for path in ("/", "/albums", "/albums/kept", "/albums?page=1"):
+        rendered = cached.get(path)
+        assert "X-Page-Cache" not in rendered.headers, path
+        kept = cached.get(path)
+        assert kept.headers["X-Page-Cache"] == "hit" and kept.body == rendered.body, path
+        assert {k: v for k, v in kept.headerlist if k != "X-Page-Cache"} == dict(rendered.headerlist), path
+        for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+            assert kept.headers[name], (path, name)
+        cached.get(path, headers={"If-None-Match": rendered.headers["ETag"]}, status=304)
+        head = cached.head(path)
+        assert head.headers["X-Page-Cache"] == "hit" and head.body == b"", path
+        assert head.headers["ETag"] == rendered.headers["ETag"], path
+
+
+def test_a_cookie_that_only_looks_like_the_session_is_rendered_and_still_public(cached, dbsession):
+    """The front decides from the raw Cookie header; a header that merely holds the session cookie's
+    name in another cookie is rendered (never served someone's kept page as a session), and the
+    tween, which parses the cookies, still finds the visitor anonymous."""
+    make_album(dbsession, slug="lookalike")
+    cached.get("/albums/lookalike")
+    page = cached.get("/albums/lookalike", headers={"Cookie": "not_album_store_session_at_all=1"})
+    assert "X-Page-Cache" not in page.headers
+    assert "public" in page.headers["Cache-Control"]
+
+
 def test_every_change_to_the_catalog_through_the_models_bumps_its_stamp(dbsession):
     def stamp():
         dbsession.commit()
