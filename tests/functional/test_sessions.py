@@ -5,8 +5,12 @@ after two hours (a buyer's after fourteen days)."""
 from datetime import timedelta
 
 import pytest
+from pyramid.interfaces import ISessionFactory
+from pyramid.request import Request
+from pyramid.response import Response
 from sqlalchemy import select, update
 
+from album_store.browser_sessions import SESSION_AUTH, SESSION_USER
 from album_store.models import AccountSession
 from album_store.models.meta import utcnow
 from album_store.security import SESSION_IDLE
@@ -89,3 +93,34 @@ def test_the_database_keeps_no_usable_session_token(app, dbsession):
     [row] = dbsession.scalars(select(AccountSession)).all()
     assert browser.cookies[COOKIE] and row.token_hash not in browser.cookies[COOKIE]
     assert len(row.token_hash) == 64
+
+
+def _cookie_holding(app, values):
+    """A session cookie signed with the app's own secret (as only the store could make one) that
+    holds ``values``: what a cookie naming one account with another account's token would be."""
+    request = Request.blank("/")
+    request.registry = app.registry
+    session = app.registry.getUtility(ISessionFactory)(request)
+    session.update(values)
+    response = Response()
+    request._process_response_callbacks(response)
+    return response.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+
+
+def test_a_session_cookie_naming_another_account_than_its_row_opens_nothing(app, dbsession):
+    """The session's row says whose it is: a cookie whose user id is not that row's user is no
+    session, even when it is validly signed and carries a live token (of Ana's, here naming Ben)."""
+    ana = make_user(dbsession, "ana@example.com", PASSWORD)
+    ben = make_user(dbsession, "ben@example.com", PASSWORD)
+    dbsession.commit()
+    ana_id, ben_id = ana.id, ben.id
+    browser = signed_in(app, "ana@example.com")
+    probe = Request.blank("/", cookies={COOKIE: browser.cookies[COOKIE]})
+    probe.registry = app.registry
+    token = app.registry.getUtility(ISessionFactory)(probe)[SESSION_AUTH]
+    genuine = StoreTestApp(app)
+    genuine.set_cookie(COOKIE, _cookie_holding(app, {SESSION_USER: ana_id, SESSION_AUTH: token}))
+    assert genuine.get("/library").status_int == 200, "a cookie the store made the same way does sign in"
+    forged = StoreTestApp(app)
+    forged.set_cookie(COOKIE, _cookie_holding(app, {SESSION_USER: ben_id, SESSION_AUTH: token}))
+    assert forged.get("/library", status=303).location.startswith("http://localhost/account/login")
