@@ -53,6 +53,11 @@ def _json(request, http_status, retry_after=None, **body):
     return body
 
 
+def _pending_json(request, retry_after, **body):
+    """Stripe could not be asked, or has not finished: nothing failed, the buyer may try again later."""
+    return _json(request, 503, retry_after=retry_after, status="pending", error=UNAVAILABLE, **body)
+
+
 # --- HTML: the album's Buy forms ---------------------------------------------------------------------
 @view_config(context=CardDeclined, route_name="album_buy", renderer=ALBUM_TEMPLATE)
 @commits_as_returned
@@ -138,7 +143,7 @@ def declined_json(exc, request):
 @commits_as_returned
 def unavailable_json(exc, request):
     """Stripe could not be asked to start the payment."""
-    return _json(request, 503, retry_after="60", status="pending", error=UNAVAILABLE)
+    return _pending_json(request, "60")
 
 
 @view_config(context=PaymentUnavailable, route_name="purchase_confirm", renderer="json")
@@ -146,28 +151,14 @@ def unavailable_json(exc, request):
 def unavailable_confirm_json(exc, request):
     """Stripe could not be asked (or has not finished: a :class:`StillPending`) after the browser
     confirmed: the receipt settles itself once Stripe answers."""
-    return _json(
-        request,
-        503,
-        retry_after="60",
-        status="pending",
-        error=UNAVAILABLE,
-        receipt_url=request.route_url("purchase", id=request.context.id),
-    )
+    return _pending_json(request, "60", receipt_url=request.route_url("purchase", id=request.context.id))
 
 
 @view_config(context=StillPending, route_name="album_payment_intent", renderer="json")
 @commits_as_returned
 def still_pending_json(exc, request):
     remember_purchase(request, exc.purchase)
-    return _json(
-        request,
-        503,
-        retry_after="10",
-        status="pending",
-        error=UNAVAILABLE,
-        receipt_url=request.route_url("purchase", id=exc.purchase.id),
-    )
+    return _pending_json(request, "10", receipt_url=request.route_url("purchase", id=exc.purchase.id))
 
 
 @view_config(context=AlreadyBought, route_name="album_payment_intent", renderer="json")
