@@ -2,15 +2,20 @@
 
 How a response may be kept is declared on its view, by two view options (a view deriver):
 
-- ``public_page=True``: a shopper's page, the same for every visitor who is not signed in (as below);
+- ``public_page=True``: a shopper's page, the same bytes for every visitor (as below);
 - ``cache_control="…"``: the view's responses carry this ``Cache-Control`` (e.g. :data:`IMMUTABLE`).
 
-The home page, the catalog and album pages (``public_page=True``) are the same for every visitor who is not signed in:
-their bodies hold no CSRF token (``static/csrf.js`` fills the form from the ``csrf_token`` cookie)
-and no email. For such a visitor (no session cookie), they are sent ``Cache-Control: public,
-max-age=N`` (``store.page_cache_seconds``) with an ETag, so a browser or a reverse proxy can keep
-them and revalidate with a 304. A signed-in visitor's copy carries their email and library, and is
-``private, no-cache``.
+The home page, the catalog and album pages (``public_page=True``) are one shared page for everyone,
+signed in or not: their bodies hold no CSRF token (``static/csrf.js`` fills the forms from the
+``csrf_token`` cookie), no email, no personal nav, no "In your library" box and no flash message.
+What is personal comes from ``GET /account/fragment`` (``views/personal.py``: JSON, ``private,
+no-store``), which ``static/personal.js`` fetches on every shared page and fills in: the nav, the
+owned box, the buyer's email for checkout, the flash messages (popped there, so each is shown once).
+A shared page is sent ``Cache-Control: public, max-age=N`` (``store.page_cache_seconds``) with an
+ETag, so a browser or a reverse proxy can keep it and revalidate with a 304. The one exception is
+the ``payment_intents`` flow, whose album page carries a signed-in buyer's email in its read-only
+card form and their owned box: there a signed-in visitor (a session cookie) still gets pages
+rendered for them, ``private, no-cache`` (:func:`gets_shared_copy`).
 
 ``page_cache_tween_factory`` keeps those public responses in this process for the same N seconds,
 so a catalog page seen by many visitors is rendered once, not once per visitor. Each copy is kept
@@ -32,6 +37,7 @@ from pyramid.tweens import INGRESS
 
 from .browser_sessions import SESSION_COOKIE
 from .models.catalog_version import CatalogVersionReader
+from .settings import PAYMENT_INTENTS
 
 #: Content named by its hash or its upload: browsers and proxies keep it for a year without asking.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -49,9 +55,9 @@ def cache_policy(view, info):
         return view
 
     def view_with_cache_policy(context, request):
-        response = view(context, request)
-        if public:
+        if public:  # before the view: its template renders the shared page (see is_shared_page)
             request.environ[PUBLIC_PAGE] = True
+        response = view(context, request)
         if cache_control is not None:
             response.cache_control = cache_control
         return response
@@ -66,6 +72,19 @@ def is_anonymous(request):
     return SESSION_COOKIE not in request.cookies
 
 
+def gets_shared_copy(request):
+    """Whether this visitor gets the shared copy of a public page (rendered or from the page cache):
+    everyone, except a visitor with a session in the ``payment_intents`` flow (its album page's card
+    form carries the buyer's email)."""
+    return is_anonymous(request) or request.registry.settings.get("store.payment_flow") != PAYMENT_INTENTS
+
+
+def is_shared_page(request):
+    """Whether the page being rendered is the shared one (templates and ``album_page`` ask): nothing
+    personal in it, ``static/personal.js`` fills that in from the personal fragment."""
+    return bool(request.environ.get(PUBLIC_PAGE)) and gets_shared_copy(request)
+
+
 def set_cache_headers(request, response):
     """Shoppers' pages (a view with ``public_page=True`` served it) as above. Any other response that did
     not say how it may be kept (a receipt, the library, every owner's page, an answer to a form, an
@@ -78,7 +97,7 @@ def set_cache_headers(request, response):
         return
     seconds = request.registry.settings["store.page_cache_seconds"]
     cache_control = response.cache_control
-    if is_anonymous(request) and "Set-Cookie" not in response.headers:
+    if gets_shared_copy(request) and "Set-Cookie" not in response.headers:
         cache_control.public = True
         cache_control.max_age = seconds
     else:
@@ -140,7 +159,7 @@ def page_cache_tween_factory(handler, registry):
         return with_headers
 
     def tween(request):
-        if request.method not in ("GET", "HEAD") or not is_anonymous(request):
+        if request.method not in ("GET", "HEAD") or not gets_shared_copy(request):
             return with_headers(request)
         # Read before rendering: a change committed meanwhile leaves this copy under the older stamp.
         version = catalog_version()
