@@ -189,7 +189,8 @@ def choose_price(request, album, buyer=None):
             "data-name": request.registry.settings["store.name"],
             "data-description": f"{album.title} — {album.artist}",
             "data-image": cover_url(request, album, 160, absolute=True),
-            "data-email": buyer.email if buyer is not None else "",
+            # A signed-in buyer's (a re-rendered page); on the shared page static/personal.js sets it.
+            **({"data-email": buyer.email} if buyer is not None else {}),
         },
     }
 
