@@ -57,9 +57,7 @@ def personal_bits(browser, user, purchases=()):
     ),
     name_your_price=st.booleans(),
 )
-def test_a_signed_in_buyers_public_page_is_byte_identical_to_a_guests(
-    app, dbsession, buyers, name_your_price
-):
+def test_a_signed_in_buyers_public_page_is_byte_identical_to_a_guests(app, dbsession, buyers, name_your_price):
     n = next(_numbers)
     extra = {"minimum_cents": 0} if name_your_price else {}
     albums = [make_album(dbsession, slug=f"same-{n}-{i}", tracks=1, **extra) for i in range(3)]
