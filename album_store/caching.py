@@ -72,11 +72,16 @@ def is_anonymous(request):
     return SESSION_COOKIE not in request.cookies
 
 
+def shared_with_sessions(registry):
+    """Whether visitors with a session (signed in, or a message waiting) share the public pages too,
+    their personal part filled in by static/personal.js: not in the ``payment_intents`` flow (its album
+    page's card form carries the buyer's email); there only visitors with no session share them."""
+    return registry.settings.get("store.payment_flow") != PAYMENT_INTENTS
+
+
 def gets_shared_copy(request):
-    """Whether this visitor gets the shared copy of a public page (rendered or from the page cache):
-    everyone, except a visitor with a session in the ``payment_intents`` flow (its album page's card
-    form carries the buyer's email)."""
-    return is_anonymous(request) or request.registry.settings.get("store.payment_flow") != PAYMENT_INTENTS
+    """Whether this visitor gets the shared copy of a public page (rendered or from the page cache)."""
+    return is_anonymous(request) or shared_with_sessions(request.registry)
 
 
 def is_shared_page(request):
