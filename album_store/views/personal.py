@@ -25,7 +25,10 @@ MAX_SLUG = 200
 
 def _album_slug(request):
     """The ``album`` query value: None when absent, ``False`` when it cannot be a slug."""
-    values = request.GET.getall("album")
+    try:
+        values = request.GET.getall("album")
+    except UnicodeDecodeError:  # a query string that is not UTF-8
+        return False
     if not values:
         return None
     if len(values) > 1 or not values[0] or len(values[0]) > MAX_SLUG or not values[0].isprintable():

@@ -164,6 +164,8 @@ def test_the_fragment_runs_one_statement_for_the_user_and_one_for_the_owned_albu
         ("album=" + "x" * 201, 400),
         ("album=", 400),
         ("album=%E2%80%A8", 400),
+        ("album=%FF", 400),
+        ("album=%C3%28&x=1", 400),
         ("other=1", 200),
     ],
 )
