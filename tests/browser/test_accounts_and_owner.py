@@ -122,6 +122,30 @@ def test_a_signed_in_buyer_sees_their_nav_and_the_album_they_own_on_the_shared_p
     expect(page.locator("#flash .alert--info")).to_have_count(0)
 
 
+def test_a_press_on_buy_before_the_fragment_is_in_waits_for_the_buyers_email(shopper, blue_skies, dbsession):
+    """The fragment held back by the network: Checkout does not open on the press, and opens with the
+    buyer's email once the fragment is in (static/personal.js holds the press, then replays it)."""
+    from tests.browser.shopper import CheckoutModal
+
+    make_user(dbsession, "ana@example.com", PASSWORD, confirmed=True)
+    shopper.sign_in("ana@example.com", PASSWORD)
+    page = shopper.page
+    held = []
+    page.route("**/account/fragment*", lambda route: held.append(route))
+    page.goto(shopper.store_url + "/albums/blue-skies")
+    shopper.arrived("album")
+    shopper.wait_for_csrf_token()
+    page.wait_for_function("() => document.querySelector('#buy-box[aria-busy=true] .stripe-button-el')")
+    shopper.buy_button().click()
+    page.wait_for_timeout(300)
+    expect(page.locator(CheckoutModal.IFRAME)).to_have_count(0)
+    assert len(held) == 1, "the fragment was asked for, and is still on its way"
+    held[0].continue_()
+    modal = CheckoutModal(shopper).wait_until_ready()
+    assert modal.email.input_value() == "ana@example.com"
+    page.unroute("**/account/fragment*")
+
+
 @on_desktop_and_phone
 def test_the_owner_creates_an_album_with_cover_and_file_and_publishes_it(shopper, dbsession, tmp_path):
     owner = make_owner(dbsession)
