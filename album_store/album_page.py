@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from pyramid.csrf import get_csrf_token
 
+from .caching import is_shared_page
 from .covers import cover_url
 from .money import format_amount_input, format_money, minor_unit_digits
 from .pricing import maximum_for
@@ -78,13 +79,16 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
     ``amount_error``: why the buyer's own amount was refused (pay what you want); ``notice``: what
     happened instead of a payment (a free download's confirmation link was mailed).
 
-    The page as first shown is the same for every visitor who is not signed in (it is cached):
-    its form's CSRF token is filled in by static/csrf.js. A re-rendered page (after a declined
-    card or a price change) answers one visitor's POST, so it carries their token itself.
+    The page as first shown is the same for every visitor, signed in or not (it is cached): its
+    form's CSRF token is filled in by static/csrf.js, and a signed-in buyer's email, owned box and
+    nav by static/personal.js from the personal fragment (``buyer`` is then None here). A
+    re-rendered page (after a declined card or a price change) answers one visitor's POST, so it
+    carries their token, and their email, itself.
     """
+    buyer = None if is_shared_page(request) else request.user
     payments = request.find_service(IPaymentService)
     price = format_money(album.price_cents, album.currency)
-    choose = choose_price(request, album)
+    choose = choose_price(request, album, buyer)
     checkout = {
         "data-key": payments.publishable_key,
         "data-amount": str(album.price_cents),
@@ -98,9 +102,9 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
         "data-allow-remember-me": "false",
     }
     owned = None
-    if request.user is not None:
-        checkout["data-email"] = request.user.email  # Checkout then skips its email field
-        owned = request.find_service(IPurchaseService).owned_purchase(request.user, album)
+    if buyer is not None:
+        checkout["data-email"] = buyer.email  # Checkout then skips its email field
+        owned = request.find_service(IPurchaseService).owned_purchase(buyer, album)
     flow = request.payment_flow
     card_payment = None
     if flow == PAYMENT_INTENTS:
@@ -125,7 +129,7 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
                     else {}
                 ),
             },
-            "email": request.user.email if request.user is not None else "",
+            "email": buyer.email if buyer is not None else "",
         }
     return {
         "album": album,
@@ -142,6 +146,7 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
         "choose": choose,
         "csrf_token": get_csrf_token(request) if error or price_changed or amount_error or notice else None,
         "owned": owned,  # a signed-in buyer's paid purchase of it: no second buy button
+        "buyer": buyer,  # the signed-in buyer the page is rendered for; None on the shared page
         # Stripe Tax on the hosted page: say before the buyer leaves whether tax comes on top.
         "tax": request.registry.settings.get("store.tax", "off") if flow == CHECKOUT_SESSION else "off",
         "previews": {
@@ -155,7 +160,7 @@ def album_page(request, album, *, error=None, price_changed=None, amount_error=N
     }
 
 
-def choose_price(request, album):
+def choose_price(request, album, buyer=None):
     """Pay what you want: what the album page's amount field needs (None for a fixed price). The
     field is prefilled with the suggestion; the page says the minimum (and that 0 is a free download
     when the minimum is 0) and the maximum the store takes (``pricing.maximum_for``)."""
@@ -184,7 +189,8 @@ def choose_price(request, album):
             "data-name": request.registry.settings["store.name"],
             "data-description": f"{album.title} — {album.artist}",
             "data-image": cover_url(request, album, 160, absolute=True),
-            "data-email": request.user.email if request.user is not None else "",
+            # A signed-in buyer's (a re-rendered page); on the shared page static/personal.js sets it.
+            **({"data-email": buyer.email} if buyer is not None else {}),
         },
     }
 

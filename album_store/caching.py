@@ -2,15 +2,20 @@
 
 How a response may be kept is declared on its view, by two view options (a view deriver):
 
-- ``public_page=True``: a shopper's page, the same for every visitor who is not signed in (as below);
+- ``public_page=True``: a shopper's page, the same bytes for every visitor (as below);
 - ``cache_control="…"``: the view's responses carry this ``Cache-Control`` (e.g. :data:`IMMUTABLE`).
 
-The home page, the catalog and album pages (``public_page=True``) are the same for every visitor who is not signed in:
-their bodies hold no CSRF token (``static/csrf.js`` fills the form from the ``csrf_token`` cookie)
-and no email. For such a visitor (no session cookie), they are sent ``Cache-Control: public,
-max-age=N`` (``store.page_cache_seconds``) with an ETag, so a browser or a reverse proxy can keep
-them and revalidate with a 304. A signed-in visitor's copy carries their email and library, and is
-``private, no-cache``.
+The home page, the catalog and album pages (``public_page=True``) are one shared page for everyone,
+signed in or not: their bodies hold no CSRF token (``static/csrf.js`` fills the forms from the
+``csrf_token`` cookie), no email, no personal nav, no "In your library" box and no flash message.
+What is personal comes from ``GET /account/fragment`` (``views/personal.py``: JSON, ``private,
+no-store``), which ``static/personal.js`` fetches on every shared page and fills in: the nav, the
+owned box, the buyer's email for checkout, the flash messages (popped there, so each is shown once).
+A shared page is sent ``Cache-Control: public, max-age=N`` (``store.page_cache_seconds``) with an
+ETag, so a browser or a reverse proxy can keep it and revalidate with a 304. The one exception is
+the ``payment_intents`` flow, whose album page carries a signed-in buyer's email in its read-only
+card form and their owned box: there a signed-in visitor (a session cookie) still gets pages
+rendered for them, ``private, no-cache`` (:func:`gets_shared_copy`).
 
 The page cache keeps those public responses in this process for the same N seconds, so a catalog
 page seen by many visitors is rendered once, not once per visitor. It has two halves: its front,
@@ -40,6 +45,7 @@ from pyramid.tweens import INGRESS
 
 from .browser_sessions import SESSION_COOKIE
 from .models.catalog_version import CatalogVersionReader
+from .settings import PAYMENT_INTENTS
 
 #: Content named by its hash or its upload: browsers and proxies keep it for a year without asking.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -61,9 +67,9 @@ def cache_policy(view, info):
         return view
 
     def view_with_cache_policy(context, request):
-        response = view(context, request)
-        if public:
+        if public:  # before the view: its template renders the shared page (see is_shared_page)
             request.environ[PUBLIC_PAGE] = True
+        response = view(context, request)
         if cache_control is not None:
             response.cache_control = cache_control
         return response
@@ -92,6 +98,24 @@ def page_key(environ):
     )
 
 
+def shared_with_sessions(registry):
+    """Whether visitors with a session (signed in, or a message waiting) share the public pages too,
+    their personal part filled in by static/personal.js: not in the ``payment_intents`` flow (its album
+    page's card form carries the buyer's email); there only visitors with no session share them."""
+    return registry.settings.get("store.payment_flow") != PAYMENT_INTENTS
+
+
+def gets_shared_copy(request):
+    """Whether this visitor gets the shared copy of a public page (rendered or from the page cache)."""
+    return is_anonymous(request) or shared_with_sessions(request.registry)
+
+
+def is_shared_page(request):
+    """Whether the page being rendered is the shared one (templates and ``album_page`` ask): nothing
+    personal in it, ``static/personal.js`` fills that in from the personal fragment."""
+    return bool(request.environ.get(PUBLIC_PAGE)) and gets_shared_copy(request)
+
+
 def set_cache_headers(request, response):
     """Shoppers' pages (a view with ``public_page=True`` served it) as above. Any other response that did
     not say how it may be kept (a receipt, the library, every owner's page, an answer to a form, an
@@ -104,7 +128,7 @@ def set_cache_headers(request, response):
         return
     seconds = request.registry.settings["store.page_cache_seconds"]
     cache_control = response.cache_control
-    if is_anonymous(request) and "Set-Cookie" not in response.headers:
+    if gets_shared_copy(request) and "Set-Cookie" not in response.headers:
         cache_control.public = True
         cache_control.max_age = seconds
     else:
@@ -152,17 +176,20 @@ class PageCache:
         return len(self._entries)
 
 
-def serves_kept_pages(environ):
-    """A GET or HEAD without a session cookie: the requests a kept page may answer. Read from the
-    environ alone, before Pyramid makes a request (a header that merely mentions the cookie's name is
-    taken for a session: that visit is rendered, and :func:`is_anonymous` decides its headers)."""
+def serves_kept_pages(environ, with_sessions):
+    """A GET or HEAD that a kept page may answer: any, when visitors with a session share the public
+    pages (``with_sessions``, :func:`shared_with_sessions`), else one without a session cookie. Read
+    from the environ alone, before Pyramid makes a request (a header that merely mentions the cookie's
+    name is taken for a session: that visit is rendered, and :func:`is_anonymous` decides its headers)."""
     if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
         return False
+    if with_sessions:
+        return True
     cookie_header = environ.get("HTTP_COOKIE")
     return not cookie_header or SESSION_COOKIE not in cookie_header
 
 
-def page_cache_execution_policy(inner, cache, catalog_version):
+def page_cache_execution_policy(inner, cache, catalog_version, *, with_sessions):
     """The page cache's front: a Pyramid execution policy, which runs before the router makes a
     request, its extensions, its thread-local context or the retry policy's copy of the body
     (``inner`` is the policy it wraps: pyramid_retry's). A kept page is answered from the environ;
@@ -170,7 +197,7 @@ def page_cache_execution_policy(inner, cache, catalog_version):
     page under."""
 
     def policy(environ, router):
-        if serves_kept_pages(environ):
+        if serves_kept_pages(environ, with_sessions):
             # Read before rendering: a change committed meanwhile leaves this copy under the older stamp.
             version = catalog_version()
             if version is not None:
@@ -216,9 +243,10 @@ def includeme(config):
         if cache.seconds <= 0:
             return
         inner = registry.queryUtility(IExecutionPolicy, default=default_execution_policy)
-        registry.registerUtility(
-            page_cache_execution_policy(inner, cache, CatalogVersionReader(registry["db_engine"])), IExecutionPolicy
+        front = page_cache_execution_policy(
+            inner, cache, CatalogVersionReader(registry["db_engine"]), with_sessions=shared_with_sessions(registry)
         )
+        registry.registerUtility(front, IExecutionPolicy)
 
     # After every other action, pyramid_retry's execution policy included: the front wraps it.
     config.action(None, install_front, order=PHASE3_CONFIG + 1)

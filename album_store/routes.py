@@ -63,6 +63,8 @@ def includeme(config):
     config.add_route("account_reset_request", "/account/reset")
     config.add_route("account_reset", "/account/reset/{token}")
     config.add_route("library", "/library")
+    # What the shared pages leave out for a signed-in buyer (JSON, private): static/personal.js fills it in.
+    config.add_route("personal_fragment", "/account/fragment")
 
     # The store owner's pages: every factory refuses anyone but an owner before it loads a record.
     config.add_route("admin_dashboard", "/admin", factory=".resources.admin_factory")

@@ -7,6 +7,7 @@ import threading
 from chameleon.template import BaseTemplate
 from pyramid.events import BeforeRender
 
+from .caching import is_shared_page, shared_with_sessions
 from .covers import cover_url
 from .durations import format_duration
 from .money import format_amount_input, format_money
@@ -31,6 +32,10 @@ def add_globals(event):
     if request is not None:
         event["store_name"] = request.registry.settings["store.name"]
         event["cover_src"] = lambda album, size: cover_url(request, album, size)
+        # The shared page of a public route (caching.py): no personal nav or flash, personal.js fills them.
+        event["shared_page"] = shared = is_shared_page(request)
+        # Only where visitors with a session share the page too is there anything for it to fill in.
+        event["personal_js"] = shared and shared_with_sessions(request.registry)
 
 
 def _one_at_a_time(cook):

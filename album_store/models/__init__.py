@@ -122,6 +122,9 @@ class _RollbackAfterAbort:
 def includeme(config):
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # Not the transaction's user note: it asked ``request.authenticated_userid`` on every request, a
+    # session statement even on the shared pages (caching.py), which ask nobody who is signed in.
+    settings.setdefault("tm.annotate_user", "false")
     config.include("pyramid_tm")
     config.include("pyramid_retry")
 

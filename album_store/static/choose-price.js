@@ -21,7 +21,6 @@
   if (!form) return;
   var input = document.getElementById('chosen-amount');
   var errors = document.getElementById('choose-errors');
-  var emailInput = document.getElementById('free-email');
   var button = document.getElementById('choose-pay');
   var digits = parseInt(form.getAttribute('data-digits'), 10);
   var minimum = parseInt(form.getAttribute('data-minimum'), 10);
@@ -77,6 +76,8 @@
   }
 
   form.addEventListener('submit', function (event) {
+    // Looked up now: on the shared page, static/personal.js removes it for a signed-in buyer.
+    var emailInput = document.getElementById('free-email');
     errors.textContent = '';
     if (submitting) { event.preventDefault(); return; }
     var amount = toMinor(input.value);

@@ -83,6 +83,69 @@ def test_a_signed_in_buyer_pays_with_their_address_and_downloads_from_the_librar
     assert zipfile.is_zipfile(download.path())
 
 
+def test_a_signed_in_buyer_sees_their_nav_and_the_album_they_own_on_the_shared_pages(shopper, blue_skies, dbsession):
+    """The album page is the guests' page (cached); static/personal.js fills in what is theirs from
+    the personal fragment: the nav, "In your library" with the receipt, and the flash messages."""
+    from tests.factories import make_purchase
+
+    user = make_user(dbsession, "ana@example.com", PASSWORD, confirmed=True)
+    bought = make_purchase(dbsession, blue_skies, email=user.email, commit=False)
+    bought.user_id = user.id
+    dbsession.commit()
+    make_album(dbsession, slug="other", title="Other Album", price_cents=500)
+    shopper.sign_in("ana@example.com", PASSWORD)
+
+    page = shopper.page
+    shopper.open_catalog()
+    nav = page.locator(".site-nav")
+    expect(nav.get_by_role("link", name="Library")).to_be_visible()
+    expect(nav.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(nav.get_by_role("link", name="Sign in")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Admin")).to_have_count(0)
+
+    shopper.open_album("Blue Skies")
+    owned = page.locator(".buy-box--owned")
+    expect(owned).to_contain_text("In your library")
+    expect(owned.get_by_role("link", name="the receipt")).to_have_attribute("href", f"/purchases/{bought.id}")
+    expect(page.locator("form.buy-form")).to_have_count(0)
+
+    shopper.visit("/albums/other", "album")
+    expect(page.locator("script.stripe-button")).to_have_attribute("data-email", "ana@example.com")
+    expect(page.locator(".buy-box--owned")).to_have_count(0)
+
+    # Signing out from the nav personal.js drew: its CSRF token is the session's; the message once.
+    submit(shopper, nav.get_by_role("button", name="Sign out"), "home")
+    expect(page.locator("#flash .alert--info")).to_have_text("You are signed out.")
+    expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+    shopper.visit("/", "home")
+    expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.locator("#flash .alert--info")).to_have_count(0)
+
+
+def test_a_press_on_buy_before_the_fragment_is_in_waits_for_the_buyers_email(shopper, blue_skies, dbsession):
+    """The fragment held back by the network: Checkout does not open on the press, and opens with the
+    buyer's email once the fragment is in (static/personal.js holds the press, then replays it)."""
+    from tests.browser.shopper import CheckoutModal
+
+    make_user(dbsession, "ana@example.com", PASSWORD, confirmed=True)
+    shopper.sign_in("ana@example.com", PASSWORD)
+    page = shopper.page
+    held = []
+    page.route("**/account/fragment*", lambda route: held.append(route))
+    page.goto(shopper.store_url + "/albums/blue-skies")
+    shopper.arrived("album")
+    shopper.wait_for_csrf_token()
+    page.wait_for_function("() => document.querySelector('#buy-box[aria-busy=true] .stripe-button-el')")
+    shopper.buy_button().click()
+    page.wait_for_timeout(300)
+    expect(page.locator(CheckoutModal.IFRAME)).to_have_count(0)
+    assert len(held) == 1, "the fragment was asked for, and is still on its way"
+    held[0].continue_()
+    modal = CheckoutModal(shopper).wait_until_ready()
+    assert modal.email.input_value() == "ana@example.com"
+    page.unroute("**/account/fragment*")
+
+
 @on_desktop_and_phone
 def test_the_owner_creates_an_album_with_cover_and_file_and_publishes_it(shopper, dbsession, tmp_path):
     owner = make_owner(dbsession)

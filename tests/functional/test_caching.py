@@ -1,5 +1,6 @@
-"""Shoppers' pages are cacheable by anyone for visitors who are not signed in, and private for the
-rest; the in-process page cache serves them without rendering again."""
+"""Shoppers' pages are one shared page, cacheable by anyone, for guests and signed-in buyers alike
+(their personal part is the fragment, tests/functional/test_personal_fragment.py); the in-process
+page cache serves them without rendering again."""
 
 import re
 
@@ -77,15 +78,22 @@ def test_a_page_from_the_cache_is_the_rendered_page_headers_and_all(cached, dbse
         assert head.headers["ETag"] == rendered.headers["ETag"], path
 
 
-def test_a_cookie_that_only_looks_like_the_session_is_rendered_and_still_public(cached, dbsession):
-    """The front decides from the raw Cookie header; a header that merely holds the session cookie's
-    name in another cookie is rendered (never served someone's kept page as a session), and the
-    tween, which parses the cookies, still finds the visitor anonymous."""
+def test_a_cookie_that_only_looks_like_the_session_is_rendered_and_still_public(make_app, dbsession):
+    """Where visitors with a session get pages of their own (the payment_intents flow), the front
+    decides from the raw Cookie header: a header that merely holds the session cookie's name in
+    another cookie is rendered (never served a kept page as if it had no session), and the tween,
+    which parses the cookies, still finds the visitor anonymous. In the other flows every visitor
+    shares the kept page, session or not."""
     make_album(dbsession, slug="lookalike")
-    cached.get("/albums/lookalike")
-    page = cached.get("/albums/lookalike", headers={"Cookie": "not_album_store_session_at_all=1"})
-    assert "X-Page-Cache" not in page.headers
-    assert "public" in page.headers["Cache-Control"]
+    lookalike = {"Cookie": "not_album_store_session_at_all=1"}
+    intents = make_app(**{"store.page_cache_seconds": "60", "store.payment_flow": "payment_intents"})
+    intents.get("/albums/lookalike")
+    assert intents.get("/albums/lookalike").headers["X-Page-Cache"] == "hit"
+    page = intents.get("/albums/lookalike", headers=lookalike)
+    assert "X-Page-Cache" not in page.headers and "public" in page.headers["Cache-Control"]
+    shared = make_app(**{"store.page_cache_seconds": "60"})
+    shared.get("/albums/lookalike")
+    assert shared.get("/albums/lookalike", headers=lookalike).headers["X-Page-Cache"] == "hit"
 
 
 def test_every_change_to_the_catalog_through_the_models_bumps_its_stamp(dbsession):
@@ -131,17 +139,20 @@ def test_the_per_thread_stamp_reader_sees_each_commit_and_recovers_from_a_lost_c
     assert read() == current_catalog_version(db_engine)
 
 
-def test_a_signed_in_buyer_gets_a_private_page_with_their_email(cached, dbsession):
+def test_a_signed_in_buyer_gets_the_shared_page_and_their_email_from_the_fragment(cached, dbsession):
     from tests.functional.test_accounts import PASSWORD, make_user
 
     make_album(dbsession, slug="mine")
-    cached.get("/albums/mine")  # in the cache for anonymous visitors now
+    guest_copy = cached.get("/albums/mine")  # in the cache now
     make_user(dbsession, "ana@example.com", PASSWORD)
     cached.login("ana@example.com", PASSWORD)
     page = cached.get("/albums/mine")
-    assert "X-Page-Cache" not in page.headers
-    assert set(page.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}
-    assert page.html.find("script", class_="stripe-button")["data-email"] == "ana@example.com"
+    assert page.headers["X-Page-Cache"] == "hit" and page.body == guest_copy.body
+    assert set(page.headers["Cache-Control"].split(", ")) == {"public", "max-age=60"}
+    assert not page.html.find("script", class_="stripe-button").has_attr("data-email")
+    fragment = cached.get("/account/fragment", {"album": "mine"})
+    assert fragment.json["email"] == "ana@example.com"  # static/personal.js sets data-email from it
+    assert set(fragment.headers["Cache-Control"].split(", ")) == {"private", "no-store"}
 
 
 def test_a_signed_in_visitors_page_is_never_served_to_a_guest_who_comes_after(cached, dbsession):
@@ -153,22 +164,37 @@ def test_a_signed_in_visitors_page_is_never_served_to_a_guest_who_comes_after(ca
     ana = StoreTestApp(cached.app, cached.new_card_token)
     ana.login("ana@example.com", PASSWORD)
     ana.buy("owned", status=303)
-    # Ana loads the pages first: her copies hold her session's token, her email and her library.
+    # Ana loads the pages first: the shared copies, rendered for her and kept; hers is the fragment.
     pages = ("/", "/albums", "/albums/owned", "/albums/other")
     for path in pages:
         page = ana.get(path)
-        assert set(page.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}, path
-        assert "Sign out" in page.text and ana.cookies["csrf_token"] in page.text, path
-    assert "In your library" in ana.get("/albums/owned").text
-    assert ana.get("/albums/other").html.find("script", class_="stripe-button")["data-email"] == "ana@example.com"
-    secrets = ("ana@example.com", "In your library", "Sign out", "Library", ana.cookies["csrf_token"])
+        assert set(page.headers["Cache-Control"].split(", ")) == {"public", "max-age=60"}, path
+    assert ana.get("/account/fragment", {"album": "owned"}).json["owned"]["receipt"].startswith("/purchases/")
+    secrets = ("ana@example.com", "In your library", "Sign out", "/purchases/", ana.cookies["csrf_token"])
     guest = StoreTestApp(cached.app, cached.new_card_token)
     for path in pages:
-        for _ in range(2):  # rendered for the guest, then the page cache's copy of that
+        for _ in range(2):  # the page cache's copy (made for Ana's request), then again
             page = guest.get(path)
+            assert page.headers["X-Page-Cache"] == "hit", path
             assert set(page.headers["Cache-Control"].split(", ")) == {"public", "max-age=60"}, path
             assert [secret for secret in secrets if secret in page.text] == [], path
     assert guest.get("/albums/owned").html.find("form", class_="buy-form"), "the guest is offered the album"
+    assert guest.get("/account/fragment", {"album": "owned"}).json == {"signed_in": False}
+
+
+def test_the_payment_intents_flow_still_renders_a_signed_in_buyers_page_for_them(make_app, dbsession):
+    """Its card form carries the buyer's email, read-only (caching.gets_shared_copy): not shared."""
+    from tests.functional.test_accounts import PASSWORD, make_user
+
+    store = make_app(**{"store.page_cache_seconds": "60", "store.payment_flow": "payment_intents"})
+    make_album(dbsession, slug="intents")
+    store.get("/albums/intents")
+    make_user(dbsession, "ana@example.com", PASSWORD)
+    store.login("ana@example.com", PASSWORD)
+    page = store.get("/albums/intents")
+    assert "X-Page-Cache" not in page.headers and "Sign out" in page.text
+    assert set(page.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}
+    assert page.html.find("input", id="card-email")["value"] == "ana@example.com"
 
 
 def not_cacheable(response):

@@ -68,3 +68,15 @@ def test_the_library_runs_as_many_statements_for_twelve_albums_as_for_one(app, t
     twelve = statements_for(app, testapp, "/library")
     assert len(testapp.get("/library").html.select(".library__item")) == 12
     assert len(twelve) == len(one), twelve
+
+
+def test_a_signed_in_buyers_shopper_pages_run_what_a_guests_do_and_the_fragment_two(app, testapp, dbsession):
+    """Their pages are the shared ones (no session read, no owned lookup); the fragment, with the owned
+    album, runs the session's statement and the owned purchase's."""
+    slug = make_album(dbsession, slug="probe-signed-in", tracks=2).slug
+    paths = ("/", "/albums", f"/albums/{slug}")
+    guest = [len(statements_for(app, testapp, path)) for path in paths]
+    make_user(dbsession, "counted@example.com", PASSWORD, confirmed=True)
+    testapp.login("counted@example.com")
+    assert [len(statements_for(app, testapp, path)) for path in paths] == guest
+    assert len(statements_for(app, testapp, f"/account/fragment?album={slug}")) == 2

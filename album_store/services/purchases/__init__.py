@@ -142,6 +142,9 @@ class IPurchaseService(Interface):
     def owned_purchase(user, album):
         """``user``'s paid purchase of ``album``, or None."""
 
+    def owned_by_slug(user, slug):
+        """``user``'s paid purchase of the album at ``slug``, as a row ``(id, paid_at)``, or None (one statement)."""
+
     def attempt_recorded(*, token=None, attempt_id=None):
         """Whether a purchase was recorded for this Checkout token or attempt id."""
 
@@ -295,6 +298,9 @@ class PurchaseService:
 
     def owned_purchase(self, user, album):
         return self._library.owned_purchase(user, album)
+
+    def owned_by_slug(self, user, slug):
+        return self._library.owned_by_slug(user, slug)
 
     def attempt_recorded(self, *, token=None, attempt_id=None):
         return (token is not None or attempt_id is not None) and self.attempts._find(token, attempt_id) is not None
