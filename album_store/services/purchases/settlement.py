@@ -104,8 +104,10 @@ class Settlement:
 
     # --- transactions ----------------------------------------------------------------------------
     def commit(self):
-        """End this transaction so what it wrote is durable now, and begin the next one."""
-        commit_now(self.tm)
+        """End this transaction so what it wrote is durable now, and begin the next one. What the
+        session holds stays loaded (no reload of what was just written): every status change is a
+        conditional update that asks the database again (:meth:`_move`)."""
+        commit_now(self.tm, keep=self.db)
 
     def start_over(self):
         """After a failed flush or commit: drop the failed transaction, begin a clean one."""
