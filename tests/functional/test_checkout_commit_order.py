@@ -39,3 +39,48 @@ def test_the_pending_purchase_is_committed_before_the_charge_is_sent(
     assert seen == [("pending", 1100)], "the charge was sent before its pending purchase was committed"
     assert committed_purchase(db_engine, token) == ("paid", 1100)
     assert [message.subject for message in outbox] == ["Your receipt: In Order by Test Artist"]
+
+
+def test_a_settlement_that_loses_the_race_reads_the_purchase_again_and_keeps_the_winner(app, dbsession):
+    """Settlement's commits keep the session's objects loaded, and a status change no longer re-reads
+    its row when it matched (the UPDATE returns it): the loser of a race (its UPDATE matches no row)
+    must still read the purchase again, decide from what is there, and overwrite nothing."""
+    import transaction
+    from sqlalchemy import update
+
+    from album_store.models import Purchase, get_tm_session
+    from album_store.models.meta import utcnow
+    from album_store.services.payments import Charge
+    from album_store.services.purchases.settlement import Settlement
+    from tests.factories import make_purchase
+
+    album = make_album(dbsession, slug="raced", price_cents=900)
+    purchase = make_purchase(dbsession, album, status="pending", amount_cents=900)
+    tm = transaction.TransactionManager(explicit=True)
+    tm.begin()
+    session = get_tm_session(app.registry["dbsession_factory"], tm)
+    try:
+        mine = session.get(Purchase, purchase.id)
+        assert mine.status == "pending"
+        # Another process (the webhook, say) records the payment first.
+        dbsession.execute(
+            update(Purchase)
+            .where(Purchase.id == purchase.id)
+            .values(status="paid", stripe_charge_id="ch_winner", paid_at=utcnow(), card_last4="4242")
+        )
+        dbsession.commit()
+        charge = Charge(
+            id="ch_winner",
+            amount_cents=900,
+            currency="usd",
+            status="succeeded",
+            card_brand="visa",
+            card_last4="4242",
+            amount_refunded_cents=0,
+            metadata={},
+        )
+        assert Settlement(session, tm, payments=None).settle_by_charge(mine, charge) == "paid"
+        assert (mine.status, mine.stripe_charge_id) == ("paid", "ch_winner")
+    finally:
+        tm.abort()
+        session.close()
