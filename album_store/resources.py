@@ -91,6 +91,19 @@ PUBLISHED_ALBUM = (
 )
 
 
+#: The buy routes' statement: the album alone. A checkout reads no track, except the receipt mail's
+#: question whether every track has its master (two columns of them, asked there).
+PUBLISHED_ALBUM_ALONE = select(Album).where(Album.slug == bindparam("slug"), Album.is_published.is_(True))
+
+
+def published_album_alone_factory(request):
+    """The published album named by ``{slug}``, its tracks not loaded (they load if asked for)."""
+    album = request.dbsession.scalars(PUBLISHED_ALBUM_ALONE, {"slug": request.matchdict["slug"]}).one_or_none()
+    if album is None:
+        raise HTTPNotFound("There is no album at this address. It may have been taken down.")
+    return album
+
+
 def published_album_factory(request):
     """The published album named by ``{slug}``, with its tracks."""
     album = request.dbsession.scalars(PUBLISHED_ALBUM, {"slug": request.matchdict["slug"]}).one_or_none()

@@ -34,7 +34,7 @@ def includeme(config):
     config.add_route("cover_image", "/covers/{key}/{size}.jpg")
     # A track's preview: its name is its content's hash, so it is cached for good.
     config.add_route("preview", "/previews/{filename}")
-    config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_factory")
+    config.add_route("album_buy", "/albums/{slug}/buy", factory=".resources.published_album_alone_factory")
     # The payment_intents flow (JSON, for the album page's card-payment.js): a fresh attempt id for
     # the page, start the payment (pending purchase + PaymentIntent), then confirm it.
     config.add_route("payment_attempt", "/payment-attempt")

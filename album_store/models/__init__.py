@@ -25,7 +25,7 @@ The CLI and pshell run in the same app and the same idioms (``album_store/cli.py
 
 import zope.sqlalchemy
 from sqlalchemy import engine_from_config, event
-from sqlalchemy.orm import configure_mappers, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from .account_session import AccountSession  # noqa: F401
 from .album import AUDIO_FORMATS, LOSSLESS_FORMATS, Album, AlbumFormat, Track  # noqa: F401
@@ -81,8 +81,23 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cursor.close()
 
 
+#: ``dbsession.info`` key: set while :func:`~.transactions.commit_now` keeps the session's objects.
+KEEP_LOADED = "keep_loaded"
+
+
+class StoreSession(Session):
+    """The store's session: as SQLAlchemy's, except that a commit made with
+    ``transactions.commit_now(…, keep=session)`` leaves its objects loaded. zope.sqlalchemy's
+    ``keep_session`` expires every object after each commit (``expire_all``), whatever
+    ``expire_on_commit`` says; this is where that is told apart."""
+
+    def expire_all(self):
+        if not self.info.get(KEEP_LOADED):
+            super().expire_all()
+
+
 def get_session_factory(engine):
-    return sessionmaker(bind=engine)
+    return sessionmaker(bind=engine, class_=StoreSession)
 
 
 def get_tm_session(session_factory, transaction_manager, request=None):

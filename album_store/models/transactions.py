@@ -20,6 +20,7 @@ import logging
 from contextlib import contextmanager
 
 from sqlalchemy.exc import IntegrityError
+from zope.sqlalchemy.datamanager import join_transaction
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,34 @@ def _manager(tm_or_request):
     return getattr(tm_or_request, "tm", tm_or_request)
 
 
-def commit_now(tm_or_request):
+def commit_now(tm_or_request, *, keep=None):
     """End the current transaction so what it wrote is durable now, and begin the next one.
 
     Objects loaded before stay attached and reload in the next transaction (``keep_session`` in
-    ``get_tm_session``)."""
+    ``get_tm_session``). With ``keep`` (a session from ``get_session_factory``), its objects are
+    not expired: they keep what was read and written, with no reload after the commit. For a caller
+    that knows what it just wrote, and never decides on what another process may have changed
+    meanwhile without asking the database again (settlement's conditional updates)."""
     tm = _manager(tm_or_request)
-    tm.commit()
+    if keep is None:
+        tm.commit()
+    else:
+        from . import KEEP_LOADED
+
+        expire_on_commit = keep.expire_on_commit
+        keep.expire_on_commit = False
+        keep.info[KEEP_LOADED] = True
+        try:
+            tm.commit()
+        finally:
+            keep.expire_on_commit = expire_on_commit
+            keep.info.pop(KEEP_LOADED, None)
     tm.begin()
+    if keep is not None:
+        # A session joins a transaction when it next begins one (zope.sqlalchemy's after_begin): here
+        # that would be the reload that no longer happens, so a change made to a kept object before
+        # any statement would not be committed by the next commit. Join now, as that reload would.
+        join_transaction(keep, transaction_manager=tm, keep_session=True)
 
 
 def start_over(tm_or_request, dbsession):

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, inspect, or_, select, update
 from zope.interface import Interface, implementer
 from zope.sqlalchemy import mark_changed
 
@@ -277,15 +277,25 @@ class AudioFiles:
 
 
 # --- what an album offers ------------------------------------------------------------------------
-def offered_formats(album):
+def offered_formats(album, tracks=None):
     """The download formats an album's masters allow: all of FORMATS from lossless ones, MP3 from MP3
-    ones, none until every track has its master."""
-    tracks = album.tracks
+    ones, none until every track has its master. ``tracks``: instead of ``album.tracks``, anything
+    with their ``audio_filename`` and ``audio_format`` (:func:`track_masters`)."""
+    if tracks is None:
+        tracks = album.tracks
     if not tracks or any(not track.audio_filename for track in tracks):
         return ()
     if all(track.audio_format in LOSSLESS_FORMATS for track in tracks):
         return tuple(FORMATS)
     return FROM_LOSSY
+
+
+def track_masters(dbsession, album):
+    """What :func:`offered_formats` reads of ``album``'s tracks: the tracks when they are loaded, else
+    their two columns in one statement (no Track objects made for a question about masters)."""
+    if "tracks" not in inspect(album).unloaded:
+        return album.tracks
+    return dbsession.execute(select(Track.audio_filename, Track.audio_format).where(Track.album_id == album.id)).all()
 
 
 def content_key(album, download_format):

@@ -30,7 +30,7 @@ from ..models import LinkMail, one_at_a_time
 from ..models.meta import utcnow
 from ..models.purchase import TAX_EXCLUSIVE
 from ..money import format_money
-from .audio import offered_formats
+from .audio import offered_formats, track_masters
 from .downloads import IDownloadService
 from .receipts import receipt_token
 
@@ -117,7 +117,9 @@ class MailService:
         album = purchase.album
         downloads = self.request.find_service(IDownloadService)
         download_url = None
-        if downloads.file_for(album) is not None or offered_formats(album):
+        if downloads.file_for(album) is not None or offered_formats(
+            album, track_masters(self.request.dbsession, album)
+        ):
             download_url = public_url(self.request, "download", token=downloads.token_for(purchase))
         values = {
             "purchase": purchase,

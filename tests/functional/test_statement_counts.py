@@ -80,3 +80,38 @@ def test_a_signed_in_buyers_shopper_pages_run_what_a_guests_do_and_the_fragment_
     testapp.login("counted@example.com")
     assert [len(statements_for(app, testapp, path)) for path in paths] == guest
     assert len(statements_for(app, testapp, f"/account/fragment?album={slug}")) == 2
+
+
+#: The checkout POST (checkout_js, a guest, a card that succeeds): the album; the purchase of this token
+#: (none yet); the confirmed account of the email (none); the pending purchase's INSERT (committed before
+#: the charge); after the charge, the settlement's one UPDATE … RETURNING (committed). No reload of what
+#: was just written, and no statement per track. A reload after a commit that comes back fails this.
+CHECKOUT_POST_STATEMENTS = 6
+
+
+def checkout_post_statements(app, testapp, slug):
+    from tests.paying import shown_price
+
+    page = testapp.get(f"/albums/{slug}", status=200)
+    fields = {
+        "stripeToken": testapp.new_card_token(),
+        "stripeTokenType": "card",
+        "stripeEmail": f"counted-{slug}@example.com",
+        "csrf_token": testapp.csrf_token(),
+        **shown_price(page),
+    }
+    with counted(app) as statements:
+        testapp.post(f"/albums/{slug}/buy", fields, status=303)
+    return statements
+
+
+def test_the_checkout_post_runs_six_statements_however_many_tracks(app, testapp, dbsession, outbox):
+    checkout_post_statements(app, testapp, make_album(dbsession, slug="warm-up", tracks=1).slug)
+    one = checkout_post_statements(app, testapp, make_album(dbsession, slug="one-track", tracks=1).slug)
+    many = checkout_post_statements(app, testapp, make_album(dbsession, slug="many-tracks", tracks=30).slug)
+    assert len(one) == CHECKOUT_POST_STATEMENTS, "\n".join(one)
+    assert len(many) == len(one), "\n".join(many)
+    assert sum(statement.lstrip().upper().startswith("INSERT") for statement in one) == 1
+    assert sum(statement.lstrip().upper().startswith("UPDATE") for statement in one) == 1
+    # Still paid, with the receipt queued and sent after the commit that recorded the payment.
+    assert [message.subject for message in outbox][-1].startswith("Your receipt:")

@@ -10,7 +10,7 @@ has pending or paid meets the purchase's unique ``buyer_album_key`` and is not r
 import logging
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ...models import Purchase, PurchaseStatus, User, buyer_album_key, normalize_email
@@ -46,6 +46,12 @@ class BuyerHasOne(Exception):
     def __init__(self, purchase):
         super().__init__(purchase.id)
         self.purchase = purchase
+
+
+#: The statements of every checkout, built once (SQLAlchemy then finds their compiled form at once).
+BY_TOKEN = select(Purchase).where(Purchase.checkout_token == bindparam("token"))
+BY_ATTEMPT = select(Purchase).where(Purchase.attempt_id == bindparam("attempt_id"))
+CONFIRMED_ACCOUNT = select(User).where(User.email == bindparam("email"), User.email_confirmed_at.is_not(None))
 
 
 def new_attempt_id():
@@ -101,8 +107,8 @@ class Attempts:
         if token is None and attempt_id is None:
             return None  # a Checkout Session's attempt: found by its buyer and album (BuyerHasOne)
         if token is not None:
-            return self.db.scalars(select(Purchase).where(Purchase.checkout_token == token)).one_or_none()
-        return self.db.scalars(select(Purchase).where(Purchase.attempt_id == attempt_id)).one_or_none()
+            return self.db.scalars(BY_TOKEN, {"token": token}).one_or_none()
+        return self.db.scalars(BY_ATTEMPT, {"attempt_id": attempt_id}).one_or_none()
 
     def _insert(self, album, *, email, user, token, attempt_id, browser_key=None, tax_behavior=None, amount_cents):
         try:
@@ -159,6 +165,4 @@ class Attempts:
     def _confirmed_account(self, email):
         """The account whose owner has confirmed ``email``: a guest purchase with it is theirs.
         Before confirmation it is nobody's, so typing someone's address claims nothing."""
-        return self.db.scalars(
-            select(User).where(User.email == normalize_email(email), User.email_confirmed_at.is_not(None))
-        ).one_or_none()
+        return self.db.scalars(CONFIRMED_ACCOUNT, {"email": normalize_email(email)}).one_or_none()

@@ -104,8 +104,10 @@ class Settlement:
 
     # --- transactions ----------------------------------------------------------------------------
     def commit(self):
-        """End this transaction so what it wrote is durable now, and begin the next one."""
-        commit_now(self.tm)
+        """End this transaction so what it wrote is durable now, and begin the next one. What the
+        session holds stays loaded (no reload of what was just written): every status change is a
+        conditional update that asks the database again (:meth:`_move`)."""
+        commit_now(self.tm, keep=self.db)
 
     def start_over(self):
         """After a failed flush or commit: drop the failed transaction, begin a clean one."""
@@ -245,16 +247,26 @@ class Settlement:
         if target != previous and (previous, target) not in TRANSITIONS:
             raise InvalidTransition(f"purchase {purchase.id}: {previous} → {target}")
         purchase_id = purchase.id
+        # The row as it is after the update comes back with it (RETURNING, into ``purchase``): no
+        # second statement to re-read it. No row: somebody changed its status first; re-read it.
         statement = (
             update(Purchase)
             .where(Purchase.id == purchase_id, Purchase.status == previous)
             .values(status=target, **values)
-            .execution_options(synchronize_session=False)
+            .returning(Purchase)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
         try:
-            with flush_or_raise(self.db, _KeyTaken, when=lambda clash: "buyer_album_key" in str(clash)):
-                matched = self.db.execute(statement).rowcount
-            self.db.refresh(purchase)
+            if values.get("buyer_album_key") is not None:
+                # Taking the buyer's key back may clash with their newer purchase: in a savepoint, so
+                # the clash is told apart (a duplicate) and the transaction stays usable.
+                with flush_or_raise(self.db, _KeyTaken, when=lambda clash: "buyer_album_key" in str(clash)):
+                    matched = len(self.db.execute(statement).scalars().all())
+            else:
+                # Nothing else can clash but a bug (any error: left for reconcile, below).
+                matched = len(self.db.execute(statement).scalars().all())
+            if not matched:
+                self.db.refresh(purchase)
         except _KeyTaken:
             raise
         except SQLAlchemyError as error:
