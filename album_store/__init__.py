@@ -14,6 +14,7 @@ def main(global_config, **settings):
         config.include(".security")
         config.include(".headers")
         config.include(".uploads")
+        config.include(".parsing")
         config.include(".caching")
         config.include(".services")
         config.include(".jobs")

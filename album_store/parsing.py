@@ -1,9 +1,16 @@
 """Whole numbers from the outside (an id or a size in an address, a page in a query, a form's hidden
 id): one rule, so every view refuses the same inputs. Only ASCII digits count (``str.isdigit`` also
 takes "²", which ``int`` refuses), and nothing past what the database's integer column holds (a
-receipt link of purchase 2,147,483,647 still opens it; a larger number is nobody's: a 404)."""
+receipt link of purchase 2,147,483,647 still opens it; a larger number is nobody's: a 404).
+
+And text from the outside is UTF-8: an address or query that is not (``/albums/%FF``,
+``?page=%FF``) is a 400 before anything reads it (``utf8_tween_factory``), not a decoding error
+deep in a view or in the error page that would explain it."""
+
+from urllib.parse import unquote_to_bytes
 
 from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.tweens import EXCVIEW
 
 #: The largest id the database holds (a 32-bit signed integer column).
 MAX_ID = 2**31 - 1
@@ -26,3 +33,34 @@ def page_number(request):
     if page is None or page < 1:
         raise HTTPBadRequest(PAGE_REFUSED)
     return page
+
+
+NOT_UTF8 = "This address holds bytes that are not UTF-8 text (a %-escape such as %FF): check the link."
+
+
+def is_utf8_address(environ):
+    """Whether the path and the query, %-escapes undone, are UTF-8 (WSGI hands the path over as
+    latin-1 text of its bytes)."""
+    try:
+        environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+        unquote_to_bytes(environ.get("QUERY_STRING", "").replace("+", " ")).decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+def utf8_tween_factory(handler, registry):
+    """Under the exception view tween: the refusal is the store's styled 400 page."""
+
+    def tween(request):
+        if not is_utf8_address(request.environ):
+            # The error page must not read the address either: it is shown for the root.
+            request.environ["PATH_INFO"], request.environ["QUERY_STRING"] = "/", ""
+            raise HTTPBadRequest(NOT_UTF8)
+        return handler(request)
+
+    return tween
+
+
+def includeme(config):
+    config.add_tween("album_store.parsing.utf8_tween_factory", under=EXCVIEW)

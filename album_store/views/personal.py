@@ -25,10 +25,7 @@ MAX_SLUG = 200
 
 def _album_slug(request):
     """The ``album`` query value: None when absent, ``False`` when it cannot be a slug."""
-    try:
-        values = request.GET.getall("album")
-    except UnicodeDecodeError:  # a query string that is not UTF-8
-        return False
+    values = request.GET.getall("album")  # UTF-8: parsing.utf8_tween_factory refused the rest
     if not values:
         return None
     if len(values) > 1 or not values[0] or len(values[0]) > MAX_SLUG or not values[0].isprintable():

@@ -96,3 +96,20 @@ def owner_browser(app, dbsession):
     browser = StoreTestApp(app)
     browser.login(owner.email)
     return browser
+
+
+ADDRESSES = ["/albums/{}", "/albums?page={}", "/albums/odd?x={}", "/account/fragment?album={}", "/purchases/{}", "/?{}"]
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(address=st.sampled_from(ADDRESSES), raw=st.binary(min_size=1, max_size=6))
+def test_an_address_whose_escapes_are_not_utf8_is_a_400_that_says_so(testapp, address, raw):
+    """Any bytes %-escaped into a path or a query: text that is not UTF-8 is a 400 that says why
+    (it was a decoding error escaping the app: not even the 500 page); UTF-8 goes on as usual."""
+    escaped = "".join(f"%{byte:02X}" for byte in raw)
+    answer = testapp.get(address.format(escaped), status="*")
+    assert answer.status_int < 500, (address, raw)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        assert answer.status_int == 400 and "not UTF-8 text" in answer.text, (address, raw)

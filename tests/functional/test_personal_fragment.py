@@ -164,12 +164,11 @@ def test_the_fragment_runs_one_statement_for_the_user_and_one_for_the_owned_albu
         ("album=" + "x" * 201, 400),
         ("album=", 400),
         ("album=%E2%80%A8", 400),
-        ("album=%FF", 400),
-        ("album=%C3%28&x=1", 400),
         ("other=1", 200),
     ],
 )
 def test_odd_queries_are_a_clear_4xx_or_not_owned(app, dbsession, query, status):
+    # (A query that is not UTF-8 is every route's 400: test_odd_input.py.)
     buyer, _ = signed_in(app, dbsession)
     answer = buyer.get(f"{FRAGMENT}?{query}", status=status)
     assert answer.content_type == "application/json"
