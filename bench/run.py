@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, event, func, select
 
 from bench.seed import BENCH_USER, seed
 from bench.targets import (
+    FRAGMENT,
     MEMORY_GROWTH_LIMIT,
     NGINX_CACHED,
     NGINX_SIGNED_IN,
@@ -275,6 +276,8 @@ def run_size(size, args, tmp, standin, results):
         ("/albums" + SIGNED_IN, "/albums", True),
         ("/albums/{slug}" + SIGNED_IN, f"/albums/{slug}", True),
         ("/library" + SIGNED_IN, "/library", True),
+        # What static/personal.js asks for on every shared page a signed-in buyer opens.
+        (FRAGMENT + SIGNED_IN, f"/account/fragment?album={slug}", True),
     ]
     print(f"  deep page N = {deep_page}; album {slug}", flush=True)
     bare = start_server(tmp, f"bare-{size}", BARE_APP, env)

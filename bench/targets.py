@@ -24,6 +24,8 @@ from typing import Any
 RENDERED = " · rendered"  # the row of a page with the page cache off (store.page_cache_seconds = 0)
 SIGNED_IN = " (signed in)"
 SHOPPER = ("/albums", "/albums?page=N", "/albums/{slug}")
+#: The personal fragment static/personal.js fetches on a shared page (a row, not a target).
+FRAGMENT = "/account/fragment?album={slug}"
 #: The cluster's rows (through nginx with TLS, two store processes), by what they stand for.
 NGINX_CACHED = ("/albums (nginx's cache)", "/albums/{slug} (nginx's cache)")
 NGINX_SIGNED_IN = "/albums/{slug} (signed in, past nginx's cache)"
@@ -205,7 +207,8 @@ def target_lines(results):
 def fake_results(sizes=(100, 10_000), postgresql=False, cluster=True):
     """Made-up figures of the right shape, for ``--dry-run`` and the unit test: no server, no wrk."""
     pages: dict[str, Any] = {}
-    names = [*SHOPPER, *(p + SIGNED_IN for p in SHOPPER[::2]), "/library" + SIGNED_IN, *(p + RENDERED for p in SHOPPER)]
+    names = [*SHOPPER, *(p + SIGNED_IN for p in SHOPPER[::2]), "/library" + SIGNED_IN, FRAGMENT + SIGNED_IN]
+    names += [p + RENDERED for p in SHOPPER]
     for i, page in enumerate(names):
         pages[page] = {
             size: {
