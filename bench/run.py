@@ -69,13 +69,16 @@ def store_app_section(page_cache_seconds=None):
 BARE_APP = "[app:main]\nuse = call:bench.bare:make_app\n"
 
 
-def server_ini(tmp, name, app_section, port):
+def server_ini(tmp, name, app_section, port, threads=None):
     """An ini with production.ini's [server:main] (threads, connection limit, everything) and its
     logging ([loggers] to the end: waitress's "task queue depth" warnings are printed as in
-    production), listening on ``port``. The store and the bare view get the very same text."""
+    production), listening on ``port``. The store and the bare view get the very same text
+    (``threads``: the layout stage's other thread counts, for both alike)."""
     production = production_ini()
     server = production[production.index("[server:main]") :]
     server = re.sub(r"^listen\s*=.*$", f"listen = 127.0.0.1:{port}", server, flags=re.M)
+    if threads is not None:
+        server = re.sub(r"^threads\s*=.*$", f"threads = {threads}", server, flags=re.M)
     path = tmp / f"{name}.ini"
     path.write_text(app_section + "\n" + server)
     return path
@@ -111,10 +114,59 @@ def _server_class():
     return Server
 
 
-def start_server(tmp, name, app_section, env):
+def start_server(tmp, name, app_section, env, threads=None):
     from devtools.pserve import free_port
 
-    return _server_class()(server_ini(tmp, name, app_section, free_port()), env, tmp / f"{name}.log")
+    return _server_class()(server_ini(tmp, name, app_section, free_port(), threads), env, tmp / f"{name}.log")
+
+
+LAYOUT_THREADS = (2, 4, 8)
+
+
+def run_layout(args, tmp, env, slug):
+    """One waitress process with 2, 4 and 8 threads, the store and the bare view alike: a rendered
+    album page (the page cache off) and a kept one, each against the bare view on the same layout."""
+    layout = {}
+    for threads in LAYOUT_THREADS:
+        bare = start_server(tmp, f"bare-threads-{threads}", BARE_APP, env, threads)
+        try:
+            for label, cache_seconds in (("rendered", 0), ("kept", None)):
+                store = start_server(
+                    tmp, f"store-threads-{threads}-{label}", store_app_section(cache_seconds), env, threads
+                )
+                try:
+                    path = f"/albums/{slug}"
+                    wrk(store.url + path, 1)
+                    row = compare(store.url + path, bare.url + "/", args.seconds, args.rounds)
+                finally:
+                    store.stop()
+                layout.setdefault(threads, {})[label] = row
+                print(
+                    f"  threads = {threads}: album page {label:8} {row['rps']:8.0f} req/s  "
+                    f"{ratio_text(row)} of bare ({row['bare']:.0f})",
+                    flush=True,
+                )
+        finally:
+            bare.stop()
+    return layout
+
+
+def render_layout(layout):
+    if not layout:
+        return []
+    lines = [
+        "",
+        "| layout: one waitress process, threads | album page rendered: req/s | of bare (min–max) | "
+        "album page kept: req/s | of bare (min–max) | bare view req/s |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for threads, rows in sorted(layout.items()):
+        rendered, kept = rows["rendered"], rows["kept"]
+        lines.append(
+            f"| {threads} | {rendered['rps']:,.0f} | {ratio_text(rendered)} | {kept['rps']:,.0f} | "
+            f"{ratio_text(kept)} | {rendered['bare']:,.0f} |"
+        )
+    return lines
 
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -686,6 +738,7 @@ def render(results, args):
     for size in sizes:
         if size in first:
             lines.append(f"| same layout | {size:,} | {first[size]['bare']:,.0f} |")
+    lines += render_layout(results.get("layout"))
     checkout = results.get("checkout")
     if checkout:
         balanced = checkout["paid"] == checkout["succeeded"] and checkout["charge_ids_unique"]
@@ -736,6 +789,9 @@ def parse_args(argv):
     parser.add_argument("--memory-seconds", type=int, default=600, help="the worker memory run (0: left out)")
     parser.add_argument("--dashboard-purchases", default="100000,1000000")
     parser.add_argument(
+        "--no-layout", dest="layout", action="store_false", help="leave out the threads-per-process stage"
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="short durations to try things out: "
@@ -783,7 +839,10 @@ def main(argv=None):
         tmp.mkdir(parents=True, exist_ok=True)
         for size in sizes:
             print(f"catalog of {size} albums:", flush=True)
-            env, settings, _ = run_size(size, args, tmp, standin, results)
+            env, settings, slugs = run_size(size, args, tmp, standin, results)
+        if args.layout:
+            print("server layout (threads per process):", flush=True)
+            results["layout"] = stage("layout", run_layout, args, tmp, env, slugs[0])
         if args.memory_seconds:
             print(f"worker memory over {args.memory_seconds} s at {sizes[-1]:,} albums:", flush=True)
             results["memory"] = stage("memory", run_memory, args, tmp, env, standin)
