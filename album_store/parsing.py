@@ -35,18 +35,21 @@ def page_number(request):
     return page
 
 
-NOT_UTF8 = "This address holds bytes that are not UTF-8 text (a %-escape such as %FF): check the link."
+NOT_UTF8 = "This address holds bytes that are not UTF-8 text (a %-escape such as %FF or %00): check the link."
 
 
 def is_utf8_address(environ):
-    """Whether the path and the query, %-escapes undone, are UTF-8 (WSGI hands the path over as
-    latin-1 text of its bytes)."""
+    """Whether the path and the query, %-escapes undone, are UTF-8 text with no NUL (WSGI hands the
+    path over as latin-1 text of its bytes; PostgreSQL's text holds no NUL, so ``/albums/%00`` would
+    fail in the database, not be a page that is not there)."""
     try:
-        environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
-        unquote_to_bytes(environ.get("QUERY_STRING", "").replace("+", " ")).decode("utf-8")
+        path = environ.get("PATH_INFO", "").encode("latin-1")
+        query = unquote_to_bytes(environ.get("QUERY_STRING", "").replace("+", " "))
+        path.decode("utf-8")
+        query.decode("utf-8")
     except UnicodeError:
         return False
-    return True
+    return b"\x00" not in path and b"\x00" not in query
 
 
 def utf8_tween_factory(handler, registry):
