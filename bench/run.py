@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -407,23 +408,24 @@ def buy_once(session, store_url, standin_url, publishable_key, slug, email):
 def checkout_run(store_url, standin_url, publishable_key, slugs, buyers, seconds):
     """``buyers`` concurrent shoppers for ``seconds``: page, Checkout token, POST, receipt."""
     deadline = time.monotonic() + seconds
-    latencies, outcomes = [], {}
 
     def shopper(n):
+        """This shopper's (latency, status) pairs: each thread counts its own (a shared dict's
+        ``+= 1`` from 32 threads loses counts)."""
         session = requests.Session()
         session.headers["Origin"] = store_url
-        i = n
+        i, done = n, []
         while time.monotonic() < deadline:
             status, ms = buy_once(
                 session, store_url, standin_url, publishable_key, slugs[i % len(slugs)], f"bench{n}@example.com"
             )
             i += buyers
-            latencies.append(ms)
-            outcomes[status] = outcomes.get(status, 0) + 1
+            done.append((ms, status))
+        return done
 
     with ThreadPoolExecutor(buyers) as pool:
-        list(pool.map(shopper, range(buyers)))
-    return latencies, outcomes
+        done = [pair for pairs in pool.map(shopper, range(buyers)) for pair in pairs]
+    return [ms for ms, _ in done], dict(Counter(status for _, status in done))
 
 
 def checkout_alone(tmp, name, database_url, standin, seconds):
