@@ -104,9 +104,10 @@ ADDRESSES = ["/albums/{}", "/albums?page={}", "/albums/odd?x={}", "/account/frag
 @settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(address=st.sampled_from(ADDRESSES), raw=st.binary(min_size=1, max_size=6))
 def test_an_address_whose_escapes_are_not_utf8_is_a_400_that_says_so(testapp, address, raw):
-    """Any bytes %-escaped into a path or a query: text that is not UTF-8, or holds a NUL, is a 400
-    that says why (it was a decoding error escaping the app, not even the 500 page, and a NUL was a
-    500 from PostgreSQL); other UTF-8 goes on as usual."""
+    """Any bytes %-escaped into a path or a query: text that is not UTF-8, or a path holding a NUL, is
+    a 400 that says why (it was a decoding error escaping the app, not even the 500 page, and a NUL
+    was a 500 from PostgreSQL); other text goes on to the route, which never answers a 500 (a NUL in
+    a query value is the route's to refuse, as the owner's purchase filter explains)."""
     escaped = "".join(f"%{byte:02X}" for byte in raw)
     answer = testapp.get(address.format(escaped), status="*")
     assert answer.status_int < 500, (address, raw)
@@ -114,5 +115,6 @@ def test_an_address_whose_escapes_are_not_utf8_is_a_400_that_says_so(testapp, ad
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    if text is None or "\x00" in text:  # PostgreSQL's text holds no NUL: /albums/%00 was a 500 there
+    in_path = "?" not in address
+    if text is None or (in_path and "\x00" in text):  # PostgreSQL's text holds no NUL: /albums/%00 was a 500
         assert answer.status_int == 400 and "not UTF-8 text" in answer.text, (address, raw)
