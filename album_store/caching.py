@@ -80,11 +80,16 @@ def cache_policy(view, info):
 cache_policy.options = ("public_page", "cache_control")
 
 
+def _may_hold_a_session(environ):
+    """Whether the raw Cookie header so much as names the session cookie (a header that does not
+    cannot hold one): the cheap test, made before any cookie is parsed."""
+    cookie_header = environ.get("HTTP_COOKIE")
+    return bool(cookie_header) and SESSION_COOKIE in cookie_header
+
+
 def is_anonymous(request):
-    cookie_header = request.environ.get("HTTP_COOKIE")
-    if not cookie_header or SESSION_COOKIE not in cookie_header:
-        return True  # no session cookie can be in a header that does not hold its name
-    return SESSION_COOKIE not in request.cookies
+    """No session cookie: a visitor who is not signed in and has no message waiting."""
+    return not _may_hold_a_session(request.environ) or SESSION_COOKIE not in request.cookies
 
 
 def page_key(environ):
@@ -183,10 +188,7 @@ def serves_kept_pages(environ, with_sessions):
     name is taken for a session: that visit is rendered, and :func:`is_anonymous` decides its headers)."""
     if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
         return False
-    if with_sessions:
-        return True
-    cookie_header = environ.get("HTTP_COOKIE")
-    return not cookie_header or SESSION_COOKIE not in cookie_header
+    return with_sessions or not _may_hold_a_session(environ)
 
 
 def page_cache_execution_policy(inner, cache, catalog_version, *, with_sessions):

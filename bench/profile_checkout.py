@@ -23,7 +23,7 @@ from sqlalchemy import event, select
 from album_store import main as make_store
 from album_store.models import Album
 from bench.profile_lean import production_settings
-from bench.run import SHOWN_FIELD, fresh_database
+from bench.run import SHOWN_FIELD, card_token, fresh_database
 from stripe_standin.process import start_standin
 
 
@@ -71,17 +71,7 @@ class Buyer:
         page = self.client.get(f"/albums/{slug}", status=200)
         shown = dict(SHOWN_FIELD.findall(page.text))
         csrf = self.client.cookies.get("csrf_token") or self.client.get("/csrf-token").json["token"]
-        token = self.http.post(
-            f"{self.standin.url}/v1/tokens",
-            data={
-                "key": "pk_test_profile",
-                "card[number]": "4242424242424242",
-                "card[exp_month]": "12",
-                "card[exp_year]": "2034",
-                "card[cvc]": "123",
-            },
-            timeout=30,
-        ).json()["id"]
+        token = card_token(self.http, self.standin.url, "pk_test_profile")
         email = f"profile{self.n}@example.com"
         self.n += 1
         fields = {"csrf_token": csrf, "stripeToken": token, "stripeTokenType": "card", "stripeEmail": email}

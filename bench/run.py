@@ -378,13 +378,9 @@ def run_size(size, args, tmp, standin, results):
     return env, settings, [slug]
 
 
-def buy_once(session, store_url, standin_url, publishable_key, slug, email):
-    """One buyer's checkout of ``slug``: the page, a Checkout token, then the POST (timed)."""
-    page = session.get(f"{store_url}/albums/{slug}", timeout=30)
-    # The price the buy form showed (its hidden shown_* fields), as the browser sends it back.
-    shown = dict(SHOWN_FIELD.findall(page.text))
-    csrf = session.cookies.get("csrf_token") or session.get(f"{store_url}/csrf-token", timeout=30).json()["token"]
-    token = requests.post(
+def card_token(http, standin_url, publishable_key):
+    """A Checkout token for Stripe's test card that succeeds, as checkout.js gets one from the stand-in."""
+    return http.post(
         f"{standin_url}/v1/tokens",
         data={
             "key": publishable_key,
@@ -395,6 +391,15 @@ def buy_once(session, store_url, standin_url, publishable_key, slug, email):
         },
         timeout=30,
     ).json()["id"]
+
+
+def buy_once(session, store_url, standin_url, publishable_key, slug, email):
+    """One buyer's checkout of ``slug``: the page, a Checkout token, then the POST (timed)."""
+    page = session.get(f"{store_url}/albums/{slug}", timeout=30)
+    # The price the buy form showed (its hidden shown_* fields), as the browser sends it back.
+    shown = dict(SHOWN_FIELD.findall(page.text))
+    csrf = session.cookies.get("csrf_token") or session.get(f"{store_url}/csrf-token", timeout=30).json()["token"]
+    token = card_token(requests, standin_url, publishable_key)
     started = time.perf_counter()
     response = session.post(
         f"{store_url}/albums/{slug}/buy",

@@ -14,8 +14,7 @@ page, one statement for the owned purchase (``IPurchaseService.owned_by_slug``).
 from pyramid.csrf import get_csrf_token
 from pyramid.view import view_config
 
-from ..browser_sessions import SESSION_COOKIE
-from ..caching import NO_STORE
+from ..caching import NO_STORE, is_anonymous
 from ..services.purchases import IPurchaseService
 from ..templating import format_date
 
@@ -44,7 +43,7 @@ def personal_fragment(request):
     if slug is False:
         request.response.status = 400
         return {"status": "error", "error": "The album parameter must be one album's slug."}
-    if SESSION_COOKIE not in request.cookies:
+    if is_anonymous(request):
         return {"signed_in": False}  # a guest with no session: no flash, no user, no Set-Cookie
     session = request.session
     answer = {"signed_in": False}
