@@ -166,10 +166,12 @@ def test_32_buyers_through_nginx_with_a_store_process_killed_midway(cluster, db,
     assert 500 not in statuses and "GET 500" not in statuses, "no buyer ever sees a 500"
     paid_pages = statuses.count(303)
     failed = [status for status in statuses if status != 303]
-    # Only the requests the killed process held when it died may fail (nginx: 502); every other buyer,
-    # on the other process or after the restart, paid.
+    # Only the requests the killed process held when it died may fail: nginx answers 502 for one whose
+    # response had not begun, and cuts the connection of one whose response it had begun to pass on (the
+    # headers sent, the body not finished: requests' ChunkedEncodingError). Every other buyer, on the other
+    # process or after the restart, paid.
     assert len(failed) <= BUYERS, (len(failed), failed[:20])
-    assert set(failed) <= {502, 504, "GET 502", "GET 504"}, failed
+    assert set(failed) <= {502, 504, "GET 502", "GET 504", "ChunkedEncodingError"}, failed
     assert paid_pages > 3 * BUYERS, f"only {paid_pages} purchases in {SECONDS} s (killed after {killed_at})"
 
     # What the killed process left pending is settled by reconcile (and by webhooks meanwhile).
